@@ -1,0 +1,57 @@
+import type { AtomicWrite, PersistentRepr } from './persistent-repr.js';
+
+/**
+ * The outcome of one AtomicWrite inside a `writeMessages` call.
+ * - `ok`: stored.
+ * - `rejected`: the journal refused these events (e.g. they cannot be stored in this format) and
+ *   nothing of them was stored; the actor is told through `onPersistRejected` and goes on.
+ * - `failed`: the events could not be stored for a reason that says the store or the stream is not
+ *   healthy (e.g. another writer already holds this sequence number); the actor is told through
+ *   `onPersistFailure` and stops.
+ */
+export type WriteOutcome =
+  | { readonly status: 'ok' }
+  | { readonly status: 'rejected'; readonly cause: Error }
+  | { readonly status: 'failed'; readonly cause: Error };
+
+export const WRITE_OK: WriteOutcome = Object.freeze({ status: 'ok' });
+
+/**
+ * The journal plugin SPI (Akka's AsyncWriteJournal). Implement this to store events anywhere.
+ *
+ * Contract, checked by `journalSpec` in `steadfast/testkit`:
+ * - `writeMessages` stores each AtomicWrite atomically and returns one outcome per write, in order.
+ *   Writes of different persistenceIds in one call are independent: one write's conflict must not fail
+ *   the others. If the call itself rejects (e.g. the connection is gone) every write in it failed and
+ *   none of them may be stored partially. Writes of one persistenceId are issued in sequence-number
+ *   order and must be stored in that order. A plugin is free (and encouraged) to gather the writes of
+ *   concurrent calls into one transaction (group commit).
+ * - `replayMessages` calls `onMessage` for every stored event of `persistenceId` with
+ *   `fromSequenceNr <= sequenceNr <= toSequenceNr`, in ascending order, at most `max` of them, and
+ *   resolves after the last one. It waits for a promise returned by `onMessage` before going on, so a
+ *   slow consumer is never flooded; it should read in pages, so a long stream is never held in memory.
+ * - `readHighestSequenceNr` returns the highest sequence number ever stored for `persistenceId`
+ *   (0 if none), also after every event was deleted. `fromSequenceNr` is a hint: the caller knows that
+ *   nothing below it matters.
+ * - `deleteMessagesTo` removes every event up to and including `toSequenceNr`; the highest sequence
+ *   number stays readable.
+ * - `close` releases connections and files; a closed journal is not used again, except that the
+ *   in-memory journal keeps its contents for a second system (tests rely on that).
+ */
+export interface AsyncWriteJournal {
+  writeMessages(writes: readonly AtomicWrite[]): Promise<readonly WriteOutcome[]>;
+  replayMessages(
+    persistenceId: string,
+    fromSequenceNr: number,
+    toSequenceNr: number,
+    max: number,
+    onMessage: (event: PersistentRepr) => void | Promise<void>,
+  ): Promise<void>;
+  readHighestSequenceNr(persistenceId: string, fromSequenceNr: number): Promise<number>;
+  deleteMessagesTo(persistenceId: string, toSequenceNr: number): Promise<void>;
+  /** Optional readiness step (migrations, opening files); the system awaits it before first use. */
+  start?(): Promise<void>;
+  /** Cheap liveness probe for health endpoints; resolves when the store answers. */
+  ping?(): Promise<void>;
+  close(): Promise<void>;
+}

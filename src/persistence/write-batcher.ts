@@ -1,0 +1,88 @@
+import type { WriteOutcome } from './journal.js';
+import type { AtomicWrite } from './persistent-repr.js';
+
+export interface WriteBatcherOptions {
+  /** Upper bound on events in one flush, so one transaction never grows without limit. */
+  maxEventsPerFlush?: number;
+}
+
+interface PendingCall {
+  readonly writes: readonly AtomicWrite[];
+  readonly eventCount: number;
+  resolve(outcomes: readonly WriteOutcome[]): void;
+  reject(error: unknown): void;
+}
+
+/**
+ * Group commit for journal plugins. The first write goes out at once; writes that arrive while a flush
+ * is in flight are gathered and go out together in the next flush, so the number of transactions
+ * follows the store's speed, not the number of actors. Calls keep their order, and each call gets
+ * exactly its own outcomes back (or the flush's error, if the flush as a whole failed).
+ */
+export class WriteBatcher {
+  readonly #flush: (writes: readonly AtomicWrite[]) => Promise<readonly WriteOutcome[]>;
+  readonly #maxEvents: number;
+  #queue: PendingCall[] = [];
+  #flushing = false;
+
+  constructor(
+    flush: (writes: readonly AtomicWrite[]) => Promise<readonly WriteOutcome[]>,
+    options: WriteBatcherOptions = {},
+  ) {
+    this.#flush = flush;
+    this.#maxEvents = options.maxEventsPerFlush ?? 10_000;
+  }
+
+  write(writes: readonly AtomicWrite[]): Promise<readonly WriteOutcome[]> {
+    if (writes.length === 0) return Promise.resolve([]);
+    return new Promise((resolve, reject) => {
+      let eventCount = 0;
+      for (const write of writes) eventCount += write.events.length;
+      this.#queue.push({ writes, eventCount, resolve, reject });
+      if (!this.#flushing) void this.#drain();
+    });
+  }
+
+  /** Resolves once everything queued so far has been flushed (used by close()). */
+  async idle(): Promise<void> {
+    while (this.#flushing || this.#queue.length > 0) {
+      await new Promise<void>((resolve) => setImmediate(resolve));
+    }
+  }
+
+  async #drain(): Promise<void> {
+    this.#flushing = true;
+    try {
+      while (this.#queue.length > 0) {
+        const calls = this.#takeBatch();
+        const writes: AtomicWrite[] = [];
+        for (const call of calls) writes.push(...call.writes);
+        let outcomes: readonly WriteOutcome[];
+        try {
+          outcomes = await this.#flush(writes);
+        } catch (error) {
+          for (const call of calls) call.reject(error);
+          continue;
+        }
+        let offset = 0;
+        for (const call of calls) {
+          call.resolve(outcomes.slice(offset, offset + call.writes.length));
+          offset += call.writes.length;
+        }
+      }
+    } finally {
+      this.#flushing = false;
+    }
+  }
+
+  #takeBatch(): PendingCall[] {
+    let events = 0;
+    let count = 0;
+    for (const call of this.#queue) {
+      if (count > 0 && events + call.eventCount > this.#maxEvents) break;
+      events += call.eventCount;
+      count++;
+    }
+    return this.#queue.splice(0, count);
+  }
+}

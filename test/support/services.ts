@@ -1,0 +1,197 @@
+/**
+ * Real PostgreSQL and RabbitMQ for integration tests, each test file with names of its own.
+ *
+ * Where they come from, in order: `PG_URL` / `AMQP_URL`; else the servers on 127.0.0.1 (the project's
+ * machines run both); else testcontainers, where a Docker engine answers. When none can be had the
+ * suite is skipped with one line saying why, unless `STEADFAST_REQUIRE_SERVICES=1` (CI): then the
+ * suite fails, so a broken service can never turn into a green run.
+ *
+ * Usage in a test file:
+ *   const pg = await postgresResource('journal');     // undefined => skip
+ *   describe.runIf(pg)('...', () => { ... });
+ *   afterAll(() => pg?.cleanup());
+ */
+import { randomBytes } from 'node:crypto';
+import { connect as netConnect } from 'node:net';
+import pg from 'pg';
+import amqp from 'amqplib';
+
+export const DEFAULT_PG_URL = 'postgres://postgres@127.0.0.1:5432/test';
+export const DEFAULT_AMQP_URL = 'amqp://guest:guest@127.0.0.1:5672';
+
+const requireServices = process.env.STEADFAST_REQUIRE_SERVICES === '1';
+
+export interface PostgresResource {
+  /** Connection string of the database; use it together with `schema`. */
+  readonly connectionString: string;
+  /** A schema created for this resource alone (dropped by cleanup). */
+  readonly schema: string;
+  /** A small pool for assertions made straight against the database. */
+  readonly admin: pg.Pool;
+  /** Creates one more fresh schema (dropped by cleanup too). */
+  newSchema(label?: string): Promise<string>;
+  cleanup(): Promise<void>;
+}
+
+export interface AmqpResource {
+  readonly url: string;
+  /** Every queue and exchange a test uses starts with this prefix. */
+  readonly prefix: string;
+  /** `prefix + suffix`; the name is remembered, so cleanup deletes the queue/exchange of that name. */
+  name(suffix: string): string;
+  /** A connection for assertions and helpers in tests (closed by cleanup). */
+  connection(): Promise<amqp.ChannelModel>;
+  cleanup(): Promise<void>;
+}
+
+function uniqueLabel(label: string): string {
+  const safe = label.toLowerCase().replace(/[^a-z0-9]+/g, '_').slice(0, 20);
+  return `sf_${safe}_${process.pid}_${randomBytes(3).toString('hex')}`;
+}
+
+function unavailable(service: string, reason: string): undefined {
+  const line = `${service} unavailable (${reason})`;
+  if (requireServices) {
+    throw new Error(`${line}; STEADFAST_REQUIRE_SERVICES=1 forbids skipping`);
+  }
+  console.warn(`[skip] ${line}: integration tests that need it are skipped`);
+  return undefined;
+}
+
+function tcpReachable(host: string, port: number, timeoutMs = 1000): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = netConnect({ host, port });
+    const done = (ok: boolean) => {
+      socket.destroy();
+      resolve(ok);
+    };
+    socket.setTimeout(timeoutMs, () => done(false));
+    socket.once('connect', () => done(true));
+    socket.once('error', () => done(false));
+  });
+}
+
+async function dockerAvailable(): Promise<boolean> {
+  try {
+    const { getContainerRuntimeClient } = await import('testcontainers');
+    await getContainerRuntimeClient();
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+let containerPgUrl: Promise<string | undefined> | undefined;
+let containerAmqpUrl: Promise<string | undefined> | undefined;
+
+async function startContainer(image: string, port: number, env: Record<string, string>): Promise<string | undefined> {
+  if (!(await dockerAvailable())) return undefined;
+  const { GenericContainer, Wait } = await import('testcontainers');
+  const container = await new GenericContainer(image)
+    .withEnvironment(env)
+    .withExposedPorts(port)
+    .withWaitStrategy(Wait.forListeningPorts())
+    .start();
+  return `${container.getHost()}:${container.getMappedPort(port)}`;
+}
+
+async function resolvePostgresUrl(): Promise<string | undefined> {
+  if (process.env.PG_URL) return process.env.PG_URL;
+  if (await tcpReachable('127.0.0.1', 5432)) return DEFAULT_PG_URL;
+  containerPgUrl ??= startContainer('postgres:16-alpine', 5432, { POSTGRES_HOST_AUTH_METHOD: 'trust', POSTGRES_DB: 'test' })
+    .then((hostPort) => (hostPort ? `postgres://postgres@${hostPort}/test` : undefined))
+    .catch(() => undefined);
+  return containerPgUrl;
+}
+
+async function resolveAmqpUrl(): Promise<string | undefined> {
+  if (process.env.AMQP_URL) return process.env.AMQP_URL;
+  if (await tcpReachable('127.0.0.1', 5672)) return DEFAULT_AMQP_URL;
+  containerAmqpUrl ??= startContainer('rabbitmq:3-management-alpine', 5672, {})
+    .then((hostPort) => (hostPort ? `amqp://guest:guest@${hostPort}` : undefined))
+    .catch(() => undefined);
+  return containerAmqpUrl;
+}
+
+export async function postgresResource(label: string): Promise<PostgresResource | undefined> {
+  const connectionString = await resolvePostgresUrl();
+  if (!connectionString) return unavailable('PostgreSQL', 'no PG_URL, nothing on 127.0.0.1:5432, no Docker');
+  const admin = new pg.Pool({ connectionString, max: 4 });
+  admin.on('error', () => {
+    // Idle clients die when a test restarts the server or terminates backends; the pool replaces them.
+  });
+  try {
+    await admin.query('select 1');
+  } catch (error) {
+    await admin.end().catch(() => {});
+    return unavailable('PostgreSQL', `${connectionString} refused: ${(error as Error).message}`);
+  }
+  const schemas: string[] = [];
+  const newSchema = async (extra = label): Promise<string> => {
+    const schema = uniqueLabel(extra);
+    await admin.query(`create schema "${schema}"`);
+    schemas.push(schema);
+    return schema;
+  };
+  const schema = await newSchema(label);
+  return {
+    connectionString,
+    schema,
+    admin,
+    newSchema,
+    async cleanup() {
+      for (const name of schemas) {
+        await admin.query(`drop schema if exists "${name}" cascade`).catch(() => {});
+      }
+      await admin.end().catch(() => {});
+    },
+  };
+}
+
+export async function amqpResource(label: string): Promise<AmqpResource | undefined> {
+  const url = await resolveAmqpUrl();
+  if (!url) return unavailable('RabbitMQ', 'no AMQP_URL, nothing on 127.0.0.1:5672, no Docker');
+  try {
+    const probe = await amqp.connect(url);
+    await probe.close();
+  } catch (error) {
+    return unavailable('RabbitMQ', `${url.replace(/\/\/[^@]*@/, '//***@')} refused: ${(error as Error).message}`);
+  }
+  const prefix = `${uniqueLabel(label)}.`;
+  const names = new Set<string>();
+  const connections: amqp.ChannelModel[] = [];
+  return {
+    url,
+    prefix,
+    name(suffix: string) {
+      const name = prefix + suffix;
+      names.add(name);
+      return name;
+    },
+    async connection() {
+      const connection = await amqp.connect(url);
+      connection.on('error', () => {});
+      connections.push(connection);
+      return connection;
+    },
+    async cleanup() {
+      for (const connection of connections) await connection.close().catch(() => {});
+      const connection = await amqp.connect(url).catch(() => undefined);
+      if (!connection) return;
+      connection.on('error', () => {});
+      for (const name of names) {
+        // A failed delete closes the channel, so every name gets a channel of its own.
+        const channel = await connection.createChannel().catch(() => undefined);
+        if (!channel) continue;
+        channel.on('error', () => {});
+        await channel.deleteQueue(name).catch(() => {});
+        const exchangeChannel = await connection.createChannel().catch(() => undefined);
+        exchangeChannel?.on('error', () => {});
+        await exchangeChannel?.deleteExchange(name).catch(() => {});
+        await channel.close().catch(() => {});
+        await exchangeChannel?.close().catch(() => {});
+      }
+      await connection.close().catch(() => {});
+    },
+  };
+}
