@@ -1,0 +1,52 @@
+/**
+ * Transports carry deliveries of an AtLeastOnceDeliveryActor to destinations outside the actor system
+ * (RabbitMQ, HTTP, ...). A destination is plain data, so it survives a delivery snapshot and a restart;
+ * the transport named in it is looked up when the delivery is (re)sent.
+ */
+import type { Logger } from 'pino';
+
+export type JsonPrimitive = string | number | boolean | null;
+export type JsonValue = JsonPrimitive | JsonValue[] | { [key: string]: JsonValue };
+
+/** The plain-data address of a destination served by a transport, e.g. `{ transport: 'amqp', exchange: 'orders', routingKey: 'created' }`. */
+export interface TransportDestination {
+  readonly transport: string;
+  readonly [field: string]: JsonValue;
+}
+
+/** One attempt to hand a delivery to its destination. */
+export interface OutboundDelivery {
+  /** persistenceId of the delivering actor: with `deliveryId` it makes the message id unique. */
+  readonly senderId: string;
+  readonly deliveryId: number;
+  /** What `deliver`'s factory produced for this delivery id (plain data). */
+  readonly message: JsonValue;
+  /** 1 for the first send, 2 for the first redelivery, ... */
+  readonly attempt: number;
+}
+
+export interface TransportContext {
+  /**
+   * Report that the destination confirmed `deliveryId` of `senderId` (a consumer's reply, a broker
+   * confirm, a 2xx answer). It is routed to the live actor with that persistenceId, which persists the
+   * confirmation; when that actor is not running, the report is dropped and redelivery (deduplicated
+   * by the receiver) brings a new confirmation later.
+   */
+  confirm(senderId: string, deliveryId: number): void;
+  readonly logger: Logger;
+}
+
+export interface DeliveryTransport {
+  /** Matches `TransportDestination.transport`. */
+  readonly name: string;
+  /** Throws an InvalidOptionError naming the field when the destination cannot be used. */
+  validateDestination(destination: TransportDestination): void;
+  start(context: TransportContext): Promise<void>;
+  /**
+   * Hands one attempt to the destination. Resolving means "sent", not "confirmed" (confirmation comes
+   * through `context.confirm`). Rejecting means this attempt failed; the delivery stays unconfirmed and
+   * is sent again on the next redelivery tick. Must never hang: implementations time out.
+   */
+  send(destination: TransportDestination, delivery: OutboundDelivery): Promise<void>;
+  close(): Promise<void>;
+}
