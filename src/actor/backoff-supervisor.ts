@@ -1,0 +1,120 @@
+import { Actor, type ActorFactory } from './actor.js';
+import type { ActorRef } from './actor-ref.js';
+import { InvalidOptionError } from './errors.js';
+import { Terminated } from './messages.js';
+import { oneForOneStrategy, type SupervisorStrategy } from './supervision.js';
+
+export interface BackoffOptions {
+  /** The supervised actor. */
+  child: ActorFactory;
+  childName: string;
+  /** First delay before a restart, ms. */
+  minBackoffMs: number;
+  /** Delays double up to this cap, ms. */
+  maxBackoffMs: number;
+  /** Each delay is stretched by a random share up to this factor (0.2 = up to +20%), so restarts of many actors spread out. Default 0.2. */
+  randomFactor?: number;
+  /** When the child has run this long without stopping or failing, the next delay starts from `minBackoffMs` again. Default: `maxBackoffMs`. */
+  resetBackoffAfterMs?: number;
+  /**
+   * `on-stop` (default): restart when the child stops, e.g. a persistent actor after a journal failure.
+   * `on-failure`: restart with backoff when the child throws; a child that stops by itself stays stopped.
+   */
+  mode?: 'on-stop' | 'on-failure';
+  /** Observes each scheduled restart (tests, metrics). */
+  onRestartScheduled?: (attempt: number, delayMs: number) => void;
+}
+
+class StartChild {
+  constructor(readonly generation: number) {}
+}
+
+class ResetBackoff {
+  constructor(readonly generation: number) {}
+}
+
+/** Delay before restart number `attempt` (0-based): min * 2^attempt, capped, stretched by jitter. */
+export function backoffDelay(attempt: number, minMs: number, maxMs: number, randomFactor: number, random = Math.random): number {
+  const base = Math.min(maxMs, minMs * 2 ** Math.min(attempt, 52));
+  return Math.min(maxMs * (1 + randomFactor), base * (1 + random() * randomFactor));
+}
+
+/**
+ * Akka's BackoffSupervisor: owns one child, forwards messages to it, and brings it back after an
+ * exponentially growing delay when it stops (or fails). Messages that arrive while the child is
+ * down go to dead letters; senders that need them delivered use at-least-once delivery.
+ */
+export class BackoffSupervisor extends Actor {
+  #child: ActorRef | undefined;
+  #attempt = 0;
+  #generation = 0;
+  readonly #settings: Required<Omit<BackoffOptions, 'onRestartScheduled'>> & Pick<BackoffOptions, 'onRestartScheduled'>;
+
+  static props(options: BackoffOptions): ActorFactory<BackoffSupervisor> {
+    validateBackoffOptions(options);
+    return () => new BackoffSupervisor(options);
+  }
+
+  constructor(options: BackoffOptions) {
+    super();
+    validateBackoffOptions(options);
+    this.#settings = {
+      randomFactor: 0.2,
+      resetBackoffAfterMs: options.maxBackoffMs,
+      mode: 'on-stop',
+      ...options,
+    };
+  }
+
+  override get supervisorStrategy(): SupervisorStrategy {
+    return this.#settings.mode === 'on-failure' ? oneForOneStrategy({ decide: () => 'stop' }) : oneForOneStrategy();
+  }
+
+  /** The child as it runs now (undefined while waiting to restart it). */
+  get currentChild(): ActorRef | undefined {
+    return this.#child;
+  }
+
+  override preStart(): void {
+    this.#startChild();
+  }
+
+  receive(message: unknown): void {
+    if (message instanceof Terminated) {
+      if (message.actor !== this.#child) return;
+      this.#child = undefined;
+      this.#generation++;
+      const delay = backoffDelay(this.#attempt, this.#settings.minBackoffMs, this.#settings.maxBackoffMs, this.#settings.randomFactor);
+      this.#attempt++;
+      this.#settings.onRestartScheduled?.(this.#attempt, delay);
+      this.log.info({ attempt: this.#attempt, delayMs: Math.round(delay) }, `${this.#settings.childName} stopped; restarting it after backoff`);
+      this.context.timers.startSingleTimer('backoff', new StartChild(this.#generation), delay);
+      return;
+    }
+    if (message instanceof StartChild) {
+      if (message.generation === this.#generation && !this.#child) this.#startChild();
+      return;
+    }
+    if (message instanceof ResetBackoff) {
+      if (message.generation === this.#generation) this.#attempt = 0;
+      return;
+    }
+    if (this.#child) this.#child.tell(message, this.sender);
+    else this.context.system.publishDeadLetter(message, this.sender, `${this.self.path}/${this.#settings.childName}`, 'child is backing off');
+  }
+
+  #startChild(): void {
+    this.#child = this.context.watch(this.context.actorOf(this.#settings.child, this.#settings.childName));
+    this.context.timers.startSingleTimer('reset', new ResetBackoff(this.#generation), this.#settings.resetBackoffAfterMs);
+  }
+}
+
+function validateBackoffOptions(options: BackoffOptions): void {
+  const { minBackoffMs, maxBackoffMs, randomFactor = 0.2 } = options;
+  if (typeof options.child !== 'function') throw new InvalidOptionError('backoff option child must be an actor factory');
+  if (!(minBackoffMs > 0)) throw new InvalidOptionError(`backoff option minBackoffMs must be > 0, got ${minBackoffMs}`);
+  if (!(maxBackoffMs >= minBackoffMs)) {
+    throw new InvalidOptionError(`backoff option maxBackoffMs must be >= minBackoffMs, got ${maxBackoffMs}`);
+  }
+  if (!(randomFactor >= 0)) throw new InvalidOptionError(`backoff option randomFactor must be >= 0, got ${randomFactor}`);
+}
