@@ -1,0 +1,121 @@
+import type { Logger } from 'pino';
+import type { AsyncWriteJournal, WriteOutcome } from '../../src/persistence/journal.js';
+import { WRITE_OK } from '../../src/persistence/journal.js';
+import type { AtomicWrite, PersistentRepr } from '../../src/persistence/persistent-repr.js';
+import { defaultLogger } from './default-logger.js';
+import { checkAtomicWrite } from './write-checks.js';
+
+export interface InMemoryJournalOptions {
+  /** Where the "nothing survives a restart" warning goes; a default pino logger otherwise. */
+  logger?: Logger;
+}
+
+/**
+ * One stream: `events[i]` holds sequence number `first + i`. Deleting a prefix replaces the array
+ * (rather than splicing it) so a replay that is iterating the old array is not disturbed.
+ */
+interface Stream {
+  events: PersistentRepr[];
+  first: number;
+  highest: number;
+}
+
+/** Synchronous stretches of a replay are cut after this many events so timers and I/O still run. */
+const REPLAY_SLICE = 8192;
+
+const yieldToEventLoop = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
+
+/**
+ * The in-memory journal: the bare library's default and the journal for tests. Events are kept by
+ * reference (PersistentRepr is immutable by contract), so a write costs one array push per event and
+ * a replay hands out the stored objects without copying.
+ */
+export class InMemoryJournal implements AsyncWriteJournal {
+  readonly #streams = new Map<string, Stream>();
+  readonly #logger: Logger | undefined;
+  #warned = false;
+
+  constructor(options: InMemoryJournalOptions = {}) {
+    this.#logger = options.logger;
+  }
+
+  async start(): Promise<void> {
+    if (this.#warned) return;
+    this.#warned = true;
+    (this.#logger ?? defaultLogger()).warn(
+      'steadfast is using the in-memory journal: persisted events do not survive a restart of this process',
+    );
+  }
+
+  async ping(): Promise<void> {}
+
+  writeMessages(writes: readonly AtomicWrite[]): Promise<readonly WriteOutcome[]> {
+    const outcomes: WriteOutcome[] = new Array<WriteOutcome>(writes.length);
+    for (let i = 0; i < writes.length; i++) outcomes[i] = this.#writeOne(writes[i]!);
+    return Promise.resolve(outcomes);
+  }
+
+  #writeOne(write: AtomicWrite): WriteOutcome {
+    const stream = this.#streams.get(write.persistenceId);
+    const problem = checkAtomicWrite(write, stream?.highest ?? 0);
+    if (problem) return problem;
+    if (write.events.length === 0) return WRITE_OK;
+    if (stream === undefined) {
+      this.#streams.set(write.persistenceId, { events: write.events.slice(), first: 1, highest: write.events.length });
+      return WRITE_OK;
+    }
+    for (const event of write.events) stream.events.push(event);
+    stream.highest += write.events.length;
+    return WRITE_OK;
+  }
+
+  async replayMessages(
+    persistenceId: string,
+    fromSequenceNr: number,
+    toSequenceNr: number,
+    max: number,
+    onMessage: (event: PersistentRepr) => void | Promise<void>,
+  ): Promise<void> {
+    const stream = this.#streams.get(persistenceId);
+    if (stream === undefined || max <= 0) return;
+    // Captured once: events written during the replay are not part of it, and a concurrent delete
+    // swaps the array instead of shifting this one.
+    const { events, first } = stream;
+    const from = Math.max(fromSequenceNr, first);
+    const to = Math.min(toSequenceNr, first + events.length - 1);
+    if (from > to) return;
+    const startIndex = from - first;
+    const endIndex = Math.min(to - first, startIndex + Math.min(max, Number.MAX_SAFE_INTEGER) - 1);
+    let sinceYield = 0;
+    for (let i = startIndex; i <= endIndex; i++) {
+      const pending = onMessage(events[i]!);
+      if (pending !== undefined) {
+        await pending;
+        sinceYield = 0;
+      } else if (++sinceYield >= REPLAY_SLICE) {
+        sinceYield = 0;
+        await yieldToEventLoop();
+      }
+    }
+  }
+
+  async readHighestSequenceNr(persistenceId: string, _fromSequenceNr: number): Promise<number> {
+    return this.#streams.get(persistenceId)?.highest ?? 0;
+  }
+
+  async deleteMessagesTo(persistenceId: string, toSequenceNr: number): Promise<void> {
+    const stream = this.#streams.get(persistenceId);
+    if (stream === undefined || toSequenceNr < stream.first) return;
+    const upTo = Math.min(toSequenceNr, stream.highest);
+    stream.events = stream.events.slice(upTo - stream.first + 1);
+    stream.first = upTo + 1;
+  }
+
+  /** Keeps every stream: a second ActorSystem may start on this same instance. */
+  async close(): Promise<void> {}
+}
+
+/** The in-memory journal. Nothing survives the process; it warns once about that when started. */
+export function inMemoryJournal(options: InMemoryJournalOptions = {}): InMemoryJournal {
+  return new InMemoryJournal(options);
+}
