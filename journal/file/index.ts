@@ -1,0 +1,2 @@
+export { FileSnapshotStore, fileSnapshotStore, type FileSnapshotStoreOptions } from './file-snapshot-store.js';
+export { CorruptSnapshotFileError } from './snapshot-file-format.js';
