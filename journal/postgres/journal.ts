@@ -1,0 +1,148 @@
+import type pg from 'pg';
+import type { AsyncWriteJournal, WriteOutcome } from '../../src/persistence/journal.js';
+import type { AtomicWrite, PersistentRepr } from '../../src/persistence/persistent-repr.js';
+import { WriteBatcher } from '../../src/persistence/write-batcher.js';
+import { PluginClosedError } from './errors.js';
+import {
+  globalStatements,
+  queryAllEvents,
+  queryEventsByTag,
+  type GlobalReadOptions,
+  type GlobalStatements,
+  type OrderedEvent,
+} from './global-queries.js';
+import { applyMigrations, requireLatest } from './migrations.js';
+import { resolveOptions, type PostgresPluginOptions, type ResolvedOptions } from './options.js';
+import { openPool, type PoolHandle } from './pool.js';
+import { deleteTo, readHighest, readStatements, replay, type ReadStatements } from './read-path.js';
+import { advisoryLockKey, quoteIdent } from './sql-names.js';
+import { storeBatch, writeStatements, type WriteStatements } from './write-path.js';
+
+export type PostgresJournalOptions = PostgresPluginOptions;
+
+/** Events in one group-commit statement: ~1-2 MB of typical JSON events, well inside one round trip. */
+const MAX_EVENTS_PER_FLUSH = 5000;
+
+/**
+ * The PostgreSQL journal: group commit through WriteBatcher (one multi-row INSERT per flush), paged
+ * replay, and schema-wide ordered reads for queries (readAllEvents / readEventsByTag).
+ */
+export class PostgresJournal implements AsyncWriteJournal {
+  readonly schema: string;
+  readonly #options: ResolvedOptions;
+  readonly #handle: PoolHandle;
+  readonly #batcher: WriteBatcher;
+  readonly #writes: WriteStatements;
+  readonly #reads: ReadStatements;
+  readonly #global: GlobalStatements;
+  #started: Promise<void> | undefined;
+  #closed = false;
+
+  constructor(options: PostgresJournalOptions) {
+    this.#options = resolveOptions(options, 'postgresJournal');
+    this.schema = this.#options.schema;
+    this.#handle = openPool(this.#options);
+    const quoted = quoteIdent(this.schema);
+    // Prepared statement names are per connection; a pool shared by plugins on different schemas must
+    // not see one name with two texts.
+    const statementId = advisoryLockKey('statements', this.schema).replace('-', 'n');
+    this.#writes = writeStatements(quoted, advisoryLockKey('write', this.schema), statementId);
+    this.#reads = readStatements(quoted, statementId);
+    this.#global = globalStatements(quoted);
+    this.#batcher = new WriteBatcher((writes) => this.#flush(writes), { maxEventsPerFlush: MAX_EVENTS_PER_FLUSH });
+  }
+
+  /** The pool in use (the one passed in, or the plugin's own). */
+  get pool(): pg.Pool {
+    return this.#handle.pool;
+  }
+
+  start(): Promise<void> {
+    this.#started ??= (async () => {
+      if (this.#options.autoMigrate) await applyMigrations(this.pool, this.schema, this.#options.logger);
+      else await requireLatest(this.pool, this.schema, this.#options.logger);
+    })();
+    // A failed start (server down) may be retried by calling start() again.
+    this.#started.catch(() => {
+      this.#started = undefined;
+    });
+    return this.#started;
+  }
+
+  async ping(): Promise<void> {
+    this.#assertOpen();
+    await this.pool.query('select 1');
+  }
+
+  writeMessages(writes: readonly AtomicWrite[]): Promise<readonly WriteOutcome[]> {
+    if (this.#closed) return Promise.reject(new PluginClosedError('postgresJournal'));
+    return this.#batcher.write(writes);
+  }
+
+  async replayMessages(
+    persistenceId: string,
+    fromSequenceNr: number,
+    toSequenceNr: number,
+    max: number,
+    onMessage: (event: PersistentRepr) => void | Promise<void>,
+  ): Promise<void> {
+    await this.#ready();
+    await replay(this.pool, this.#reads, persistenceId, fromSequenceNr, toSequenceNr, max, onMessage);
+  }
+
+  async readHighestSequenceNr(persistenceId: string, fromSequenceNr: number): Promise<number> {
+    await this.#ready();
+    return readHighest(this.pool, this.#reads, persistenceId, fromSequenceNr);
+  }
+
+  async deleteMessagesTo(persistenceId: string, toSequenceNr: number): Promise<void> {
+    await this.#ready();
+    await deleteTo(this.pool, this.#reads, persistenceId, toSequenceNr);
+  }
+
+  /** Events of every persistenceId in `ordering` order, never past a position a late commit could fill. */
+  async readAllEvents(options: GlobalReadOptions = {}): Promise<OrderedEvent[]> {
+    await this.#ready();
+    return queryAllEvents(this.pool, this.#global, options);
+  }
+
+  /** Events carrying `tag`, in `ordering` order, with the same guarantee as readAllEvents. */
+  async readEventsByTag(tag: string, options: GlobalReadOptions = {}): Promise<OrderedEvent[]> {
+    await this.#ready();
+    return queryEventsByTag(this.pool, this.#global, tag, options);
+  }
+
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    await this.#batcher.idle();
+    await this.#handle.release();
+  }
+
+  async #flush(writes: readonly AtomicWrite[]): Promise<readonly WriteOutcome[]> {
+    // No closed check here: close() waits for writes accepted before it, and they must go out.
+    await (this.#started ?? this.start());
+    return storeBatch(this.pool, this.#writes, writes, this.#options.logger);
+  }
+
+  #ready(): Promise<void> {
+    this.#assertOpen();
+    return this.#started ?? this.start();
+  }
+
+  #assertOpen(): void {
+    if (this.#closed) throw new PluginClosedError('postgresJournal');
+  }
+}
+
+export function postgresJournal(options: PostgresJournalOptions): PostgresJournal {
+  return new PostgresJournal(options);
+}
+
+export function readAllEvents(journal: PostgresJournal, options: GlobalReadOptions = {}): Promise<OrderedEvent[]> {
+  return journal.readAllEvents(options);
+}
+
+export function readEventsByTag(journal: PostgresJournal, tag: string, options: GlobalReadOptions = {}): Promise<OrderedEvent[]> {
+  return journal.readEventsByTag(tag, options);
+}

@@ -1,0 +1,64 @@
+import pg from 'pg';
+import type { ResolvedOptions } from './options.js';
+
+export interface PoolHandle {
+  readonly pool: pg.Pool;
+  /** Ends the pool only when the plugin created it; a shared pool belongs to whoever passed it. */
+  release(): Promise<void>;
+}
+
+/**
+ * Creates (or adopts) the pool. An idle client whose server connection dies emits 'error' on the pool;
+ * without a listener that would crash the process, so it is logged and the pool replaces the client.
+ * Several plugins may share one pool: each adds its own listener at most once per pool.
+ */
+export function openPool(options: ResolvedOptions): PoolHandle {
+  const owned = options.pool === undefined;
+  const pool =
+    options.pool ??
+    new pg.Pool({
+      connectionString: options.connectionString,
+      max: options.poolSize,
+      ssl: options.ssl,
+      application_name: options.applicationName,
+      statement_timeout: options.statementTimeoutMs === 0 ? undefined : options.statementTimeoutMs,
+      connectionTimeoutMillis: 10_000,
+      idleTimeoutMillis: 30_000,
+      keepAlive: true,
+    });
+  if (!listening.has(pool)) {
+    listening.add(pool);
+    pool.on('error', (error) => {
+      options.logger.warn({ err: error }, 'steadfast/postgres: an idle connection failed; the pool replaces it');
+    });
+  }
+  let ended = false;
+  return {
+    pool,
+    async release() {
+      if (!owned || ended) return;
+      ended = true;
+      await pool.end();
+    },
+  };
+}
+
+const listening = new WeakSet<pg.Pool>();
+
+/** SQLSTATE of a server error, if the error came from the server at all. */
+export function sqlState(error: unknown): string | undefined {
+  if (error instanceof Error && 'code' in error && typeof error.code === 'string' && /^[0-9A-Z]{5}$/.test(error.code)) {
+    return error.code;
+  }
+  return undefined;
+}
+
+/**
+ * Errors caused by what one write contains (data exceptions, integrity violations, limits such as an
+ * oversized index row), as opposed to the connection or the server being unwell. Only these are worth
+ * isolating write by write; everything else fails the whole call.
+ */
+export function isContentError(error: unknown): boolean {
+  const state = sqlState(error);
+  return state !== undefined && (state.startsWith('22') || state.startsWith('23') || state.startsWith('54'));
+}

@@ -1,0 +1,200 @@
+import type pg from 'pg';
+import { WRITE_OK, type WriteOutcome } from '../../src/persistence/journal.js';
+import type { AtomicWrite } from '../../src/persistence/persistent-repr.js';
+import { byteaArray, intArray, tagsLiteral, textArray } from './array-literal.js';
+import { EventRejectedError, SequenceConflictError } from './errors.js';
+import { isContentError, sqlState } from './pool.js';
+import type { PostgresLogger } from './options.js';
+
+const UNIQUE_VIOLATION = '23505';
+
+/** Statements of the write path, built once per schema. */
+export interface WriteStatements {
+  readonly lockKey: string;
+  readonly insertPlain: string;
+  readonly insertTagged: string;
+  /** Names for server-side prepared statements; distinct per schema since one pool may serve several. */
+  readonly plainName: string;
+  readonly taggedName: string;
+}
+
+export function writeStatements(schema: string, lockKey: string, statementId: string): WriteStatements {
+  // The scalar sub-select becomes a one-time filter evaluated before the first row is produced, so the
+  // schema-wide writer lock is held before any `ordering` value is drawn, until commit. Writers are thus
+  // serialized per schema, which makes `ordering` increase in commit order: a reader that has seen
+  // ordering n can never later see a smaller one appear (see README, "ordering guarantees").
+  const insert = `
+    insert into ${schema}.journal
+      (persistence_id, sequence_nr, writer_uuid, timestamp_ms, serializer_id, manifest, payload_json, payload_bytes, tags)
+    select u.p, u.s, u.w, u.t, u.si, u.m, u.j, u.b, u.tg::text[]
+    from unnest($2::text[], $3::int8[], $4::text[], $5::int8[], $6::text[], $7::text[], $8::json[], $9::bytea[], $10::text[])
+      as u(p, s, w, t, si, m, j, b, tg)
+    where (select pg_advisory_xact_lock($1::int8)) is not null`;
+  return {
+    lockKey,
+    insertPlain: insert,
+    insertTagged: `
+      with ins as (${insert} returning ordering, tags)
+      insert into ${schema}.event_tags (tag, ordering)
+      select distinct t.tag, ins.ordering from ins, unnest(ins.tags) as t(tag)`,
+    plainName: `steadfast_write_${statementId}`,
+    taggedName: `steadfast_write_tagged_${statementId}`,
+  };
+}
+
+interface Columns {
+  pids: string[];
+  seqs: number[];
+  writers: string[];
+  timestamps: number[];
+  serializers: string[];
+  manifests: string[];
+  jsons: (string | null)[];
+  bytes: (Uint8Array | null)[];
+  tags: string[];
+  tagged: boolean;
+}
+
+function emptyColumns(): Columns {
+  return { pids: [], seqs: [], writers: [], timestamps: [], serializers: [], manifests: [], jsons: [], bytes: [], tags: [], tagged: false };
+}
+
+/** Checks in JS what PostgreSQL would only report as an opaque failure of the whole batch. */
+function invalidReason(write: AtomicWrite): string | undefined {
+  let expected = -1;
+  for (const event of write.events) {
+    if (event.persistenceId !== write.persistenceId) return `event of "${event.persistenceId}" inside a write of another persistenceId`;
+    if (!Number.isSafeInteger(event.sequenceNr) || event.sequenceNr < 1) return `sequenceNr ${String(event.sequenceNr)} is not a positive safe integer`;
+    if (expected !== -1 && event.sequenceNr !== expected) return `sequence numbers are not consecutive at ${event.sequenceNr}`;
+    expected = event.sequenceNr + 1;
+    if (!Number.isSafeInteger(event.timestamp)) return `timestamp ${String(event.timestamp)} is not an integer`;
+    if (typeof event.payload !== 'string' && !(event.payload instanceof Uint8Array)) return 'payload is neither a string nor a Uint8Array';
+  }
+  return undefined;
+}
+
+function addWrite(columns: Columns, write: AtomicWrite): void {
+  for (const event of write.events) {
+    columns.pids.push(event.persistenceId);
+    columns.seqs.push(event.sequenceNr);
+    columns.writers.push(event.writerUuid);
+    columns.timestamps.push(event.timestamp);
+    columns.serializers.push(event.serializerId);
+    columns.manifests.push(event.manifest);
+    if (typeof event.payload === 'string') {
+      columns.jsons.push(event.payload);
+      columns.bytes.push(null);
+    } else {
+      columns.jsons.push(null);
+      columns.bytes.push(event.payload);
+    }
+    columns.tags.push(tagsLiteral(event.tags));
+    if (event.tags.length > 0) columns.tagged = true;
+  }
+}
+
+function insertQuery(statements: WriteStatements, columns: Columns): pg.QueryConfig {
+  return {
+    name: columns.tagged ? statements.taggedName : statements.plainName,
+    text: columns.tagged ? statements.insertTagged : statements.insertPlain,
+    values: [
+      statements.lockKey,
+      textArray(columns.pids),
+      intArray(columns.seqs),
+      textArray(columns.writers),
+      intArray(columns.timestamps),
+      textArray(columns.serializers),
+      textArray(columns.manifests),
+      textArray(columns.jsons),
+      byteaArray(columns.bytes),
+      textArray(columns.tags),
+    ],
+  };
+}
+
+/**
+ * Stores a group-commit batch. Happy path: one multi-row INSERT, one round trip, atomic on its own. If
+ * PostgreSQL refuses the content of some write (a sequence conflict, a string payload that is not JSON),
+ * the batch is redone write by write under savepoints in one transaction, so only the offending writes
+ * fail. Connection and server errors reject the whole call: nothing of it was committed, or (when the
+ * connection broke during COMMIT) the outcome is unknown — the at-least-once ambiguity every database
+ * client has; a retry then meets the primary key and fails instead of duplicating.
+ */
+export async function storeBatch(
+  pool: pg.Pool,
+  statements: WriteStatements,
+  writes: readonly AtomicWrite[],
+  logger: PostgresLogger,
+): Promise<WriteOutcome[]> {
+  const outcomes: WriteOutcome[] = new Array<WriteOutcome>(writes.length).fill(WRITE_OK);
+  const columns = emptyColumns();
+  const stored: number[] = [];
+  for (let i = 0; i < writes.length; i++) {
+    const write = writes[i]!;
+    if (write.events.length === 0) continue;
+    const reason = invalidReason(write);
+    if (reason !== undefined) {
+      outcomes[i] = { status: 'rejected', cause: new EventRejectedError(write.persistenceId, reason) };
+      continue;
+    }
+    addWrite(columns, write);
+    stored.push(i);
+  }
+  if (stored.length === 0) return outcomes;
+  try {
+    await pool.query(insertQuery(statements, columns));
+    return outcomes;
+  } catch (error) {
+    if (!isContentError(error)) throw error;
+    logger.debug({ err: error, writes: stored.length }, 'steadfast/postgres: batch refused, isolating its writes');
+  }
+  await storeIsolated(pool, statements, writes, stored, outcomes);
+  return outcomes;
+}
+
+async function storeIsolated(
+  pool: pg.Pool,
+  statements: WriteStatements,
+  writes: readonly AtomicWrite[],
+  indexes: readonly number[],
+  outcomes: WriteOutcome[],
+): Promise<void> {
+  const client = await pool.connect();
+  let broken: unknown;
+  try {
+    await client.query('begin');
+    // Taken before any insert so that this transaction orders with other writers like a batch does.
+    await client.query('select pg_advisory_xact_lock($1::int8)', [statements.lockKey]);
+    for (const i of indexes) {
+      const write = writes[i]!;
+      const columns = emptyColumns();
+      addWrite(columns, write);
+      await client.query('savepoint steadfast_write');
+      try {
+        await client.query(insertQuery(statements, columns));
+        await client.query('release savepoint steadfast_write');
+      } catch (error) {
+        if (!isContentError(error)) throw error;
+        await client.query('rollback to savepoint steadfast_write');
+        outcomes[i] = outcomeFor(write, error);
+      }
+    }
+    await client.query('commit');
+  } catch (error) {
+    broken = error;
+    await client.query('rollback').catch(() => {});
+    throw error;
+  } finally {
+    // A client whose statement failed for a non-content reason may be unusable: let the pool drop it.
+    client.release(broken !== undefined && !isContentError(broken) ? (broken as Error) : undefined);
+  }
+}
+
+function outcomeFor(write: AtomicWrite, error: unknown): WriteOutcome {
+  const from = write.events[0]!.sequenceNr;
+  const to = write.events[write.events.length - 1]!.sequenceNr;
+  if (sqlState(error) === UNIQUE_VIOLATION && (error as { constraint?: string }).constraint === 'journal_pk') {
+    return { status: 'failed', cause: new SequenceConflictError(write.persistenceId, from, to, { cause: error }) };
+  }
+  return { status: 'rejected', cause: new EventRejectedError(write.persistenceId, (error as Error).message, { cause: error }) };
+}
