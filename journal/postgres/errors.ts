@@ -5,7 +5,7 @@ import { SteadfastError } from '../../src/actor/errors.js';
  * persistent actor, e.g. a split brain across processes). The journal never merges: the later write
  * fails and its actor stops, so the stream keeps exactly one history.
  */
-export class SequenceConflictError extends SteadfastError {
+export class SequenceNrConflictError extends SteadfastError {
   constructor(
     readonly persistenceId: string,
     readonly fromSequenceNr: number,
@@ -14,7 +14,7 @@ export class SequenceConflictError extends SteadfastError {
   ) {
     const range = fromSequenceNr === toSequenceNr ? `${fromSequenceNr}` : `${fromSequenceNr}..${toSequenceNr}`;
     super(
-      'ERR_SEQUENCE_CONFLICT',
+      'ERR_SEQUENCE_NR_CONFLICT',
       `persistenceId "${persistenceId}": sequence number ${range} is already stored by another writer`,
       options,
     );

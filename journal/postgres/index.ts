@@ -8,4 +8,4 @@ export { migrate, type MigrateOptions } from './migrate.js';
 export { MIGRATIONS, LATEST_VERSION, type Migration, type MigrationResult } from './migrations.js';
 export type { OrderedEvent, GlobalReadOptions } from './global-queries.js';
 export type { PostgresPluginOptions, PostgresLogger } from './options.js';
-export { SequenceConflictError, EventRejectedError, SchemaBehindError, UnsafeIntegerError, PluginClosedError } from './errors.js';
+export { SequenceNrConflictError, EventRejectedError, SchemaBehindError, UnsafeIntegerError, PluginClosedError } from './errors.js';
