@@ -1,0 +1,72 @@
+/**
+ * Errors of the RabbitMQ bridge. Each has a stable `code`: the delivery machinery treats every rejected
+ * send the same way (the delivery stays unconfirmed and is redelivered), but operators and tests branch
+ * on the code to tell "broker away" from "misrouted" from "too slow".
+ */
+import { SteadfastError } from '../../src/actor/errors.js';
+
+/** No open connection/channel right now; the manager is reconnecting in the background. */
+export class AmqpUnavailableError extends SteadfastError {
+  constructor(what: string, options?: { cause?: unknown }) {
+    super('ERR_AMQP_UNAVAILABLE', `RabbitMQ is not reachable right now (${what}); reconnecting in the background`, options);
+  }
+}
+
+/** The manager (or the transport/consumer owning it) has been closed. */
+export class AmqpClosedError extends SteadfastError {
+  constructor(what: string) {
+    super('ERR_AMQP_CLOSED', `${what} has been closed`);
+  }
+}
+
+/** A single connection attempt failed; p-retry retries these. */
+export class AmqpConnectError extends SteadfastError {
+  constructor(url: string, cause: unknown) {
+    super('ERR_AMQP_CONNECT', `cannot connect to ${redactUrl(url)}: ${describe(cause)}`, { cause });
+  }
+}
+
+/** The broker did not confirm a publish within `publishTimeoutMs` (slow, blocked or half-dead broker). */
+export class AmqpPublishTimeoutError extends SteadfastError {
+  constructor(readonly messageId: string, readonly timeoutMs: number) {
+    super('ERR_AMQP_PUBLISH_TIMEOUT', `no publisher confirm for ${messageId} within ${timeoutMs} ms`);
+  }
+}
+
+/** The broker refused a publish (basic.nack): e.g. a queue overflow with reject-publish. */
+export class AmqpNackError extends SteadfastError {
+  constructor(readonly messageId: string) {
+    super('ERR_AMQP_NACK', `the broker nacked ${messageId}`);
+  }
+}
+
+/** A mandatory publish matched no queue and came back (basic.return). */
+export class AmqpUnroutableError extends SteadfastError {
+  constructor(
+    readonly messageId: string,
+    readonly exchange: string,
+    readonly routingKey: string,
+    readonly replyText: string,
+  ) {
+    super(
+      'ERR_AMQP_UNROUTABLE',
+      `${messageId} to exchange "${exchange}" with routing key "${routingKey}" was returned: ${replyText}`,
+    );
+  }
+}
+
+/** The channel closed (channel error or lost connection) before the publish was confirmed. */
+export class AmqpChannelClosedError extends SteadfastError {
+  constructor(what: string, options?: { cause?: unknown }) {
+    super('ERR_AMQP_CHANNEL_CLOSED', `channel closed before ${what} was confirmed`, options);
+  }
+}
+
+export function describe(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}
+
+/** Credentials never reach a log line. */
+export function redactUrl(url: string): string {
+  return url.replace(/\/\/[^@/]*@/, '//***@');
+}

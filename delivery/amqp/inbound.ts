@@ -1,0 +1,103 @@
+/**
+ * What a handler receives, and how a raw AMQP delivery becomes one (or is found malformed). Parsing is
+ * total: every input yields either a message or a dead-letter reason, never an exception.
+ */
+import type { ConsumeMessage } from 'amqplib';
+import type { JsonValue } from '../transport.js';
+import { DEFAULT_MANIFEST, HEADER_ATTEMPT, HEADER_DELIVERY_ID, HEADER_QUORUM_DELIVERY_COUNT, HEADER_REDELIVERIES, HEADER_SENDER, isDeliveryId, numeric } from './wire.js';
+
+interface InboundBase {
+  /** The AMQP message id; for steadfast senders `${senderId}:${deliveryId}`, the same on every redelivery. */
+  readonly messageId: string | undefined;
+  readonly body: JsonValue;
+  /** The AMQP `type` property. */
+  readonly manifest: string;
+  readonly headers: Readonly<Record<string, unknown>>;
+  /** The broker's flag: this copy was delivered before (to this or another consumer). */
+  readonly redelivered: boolean;
+  /** Handler attempt for this delivery, 1-based (failed attempts are retried in process with backoff). */
+  readonly attempt: number;
+  /** Durable count of deliveries of this message to a consumer, 1 = first (survives consumer crashes). */
+  readonly deliveryCount: number;
+}
+
+/** Sent by a steadfast transport: the handler must be idempotent per (senderId, deliveryId). */
+export interface SteadfastInboundMessage extends InboundBase {
+  readonly kind: 'steadfast';
+  readonly messageId: string;
+  readonly senderId: string;
+  readonly deliveryId: number;
+  /** The sender's attempt (1 = first send); redeliveries by the sender carry the same messageId. */
+  readonly senderAttempt: number;
+}
+
+/** Sent by something else (only when `requireSteadfastHeaders: false`). */
+export interface ForeignInboundMessage extends InboundBase {
+  readonly kind: 'foreign';
+}
+
+export type InboundMessage = SteadfastInboundMessage | ForeignInboundMessage;
+
+export type DeadLetterReason = 'invalid-json' | 'missing-headers' | 'unknown-manifest' | 'handler-failed' | 'poison';
+
+export type ParseResult =
+  | { readonly kind: 'ok'; readonly message: InboundMessage }
+  | { readonly kind: 'malformed'; readonly reason: DeadLetterReason; readonly detail: string };
+
+export interface ParseRules {
+  readonly requireSteadfastHeaders: boolean;
+  /** When given, a manifest outside it is malformed. */
+  readonly manifests: ReadonlySet<string> | undefined;
+}
+
+/**
+ * Deliveries so far, this one included: quorum queues count them (x-delivery-count, absent on the first);
+ * on classic queues the consumer keeps its own count in a header of the copy it re-publishes.
+ */
+export function deliveryCountOf(raw: ConsumeMessage): { count: number; durable: boolean } {
+  const headers = (raw.properties.headers ?? {}) as Record<string, unknown>;
+  const quorum = numeric(headers[HEADER_QUORUM_DELIVERY_COUNT]);
+  if (quorum !== undefined) return { count: quorum + 1, durable: true };
+  const own = numeric(headers[HEADER_REDELIVERIES]) ?? 0;
+  return { count: own + 1, durable: false };
+}
+
+export function parseInbound(raw: ConsumeMessage, rules: ParseRules, deliveryCount: number): ParseResult {
+  const properties = raw.properties;
+  const headers = (properties.headers ?? {}) as Record<string, unknown>;
+  const manifest = typeof properties.type === 'string' && properties.type.length > 0 ? properties.type : DEFAULT_MANIFEST;
+  if (rules.manifests && !rules.manifests.has(manifest)) {
+    return { kind: 'malformed', reason: 'unknown-manifest', detail: `manifest ${JSON.stringify(manifest)} is not one of the expected manifests` };
+  }
+  let body: JsonValue;
+  try {
+    body = JSON.parse(raw.content.toString('utf8')) as JsonValue;
+  } catch (error) {
+    return { kind: 'malformed', reason: 'invalid-json', detail: `body is not JSON: ${(error as Error).message}` };
+  }
+  const messageId = typeof properties.messageId === 'string' && properties.messageId.length > 0 ? properties.messageId : undefined;
+  const base = {
+    messageId,
+    body,
+    manifest,
+    headers,
+    redelivered: raw.fields.redelivered,
+    attempt: 1,
+    deliveryCount,
+  };
+  const senderId = headers[HEADER_SENDER];
+  const deliveryId = numeric(headers[HEADER_DELIVERY_ID]);
+  if (messageId !== undefined && typeof senderId === 'string' && senderId.length > 0 && isDeliveryId(deliveryId)) {
+    const senderAttempt = numeric(headers[HEADER_ATTEMPT]) ?? 1;
+    return { kind: 'ok', message: { ...base, kind: 'steadfast', messageId, senderId, deliveryId, senderAttempt } };
+  }
+  if (rules.requireSteadfastHeaders) {
+    const missing = [
+      messageId === undefined ? 'messageId' : undefined,
+      typeof senderId === 'string' && senderId.length > 0 ? undefined : HEADER_SENDER,
+      isDeliveryId(deliveryId) ? undefined : HEADER_DELIVERY_ID,
+    ].filter((name): name is string => name !== undefined);
+    return { kind: 'malformed', reason: 'missing-headers', detail: `missing or invalid: ${missing.join(', ')}` };
+  }
+  return { kind: 'ok', message: { ...base, kind: 'foreign' } };
+}

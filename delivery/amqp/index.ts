@@ -1,0 +1,38 @@
+/**
+ * `steadfast/amqp`: the RabbitMQ bridge. Outbound, `amqpTransport` carries deliveries of an
+ * AtLeastOnceDeliveryActor to exchanges or queues; inbound, `amqpConsumer` hands messages to a handler,
+ * acks after the effect is persisted and replies the confirmation. Both recover from broker restarts
+ * by themselves, alone or sharing one `amqpConnection`.
+ */
+export { amqpConnection, AmqpConnectionManager, ManagedChannel } from './connection-manager.js';
+export type { AmqpConnectionOptions, ChannelSpec, ConnectionState } from './connection-manager.js';
+export { amqpTransport, AmqpTransport, defaultManifest } from './transport.js';
+export type { AmqpTransportOptions, ManifestFunction } from './transport.js';
+export { amqpConsumer, AmqpConsumer } from './consumer.js';
+export type { ConsumerStats } from './consumer.js';
+export type { AmqpConsumerOptions } from './consumer-options.js';
+export type { InboundMessage, SteadfastInboundMessage, ForeignInboundMessage, DeadLetterReason } from './inbound.js';
+export { exchangeDestination, queueDestination, resolveDestination } from './destination.js';
+export type { AmqpDestination, AmqpExchangeDestination, AmqpQueueDestination, ConfirmMode } from './destination.js';
+export type { Topology, ExchangeSpec, QueueSpec, BindingSpec, AmqpArguments } from './topology.js';
+export type { ReconnectOptions } from './options.js';
+export {
+  AmqpUnavailableError,
+  AmqpClosedError,
+  AmqpConnectError,
+  AmqpPublishTimeoutError,
+  AmqpNackError,
+  AmqpUnroutableError,
+  AmqpChannelClosedError,
+} from './errors.js';
+export {
+  HEADER_SENDER,
+  HEADER_DELIVERY_ID,
+  HEADER_ATTEMPT,
+  HEADER_DEAD_LETTER_REASON,
+  HEADER_DEAD_LETTER_ERROR,
+  HEADER_DEAD_LETTER_QUEUE,
+  HEADER_REDELIVERIES,
+  CONFIRMATION_MANIFEST,
+  messageIdOf,
+} from './wire.js';

@@ -1,0 +1,182 @@
+/**
+ * Publishes on a confirm channel and settles each publish by its own delivery tag.
+ *
+ * amqplib keeps one callback per delivery tag (`handleConfirm` indexes by `tag - lwm` and honours
+ * `multiple`), so per-publish callbacks are per-tag, not FIFO; this class adds what amqplib does not:
+ * a bound on publishes in flight, waiting for 'drain' when the socket buffer is full, a timeout per
+ * publish, and recognising basic.return (unroutable) for a mandatory publish. A return always precedes
+ * the ack of the same publish on the channel, so the ack callback knows whether it was returned.
+ */
+import type { ConfirmChannel, Message, Options } from 'amqplib';
+import { AmqpChannelClosedError, AmqpNackError, AmqpPublishTimeoutError, AmqpUnavailableError, AmqpUnroutableError } from './errors.js';
+import type { AmqpConnectionManager, ManagedChannel } from './connection-manager.js';
+
+export interface PublishRequest {
+  readonly exchange: string;
+  readonly routingKey: string;
+  readonly content: Buffer;
+  /** `messageId` is required: it ties a basic.return to its publish. */
+  readonly options: Options.Publish & { readonly messageId: string };
+}
+
+export interface ConfirmPublisherOptions {
+  readonly name: string;
+  readonly maxInFlight: number;
+  readonly publishTimeoutMs: number;
+  readonly onUnroutable?: (exchange: string, routingKey: string, replyText: string) => void;
+}
+
+interface Pending {
+  readonly messageId: string;
+  returned: { exchange: string; routingKey: string; replyText: string } | undefined;
+}
+
+interface SlotWaiter {
+  readonly grant: () => void;
+  readonly fail: (error: Error) => void;
+}
+
+export class ConfirmPublisher {
+  readonly managed: ManagedChannel<ConfirmChannel>;
+  private inFlight = 0;
+  private draining = false;
+  private readonly waiters: SlotWaiter[] = [];
+  /** messageId -> publishes in flight with that id, oldest first (a redelivery may overlap its predecessor). */
+  private readonly byMessageId = new Map<string, Pending[]>();
+
+  constructor(manager: AmqpConnectionManager, private readonly options: ConfirmPublisherOptions) {
+    this.managed = manager.createConfirmChannel({
+      name: options.name,
+      setup: async (channel) => {
+        channel.on('return', (message: Message) => this.handleReturn(message));
+        channel.on('drain', () => {
+          this.draining = false;
+          this.wake();
+        });
+      },
+    });
+    // In-flight publishes get amqplib's 'channel closed' callback; waiters for a slot are failed here
+    // so that send() rejects at once instead of at its timeout.
+    this.managed.onClose(() => {
+      this.draining = false;
+      for (const waiter of this.waiters.splice(0)) waiter.fail(new AmqpUnavailableError(`channel ${options.name} closed`));
+    });
+  }
+
+  get publishesInFlight(): number {
+    return this.inFlight;
+  }
+
+  async publish(request: PublishRequest): Promise<void> {
+    const started = Date.now();
+    const { messageId } = request.options;
+    if (!this.managed.channel) throw new AmqpUnavailableError(`channel ${this.options.name}`);
+    await this.acquireSlot(messageId, started);
+    const channel = this.managed.channel;
+    if (!channel) {
+      this.release();
+      throw new AmqpUnavailableError(`channel ${this.options.name}`);
+    }
+    const remaining = Math.max(1, this.options.publishTimeoutMs - (Date.now() - started));
+    return new Promise<void>((resolve, reject) => {
+      const pending: Pending = { messageId, returned: undefined };
+      this.track(pending);
+      let settled = false;
+      const finish = (error?: Error) => {
+        if (settled) return;
+        settled = true;
+        clearTimeout(timer);
+        this.untrack(pending);
+        this.release();
+        if (error) reject(error);
+        else resolve();
+      };
+      const timer = setTimeout(() => finish(new AmqpPublishTimeoutError(messageId, this.options.publishTimeoutMs)), remaining);
+      let writable: boolean;
+      try {
+        writable = channel.publish(request.exchange, request.routingKey, request.content, request.options, (error: unknown) => {
+          const returned = pending.returned;
+          if (returned) finish(new AmqpUnroutableError(messageId, returned.exchange, returned.routingKey, returned.replyText));
+          else if (error === null || error === undefined) finish();
+          else if (error instanceof Error && error.message === 'message nacked') finish(new AmqpNackError(messageId));
+          else finish(new AmqpChannelClosedError(messageId, { cause: error }));
+        });
+      } catch (error) {
+        // amqplib throws synchronously on a closed channel (IllegalOperationError) or an oversized header table.
+        finish(new AmqpChannelClosedError(messageId, { cause: error }));
+        return;
+      }
+      if (!writable) this.draining = true;
+    });
+  }
+
+  close(): Promise<void> {
+    return this.managed.close();
+  }
+
+  private acquireSlot(messageId: string, started: number): Promise<void> {
+    if (this.waiters.length === 0 && this.hasRoom()) {
+      this.inFlight++;
+      return Promise.resolve();
+    }
+    return new Promise<void>((resolve, reject) => {
+      const remaining = Math.max(1, this.options.publishTimeoutMs - (Date.now() - started));
+      const waiter: SlotWaiter = {
+        grant: () => {
+          clearTimeout(timer);
+          this.inFlight++;
+          resolve();
+        },
+        fail: (error) => {
+          clearTimeout(timer);
+          reject(error);
+        },
+      };
+      const timer = setTimeout(() => {
+        const index = this.waiters.indexOf(waiter);
+        if (index >= 0) this.waiters.splice(index, 1);
+        reject(new AmqpPublishTimeoutError(messageId, this.options.publishTimeoutMs));
+      }, remaining);
+      this.waiters.push(waiter);
+    });
+  }
+
+  private hasRoom(): boolean {
+    return !this.draining && this.inFlight < this.options.maxInFlight;
+  }
+
+  private release(): void {
+    this.inFlight--;
+    this.wake();
+  }
+
+  private wake(): void {
+    while (this.waiters.length > 0 && this.hasRoom()) this.waiters.shift()!.grant();
+  }
+
+  private track(pending: Pending): void {
+    const list = this.byMessageId.get(pending.messageId);
+    if (list) list.push(pending);
+    else this.byMessageId.set(pending.messageId, [pending]);
+  }
+
+  private untrack(pending: Pending): void {
+    const list = this.byMessageId.get(pending.messageId);
+    if (!list) return;
+    const index = list.indexOf(pending);
+    if (index >= 0) list.splice(index, 1);
+    if (list.length === 0) this.byMessageId.delete(pending.messageId);
+  }
+
+  private handleReturn(message: Message): void {
+    const messageId: unknown = message.properties.messageId;
+    const replyText = String((message.fields as { replyText?: unknown }).replyText ?? 'NO_ROUTE');
+    const { exchange, routingKey } = message.fields;
+    if (typeof messageId === 'string') {
+      // Returns come in publish order, so the oldest not-yet-returned publish of this id is the one.
+      const pending = this.byMessageId.get(messageId)?.find((p) => p.returned === undefined);
+      if (pending) pending.returned = { exchange, routingKey, replyText };
+    }
+    this.options.onUnroutable?.(exchange, routingKey, replyText);
+  }
+}

@@ -1,0 +1,61 @@
+/**
+ * Consumes the transport's durable reply queue and turns each confirmation reply into
+ * `context.confirm(senderId, deliveryId)`. The queue is durable so replies that arrive while this
+ * service is down wait for it; a lost reply is harmless (the delivery is redelivered, the receiver
+ * dedups it and replies again).
+ */
+import type { Channel, ConsumeMessage } from 'amqplib';
+import type { Logger } from 'pino';
+import type { AmqpConnectionManager, ManagedChannel } from './connection-manager.js';
+import { parseConfirmation, type Confirmation } from './wire.js';
+
+export interface ReplyListenerOptions {
+  readonly queue: string;
+  readonly prefetch: number;
+  readonly onConfirmation: (confirmation: Confirmation) => void;
+  readonly logger: Logger;
+}
+
+export class ReplyListener {
+  private readonly managed: ManagedChannel<Channel>;
+  private malformedLogged = false;
+
+  constructor(manager: AmqpConnectionManager, private readonly options: ReplyListenerOptions) {
+    this.managed = manager.createChannel({
+      name: `replies ${options.queue}`,
+      setup: async (channel) => {
+        // Declared here rather than in the shared topology, so a deleted reply queue comes back with
+        // the channel that consumes it.
+        await channel.assertQueue(options.queue, { durable: true });
+        await channel.prefetch(options.prefetch);
+        await channel.consume(options.queue, (message) => this.handle(channel, message));
+      },
+    });
+  }
+
+  whenReady(timeoutMs: number): Promise<unknown> {
+    return this.managed.whenOpen(timeoutMs);
+  }
+
+  close(): Promise<void> {
+    return this.managed.close();
+  }
+
+  private handle(channel: Channel, message: ConsumeMessage | null): void {
+    if (message === null) {
+      // basic.cancel (queue deleted): closing the channel makes the manager re-open it, and the setup
+      // re-declares the queue and consumes again.
+      this.options.logger.warn({ queue: this.options.queue }, 'reply queue consumer cancelled by the broker; re-subscribing');
+      channel.close().catch(() => {});
+      return;
+    }
+    const confirmation = parseConfirmation(message.properties, message.content);
+    if (confirmation) {
+      this.options.onConfirmation(confirmation);
+    } else if (!this.malformedLogged) {
+      this.malformedLogged = true;
+      this.options.logger.warn({ queue: this.options.queue, messageId: message.properties.messageId as unknown }, 'ignoring replies that carry no senderId/deliveryId (logged once)');
+    }
+    channel.ack(message);
+  }
+}

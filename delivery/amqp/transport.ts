@@ -1,0 +1,223 @@
+/**
+ * `amqpTransport`: the outbound side of the RabbitMQ bridge, a DeliveryTransport named 'amqp'.
+ *
+ * Each send is one persistent, mandatory publish on a confirm channel. send() resolves once the broker
+ * has the message (publisher confirm) and rejects on anything else (nack, return, closed channel,
+ * timeout, broker away), so the delivery simply stays unconfirmed and the actor's redelivery tick tries
+ * again: the journal is the buffer, nothing is queued in memory here.
+ */
+import type { Logger } from 'pino';
+import { InvalidOptionError } from '../../src/actor/errors.js';
+import type { DeliveryTransport, JsonValue, OutboundDelivery, TransportContext, TransportDestination } from '../transport.js';
+import { AmqpConnectionManager, type AmqpConnectionOptions } from './connection-manager.js';
+import { resolveDestination, type AmqpDestination, type ResolvedDestination } from './destination.js';
+import { AmqpClosedError, AmqpUnavailableError } from './errors.js';
+import { optionalFunction, optionalInteger, optionalLogger, optionalString, requireObject, requireString, resolveReconnect, type ReconnectOptions } from './options.js';
+import { ConfirmPublisher } from './publisher.js';
+import { ReplyListener } from './reply-listener.js';
+import { validateTopology, type Topology } from './topology.js';
+import { CONTENT_TYPE_JSON, DEFAULT_MANIFEST, HEADER_ATTEMPT, HEADER_DELIVERY_ID, HEADER_SENDER, messageIdOf } from './wire.js';
+
+export type ManifestFunction = (message: JsonValue, destination: AmqpDestination) => string;
+
+export interface AmqpTransportOptions {
+  /** Either a URL (the transport owns its connection) or a shared connection manager (the caller closes it). */
+  readonly url?: string;
+  readonly connection?: AmqpConnectionManager;
+  /** Names this service: the reply queue defaults to `${serviceName}.replies`, and appId carries it. */
+  readonly serviceName: string;
+  readonly replyQueue?: string;
+  /** A send rejects when the broker has not confirmed it within this time. Default 5000. */
+  readonly publishTimeoutMs?: number;
+  /** Publishes awaiting a broker confirm, at most; further sends wait for a slot (within publishTimeoutMs). Default 1000. */
+  readonly maxInFlight?: number;
+  /** How long start() waits for the first connection before it resolves anyway (sends fail fast until connected). Default 10 000. */
+  readonly startTimeoutMs?: number;
+  /** The AMQP `type` property. Default: the message's string `type` field, else 'steadfast.json'. */
+  readonly manifest?: ManifestFunction;
+  /** Extra exchanges/queues/bindings to declare on every connect (e.g. the destination exchanges). */
+  readonly topology?: Topology;
+  readonly replyPrefetch?: number;
+  /** Default: the logger of the TransportContext. */
+  readonly logger?: Logger;
+  readonly reconnect?: ReconnectOptions;
+}
+
+interface ResolvedOptions {
+  readonly url: string | undefined;
+  readonly connection: AmqpConnectionManager | undefined;
+  readonly serviceName: string;
+  readonly replyQueue: string;
+  readonly publishTimeoutMs: number;
+  readonly maxInFlight: number;
+  readonly startTimeoutMs: number;
+  readonly manifest: ManifestFunction;
+  readonly topology: Topology;
+  readonly replyPrefetch: number;
+  readonly logger: Logger | undefined;
+  readonly reconnect: ReconnectOptions | undefined;
+}
+
+type TransportState =
+  | { readonly kind: 'new' }
+  | { readonly kind: 'running'; readonly manager: AmqpConnectionManager; readonly publisher: ConfirmPublisher; readonly replies: ReplyListener; readonly context: TransportContext; readonly logger: Logger }
+  | { readonly kind: 'closed' };
+
+export function defaultManifest(message: JsonValue): string {
+  if (typeof message === 'object' && message !== null && !Array.isArray(message) && typeof message.type === 'string' && message.type.length > 0) {
+    return message.type;
+  }
+  return DEFAULT_MANIFEST;
+}
+
+function resolveOptions(options: AmqpTransportOptions): ResolvedOptions {
+  const raw = requireObject(options, 'amqpTransport options');
+  if ((raw.url === undefined) === (raw.connection === undefined)) {
+    throw new InvalidOptionError('amqpTransport needs exactly one of options.url and options.connection');
+  }
+  if (raw.connection !== undefined && !(raw.connection instanceof AmqpConnectionManager)) {
+    throw new InvalidOptionError('options.connection must be an AmqpConnectionManager (from amqpConnection())');
+  }
+  const serviceName = requireString(raw.serviceName, 'options.serviceName');
+  return {
+    url: raw.url === undefined ? undefined : requireString(raw.url, 'options.url'),
+    connection: raw.connection as AmqpConnectionManager | undefined,
+    serviceName,
+    replyQueue: optionalString(raw.replyQueue, 'options.replyQueue', `${serviceName}.replies`),
+    publishTimeoutMs: optionalInteger(raw.publishTimeoutMs, 'options.publishTimeoutMs', 5000, { min: 1 }),
+    maxInFlight: optionalInteger(raw.maxInFlight, 'options.maxInFlight', 1000, { min: 1 }),
+    startTimeoutMs: optionalInteger(raw.startTimeoutMs, 'options.startTimeoutMs', 10_000, { min: 0 }),
+    manifest: optionalFunction<ManifestFunction>(raw.manifest, 'options.manifest') ?? defaultManifest,
+    topology: validateTopology(raw.topology, 'options.topology'),
+    replyPrefetch: optionalInteger(raw.replyPrefetch, 'options.replyPrefetch', 500, { min: 1, max: 65_535 }),
+    logger: optionalLogger(raw.logger, 'options.logger'),
+    reconnect: raw.reconnect === undefined ? undefined : resolveReconnect(raw.reconnect, 'options.reconnect'),
+  };
+}
+
+export class AmqpTransport implements DeliveryTransport {
+  readonly name = 'amqp';
+  private readonly options: ResolvedOptions;
+  private state: TransportState = { kind: 'new' };
+  private readonly unroutableLogged = new Set<string>();
+
+  constructor(options: AmqpTransportOptions) {
+    this.options = resolveOptions(options);
+  }
+
+  /** The reply queue this transport consumes and names as `replyTo`. */
+  get replyQueue(): string {
+    return this.options.replyQueue;
+  }
+
+  /** The connection manager (for sharing it with an amqpConsumer). Defined once started. */
+  get connection(): AmqpConnectionManager | undefined {
+    return this.state.kind === 'running' ? this.state.manager : undefined;
+  }
+
+  validateDestination(destination: TransportDestination): void {
+    resolveDestination(destination);
+  }
+
+  async start(context: TransportContext): Promise<void> {
+    if (this.state.kind !== 'new') throw new InvalidOptionError(`amqpTransport can be started once (it is ${this.state.kind})`);
+    const logger = (this.options.logger ?? context.logger).child({ transport: 'amqp' });
+    const manager =
+      this.options.connection ??
+      new AmqpConnectionManager({
+        url: this.options.url!,
+        connectionName: `${this.options.serviceName} transport`,
+        logger,
+        ...(this.options.reconnect ? { reconnect: this.options.reconnect } : {}),
+      } satisfies AmqpConnectionOptions);
+    const publisher = new ConfirmPublisher(manager, {
+      name: `publish ${this.options.serviceName}`,
+      maxInFlight: this.options.maxInFlight,
+      publishTimeoutMs: this.options.publishTimeoutMs,
+      onUnroutable: (exchange, routingKey, replyText) => this.logUnroutable(logger, exchange, routingKey, replyText),
+    });
+    const replies = new ReplyListener(manager, {
+      queue: this.options.replyQueue,
+      prefetch: this.options.replyPrefetch,
+      logger,
+      onConfirmation: ({ senderId, deliveryId }) => context.confirm(senderId, deliveryId),
+    });
+    this.state = { kind: 'running', manager, publisher, replies, context, logger };
+    await manager.addTopology(this.options.topology);
+    const connected = this.options.connection ? manager.waitForConnection(this.options.startTimeoutMs) : raceTimeout(manager.start(), this.options.startTimeoutMs);
+    try {
+      await connected;
+      await Promise.all([publisher.managed.whenOpen(this.options.startTimeoutMs), replies.whenReady(this.options.startTimeoutMs)]);
+    } catch (error) {
+      if (error instanceof AmqpClosedError) throw error;
+      // Deliveries are journaled; they are sent once the broker is back. Starting the system must not hang on it.
+      logger.warn({ err: (error as Error).message }, 'RabbitMQ not reachable at start; sends fail until it is');
+    }
+  }
+
+  async send(destination: TransportDestination, delivery: OutboundDelivery): Promise<void> {
+    if (this.state.kind !== 'running') {
+      throw this.state.kind === 'closed' ? new AmqpClosedError('amqpTransport') : new AmqpUnavailableError('amqpTransport not started');
+    }
+    const { publisher, context } = this.state;
+    const target: ResolvedDestination = resolveDestination(destination);
+    const { senderId, deliveryId, attempt } = delivery;
+    const messageId = messageIdOf(senderId, deliveryId);
+    await publisher.publish({
+      exchange: target.exchange,
+      routingKey: target.routingKey,
+      content: Buffer.from(JSON.stringify(delivery.message)),
+      options: {
+        messageId,
+        persistent: true,
+        mandatory: true,
+        contentType: CONTENT_TYPE_JSON,
+        type: this.options.manifest(delivery.message, destination as AmqpDestination),
+        appId: this.options.serviceName,
+        timestamp: Math.floor(Date.now() / 1000),
+        // Broker-confirmed destinations are served by consumers that do not reply; no replyTo keeps a
+        // steadfast consumer from replying into a queue nobody needs.
+        ...(target.confirm === 'consumer' ? { replyTo: this.options.replyQueue } : {}),
+        headers: { [HEADER_SENDER]: senderId, [HEADER_DELIVERY_ID]: deliveryId, [HEADER_ATTEMPT]: attempt },
+      },
+    });
+    if (target.confirm === 'broker') context.confirm(senderId, deliveryId);
+  }
+
+  async close(): Promise<void> {
+    const state = this.state;
+    this.state = { kind: 'closed' };
+    if (state.kind !== 'running') return;
+    await state.replies.close();
+    await state.publisher.close();
+    if (!this.options.connection) await state.manager.close();
+  }
+
+  private logUnroutable(logger: Logger, exchange: string, routingKey: string, replyText: string): void {
+    const key = `${exchange}\u0000${routingKey}`;
+    if (this.unroutableLogged.has(key)) return;
+    this.unroutableLogged.add(key);
+    logger.warn({ exchange, routingKey, replyText }, 'unroutable: no queue is bound for this destination; deliveries to it stay unconfirmed (logged once per destination)');
+  }
+}
+
+/** Creates the RabbitMQ DeliveryTransport (name 'amqp'). */
+export function amqpTransport(options: AmqpTransportOptions): AmqpTransport {
+  return new AmqpTransport(options);
+}
+
+function raceTimeout(promise: Promise<void>, timeoutMs: number): Promise<void> {
+  return new Promise<void>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new AmqpUnavailableError(`not connected within ${timeoutMs} ms`)), timeoutMs);
+    promise.then(
+      () => {
+        clearTimeout(timer);
+        resolve();
+      },
+      (error: unknown) => {
+        clearTimeout(timer);
+        reject(error instanceof Error ? error : new Error(String(error)));
+      },
+    );
+  });
+}

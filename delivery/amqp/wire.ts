@@ -1,0 +1,69 @@
+/**
+ * The wire format shared by the outbound transport and the inbound consumer: header names, the message
+ * id, and the confirmation reply. Kept in one place so that both sides (possibly different versions in
+ * different services) agree.
+ */
+import type { MessageProperties } from 'amqplib';
+
+export const HEADER_SENDER = 'x-steadfast-sender';
+export const HEADER_DELIVERY_ID = 'x-steadfast-delivery-id';
+/** The sender's attempt number (1 = first send, 2 = first redelivery, ...). */
+export const HEADER_ATTEMPT = 'x-steadfast-attempt';
+export const HEADER_DEAD_LETTER_REASON = 'x-steadfast-dead-letter-reason';
+export const HEADER_DEAD_LETTER_ERROR = 'x-steadfast-dead-letter-error';
+export const HEADER_DEAD_LETTER_QUEUE = 'x-steadfast-dead-letter-queue';
+/**
+ * Consumer-side durable delivery count for queues that keep none themselves (classic queues): how many
+ * times a copy of this message reached a consumer that did not finish with it (crash, lost connection).
+ */
+export const HEADER_REDELIVERIES = 'x-steadfast-redeliveries';
+/** Set by quorum queues on redelivery. */
+export const HEADER_QUORUM_DELIVERY_COUNT = 'x-delivery-count';
+
+export const CONTENT_TYPE_JSON = 'application/json';
+export const CONFIRMATION_MANIFEST = 'steadfast.confirmation';
+export const DEFAULT_MANIFEST = 'steadfast.json';
+
+/** Unique per sender and delivery id; the same across redeliveries, which is what receivers dedup on. */
+export function messageIdOf(senderId: string, deliveryId: number): string {
+  return `${senderId}:${deliveryId}`;
+}
+
+export interface Confirmation {
+  readonly senderId: string;
+  readonly deliveryId: number;
+}
+
+export function confirmationBody(confirmation: Confirmation): Buffer {
+  return Buffer.from(JSON.stringify({ senderId: confirmation.senderId, deliveryId: confirmation.deliveryId }));
+}
+
+export function isDeliveryId(value: unknown): value is number {
+  return typeof value === 'number' && Number.isSafeInteger(value) && value >= 0;
+}
+
+/** Reads a confirmation from headers first (cheap, survives a body a foreign replier mangled), else the body. */
+export function parseConfirmation(properties: MessageProperties, content: Buffer): Confirmation | undefined {
+  const headers = (properties.headers ?? {}) as Record<string, unknown>;
+  const sender = headers[HEADER_SENDER];
+  const deliveryId = numeric(headers[HEADER_DELIVERY_ID]);
+  if (typeof sender === 'string' && isDeliveryId(deliveryId)) return { senderId: sender, deliveryId };
+  try {
+    const body: unknown = JSON.parse(content.toString('utf8'));
+    if (typeof body === 'object' && body !== null) {
+      const { senderId, deliveryId: id } = body as Record<string, unknown>;
+      if (typeof senderId === 'string' && isDeliveryId(id)) return { senderId, deliveryId: id };
+    }
+  } catch {
+    // not JSON: reported as malformed by the caller
+  }
+  return undefined;
+}
+
+/** Header values may arrive as numbers or, from other clients, as numeric strings or bigint-ish objects. */
+export function numeric(value: unknown): number | undefined {
+  if (typeof value === 'number') return value;
+  if (typeof value === 'bigint') return Number(value);
+  if (typeof value === 'string' && /^\d+$/.test(value)) return Number(value);
+  return undefined;
+}
