@@ -35,6 +35,7 @@ export class ActorCell implements ActorContext, Runnable {
   #state: CellState = 'starting';
   #busy = false;
   #stopRequested = false;
+  #deferredFailure: { error: unknown } | undefined;
   readonly #mailbox = new Mailbox();
   #currentSender: ActorRef | undefined;
   #currentMessage: unknown;
@@ -132,6 +133,8 @@ export class ActorCell implements ActorContext, Runnable {
     if (this.#children.has(childName)) throw new ActorNameTakenError(childPath);
     const cell = new ActorCell(this.system, this, childName, childPath, factory);
     cell.actor = constructWith(cell, factory);
+    // May throw (e.g. a persistenceId already in use): the caller gets the error, no child is made.
+    cell.actor.afterConstruct();
     this.#children.set(childName, cell);
     this.system.dispatcher.schedule(cell);
     return cell.self;
@@ -243,8 +246,8 @@ export class ActorCell implements ActorContext, Runnable {
         return;
       }
       this.#busy = false;
-      if (this.#stopRequested) {
-        void this.#doStop();
+      if (this.#stopRequested || this.#deferredFailure) {
+        this.#afterMessage();
         return;
       }
     }
@@ -271,6 +274,12 @@ export class ActorCell implements ActorContext, Runnable {
 
   #afterMessage(): void {
     this.#busy = false;
+    const deferred = this.#deferredFailure;
+    if (deferred) {
+      this.#deferredFailure = undefined;
+      this.#fail(deferred.error, this.#currentMessage);
+      return;
+    }
     if (this.#stopRequested) {
       void this.#doStop();
       return;
@@ -319,9 +328,24 @@ export class ActorCell implements ActorContext, Runnable {
 
   // --- supervision ----------------------------------------------------------------------------
 
+  /**
+   * A failure of this actor detected outside `receive` (e.g. in a persist handler that ran when the
+   * journal answered). If a message is being handled, the failure takes effect once it settled.
+   * @internal
+   */
+  reportFailure(error: unknown): void {
+    if (this.#busy) {
+      this.#deferredFailure ??= { error };
+      return;
+    }
+    this.#fail(error, this.#currentMessage);
+  }
+
   /** The actor failed handling `message`: suspend and let the parent decide. @internal */
   #fail(error: unknown, message: unknown): void {
+    this.#deferredFailure = undefined;
     if (this.#state === 'stopping' || this.#state === 'stopped') return;
+    if (this.#state === 'suspended') return;
     this.#state = 'suspended';
     this.log.error({ err: error, messageType: describeMessage(message) }, 'actor failed while handling a message; the message is dropped');
     if (this.#stopRequested) {
@@ -378,6 +402,7 @@ export class ActorCell implements ActorContext, Runnable {
         this.#behaviors = undefined;
         try {
           this.actor = constructWith(this, this.factory);
+          this.actor.afterConstruct();
         } catch (error) {
           this.#failInLifecycle(error, 'actor factory (restart)');
           return;

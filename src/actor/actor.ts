@@ -65,6 +65,12 @@ export abstract class Actor {
     return behavior ? behavior(message) : this.receive(message);
   }
 
+  /**
+   * Runs right after the factory built the instance, before actorOf returns; throwing here makes
+   * actorOf throw. PersistentActor claims its persistenceId here. @internal
+   */
+  afterConstruct(): void {}
+
   /** @internal Runs `preStart`; PersistentActor wraps it to start recovery. */
   aroundPreStart(): void | Promise<void> {
     return this.preStart();

@@ -1,0 +1,202 @@
+import type { ActorSystem, ExtensionId } from '../actor/actor-system.js';
+import { CircuitBreaker } from './circuit-breaker.js';
+import { PersistenceIdTakenError } from './errors.js';
+import { EventAdapters } from './event-adapter.js';
+import type { AsyncWriteJournal, WriteOutcome } from './journal.js';
+import { resolvePersistenceSettings, type ResolvedPersistenceSettings } from './persistence-settings.js';
+import type { AtomicWrite, PersistentRepr } from './persistent-repr.js';
+import { RecoveryPermits } from './recovery-permits.js';
+import { JsonSerializer, SerializationRegistry } from './serialization.js';
+import type { SerializedValue } from './serialized-value.js';
+import type { SnapshotMetadata } from './snapshot-metadata.js';
+import type { SnapshotSelectionCriteria } from './snapshot-selection-criteria.js';
+import type { SnapshotStore, StoredSnapshot } from './snapshot-store.js';
+
+export interface DefaultPlugins {
+  journal(system: ActorSystem): AsyncWriteJournal;
+  snapshotStore(system: ActorSystem): SnapshotStore;
+}
+
+let defaultPlugins: DefaultPlugins | undefined;
+
+/**
+ * The package entry point installs the default plugins (in-memory journal, local-file snapshots).
+ * They live in `journal/`, a layer above this one, so this layer only holds the factory.
+ */
+export function configureDefaultPlugins(plugins: DefaultPlugins): void {
+  defaultPlugins = plugins;
+}
+
+// Replays are bounded by the recovery event timeout, not by the breaker's call timeout.
+const NO_CALL_TIMEOUT = 2_147_483_647;
+
+/**
+ * The persistence layer of one actor system: its journal and snapshot store behind circuit
+ * breakers, serialization, the registry of live persistenceIds, and recovery permits.
+ */
+export class Persistence {
+  static readonly id: ExtensionId<Persistence> = {
+    name: 'persistence',
+    create: (system) => new Persistence(system),
+  };
+
+  static get(system: ActorSystem): Persistence {
+    return system.extension(Persistence.id);
+  }
+
+  readonly settings: ResolvedPersistenceSettings;
+  readonly serialization: SerializationRegistry;
+  readonly adapters: EventAdapters;
+  readonly recoveryPermits: RecoveryPermits;
+  readonly journal: AsyncWriteJournal;
+  readonly snapshotStore: SnapshotStore;
+  readonly #journalBreaker: CircuitBreaker;
+  readonly #snapshotBreaker: CircuitBreaker;
+  readonly #owners = new Map<string, object>();
+  readonly #inFlightWrites = new Set<Promise<unknown>>();
+  #journalReady: Promise<void> | undefined;
+  #snapshotReady: Promise<void> | undefined;
+
+  private constructor(private readonly system: ActorSystem) {
+    const options = system.options.persistence ?? {};
+    this.settings = resolvePersistenceSettings(options);
+    this.serialization = new SerializationRegistry(options.serializers ?? [], new JsonSerializer(options.schemaVersions));
+    this.adapters = new EventAdapters(options.eventAdapters ?? []);
+    this.recoveryPermits = new RecoveryPermits(this.settings.maxConcurrentRecoveries);
+    if (!defaultPlugins && (!system.options.journal || !system.options.snapshotStore)) {
+      throw new Error('no journal configured: pass `journal` and `snapshotStore` to ActorSystem.create, or import from "steadfast"');
+    }
+    this.journal = system.options.journal ?? defaultPlugins!.journal(system);
+    this.snapshotStore = system.options.snapshotStore ?? defaultPlugins!.snapshotStore(system);
+    const log = system.log.child({ component: 'persistence' });
+    this.#journalBreaker = new CircuitBreaker('journal', this.settings.journalCircuitBreaker, (state) =>
+      log.warn(`journal circuit breaker is now ${state}`),
+    );
+    this.#snapshotBreaker = new CircuitBreaker('snapshot store', this.settings.snapshotCircuitBreaker, (state) =>
+      log.warn(`snapshot store circuit breaker is now ${state}`),
+    );
+    system.registerOnTermination(() => this.#close());
+  }
+
+  /** Claims `persistenceId` for `owner` (an actor cell); a second live owner is refused. */
+  claim(persistenceId: string, owner: object, ownerPath: string): void {
+    const existing = this.#owners.get(persistenceId);
+    if (existing !== undefined && existing !== owner) {
+      const path = (existing as { path?: string }).path ?? 'another actor';
+      throw new PersistenceIdTakenError(persistenceId, path === ownerPath ? 'another actor' : path);
+    }
+    this.#owners.set(persistenceId, owner);
+  }
+
+  release(persistenceId: string, owner: object): void {
+    if (this.#owners.get(persistenceId) === owner) this.#owners.delete(persistenceId);
+  }
+
+  serialize(value: unknown): SerializedValue {
+    return this.serialization.serialize(value);
+  }
+
+  writeMessages(writes: readonly AtomicWrite[]): Promise<readonly WriteOutcome[]> {
+    const write = this.#journalBreaker.call('writeMessages', async () => {
+      await this.#startJournal();
+      return this.journal.writeMessages(writes);
+    });
+    this.#inFlightWrites.add(write);
+    const forget = () => this.#inFlightWrites.delete(write);
+    write.then(forget, forget);
+    return write;
+  }
+
+  replayMessages(
+    persistenceId: string,
+    fromSequenceNr: number,
+    toSequenceNr: number,
+    max: number,
+    onMessage: (event: PersistentRepr) => void | Promise<void>,
+  ): Promise<void> {
+    return this.#journalBreaker.call(
+      'replayMessages',
+      async () => {
+        await this.#startJournal();
+        await this.journal.replayMessages(persistenceId, fromSequenceNr, toSequenceNr, max, onMessage);
+      },
+      NO_CALL_TIMEOUT,
+    );
+  }
+
+  readHighestSequenceNr(persistenceId: string, fromSequenceNr: number): Promise<number> {
+    return this.#journalBreaker.call('readHighestSequenceNr', async () => {
+      await this.#startJournal();
+      return this.journal.readHighestSequenceNr(persistenceId, fromSequenceNr);
+    });
+  }
+
+  deleteMessagesTo(persistenceId: string, toSequenceNr: number): Promise<void> {
+    return this.#journalBreaker.call('deleteMessagesTo', async () => {
+      await this.#startJournal();
+      await this.journal.deleteMessagesTo(persistenceId, toSequenceNr);
+    });
+  }
+
+  loadSnapshot(persistenceId: string, criteria: SnapshotSelectionCriteria): Promise<StoredSnapshot | undefined> {
+    return this.#snapshotBreaker.call('load', async () => {
+      await this.#startSnapshotStore();
+      return this.snapshotStore.load(persistenceId, criteria);
+    });
+  }
+
+  saveSnapshot(metadata: SnapshotMetadata, snapshot: SerializedValue): Promise<void> {
+    return this.#snapshotBreaker.call('save', async () => {
+      await this.#startSnapshotStore();
+      await this.snapshotStore.save(metadata, snapshot);
+    });
+  }
+
+  deleteSnapshot(metadata: SnapshotMetadata): Promise<void> {
+    return this.#snapshotBreaker.call('delete', async () => {
+      await this.#startSnapshotStore();
+      await this.snapshotStore.delete(metadata);
+    });
+  }
+
+  deleteSnapshots(persistenceId: string, criteria: SnapshotSelectionCriteria): Promise<void> {
+    return this.#snapshotBreaker.call('deleteMatching', async () => {
+      await this.#startSnapshotStore();
+      await this.snapshotStore.deleteMatching(persistenceId, criteria);
+    });
+  }
+
+  /** Resolves when the journal answers (health checks). */
+  async pingJournal(): Promise<void> {
+    await this.#startJournal();
+    await this.journal.ping?.();
+  }
+
+  #startJournal(): Promise<void> {
+    this.#journalReady ??= Promise.resolve(this.journal.start?.()).catch((error: unknown) => {
+      // A failed start (server down, migration refused) is retried by the next call.
+      this.#journalReady = undefined;
+      throw error;
+    });
+    return this.#journalReady;
+  }
+
+  #startSnapshotStore(): Promise<void> {
+    this.#snapshotReady ??= Promise.resolve(this.snapshotStore.start?.()).catch((error: unknown) => {
+      this.#snapshotReady = undefined;
+      throw error;
+    });
+    return this.#snapshotReady;
+  }
+
+  async #close(): Promise<void> {
+    // Writes issued before terminate() finish before the stores close: nothing accepted is dropped.
+    await Promise.allSettled([...this.#inFlightWrites]);
+    const closing: Promise<void>[] = [this.journal.close()];
+    if ((this.snapshotStore as unknown) !== (this.journal as unknown)) closing.push(this.snapshotStore.close());
+    const results = await Promise.allSettled(closing);
+    for (const result of results) {
+      if (result.status === 'rejected') this.system.log.error({ err: result.reason }, 'closing a persistence plugin failed');
+    }
+  }
+}

@@ -1,0 +1,103 @@
+import { RecoveryTimeoutError } from './errors.js';
+import type { Persistence } from './persistence.js';
+import { SnapshotOffer } from './protocol.js';
+import type { Recovery } from './recovery.js';
+import { parseManifest } from './serialization.js';
+
+export interface RecoveryTarget {
+  readonly persistence: Persistence;
+  readonly persistenceId: string;
+  readonly recovery: Recovery;
+  readonly timeoutMs: number;
+  /** False once the actor stopped or restarted: the replay is abandoned. */
+  isAlive(): boolean;
+  /** Hands a SnapshotOffer or an event to onRecover. */
+  deliver(message: unknown): void;
+  setLastSequenceNr(sequenceNr: number): void;
+  lastSequenceNr(): number;
+}
+
+export interface RecoveryFailure {
+  readonly cause: Error;
+  readonly event?: unknown;
+}
+
+class RecoveryAbandoned extends Error {}
+
+/**
+ * One recovery: wait for a permit, offer the newest matching snapshot, replay the events after it
+ * (streamed from the journal, never held all at once), then read the highest sequence number so that
+ * numbering continues after deleted or unreplayed events. Resolves with that highest number; rejects
+ * with a RecoveryFailure. Fails when no progress was made for `timeoutMs`.
+ */
+export async function runRecovery(target: RecoveryTarget): Promise<number> {
+  const { persistence, persistenceId, recovery } = target;
+  await persistence.recoveryPermits.acquire();
+  let lastProgress = performance.now();
+  let currentEvent: unknown;
+  let timedOut: RecoveryTimeoutError | undefined;
+  let rejectTimeout: ((error: unknown) => void) | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    rejectTimeout = reject;
+  });
+  timeout.catch(() => {});
+  const watchdog = setInterval(
+    () => {
+      if (performance.now() - lastProgress > target.timeoutMs) {
+        timedOut = new RecoveryTimeoutError(persistenceId, target.timeoutMs, target.lastSequenceNr());
+        rejectTimeout?.(timedOut);
+      }
+    },
+    Math.max(10, Math.min(1000, target.timeoutMs / 4)),
+  );
+  const work = async (): Promise<number> => {
+    const criteria = recovery.fromSnapshot.limitTo(recovery.toSequenceNr);
+    if (criteria.maxSequenceNr > 0 && criteria.maxTimestamp > 0) {
+      const stored = await persistence.loadSnapshot(persistenceId, criteria);
+      lastProgress = performance.now();
+      if (stored) {
+        const snapshot = persistence.serialization.deserialize(stored.snapshot);
+        currentEvent = snapshot;
+        if (!target.isAlive()) throw new RecoveryAbandoned();
+        target.deliver(new SnapshotOffer(stored.metadata, snapshot));
+        target.setLastSequenceNr(stored.metadata.sequenceNr);
+      }
+    }
+    const from = target.lastSequenceNr() + 1;
+    if (recovery.toSequenceNr >= from && recovery.replayMax > 0) {
+      const adapters = persistence.adapters;
+      const serialization = persistence.serialization;
+      await persistence.replayMessages(persistenceId, from, recovery.toSequenceNr, recovery.replayMax, (repr) => {
+        if (timedOut) throw timedOut;
+        if (!target.isAlive()) throw new RecoveryAbandoned();
+        lastProgress = performance.now();
+        const payload = serialization.deserialize(repr);
+        currentEvent = payload;
+        if (adapters.isEmpty) {
+          target.deliver(payload);
+        } else {
+          for (const event of adapters.fromJournal(payload, parseManifest(repr.manifest))) {
+            currentEvent = event;
+            target.deliver(event);
+          }
+        }
+        target.setLastSequenceNr(repr.sequenceNr);
+      });
+    }
+    currentEvent = undefined;
+    const highest = await persistence.readHighestSequenceNr(persistenceId, target.lastSequenceNr());
+    return Math.max(highest, target.lastSequenceNr());
+  };
+  try {
+    return await Promise.race([work(), timeout]);
+  } catch (error) {
+    const failure: RecoveryFailure = {
+      cause: error instanceof Error ? error : new Error(String(error)),
+      ...(currentEvent !== undefined ? { event: currentEvent } : {}),
+    };
+    throw failure;
+  } finally {
+    clearInterval(watchdog);
+    persistence.recoveryPermits.release();
+  }
+}

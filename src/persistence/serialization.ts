@@ -1,0 +1,157 @@
+import type { SerializedValue } from './serialized-value.js';
+import { DeserializationError, SerializationError } from './errors.js';
+
+/**
+ * Turns events and snapshots into stored values and back. User serializers are asked in order
+ * (`canSerialize`), the JSON serializer takes the rest. The manifest (type name and schema version)
+ * is stored beside the payload, so a reader knows what it reads before parsing it.
+ */
+export interface Serializer {
+  /** Stored with every payload: never change it once data was written with it. */
+  readonly id: string;
+  canSerialize(value: unknown): boolean;
+  serialize(value: unknown): { manifest: string; payload: string | Uint8Array };
+  deserialize(payload: string | Uint8Array, manifest: string): unknown;
+}
+
+export interface Manifest {
+  readonly typeName: string;
+  readonly version: number;
+}
+
+/** `Deposited@2` ⇄ { typeName: 'Deposited', version: 2 }; a manifest without `@` is version 1. */
+export function formatManifest(typeName: string, version: number): string {
+  return `${typeName}@${version}`;
+}
+
+export function parseManifest(manifest: string): Manifest {
+  const at = manifest.lastIndexOf('@');
+  if (at < 0) return { typeName: manifest, version: 1 };
+  const version = Number(manifest.slice(at + 1));
+  return { typeName: manifest.slice(0, at), version: Number.isSafeInteger(version) ? version : 1 };
+}
+
+/** The type name of plain data: its `type` field when it is a string (discriminated unions), else its kind. */
+export function typeNameOf(value: unknown): string {
+  if (value !== null && typeof value === 'object' && !Array.isArray(value)) {
+    const type = (value as { type?: unknown }).type;
+    if (typeof type === 'string' && type.length > 0) return type;
+    return 'object';
+  }
+  if (Array.isArray(value)) return 'array';
+  return value === null ? 'null' : typeof value;
+}
+
+/**
+ * Walks a value and throws a SerializationError naming the path of the first part that JSON would
+ * not give back unchanged: functions, symbols, bigints, undefined in arrays, non-finite numbers,
+ * cycles, and objects that are not plain (class instances, Dates, Maps...). Rejecting at persist time
+ * is the point: a value that cannot be replayed must never reach the journal.
+ */
+export function assertJsonRoundTrips(value: unknown, path = '$', seen: Set<object> = new Set()): void {
+  switch (typeof value) {
+    case 'string':
+    case 'boolean':
+      return;
+    case 'number':
+      if (!Number.isFinite(value)) throw new SerializationError(`${path} is ${value}, which JSON cannot represent`);
+      return;
+    case 'undefined':
+      throw new SerializationError(`${path} is undefined, which JSON cannot represent here`);
+    case 'bigint':
+      throw new SerializationError(`${path} is a BigInt; register a serializer for it or store it as a string`);
+    case 'function':
+    case 'symbol':
+      throw new SerializationError(`${path} is a ${typeof value}, which cannot be persisted`);
+    case 'object': {
+      if (value === null) return;
+      if (seen.has(value)) throw new SerializationError(`${path} refers back to one of its parents (a cycle)`);
+      seen.add(value);
+      if (Array.isArray(value)) {
+        for (let i = 0; i < value.length; i++) assertJsonRoundTrips(value[i], `${path}[${i}]`, seen);
+      } else {
+        const prototype = Object.getPrototypeOf(value) as unknown;
+        if (prototype !== Object.prototype && prototype !== null) {
+          const name = (value as object).constructor?.name ?? 'unknown class';
+          throw new SerializationError(
+            `${path} is an instance of ${name}; events and snapshots must be plain data (or register a serializer for ${name})`,
+          );
+        }
+        for (const key of Object.keys(value)) {
+          const field = (value as Record<string, unknown>)[key];
+          // A missing field and an undefined one read the same after a round trip.
+          if (field !== undefined) assertJsonRoundTrips(field, `${path}.${key}`, seen);
+        }
+      }
+      seen.delete(value);
+      return;
+    }
+  }
+}
+
+export class JsonSerializer implements Serializer {
+  readonly id = 'json';
+
+  constructor(private readonly schemaVersions: Readonly<Record<string, number>> = {}) {}
+
+  canSerialize(): boolean {
+    return true;
+  }
+
+  serialize(value: unknown): { manifest: string; payload: string } {
+    assertJsonRoundTrips(value);
+    const typeName = typeNameOf(value);
+    return { manifest: formatManifest(typeName, this.schemaVersions[typeName] ?? 1), payload: JSON.stringify(value) };
+  }
+
+  deserialize(payload: string | Uint8Array, manifest: string): unknown {
+    const text = typeof payload === 'string' ? payload : Buffer.from(payload.buffer, payload.byteOffset, payload.byteLength).toString('utf8');
+    try {
+      return JSON.parse(text) as unknown;
+    } catch (error) {
+      throw new DeserializationError(`payload with manifest "${manifest}" is not valid JSON`, { cause: error });
+    }
+  }
+}
+
+export class SerializationRegistry {
+  readonly #serializers: readonly Serializer[];
+  readonly #byId = new Map<string, Serializer>();
+
+  constructor(userSerializers: readonly Serializer[], json: Serializer) {
+    this.#serializers = [...userSerializers, json];
+    for (const serializer of this.#serializers) {
+      if (this.#byId.has(serializer.id)) {
+        throw new SerializationError(`two serializers share the id "${serializer.id}"`);
+      }
+      this.#byId.set(serializer.id, serializer);
+    }
+  }
+
+  serialize(value: unknown): SerializedValue {
+    const serializer = this.#serializers.find((candidate) => candidate.canSerialize(value))!;
+    let result: { manifest: string; payload: string | Uint8Array };
+    try {
+      result = serializer.serialize(value);
+    } catch (error) {
+      if (error instanceof SerializationError) throw error;
+      throw new SerializationError(`serializer "${serializer.id}" failed: ${(error as Error).message}`, { cause: error });
+    }
+    return { serializerId: serializer.id, manifest: result.manifest, payload: result.payload };
+  }
+
+  deserialize(value: SerializedValue): unknown {
+    const serializer = this.#byId.get(value.serializerId);
+    if (!serializer) {
+      throw new DeserializationError(
+        `no serializer with id "${value.serializerId}" is registered (manifest "${value.manifest}")`,
+      );
+    }
+    try {
+      return serializer.deserialize(value.payload, value.manifest);
+    } catch (error) {
+      if (error instanceof DeserializationError) throw error;
+      throw new DeserializationError(`serializer "${serializer.id}" could not read manifest "${value.manifest}"`, { cause: error });
+    }
+  }
+}
