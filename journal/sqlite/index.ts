@@ -1,0 +1,8 @@
+/**
+ * `steadfast/sqlite`: the embedded default store. Importing this entry point is what loads
+ * better-sqlite3; the core never does.
+ */
+export { SqliteJournal, sqliteJournal } from './sqlite-journal.js';
+export { SqliteSnapshotStore, sqliteSnapshotStore } from './sqlite-snapshot-store.js';
+export type { SqliteDatabaseOptions, SqliteJournalOptions, SqliteSnapshotStoreOptions, SqliteSynchronous } from './options.js';
+export { JournalLockedError, PluginClosedError, SchemaVersionError } from './errors.js';

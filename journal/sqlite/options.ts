@@ -1,0 +1,62 @@
+import type { Logger } from 'pino';
+import { InvalidOptionError } from '../../src/actor/errors.js';
+
+export type SqliteSynchronous = 'FULL' | 'NORMAL';
+
+/** Options shared by the SQLite journal and snapshot store (they may share one database file). */
+export interface SqliteDatabaseOptions {
+  /** The database file; created if missing. ':memory:' gives a database that lives as long as the process. */
+  path: string;
+  /**
+   * `FULL` (default): every acknowledged write survives a power loss. `NORMAL`: in WAL mode it
+   * survives a crash of the process but the last commits may be lost on power failure; faster.
+   */
+  synchronous?: SqliteSynchronous;
+  /** How long opening waits for another process to let go of the file before ERR_JOURNAL_LOCKED (default 1000 ms). */
+  lockTimeoutMs?: number;
+  logger?: Logger;
+}
+
+export interface SqliteJournalOptions extends SqliteDatabaseOptions {
+  /**
+   * Upper bound on events in one group-commit transaction (default 1000). better-sqlite3 runs on the
+   * event loop, so this bounds how long one commit keeps it busy.
+   */
+  maxEventsPerTransaction?: number;
+  /** Events read per query during replay; the event loop gets a turn between pages (default 500). */
+  replayPageSize?: number;
+}
+
+export type SqliteSnapshotStoreOptions = SqliteDatabaseOptions;
+
+export interface ResolvedDatabaseOptions {
+  readonly path: string;
+  readonly synchronous: SqliteSynchronous;
+  readonly lockTimeoutMs: number;
+  readonly logger: Logger | undefined;
+}
+
+export function validateDatabaseOptions(plugin: string, options: SqliteDatabaseOptions): ResolvedDatabaseOptions {
+  if (options === null || typeof options !== 'object') {
+    throw new InvalidOptionError(`${plugin}(options): options must be an object like { path: "./data/steadfast.db" }`);
+  }
+  const { path, synchronous = 'FULL', lockTimeoutMs = 1000, logger } = options;
+  if (typeof path !== 'string' || path.trim() === '') {
+    throw new InvalidOptionError(`${plugin}: option "path" must be a non-empty file path, got ${JSON.stringify(path)}`);
+  }
+  if (synchronous !== 'FULL' && synchronous !== 'NORMAL') {
+    throw new InvalidOptionError(`${plugin}: option "synchronous" must be 'FULL' or 'NORMAL', got ${JSON.stringify(synchronous)}`);
+  }
+  checkInteger(plugin, 'lockTimeoutMs', lockTimeoutMs, 0);
+  if (logger !== undefined && typeof (logger as { warn?: unknown }).warn !== 'function') {
+    throw new InvalidOptionError(`${plugin}: option "logger" must be a pino logger`);
+  }
+  return { path, synchronous, lockTimeoutMs, logger };
+}
+
+export function checkInteger(plugin: string, name: string, value: unknown, minimum: number): number {
+  if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < minimum) {
+    throw new InvalidOptionError(`${plugin}: option "${name}" must be an integer >= ${minimum}, got ${JSON.stringify(value)}`);
+  }
+  return value;
+}

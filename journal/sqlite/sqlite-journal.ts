@@ -1,0 +1,251 @@
+import type Database from 'better-sqlite3';
+import type { AsyncWriteJournal, WriteOutcome } from '../../src/persistence/journal.js';
+import { WRITE_OK } from '../../src/persistence/journal.js';
+import type { AtomicWrite, PersistentRepr } from '../../src/persistence/persistent-repr.js';
+import { WriteBatcher } from '../../src/persistence/write-batcher.js';
+import { checkAtomicWrite } from '../memory/write-checks.js';
+import { PluginClosedError } from './errors.js';
+import { checkInteger, type ResolvedDatabaseOptions, type SqliteJournalOptions, validateDatabaseOptions } from './options.js';
+import { acquireDatabase, type DatabaseLease } from './shared-database.js';
+
+const NO_TAGS: readonly string[] = Object.freeze([]);
+/** Streams whose highest sequence number is remembered; beyond that the oldest entries are dropped. */
+const HIGHEST_CACHE_LIMIT = 100_000;
+/** Rows removed per transaction by deleteMessagesTo, so a long prefix never blocks the event loop. */
+const DELETE_CHUNK = 2000;
+
+const yieldToEventLoop = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
+
+interface Statements {
+  readonly insert: Database.Statement;
+  readonly maxStored: Database.Statement;
+  readonly metadata: Database.Statement;
+  readonly page: Database.Statement;
+  readonly lowestStored: Database.Statement;
+  readonly deleteRange: Database.Statement;
+  readonly upsertMetadata: Database.Statement;
+}
+
+type EventRow = [number, string, number, string, string, string | Uint8Array, string | null];
+
+/**
+ * The SQLite journal (better-sqlite3). Concurrent writes are gathered by WriteBatcher into one
+ * transaction (group commit). Each AtomicWrite is checked against the stream's highest sequence
+ * number before anything is inserted, so a conflicting write is left out alone with `failed` while
+ * the others in the transaction commit. The check can trust a cached highest sequence number
+ * because the database is held exclusively by this process (see shared-database.ts).
+ *
+ * better-sqlite3 is synchronous, so every step is kept short: transactions are bounded by
+ * `maxEventsPerTransaction`, the batcher gets an event-loop turn between them, replays read pages
+ * and yield between pages, and deletions go in chunks.
+ */
+export class SqliteJournal implements AsyncWriteJournal {
+  readonly #options: ResolvedDatabaseOptions;
+  readonly #replayPageSize: number;
+  readonly #batcher: WriteBatcher;
+  readonly #highest = new Map<string, number>();
+  #lease: DatabaseLease | undefined;
+  #statements: Statements | undefined;
+  #writeTransaction: ((writes: readonly AtomicWrite[], outcomes: WriteOutcome[], touched: Map<string, number>) => void) | undefined;
+  #closed = false;
+
+  constructor(options: SqliteJournalOptions) {
+    this.#options = validateDatabaseOptions('sqliteJournal', options);
+    const maxEvents = checkInteger('sqliteJournal', 'maxEventsPerTransaction', options.maxEventsPerTransaction ?? 1000, 1);
+    this.#replayPageSize = checkInteger('sqliteJournal', 'replayPageSize', options.replayPageSize ?? 500, 1);
+    this.#batcher = new WriteBatcher((writes) => this.#flush(writes), { maxEventsPerFlush: maxEvents });
+  }
+
+  /** The resolved database path (after start). */
+  get path(): string | undefined {
+    return this.#lease?.path;
+  }
+
+  async start(): Promise<void> {
+    this.#open();
+  }
+
+  async ping(): Promise<void> {
+    this.#open().db.prepare('SELECT 1').get();
+  }
+
+  writeMessages(writes: readonly AtomicWrite[]): Promise<readonly WriteOutcome[]> {
+    try {
+      this.#open();
+    } catch (error) {
+      return Promise.reject(error);
+    }
+    return this.#batcher.write(writes);
+  }
+
+  async #flush(writes: readonly AtomicWrite[]): Promise<readonly WriteOutcome[]> {
+    // One event-loop turn before each transaction: writers that run in this turn join the batch, and
+    // timers and I/O get a chance between consecutive (synchronous) commits.
+    await yieldToEventLoop();
+    this.#open();
+    const outcomes: WriteOutcome[] = new Array<WriteOutcome>(writes.length);
+    const touched = new Map<string, number>();
+    this.#writeTransaction!(writes, outcomes, touched);
+    // Only now, after COMMIT: a rolled-back transaction must not advance the cache.
+    for (const [persistenceId, highest] of touched) this.#remember(persistenceId, highest);
+    return outcomes;
+  }
+
+  #writeAll(writes: readonly AtomicWrite[], outcomes: WriteOutcome[], touched: Map<string, number>): void {
+    const { insert } = this.#statements!;
+    for (let i = 0; i < writes.length; i++) {
+      const write = writes[i]!;
+      const highest = touched.get(write.persistenceId) ?? this.#highestOf(write.persistenceId);
+      const problem = checkAtomicWrite(write, highest);
+      if (problem !== undefined) {
+        outcomes[i] = problem;
+        continue;
+      }
+      for (const event of write.events) {
+        insert.run(
+          event.persistenceId,
+          event.sequenceNr,
+          event.writerUuid,
+          event.timestamp,
+          event.serializerId,
+          event.manifest,
+          typeof event.payload === 'string' ? event.payload : asBuffer(event.payload),
+          event.tags.length === 0 ? null : JSON.stringify(event.tags),
+        );
+      }
+      if (write.events.length > 0) touched.set(write.persistenceId, highest + write.events.length);
+      outcomes[i] = WRITE_OK;
+    }
+  }
+
+  async replayMessages(
+    persistenceId: string,
+    fromSequenceNr: number,
+    toSequenceNr: number,
+    max: number,
+    onMessage: (event: PersistentRepr) => void | Promise<void>,
+  ): Promise<void> {
+    let remaining = Math.min(max, Number.MAX_SAFE_INTEGER);
+    let next = Math.max(fromSequenceNr, 1);
+    const to = Math.min(toSequenceNr, Number.MAX_SAFE_INTEGER);
+    while (remaining > 0 && next <= to) {
+      this.#open();
+      const { page } = this.#statements!;
+      const rows = page.all(persistenceId, next, to, Math.min(remaining, this.#replayPageSize)) as EventRow[];
+      for (const row of rows) {
+        const [sequenceNr, writerUuid, timestamp, serializerId, manifest, payload, tags] = row;
+        const pending = onMessage({
+          persistenceId,
+          sequenceNr,
+          writerUuid,
+          timestamp,
+          serializerId,
+          manifest,
+          payload,
+          tags: tags === null ? NO_TAGS : (JSON.parse(tags) as string[]),
+        });
+        if (pending !== undefined) await pending;
+        next = sequenceNr + 1;
+      }
+      remaining -= rows.length;
+      if (rows.length < this.#replayPageSize) return;
+      await yieldToEventLoop();
+    }
+  }
+
+  async readHighestSequenceNr(persistenceId: string, _fromSequenceNr: number): Promise<number> {
+    this.#open();
+    return this.#highestOf(persistenceId);
+  }
+
+  async deleteMessagesTo(persistenceId: string, toSequenceNr: number): Promise<void> {
+    const { db } = this.#open();
+    const statements = this.#statements!;
+    const highest = this.#highestOf(persistenceId);
+    const upTo = Math.min(toSequenceNr, highest);
+    if (upTo <= 0) return;
+    // The metadata row goes first: once any row is gone, the highest sequence number must not depend on rows.
+    statements.upsertMetadata.run(persistenceId, highest, upTo);
+    for (;;) {
+      const lowest = (statements.lowestStored.get(persistenceId) as { lowest: number | null }).lowest;
+      if (lowest === null || lowest > upTo) return;
+      const chunkEnd = Math.min(upTo, lowest + DELETE_CHUNK - 1);
+      db.transaction(() => statements.deleteRange.run(persistenceId, chunkEnd))();
+      if (chunkEnd === upTo) return;
+      await yieldToEventLoop();
+      this.#open();
+    }
+  }
+
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    await this.#batcher.idle();
+    this.#closed = true;
+    this.#statements = undefined;
+    this.#writeTransaction = undefined;
+    this.#lease?.release();
+    this.#lease = undefined;
+  }
+
+  #open(): DatabaseLease {
+    if (this.#closed) throw new PluginClosedError('SQLite journal', this.#lease?.path ?? this.#options.path);
+    if (this.#lease !== undefined) return this.#lease;
+    const lease = acquireDatabase('sqliteJournal', this.#options);
+    const { db } = lease;
+    this.#statements = {
+      insert: db.prepare(
+        `INSERT INTO journal_event (persistence_id, sequence_nr, writer_uuid, timestamp, serializer_id, manifest, payload, tags)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
+      ),
+      maxStored: db.prepare('SELECT max(sequence_nr) AS highest FROM journal_event WHERE persistence_id = ?'),
+      metadata: db.prepare('SELECT highest_sequence_nr AS highest FROM journal_metadata WHERE persistence_id = ?'),
+      page: db
+        .prepare(
+          `SELECT sequence_nr, writer_uuid, timestamp, serializer_id, manifest, payload, tags FROM journal_event
+           WHERE persistence_id = ? AND sequence_nr >= ? AND sequence_nr <= ? ORDER BY sequence_nr LIMIT ?`,
+        )
+        .raw(true),
+      lowestStored: db.prepare('SELECT min(sequence_nr) AS lowest FROM journal_event WHERE persistence_id = ?'),
+      deleteRange: db.prepare('DELETE FROM journal_event WHERE persistence_id = ? AND sequence_nr <= ?'),
+      upsertMetadata: db.prepare(
+        `INSERT INTO journal_metadata (persistence_id, highest_sequence_nr, deleted_to) VALUES (?, ?, ?)
+         ON CONFLICT (persistence_id) DO UPDATE SET
+           highest_sequence_nr = max(highest_sequence_nr, excluded.highest_sequence_nr),
+           deleted_to = max(deleted_to, excluded.deleted_to)`,
+      ),
+    };
+    this.#writeTransaction = db.transaction((writes: readonly AtomicWrite[], outcomes: WriteOutcome[], touched: Map<string, number>) =>
+      this.#writeAll(writes, outcomes, touched),
+    );
+    this.#lease = lease;
+    return lease;
+  }
+
+  #highestOf(persistenceId: string): number {
+    const cached = this.#highest.get(persistenceId);
+    if (cached !== undefined) return cached;
+    const { maxStored, metadata } = this.#statements!;
+    const stored = (maxStored.get(persistenceId) as { highest: number | null }).highest ?? 0;
+    const kept = (metadata.get(persistenceId) as { highest: number } | undefined)?.highest ?? 0;
+    const highest = Math.max(stored, kept);
+    this.#remember(persistenceId, highest);
+    return highest;
+  }
+
+  #remember(persistenceId: string, highest: number): void {
+    if (this.#highest.size >= HIGHEST_CACHE_LIMIT && !this.#highest.has(persistenceId)) {
+      const oldest = this.#highest.keys().next().value;
+      if (oldest !== undefined) this.#highest.delete(oldest);
+    }
+    this.#highest.set(persistenceId, highest);
+  }
+}
+
+function asBuffer(bytes: Uint8Array): Buffer {
+  return Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+}
+
+/** A journal in one SQLite file (WAL, synchronous=FULL by default), held exclusively by this process. */
+export function sqliteJournal(options: SqliteJournalOptions): SqliteJournal {
+  return new SqliteJournal(options);
+}
