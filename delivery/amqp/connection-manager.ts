@@ -53,6 +53,8 @@ interface Reopenable {
 /** A channel slot that survives reconnects: `channel` is the live amqplib channel or undefined. */
 export class ManagedChannel<C extends Channel> implements Reopenable {
   private current: C | undefined;
+  /** Set as soon as the channel exists, before its setup runs: deliveries can arrive before setup resolves. */
+  private latest: C | undefined;
   private closed = false;
   private readonly openListeners = new Set<ChannelListener<C>>();
   private readonly closeListeners = new Set<ChannelListener<C>>();
@@ -66,6 +68,14 @@ export class ManagedChannel<C extends Channel> implements Reopenable {
 
   get channel(): C | undefined {
     return this.current;
+  }
+
+  /**
+   * True while `channel` is this slot's open channel, including during its setup (a consumer's first
+   * deliveries may arrive before setup has resolved). Acks are only valid on the delivering channel.
+   */
+  isLive(channel: Channel): boolean {
+    return this.latest === channel;
   }
 
   get isClosed(): boolean {
@@ -102,6 +112,7 @@ export class ManagedChannel<C extends Channel> implements Reopenable {
   async open(model: ChannelModel): Promise<void> {
     if (this.closed || this.current) return;
     const channel = await this.create(model);
+    this.latest = channel;
     // amqplib emits 'error' before 'close' on a channel error; the close handler does the work.
     channel.on('error', (error: Error) => this.manager.noteChannelError(this.spec.name, error));
     channel.on('handler-error', (error: Error, event: string) => this.manager.noteHandlerError(this.spec.name, event, error));
@@ -122,6 +133,7 @@ export class ManagedChannel<C extends Channel> implements Reopenable {
   }
 
   private handleClose(channel: C): void {
+    if (this.latest === channel) this.latest = undefined;
     if (this.current !== channel) return;
     this.current = undefined;
     for (const listener of this.closeListeners) listener(channel);
@@ -135,6 +147,7 @@ export class ManagedChannel<C extends Channel> implements Reopenable {
     this.manager.forget(this);
     const channel = this.current;
     this.current = undefined;
+    this.latest = undefined;
     if (channel) {
       for (const listener of this.closeListeners) listener(channel);
       await channel.close().catch(() => {});

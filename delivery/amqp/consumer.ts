@@ -212,7 +212,7 @@ export class AmqpConsumer {
   }
 
   private isCurrent(channel: Channel): boolean {
-    return this.consumeChannel?.channel === channel;
+    return this.consumeChannel?.isLive(channel) ?? false;
   }
 
   private ack(channel: Channel, raw: ConsumeMessage): void {
@@ -257,7 +257,7 @@ export class AmqpConsumer {
         routingKey: this.options.queue,
         content: raw.content,
         options: {
-          messageId: typeof p.messageId === 'string' ? p.messageId : `recount:${raw.fields.deliveryTag}`,
+          ...(typeof p.messageId === 'string' ? { messageId: p.messageId } : {}),
           persistent: true,
           mandatory: true,
           headers,

@@ -26,13 +26,12 @@ export async function publishDeadLetter(
     [HEADER_DEAD_LETTER_ERROR]: detail.length > MAX_ERROR_LENGTH ? `${detail.slice(0, MAX_ERROR_LENGTH)}…` : detail,
     [HEADER_DEAD_LETTER_QUEUE]: sourceQueue,
   };
-  const messageId = typeof p.messageId === 'string' ? p.messageId : `dead-letter:${sourceQueue}:${raw.fields.deliveryTag}`;
   await publisher.publish({
     exchange: '',
     routingKey: deadLetterQueue,
     content: raw.content,
     options: {
-      messageId,
+      ...(typeof p.messageId === 'string' ? { messageId: p.messageId } : {}),
       persistent: true,
       mandatory: true,
       headers,

@@ -15,8 +15,8 @@ export interface PublishRequest {
   readonly exchange: string;
   readonly routingKey: string;
   readonly content: Buffer;
-  /** `messageId` is required: it ties a basic.return to its publish. */
-  readonly options: Options.Publish & { readonly messageId: string };
+  /** `messageId` ties a basic.return to its publish; publishes without one share one (FIFO) bucket. */
+  readonly options: Options.Publish;
 }
 
 export interface ConfirmPublisherOptions {
@@ -69,7 +69,7 @@ export class ConfirmPublisher {
 
   async publish(request: PublishRequest): Promise<void> {
     const started = Date.now();
-    const { messageId } = request.options;
+    const messageId = request.options.messageId ?? '';
     if (!this.managed.channel) throw new AmqpUnavailableError(`channel ${this.options.name}`);
     await this.acquireSlot(messageId, started);
     const channel = this.managed.channel;
@@ -169,14 +169,13 @@ export class ConfirmPublisher {
   }
 
   private handleReturn(message: Message): void {
-    const messageId: unknown = message.properties.messageId;
+    const id: unknown = message.properties.messageId;
+    const messageId = typeof id === 'string' ? id : '';
     const replyText = String((message.fields as { replyText?: unknown }).replyText ?? 'NO_ROUTE');
     const { exchange, routingKey } = message.fields;
-    if (typeof messageId === 'string') {
-      // Returns come in publish order, so the oldest not-yet-returned publish of this id is the one.
-      const pending = this.byMessageId.get(messageId)?.find((p) => p.returned === undefined);
-      if (pending) pending.returned = { exchange, routingKey, replyText };
-    }
+    // Returns come in publish order, so the oldest not-yet-returned publish of this id is the one.
+    const pending = this.byMessageId.get(messageId)?.find((p) => p.returned === undefined);
+    if (pending) pending.returned = { exchange, routingKey, replyText };
     this.options.onUnroutable?.(exchange, routingKey, replyText);
   }
 }

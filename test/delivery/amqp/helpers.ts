@@ -14,9 +14,14 @@ export interface LogEntry {
   readonly [key: string]: unknown;
 }
 
-export function recordingLogger(): { logger: Logger; entries: LogEntry[] } {
+/** A debug-level pino logger that keeps its lines; each line also notifies `progress`, if given. */
+export function recordingLogger(progress?: Progress): { logger: Logger; entries: LogEntry[] } {
   const entries: LogEntry[] = [];
-  const logger = pino({ level: 'debug' }, { write: (line: string) => void entries.push(JSON.parse(line) as LogEntry) });
+  const write = (line: string) => {
+    entries.push(JSON.parse(line) as LogEntry);
+    progress?.notify();
+  };
+  const logger = pino({ level: 'debug' }, { write });
   return { logger, entries };
 }
 
