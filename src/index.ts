@@ -16,3 +16,4 @@ export * from './actor/index.js';
 export * from './persistence/index.js';
 export { fileSnapshotStore, FileSnapshotStore, CorruptSnapshotFileError, type FileSnapshotStoreOptions } from '../journal/file/index.js';
 export { inMemoryJournal, InMemoryJournal, inMemorySnapshotStore, InMemorySnapshotStore, type InMemoryJournalOptions } from '../journal/memory/index.js';
+export * from '../delivery/index.js';

@@ -90,6 +90,9 @@ export abstract class PersistentActor<Command = unknown, Event = unknown> extend
     this.#options = options;
   }
 
+  /** Not used: `aroundReceive` routes commands to `onCommand` and replayed events to `onRecover`. */
+  receive(_message: unknown): void {}
+
   /** How to recover; override to choose a snapshot, a target sequence number or none. */
   get recovery(): Recovery {
     return Recovery.default;

@@ -59,8 +59,9 @@ export async function runRecovery(target: RecoveryTarget): Promise<number> {
         const snapshot = persistence.serialization.deserialize(stored.snapshot);
         currentEvent = snapshot;
         if (!target.isAlive()) throw new RecoveryAbandoned();
-        target.deliver(new SnapshotOffer(stored.metadata, snapshot));
+        // As in Akka, lastSequenceNr already names the snapshot's position while it is offered.
         target.setLastSequenceNr(stored.metadata.sequenceNr);
+        target.deliver(new SnapshotOffer(stored.metadata, snapshot));
       }
     }
     const from = target.lastSequenceNr() + 1;

@@ -1,0 +1,363 @@
+import { isActorRef } from '../src/actor/actor-ref.js';
+import { InvalidOptionError } from '../src/actor/errors.js';
+import type { PersistentActorSettings } from '../src/persistence/persistence-settings.js';
+import { PersistentActor } from '../src/persistence/persistent-actor.js';
+import { SaveSnapshotSuccess } from '../src/persistence/protocol.js';
+import { resolveDeliverySettings, type AtLeastOnceDeliverySettings, type ResolvedDeliverySettings } from './delivery-settings.js';
+import { describeDestination, toPlainDestination, validateDestination, type Destination, type PlainDestination } from './destination.js';
+import { DeliveryStateDeletionError, MaxUnconfirmedMessagesExceededError } from './errors.js';
+import {
+  DeliveryAttemptsExhausted,
+  UnconfirmedWarning,
+  type AtLeastOnceDeliverySnapshot,
+  type UnconfirmedDelivery,
+} from './messages.js';
+import { DeliveryTransports } from './transports.js';
+import type { JsonValue, TransportDestination } from './transport.js';
+
+/** One unconfirmed delivery as operators see it. Times are wall-clock ms (undefined: not sent yet). */
+export interface DeliveryInfo extends UnconfirmedDelivery {
+  readonly firstAttemptAt: number | undefined;
+  readonly lastAttemptAt: number | undefined;
+  readonly lastError: string | undefined;
+  /** Given up on after `deadLetterAfterAttempts` sends; waiting for the actor to persist that. */
+  readonly exhausted: boolean;
+}
+
+interface DeliveryRecord {
+  readonly deliveryId: number;
+  readonly destination: Destination;
+  readonly plainDestination: PlainDestination;
+  readonly message: unknown;
+  attempt: number;
+  /** Monotonic time (performance.now) when the next send is due: wall-clock jumps cannot cause storms or stalls. */
+  dueAt: number;
+  firstAttemptAt: number | undefined;
+  lastAttemptAt: number | undefined;
+  lastError: string | undefined;
+  exhausted: boolean;
+}
+
+function toInfo(record: DeliveryRecord): DeliveryInfo {
+  return {
+    deliveryId: record.deliveryId,
+    destination: record.plainDestination,
+    message: record.message,
+    attempt: record.attempt,
+    firstAttemptAt: record.firstAttemptAt,
+    lastAttemptAt: record.lastAttemptAt,
+    lastError: record.lastError,
+    exhausted: record.exhausted,
+  };
+}
+
+class RedeliveryTick {
+  static readonly instance = new RedeliveryTick();
+}
+
+const REDELIVERY_TIMER = Symbol('steadfast.redelivery');
+
+export type AtLeastOnceDeliveryOptions = AtLeastOnceDeliverySettings & PersistentActorSettings;
+
+/**
+ * A persistent actor that sends with at-least-once semantics (Akka's AtLeastOnceDeliveryActor).
+ * Call `deliver` from an event handler (so replay rebuilds the unconfirmed set) and `confirmDelivery`
+ * from the handler of the event that records the confirmation. Unconfirmed deliveries are sent again
+ * every `redeliverInterval` until confirmed, also after a crash: right after recovery, before any new
+ * command is handled.
+ */
+export abstract class AtLeastOnceDeliveryActor<Command = unknown, Event = unknown> extends PersistentActor<Command, Event> {
+  readonly #deliverySettings: ResolvedDeliverySettings;
+  readonly #deliveries = new Map<number, DeliveryRecord>();
+  #currentDeliveryId = 0;
+  #timerRunning = false;
+  #coveredBySnapshotUpTo = 0;
+  #snapshotTakenAt: number | undefined;
+  #transports: DeliveryTransports | undefined;
+  #sendFailuresLogged = 0;
+  #sendCount = 0;
+  #redeliveryCount = 0;
+
+  constructor(options: AtLeastOnceDeliveryOptions = {}) {
+    super(options);
+    const systemDefaults = resolveDeliverySettings(this.context.system.options.atLeastOnceDelivery);
+    this.#deliverySettings = resolveDeliverySettings(options, systemDefaults);
+  }
+
+  get redeliverInterval(): number {
+    return this.#deliverySettings.redeliverInterval;
+  }
+
+  get redeliveryBurstLimit(): number {
+    return this.#deliverySettings.redeliveryBurstLimit;
+  }
+
+  get warnAfterNumberOfUnconfirmedAttempts(): number {
+    return this.#deliverySettings.warnAfterNumberOfUnconfirmedAttempts;
+  }
+
+  get maxUnconfirmedMessages(): number {
+    return this.#deliverySettings.maxUnconfirmedMessages;
+  }
+
+  get unconfirmedCount(): number {
+    return this.#deliveries.size;
+  }
+
+  /** The highest delivery id handed out so far (0 before the first delivery). */
+  get currentDeliveryId(): number {
+    return this.#currentDeliveryId;
+  }
+
+  /**
+   * Sends `makeMessage(deliveryId)` to `destination` and keeps it unconfirmed until
+   * `confirmDelivery(deliveryId)`. While recovering, nothing is sent: the delivery goes out once
+   * recovery completed (unless a replayed confirmation removed it first). Returns the delivery id.
+   */
+  deliver(destination: Destination, makeMessage: (deliveryId: number) => unknown): number {
+    validateDestination(destination);
+    if (typeof destination === 'object' && !isActorRef(destination)) this.#transportsOrThrow().validate(destination);
+    if (this.#deliveries.size >= this.#deliverySettings.maxUnconfirmedMessages) {
+      throw new MaxUnconfirmedMessagesExceededError(this.persistenceId, this.#deliverySettings.maxUnconfirmedMessages);
+    }
+    if (this.#currentDeliveryId >= Number.MAX_SAFE_INTEGER) throw new InvalidOptionError('delivery ids are exhausted');
+    const deliveryId = ++this.#currentDeliveryId;
+    const record: DeliveryRecord = {
+      deliveryId,
+      destination,
+      plainDestination: toPlainDestination(destination),
+      message: makeMessage(deliveryId),
+      attempt: 0,
+      dueAt: Number.NEGATIVE_INFINITY,
+      firstAttemptAt: undefined,
+      lastAttemptAt: undefined,
+      lastError: undefined,
+      exhausted: false,
+    };
+    this.#deliveries.set(deliveryId, record);
+    if (!this.isRecovering) {
+      this.#send(record, performance.now());
+      this.#ensureTimer();
+    }
+    return deliveryId;
+  }
+
+  /** Forgets the delivery; true if it was unconfirmed. Call it from an event handler. */
+  confirmDelivery(deliveryId: number): boolean {
+    const removed = this.#deliveries.delete(deliveryId);
+    if (removed && this.#deliveries.size === 0) this.#stopTimer();
+    return removed;
+  }
+
+  isUnconfirmed(deliveryId: number): boolean {
+    return this.#deliveries.has(deliveryId);
+  }
+
+  /** Sends so far, first sends and redeliveries together (not persisted: counts this incarnation). */
+  get sendCount(): number {
+    return this.#sendCount;
+  }
+
+  /** Sends after the first one of a delivery (this incarnation). */
+  get redeliveryCount(): number {
+    return this.#redeliveryCount;
+  }
+
+  /** Unconfirmed deliveries, oldest first, with attempts and times (for operators and dashboards). */
+  unconfirmedDeliveries(): DeliveryInfo[] {
+    return [...this.#deliveries.values()].map(toInfo);
+  }
+
+  unconfirmedDelivery(deliveryId: number): DeliveryInfo | undefined {
+    const record = this.#deliveries.get(deliveryId);
+    return record ? toInfo(record) : undefined;
+  }
+
+  /** Plain-data state to put into a snapshot; restoring it keeps ids and the unconfirmed set exact. */
+  getDeliverySnapshot(): AtLeastOnceDeliverySnapshot {
+    this.#snapshotTakenAt = this.lastSequenceNr;
+    return {
+      currentDeliveryId: this.#currentDeliveryId,
+      unconfirmedDeliveries: [...this.#deliveries.values()].map((record) => ({
+        deliveryId: record.deliveryId,
+        destination: record.plainDestination,
+        message: record.message as JsonValue,
+      })),
+    };
+  }
+
+  /** Restores the state of `getDeliverySnapshot`, typically when handling a SnapshotOffer. */
+  setDeliverySnapshot(snapshot: AtLeastOnceDeliverySnapshot): void {
+    if (
+      snapshot === null ||
+      typeof snapshot !== 'object' ||
+      !Number.isSafeInteger(snapshot.currentDeliveryId) ||
+      snapshot.currentDeliveryId < 0 ||
+      !Array.isArray(snapshot.unconfirmedDeliveries)
+    ) {
+      throw new InvalidOptionError('setDeliverySnapshot needs { currentDeliveryId, unconfirmedDeliveries } as returned by getDeliverySnapshot()');
+    }
+    this.#deliveries.clear();
+    this.#currentDeliveryId = snapshot.currentDeliveryId;
+    const sorted = [...snapshot.unconfirmedDeliveries].sort((a, b) => a.deliveryId - b.deliveryId);
+    for (const entry of sorted) {
+      validateDestination(entry.destination);
+      this.#deliveries.set(entry.deliveryId, {
+        deliveryId: entry.deliveryId,
+        destination: entry.destination,
+        plainDestination: entry.destination,
+        message: entry.message,
+        attempt: 0,
+        // Due at once: restored deliveries go out right after recovery, like replayed ones.
+        dueAt: Number.NEGATIVE_INFINITY,
+        firstAttemptAt: undefined,
+        lastAttemptAt: undefined,
+        lastError: undefined,
+        exhausted: false,
+      });
+    }
+    if (this.isRecovering) this.#coveredBySnapshotUpTo = Math.max(this.#coveredBySnapshotUpTo, this.lastSequenceNr);
+    else if (this.#deliveries.size > 0) {
+      this.#redeliverOverdue();
+      this.#ensureTimer();
+    }
+  }
+
+  // --- runtime integration ------------------------------------------------------------------------
+
+  override afterConstruct(): void {
+    super.afterConstruct();
+    this.#transports = DeliveryTransports.get(this.context.system);
+    this.#transports.registerSender(this.persistenceId, this.self);
+  }
+
+  override aroundReceive(message: unknown): void | Promise<void> {
+    if (message === RedeliveryTick.instance) {
+      this.#redeliverOverdue();
+      return;
+    }
+    if (message instanceof SaveSnapshotSuccess && this.#snapshotTakenAt !== undefined && message.metadata.sequenceNr >= this.#snapshotTakenAt) {
+      this.#coveredBySnapshotUpTo = Math.max(this.#coveredBySnapshotUpTo, this.#snapshotTakenAt);
+      this.#snapshotTakenAt = undefined;
+    }
+    return super.aroundReceive(message);
+  }
+
+  override aroundPostStop(): void | Promise<void> {
+    this.#transports?.unregisterSender(this.persistenceId, this.self);
+    return super.aroundPostStop();
+  }
+
+  protected override afterRecovery(): void {
+    super.afterRecovery();
+    this.#redeliverOverdue();
+  }
+
+  protected override validateDeleteMessages(toSequenceNr: number): void {
+    super.validateDeleteMessages(toSequenceNr);
+    if (this.#currentDeliveryId > 0 && toSequenceNr > this.#coveredBySnapshotUpTo) {
+      throw new DeliveryStateDeletionError(this.persistenceId, toSequenceNr, this.#coveredBySnapshotUpTo);
+    }
+  }
+
+  // --- sending and redelivery ---------------------------------------------------------------------
+
+  #transportsOrThrow(): DeliveryTransports {
+    this.#transports ??= DeliveryTransports.get(this.context.system);
+    return this.#transports;
+  }
+
+  #nextDelay(attempt: number): number {
+    const { redeliverInterval, redeliveryBackoff } = this.#deliverySettings;
+    if (!redeliveryBackoff) return redeliverInterval;
+    const base = Math.min(redeliveryBackoff.maxInterval, redeliverInterval * 2 ** Math.min(attempt - 1, 40));
+    return base * (1 + Math.random() * redeliveryBackoff.randomFactor);
+  }
+
+  #send(record: DeliveryRecord, now: number): void {
+    record.attempt++;
+    this.#sendCount++;
+    if (record.attempt > 1) this.#redeliveryCount++;
+    const wallClock = Date.now();
+    record.firstAttemptAt ??= wallClock;
+    record.lastAttemptAt = wallClock;
+    record.dueAt = now + this.#nextDelay(record.attempt);
+    const destination = record.destination;
+    if (typeof destination === 'string') {
+      this.context.system.actorSelection(destination).tell(record.message, this.self);
+    } else if (isActorRef(destination)) {
+      destination.tell(record.message, this.self);
+    } else {
+      this.#sendOverTransport(record, destination);
+    }
+  }
+
+  #sendOverTransport(record: DeliveryRecord, destination: TransportDestination): void {
+    const delivery = { senderId: this.persistenceId, deliveryId: record.deliveryId, message: record.message as JsonValue, attempt: record.attempt };
+    this.#transportsOrThrow()
+      .send(destination, delivery)
+      .then(
+        () => {
+          record.lastError = undefined;
+        },
+        (error: unknown) => {
+          record.lastError = error instanceof Error ? error.message : String(error);
+          // One line per failure would flood the log while a broker is down; redelivery retries anyway.
+          if (this.#sendFailuresLogged++ % 1000 === 0) {
+            this.log.warn(
+              { err: error, deliveryId: record.deliveryId, destination: describeDestination(record.plainDestination), failures: this.#sendFailuresLogged },
+              'sending a delivery failed; it stays unconfirmed and is sent again',
+            );
+          }
+        },
+      );
+  }
+
+  #redeliverOverdue(): void {
+    if (this.#deliveries.size === 0) {
+      this.#stopTimer();
+      return;
+    }
+    const now = performance.now();
+    const { redeliveryBurstLimit, warnAfterNumberOfUnconfirmedAttempts, deadLetterAfterAttempts } = this.#deliverySettings;
+    const warnings: UnconfirmedDelivery[] = [];
+    const exhausted: DeliveryAttemptsExhausted['deliveries'][number][] = [];
+    let sent = 0;
+    let waiting = 0;
+    for (const record of this.#deliveries.values()) {
+      if (record.exhausted) continue;
+      waiting++;
+      if (record.dueAt > now || sent >= redeliveryBurstLimit) continue;
+      if (deadLetterAfterAttempts !== undefined && record.attempt >= deadLetterAfterAttempts) {
+        record.exhausted = true;
+        exhausted.push({ ...this.#describe(record), ...(record.lastError !== undefined ? { lastError: record.lastError } : {}) });
+        continue;
+      }
+      this.#send(record, now);
+      sent++;
+      if (record.attempt === warnAfterNumberOfUnconfirmedAttempts) warnings.push(this.#describe(record));
+    }
+    if (warnings.length > 0) this.self.tell(new UnconfirmedWarning(warnings));
+    if (exhausted.length > 0) this.self.tell(new DeliveryAttemptsExhausted(exhausted));
+    if (waiting - exhausted.length > 0) this.#ensureTimer();
+    else this.#stopTimer();
+  }
+
+  #describe(record: DeliveryRecord): UnconfirmedDelivery {
+    return { deliveryId: record.deliveryId, destination: record.plainDestination, message: record.message, attempt: record.attempt };
+  }
+
+  // The timer runs only while something is unconfirmed: an idle actor costs no ticks.
+  #ensureTimer(): void {
+    if (this.#timerRunning) return;
+    this.#timerRunning = true;
+    const tick = Math.max(1, Math.floor(this.#deliverySettings.redeliverInterval / 2));
+    this.context.timers.startPeriodicTimer(REDELIVERY_TIMER, RedeliveryTick.instance, tick);
+  }
+
+  #stopTimer(): void {
+    if (!this.#timerRunning) return;
+    this.#timerRunning = false;
+    this.context.timers.cancel(REDELIVERY_TIMER);
+  }
+}

@@ -1,0 +1,36 @@
+import { SteadfastError } from '../src/actor/errors.js';
+
+export class MaxUnconfirmedMessagesExceededError extends SteadfastError {
+  constructor(
+    readonly persistenceId: string,
+    readonly maxUnconfirmedMessages: number,
+  ) {
+    super(
+      'ERR_MAX_UNCONFIRMED_EXCEEDED',
+      `"${persistenceId}" already has ${maxUnconfirmedMessages} unconfirmed deliveries (maxUnconfirmedMessages); confirm some before delivering more`,
+    );
+  }
+}
+
+/**
+ * Deleting these events would lose the delivery id counter (Akka.NET issue 2372: ids would restart
+ * and collide with ids receivers already applied). Save a snapshot with getDeliverySnapshot() first.
+ */
+export class DeliveryStateDeletionError extends SteadfastError {
+  constructor(
+    readonly persistenceId: string,
+    readonly toSequenceNr: number,
+    readonly coveredUpTo: number,
+  ) {
+    super(
+      'ERR_DELIVERY_STATE_DELETION',
+      `refusing to delete events of "${persistenceId}" up to ${toSequenceNr}: they carry delivery state and no snapshot holding the delivery counter covers them (covered up to ${coveredUpTo}); save a snapshot that includes getDeliverySnapshot() first`,
+    );
+  }
+}
+
+export class UnknownTransportError extends SteadfastError {
+  constructor(readonly transport: string) {
+    super('ERR_UNKNOWN_TRANSPORT', `no transport named "${transport}" is registered; pass it in ActorSystem.create(name, { transports: [...] })`);
+  }
+}

@@ -1,0 +1,22 @@
+/**
+ * At-least-once delivery: the AtLeastOnceDeliveryActor, the ready-made durable outbox, the receiving
+ * side's deduplication, and the transport SPI (RabbitMQ lives in ./amqp, its own entry point).
+ */
+export { AtLeastOnceDeliveryActor, type AtLeastOnceDeliveryOptions, type DeliveryInfo } from './at-least-once-delivery-actor.js';
+export type { AtLeastOnceDeliverySettings } from './delivery-settings.js';
+export { describeDestination, toPlainDestination, type Destination, type PlainDestination } from './destination.js';
+export { DeliveryStateDeletionError, MaxUnconfirmedMessagesExceededError, UnknownTransportError } from './errors.js';
+export {
+  DeliveryAttemptsExhausted,
+  DeliveryConfirmed,
+  DeliveryEnvelope,
+  UnconfirmedWarning,
+  type AtLeastOnceDeliverySnapshot,
+  type UnconfirmedDelivery,
+} from './messages.js';
+export { Outbox, type InFlightDelivery, type OutboxOptions, type SendOptions } from './outbox/outbox.js';
+export { OutboxActor, type OutboxActorOptions } from './outbox/outbox-actor.js';
+export type { DeadLetteredDelivery, DeliveryStatus, OutboxEvent, OutboxSnapshot, OutboxStats, SendAccepted } from './outbox/outbox-protocol.js';
+export { ReceivedDeliveries, type ReceivedDeliveriesSnapshot } from './received-deliveries.js';
+export type { DeliveryTransport, JsonValue, OutboundDelivery, TransportContext, TransportDestination } from './transport.js';
+export { DeliveryTransports } from './transports.js';

@@ -1,0 +1,60 @@
+import type { JsonValue } from './transport.js';
+import type { PlainDestination } from './destination.js';
+
+/**
+ * What the durable outbox sends to actor destinations. A receiver applies `payload` once per
+ * (senderId, deliveryId) and replies `new DeliveryConfirmed(deliveryId)` to the sender.
+ */
+export class DeliveryEnvelope<Payload = unknown> {
+  constructor(
+    readonly senderId: string,
+    readonly deliveryId: number,
+    readonly payload: Payload,
+  ) {}
+}
+
+/**
+ * A destination confirmed a delivery: a receiver's reply, or a transport's report (a consumer's
+ * reply over RabbitMQ, a broker confirm, a 2xx answer). An AtLeastOnceDeliveryActor receives it in
+ * `onCommand`, persists the confirmation, and calls `confirmDelivery(deliveryId)` in the handler.
+ */
+export class DeliveryConfirmed {
+  constructor(
+    readonly deliveryId: number,
+    /** persistenceId of the sender the confirmation is for (set by transports). */
+    readonly senderId?: string,
+  ) {}
+}
+
+export interface UnconfirmedDelivery {
+  readonly deliveryId: number;
+  readonly destination: PlainDestination;
+  readonly message: unknown;
+  /** Sends so far (1 after the first send). */
+  readonly attempt: number;
+}
+
+/** Deliveries that reached `warnAfterNumberOfUnconfirmedAttempts` sends without a confirmation. */
+export class UnconfirmedWarning {
+  constructor(readonly unconfirmedDeliveries: readonly UnconfirmedDelivery[]) {}
+}
+
+/**
+ * Opt-in (`deadLetterAfterAttempts`): these deliveries were sent that many times without a
+ * confirmation and are no longer redelivered by this incarnation. The actor must persist that it
+ * gives them up and call `confirmDelivery` for each in the handler; until then (e.g. after a crash)
+ * they are still unconfirmed, so nothing is ever dropped silently.
+ */
+export class DeliveryAttemptsExhausted {
+  constructor(readonly deliveries: readonly (UnconfirmedDelivery & { readonly lastError?: string })[]) {}
+}
+
+/** Plain-data state of an AtLeastOnceDeliveryActor, for its snapshots (Akka's AtLeastOnceDeliverySnapshot). */
+export interface AtLeastOnceDeliverySnapshot {
+  readonly currentDeliveryId: number;
+  readonly unconfirmedDeliveries: readonly {
+    readonly deliveryId: number;
+    readonly destination: PlainDestination;
+    readonly message: JsonValue;
+  }[];
+}

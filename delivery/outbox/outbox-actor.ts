@@ -1,0 +1,285 @@
+import { StatusFailure } from '../../src/actor/messages.js';
+import {
+  DeleteMessagesFailure,
+  RecoveryCompleted,
+  SaveSnapshotFailure,
+  SaveSnapshotSuccess,
+  SnapshotOffer,
+} from '../../src/persistence/protocol.js';
+import type { PersistenceReply } from '../../src/persistence/persistent-actor.js';
+import { SnapshotSelectionCriteria } from '../../src/persistence/snapshot-selection-criteria.js';
+import { AtLeastOnceDeliveryActor, type AtLeastOnceDeliveryOptions } from '../at-least-once-delivery-actor.js';
+import type { PlainDestination } from '../destination.js';
+import type { ActorRef } from '../../src/actor/actor-ref.js';
+import { DeliveryAttemptsExhausted, DeliveryConfirmed, DeliveryEnvelope, UnconfirmedWarning } from '../messages.js';
+import {
+  OutboxDeliveryStatus,
+  OutboxQuery,
+  OutboxRedrive,
+  OutboxSend,
+  type DeadLetteredDelivery,
+  type DeliveryStatus,
+  type OutboxEvent,
+  type OutboxSnapshot,
+  type OutboxStats,
+  type SendAccepted,
+} from './outbox-protocol.js';
+
+export interface OutboxActorOptions extends AtLeastOnceDeliveryOptions {
+  persistenceId: string;
+  /** Take a snapshot after this many events. Default 1000. */
+  snapshotEvery?: number;
+  /** Delete events (and older snapshots) a saved snapshot covers. Default false. */
+  deleteEventsOnSnapshot?: boolean;
+  /** Idempotency keys remembered (oldest forgotten first). Default 100 000. */
+  maxIdempotencyKeys?: number;
+  /** Dead-lettered deliveries kept for inspection and redrive. Default 10 000. */
+  maxDeadLetters?: number;
+}
+
+type OutboxCommand = OutboxSend | OutboxQuery | OutboxDeliveryStatus | OutboxRedrive | DeliveryConfirmed | UnconfirmedWarning | DeliveryAttemptsExhausted;
+
+/**
+ * The ready-made durable outbox: `OutboxSend` is persisted (answered once it is in the journal),
+ * then delivered with at-least-once semantics; confirmations are persisted too. Events are written
+ * with persistAsync, so many sends share one journal write (the journal's group commit does the rest).
+ */
+export class OutboxActor extends AtLeastOnceDeliveryActor<OutboxCommand, OutboxEvent> {
+  readonly persistenceId: string;
+  readonly #snapshotEvery: number;
+  readonly #deleteEventsOnSnapshot: boolean;
+  readonly #maxKeys: number;
+  readonly #maxDeadLetters: number;
+  readonly #keys = new Map<string, number>();
+  readonly #pendingKeys = new Map<string, ActorRef[]>();
+  readonly #deadLetters = new Map<number, DeadLetteredDelivery>();
+  #eventsSinceSnapshot = 0;
+  #snapshotInFlight = false;
+  #accepted = 0;
+  #confirmed = 0;
+  #highestConfirmed = 0;
+
+  constructor(options: OutboxActorOptions) {
+    super(options);
+    this.persistenceId = options.persistenceId;
+    this.#snapshotEvery = options.snapshotEvery ?? 1000;
+    this.#deleteEventsOnSnapshot = options.deleteEventsOnSnapshot ?? false;
+    this.#maxKeys = options.maxIdempotencyKeys ?? 100_000;
+    this.#maxDeadLetters = options.maxDeadLetters ?? 10_000;
+  }
+
+  onCommand(command: OutboxCommand | PersistenceReply): void {
+    if (command instanceof OutboxSend) return this.#send(command);
+    if (command instanceof DeliveryConfirmed) {
+      if (this.isUnconfirmed(command.deliveryId)) {
+        void this.persistAsync({ type: 'confirmed', deliveryId: command.deliveryId }, (event) => {
+          this.#apply(event);
+        });
+      }
+      return;
+    }
+    if (command instanceof OutboxQuery) return this.#query(command);
+    if (command instanceof OutboxDeliveryStatus) return this.sender.tell(this.#status(command.deliveryId));
+    if (command instanceof OutboxRedrive) return this.#redrive(command);
+    if (command instanceof DeliveryAttemptsExhausted) {
+      for (const delivery of command.deliveries) {
+        void this.persistAsync(
+          { type: 'dead-lettered', deliveryId: delivery.deliveryId, reason: delivery.lastError ?? `no confirmation after ${delivery.attempt} attempts`, attempts: delivery.attempt, at: Date.now() },
+          (event) => {
+            this.#apply(event);
+          },
+        );
+      }
+      return;
+    }
+    if (command instanceof UnconfirmedWarning) {
+      this.log.warn({ deliveries: command.unconfirmedDeliveries.map((d) => d.deliveryId).slice(0, 20), count: command.unconfirmedDeliveries.length }, 'deliveries are still unconfirmed after repeated attempts');
+      return;
+    }
+    if (command instanceof SaveSnapshotSuccess) {
+      this.#snapshotInFlight = false;
+      if (this.#deleteEventsOnSnapshot) {
+        this.deleteMessages(command.metadata.sequenceNr);
+        if (command.metadata.sequenceNr > 1) this.deleteSnapshots(new SnapshotSelectionCriteria({ maxSequenceNr: command.metadata.sequenceNr - 1 }));
+      }
+      return;
+    }
+    if (command instanceof SaveSnapshotFailure) {
+      this.#snapshotInFlight = false;
+      this.log.warn({ err: command.cause }, 'outbox snapshot failed; it is retried after the next events');
+      return;
+    }
+    if (command instanceof DeleteMessagesFailure) {
+      this.log.warn({ err: command.cause }, 'deleting outbox events covered by a snapshot failed');
+    }
+  }
+
+  onRecover(message: OutboxEvent | SnapshotOffer | RecoveryCompleted): void {
+    if (message instanceof RecoveryCompleted) return;
+    if (message instanceof SnapshotOffer) {
+      const snapshot = message.snapshot as OutboxSnapshot;
+      this.setDeliverySnapshot(snapshot.delivery);
+      for (const [key, id] of snapshot.idempotencyKeys) this.#keys.set(key, id);
+      for (const dead of snapshot.deadLetters) this.#deadLetters.set(dead.deliveryId, dead);
+      this.#accepted = snapshot.acceptedCount;
+      this.#confirmed = snapshot.confirmedCount;
+      this.#highestConfirmed = snapshot.highestConfirmed;
+      return;
+    }
+    this.#apply(message);
+  }
+
+  #send(command: OutboxSend): void {
+    const key = command.idempotencyKey;
+    if (key !== undefined) {
+      const known = this.#keys.get(key);
+      if (known !== undefined) {
+        this.sender.tell({ deliveryId: known, duplicate: true } satisfies SendAccepted);
+        return;
+      }
+      const waiting = this.#pendingKeys.get(key);
+      if (waiting) {
+        waiting.push(this.sender);
+        return;
+      }
+      this.#pendingKeys.set(key, []);
+    }
+    const event: OutboxEvent = {
+      type: 'accepted',
+      destination: command.destination,
+      payload: command.payload,
+      ...(key !== undefined ? { idempotencyKey: key } : {}),
+      acceptedAt: Date.now(),
+    };
+    void this.persistAsync(event, (persisted) => {
+      const deliveryId = this.#apply(persisted);
+      this.sender.tell({ deliveryId, duplicate: false } satisfies SendAccepted);
+      if (key !== undefined) {
+        for (const waiter of this.#pendingKeys.get(key) ?? []) waiter.tell({ deliveryId, duplicate: true } satisfies SendAccepted);
+        this.#pendingKeys.delete(key);
+      }
+    });
+  }
+
+  /** Applies an event to the state (live and during replay); returns the delivery id of an `accepted`. */
+  #apply(event: OutboxEvent): number {
+    this.#eventsSinceSnapshot++;
+    let deliveryId = 0;
+    switch (event.type) {
+      case 'accepted': {
+        this.#accepted++;
+        deliveryId = this.deliver(event.destination, (id) => this.#messageFor(event.destination, id, event.payload));
+        if (event.idempotencyKey !== undefined) this.#rememberKey(event.idempotencyKey, deliveryId);
+        break;
+      }
+      case 'confirmed':
+        if (this.confirmDelivery(event.deliveryId)) {
+          this.#confirmed++;
+          this.#highestConfirmed = Math.max(this.#highestConfirmed, event.deliveryId);
+        }
+        break;
+      case 'dead-lettered': {
+        const info = this.unconfirmedDelivery(event.deliveryId);
+        if (info && this.confirmDelivery(event.deliveryId)) {
+          this.#deadLetters.set(event.deliveryId, {
+            deliveryId: event.deliveryId,
+            destination: info.destination,
+            payload: this.#payloadOf(info.message),
+            attempts: event.attempts,
+            reason: event.reason,
+            deadLetteredAt: event.at,
+          });
+          while (this.#deadLetters.size > this.#maxDeadLetters) this.#deadLetters.delete(this.#deadLetters.keys().next().value!);
+        }
+        break;
+      }
+      case 'redriven':
+        for (const id of event.deliveryIds) {
+          const dead = this.#deadLetters.get(id);
+          if (!dead) continue;
+          this.#deadLetters.delete(id);
+          this.deliver(dead.destination, (newId) => this.#messageFor(dead.destination, newId, dead.payload));
+        }
+        break;
+    }
+    if (!this.isRecovering) this.#maybeSnapshot();
+    return deliveryId;
+  }
+
+  #messageFor(destination: PlainDestination, deliveryId: number, payload: unknown): unknown {
+    // Actors get an envelope naming sender and id (they confirm by replying DeliveryConfirmed);
+    // transports put those into message headers themselves.
+    return typeof destination === 'string' ? new DeliveryEnvelope(this.persistenceId, deliveryId, payload) : payload;
+  }
+
+  #payloadOf(message: unknown): DeadLetteredDelivery['payload'] {
+    return (message instanceof DeliveryEnvelope ? message.payload : message) as DeadLetteredDelivery['payload'];
+  }
+
+  #rememberKey(key: string, deliveryId: number): void {
+    this.#keys.set(key, deliveryId);
+    while (this.#keys.size > this.#maxKeys) this.#keys.delete(this.#keys.keys().next().value!);
+  }
+
+  #maybeSnapshot(): void {
+    if (this.#eventsSinceSnapshot < this.#snapshotEvery || this.#snapshotInFlight) return;
+    this.#eventsSinceSnapshot = 0;
+    this.#snapshotInFlight = true;
+    const snapshot: OutboxSnapshot = {
+      delivery: this.getDeliverySnapshot(),
+      idempotencyKeys: [...this.#keys.entries()],
+      deadLetters: [...this.#deadLetters.values()],
+      confirmedCount: this.#confirmed,
+      acceptedCount: this.#accepted,
+      highestConfirmed: this.#highestConfirmed,
+    };
+    this.saveSnapshot(snapshot);
+  }
+
+  #query(query: OutboxQuery): void {
+    switch (query.what) {
+      case 'in-flight':
+        this.sender.tell(this.unconfirmedDeliveries().map((delivery) => ({ ...delivery, message: this.#payloadOf(delivery.message) })));
+        return;
+      case 'dead-letters':
+        this.sender.tell([...this.#deadLetters.values()]);
+        return;
+      case 'stats':
+      case 'delivery': {
+        const stats: OutboxStats = {
+          accepted: this.#accepted,
+          sent: this.sendCount,
+          redelivered: this.redeliveryCount,
+          confirmed: this.#confirmed,
+          deadLettered: this.#deadLetters.size,
+          inFlight: this.unconfirmedCount,
+          lastSequenceNr: this.lastSequenceNr,
+        };
+        this.sender.tell(stats);
+        return;
+      }
+    }
+  }
+
+  #status(deliveryId: number): DeliveryStatus {
+    const inFlight = this.unconfirmedDelivery(deliveryId);
+    if (inFlight) return { status: 'in-flight', deliveryId, attempts: inFlight.attempt, lastError: inFlight.lastError, destination: inFlight.destination };
+    const dead = this.#deadLetters.get(deliveryId);
+    if (dead) return { status: 'dead-lettered', deliveryId, reason: dead.reason, attempts: dead.attempts, destination: dead.destination };
+    if (deliveryId >= 1 && deliveryId <= this.currentDeliveryId) return { status: 'confirmed', deliveryId };
+    return { status: 'unknown', deliveryId };
+  }
+
+  #redrive(command: OutboxRedrive): void {
+    const ids = command.deliveryId === undefined ? [...this.#deadLetters.keys()] : this.#deadLetters.has(command.deliveryId) ? [command.deliveryId] : [];
+    if (ids.length === 0) {
+      if (command.deliveryId !== undefined) this.sender.tell(new StatusFailure(new Error(`delivery ${command.deliveryId} is not dead-lettered`)));
+      else this.sender.tell([]);
+      return;
+    }
+    void this.persistAsync({ type: 'redriven', deliveryIds: ids }, (event) => {
+      this.#apply(event);
+      this.sender.tell(event.deliveryIds);
+    });
+  }
+}

@@ -1,0 +1,115 @@
+import type { ActorRef } from '../../src/actor/actor-ref.js';
+import type { ActorSystem } from '../../src/actor/actor-system.js';
+import { BackoffSupervisor } from '../../src/actor/backoff-supervisor.js';
+import { InvalidOptionError } from '../../src/actor/errors.js';
+import { assertJsonRoundTrips } from '../../src/persistence/serialization.js';
+import type { DeliveryInfo } from '../at-least-once-delivery-actor.js';
+import { toPlainDestination, validateDestination, type Destination } from '../destination.js';
+import { DeliveryTransports } from '../transports.js';
+import type { JsonValue } from '../transport.js';
+import { OutboxActor, type OutboxActorOptions } from './outbox-actor.js';
+import {
+  OutboxDeliveryStatus,
+  OutboxQuery,
+  OutboxRedrive,
+  OutboxSend,
+  type DeadLetteredDelivery,
+  type DeliveryStatus,
+  type OutboxStats,
+  type SendAccepted,
+} from './outbox-protocol.js';
+
+export interface OutboxOptions extends Omit<OutboxActorOptions, 'persistenceId'> {
+  /** Actor name under /user, and the persistenceId unless one is given. Default "outbox". */
+  name?: string;
+  persistenceId?: string;
+  /** How long `send` and the queries wait for the outbox, ms. Default 10 000. */
+  askTimeoutMs?: number;
+  /** Backoff when the outbox stops after a journal failure. Defaults 200 ms .. 10 s. */
+  restartBackoff?: { minBackoffMs: number; maxBackoffMs: number };
+}
+
+export interface SendOptions {
+  /** A retried send with the same key returns the first send's delivery id instead of sending twice. */
+  idempotencyKey?: string;
+}
+
+export type InFlightDelivery = Omit<DeliveryInfo, 'message'> & { readonly message: JsonValue };
+
+/**
+ * At-least-once delivery without writing an event-sourced actor. `send` resolves once the message
+ * is in the journal; delivery and redelivery follow until the destination confirms. The outbox runs
+ * under a backoff supervisor: after a journal failure it comes back, recovers and redelivers.
+ */
+export class Outbox {
+  readonly ref: ActorRef;
+  readonly persistenceId: string;
+  readonly #system: ActorSystem;
+  readonly #askTimeoutMs: number;
+
+  static start(system: ActorSystem, options: OutboxOptions = {}): Outbox {
+    return new Outbox(system, options);
+  }
+
+  private constructor(system: ActorSystem, options: OutboxOptions) {
+    if (options === null || typeof options !== 'object') throw new InvalidOptionError('Outbox options must be an object');
+    const name = options.name ?? 'outbox';
+    this.persistenceId = options.persistenceId ?? name;
+    this.#system = system;
+    this.#askTimeoutMs = options.askTimeoutMs ?? 10_000;
+    if (!(this.#askTimeoutMs > 0)) throw new InvalidOptionError(`Outbox option askTimeoutMs must be > 0, got ${this.#askTimeoutMs}`);
+    for (const [key, value] of [['snapshotEvery', options.snapshotEvery], ['maxIdempotencyKeys', options.maxIdempotencyKeys], ['maxDeadLetters', options.maxDeadLetters]] as const) {
+      if (value !== undefined && !(Number.isSafeInteger(value) && value > 0)) {
+        throw new InvalidOptionError(`Outbox option ${key} must be a positive integer, got ${JSON.stringify(value)}`);
+      }
+    }
+    const actorOptions: OutboxActorOptions = { ...options, persistenceId: this.persistenceId };
+    const backoff = options.restartBackoff ?? { minBackoffMs: 200, maxBackoffMs: 10_000 };
+    this.ref = system.actorOf(
+      BackoffSupervisor.props({
+        child: () => new OutboxActor(actorOptions),
+        childName: 'outbox',
+        minBackoffMs: backoff.minBackoffMs,
+        maxBackoffMs: backoff.maxBackoffMs,
+      }),
+      name,
+    );
+  }
+
+  /** Persists the message for `destination`; resolves with its delivery id once it is durable. */
+  async send(destination: Destination, payload: JsonValue, options: SendOptions = {}): Promise<SendAccepted> {
+    validateDestination(destination);
+    if (typeof destination === 'object' && !('tell' in destination)) DeliveryTransports.get(this.#system).validate(destination);
+    assertJsonRoundTrips(payload);
+    const key = options.idempotencyKey;
+    if (key !== undefined && (typeof key !== 'string' || key.length === 0 || key.length > 200)) {
+      throw new InvalidOptionError('idempotencyKey must be a non-empty string of at most 200 characters');
+    }
+    return this.ref.ask<SendAccepted>(new OutboxSend(toPlainDestination(destination), payload, key), this.#askTimeoutMs);
+  }
+
+  inFlight(): Promise<InFlightDelivery[]> {
+    return this.ref.ask<InFlightDelivery[]>(new OutboxQuery('in-flight'), this.#askTimeoutMs);
+  }
+
+  deadLetters(): Promise<DeadLetteredDelivery[]> {
+    return this.ref.ask<DeadLetteredDelivery[]>(new OutboxQuery('dead-letters'), this.#askTimeoutMs);
+  }
+
+  stats(): Promise<OutboxStats> {
+    return this.ref.ask<OutboxStats>(new OutboxQuery('stats'), this.#askTimeoutMs);
+  }
+
+  status(deliveryId: number): Promise<DeliveryStatus> {
+    return this.ref.ask<DeliveryStatus>(new OutboxDeliveryStatus(deliveryId), this.#askTimeoutMs);
+  }
+
+  /** Sends dead-lettered deliveries again (under new delivery ids); resolves with the redriven ids. */
+  redrive(deliveryId?: number): Promise<number[]> {
+    return this.ref.ask<number[]>(new OutboxRedrive(deliveryId), this.#askTimeoutMs);
+  }
+
+  stop(): Promise<void> {
+    return this.#system.stop(this.ref);
+  }
+}

@@ -1,0 +1,90 @@
+import type { ActorRef } from '../src/actor/actor-ref.js';
+import type { ActorSystem, ExtensionId } from '../src/actor/actor-system.js';
+import { UnknownTransportError } from './errors.js';
+import { DeliveryConfirmed } from './messages.js';
+import type { DeliveryTransport, OutboundDelivery, TransportDestination } from './transport.js';
+import { InvalidOptionError } from '../src/actor/errors.js';
+
+/**
+ * The transports of one actor system and the registry of live delivering actors by persistenceId,
+ * so that a confirmation arriving over a transport reaches the actor that sent the delivery (also
+ * a later incarnation of it, since the registry follows the persistenceId, not the instance).
+ */
+export class DeliveryTransports {
+  static readonly id: ExtensionId<DeliveryTransports> = {
+    name: 'delivery-transports',
+    create: (system) => new DeliveryTransports(system),
+  };
+
+  static get(system: ActorSystem): DeliveryTransports {
+    return system.extension(DeliveryTransports.id);
+  }
+
+  readonly #byName = new Map<string, DeliveryTransport>();
+  readonly #started = new Map<string, Promise<void>>();
+  readonly #senders = new Map<string, ActorRef>();
+
+  private constructor(private readonly system: ActorSystem) {
+    for (const transport of system.options.transports ?? []) {
+      if (this.#byName.has(transport.name)) throw new InvalidOptionError(`two transports are named "${transport.name}"`);
+      this.#byName.set(transport.name, transport);
+    }
+    system.registerOnTermination(() => this.#close());
+  }
+
+  has(name: string): boolean {
+    return this.#byName.has(name);
+  }
+
+  validate(destination: TransportDestination): void {
+    const transport = this.#byName.get(destination.transport);
+    if (!transport) throw new UnknownTransportError(destination.transport);
+    transport.validateDestination(destination);
+  }
+
+  registerSender(persistenceId: string, ref: ActorRef): void {
+    this.#senders.set(persistenceId, ref);
+  }
+
+  unregisterSender(persistenceId: string, ref: ActorRef): void {
+    if (this.#senders.get(persistenceId) === ref) this.#senders.delete(persistenceId);
+  }
+
+  async send(destination: TransportDestination, delivery: OutboundDelivery): Promise<void> {
+    const transport = this.#byName.get(destination.transport);
+    if (!transport) throw new UnknownTransportError(destination.transport);
+    await this.#start(transport);
+    await transport.send(destination, delivery);
+  }
+
+  /** Starts every transport now (e.g. so an inbound reply queue is consumed before anything is sent). */
+  async startAll(): Promise<void> {
+    await Promise.all([...this.#byName.values()].map((transport) => this.#start(transport)));
+  }
+
+  #start(transport: DeliveryTransport): Promise<void> {
+    let started = this.#started.get(transport.name);
+    if (!started) {
+      started = transport
+        .start({
+          confirm: (senderId, deliveryId) => {
+            const sender = this.#senders.get(senderId);
+            if (sender) sender.tell(new DeliveryConfirmed(deliveryId, senderId));
+            // Not running here (yet): the delivery stays unconfirmed and its redelivery brings a new confirmation.
+          },
+          logger: this.system.log.child({ transport: transport.name }),
+        })
+        .catch((error: unknown) => {
+          this.#started.delete(transport.name);
+          throw error;
+        });
+      this.#started.set(transport.name, started);
+    }
+    return started;
+  }
+
+  async #close(): Promise<void> {
+    const started = [...this.#started.keys()];
+    await Promise.allSettled(started.map((name) => this.#byName.get(name)!.close()));
+  }
+}
