@@ -19,7 +19,7 @@ export interface SqliteDatabaseOptions {
 
 export interface SqliteJournalOptions extends SqliteDatabaseOptions {
   /**
-   * Upper bound on events in one group-commit transaction (default 1000). better-sqlite3 runs on the
+   * Upper bound on events in one group-commit transaction (default 128). better-sqlite3 runs on the
    * event loop, so this bounds how long one commit keeps it busy.
    */
   maxEventsPerTransaction?: number;

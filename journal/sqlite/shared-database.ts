@@ -2,35 +2,45 @@ import { mkdirSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import Database from 'better-sqlite3';
 import { InvalidOptionError } from '../../src/actor/errors.js';
+import { Checkpointer } from './checkpointer.js';
 import { JournalLockedError } from './errors.js';
 import type { ResolvedDatabaseOptions, SqliteSynchronous } from './options.js';
 import { migrate } from './schema.js';
 
 interface Entry {
   readonly db: Database.Database;
+  readonly lock: Database.Database | undefined;
+  readonly checkpointer: Checkpointer | undefined;
   readonly synchronous: SqliteSynchronous;
   refs: number;
 }
 
 /**
  * One connection per database file per process, shared by the journal and the snapshot store and
- * counted, so the file is closed when the last user lets go. Sharing is not an optimisation here:
- * the connection holds the file exclusively, so a second connection in the same process would be
- * locked out just like another process.
+ * counted, so the file is closed when the last user lets go.
+ *
+ * One process per file: the journal caches each stream's highest sequence number and two processes
+ * appending to one stream would fork it. The guard is a sidecar `<path>-lock` SQLite file held with
+ * `locking_mode=EXCLUSIVE` for as long as the database is open; the OS drops that lock when the
+ * process dies, so a crash never leaves a stale lock. The database itself stays in ordinary WAL mode
+ * so that a second connection (on a worker thread) can run checkpoints off the event loop, and so
+ * that operators can read it with the sqlite3 shell while the service runs.
  */
 const open = new Map<string, Entry>();
 
 export interface DatabaseLease {
   readonly db: Database.Database;
   readonly path: string;
-  release(): void;
+  /** Tell the lease a write transaction committed (it schedules WAL checkpoints). */
+  afterCommit(): void;
+  release(): Promise<void>;
 }
 
 export function acquireDatabase(plugin: string, options: ResolvedDatabaseOptions): DatabaseLease {
   const path = options.path === ':memory:' ? ':memory:' : resolve(options.path);
   let entry = open.get(path);
   if (entry === undefined) {
-    entry = { db: openDatabase(path, options), synchronous: options.synchronous, refs: 0 };
+    entry = openDatabase(path, options);
     open.set(path, entry);
   } else if (entry.synchronous !== options.synchronous) {
     throw new InvalidOptionError(
@@ -43,31 +53,55 @@ export function acquireDatabase(plugin: string, options: ResolvedDatabaseOptions
   return {
     db: held.db,
     path,
-    release() {
+    afterCommit() {
+      held.checkpointer?.afterCommit();
+    },
+    async release() {
       if (released) return;
       released = true;
-      if (--held.refs === 0) {
-        open.delete(path);
-        held.db.close();
-      }
+      if (--held.refs > 0) return;
+      open.delete(path);
+      await held.checkpointer?.close();
+      held.db.close();
+      held.lock?.close();
     },
   };
 }
 
-function openDatabase(path: string, options: ResolvedDatabaseOptions): Database.Database {
-  if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
-  const db = new Database(path, { timeout: options.lockTimeoutMs });
+function openDatabase(path: string, options: ResolvedDatabaseOptions): Entry {
+  if (path === ':memory:') {
+    const db = new Database(path);
+    migrate(db, path);
+    return { db, lock: undefined, checkpointer: undefined, synchronous: options.synchronous, refs: 0 };
+  }
+  mkdirSync(dirname(path), { recursive: true });
+  const lock = takeLock(path, options.lockTimeoutMs);
+  let db: Database.Database | undefined;
   try {
-    // EXCLUSIVE before WAL: SQLite then keeps the WAL index in process memory (no -shm file) and
-    // holds the lock from the first write until close, so another process gets SQLITE_BUSY at once.
-    db.pragma('locking_mode = EXCLUSIVE');
+    db = new Database(path, { timeout: options.lockTimeoutMs });
     db.pragma('journal_mode = WAL');
     db.pragma(`synchronous = ${options.synchronous}`);
-    db.pragma('foreign_keys = OFF');
+    db.pragma('wal_autocheckpoint = 0');
     migrate(db, path);
-    return db;
+    return { db, lock, checkpointer: new Checkpointer(path), synchronous: options.synchronous, refs: 0 };
   } catch (error) {
-    db.close();
+    db?.close();
+    lock.close();
+    if (isBusy(error)) throw new JournalLockedError(path, { cause: error });
+    throw error;
+  }
+}
+
+function takeLock(path: string, timeoutMs: number): Database.Database {
+  const lock = new Database(`${path}-lock`, { timeout: timeoutMs });
+  try {
+    lock.pragma('locking_mode = EXCLUSIVE');
+    // A write takes the EXCLUSIVE lock, and EXCLUSIVE locking mode keeps it until close.
+    lock.exec(`CREATE TABLE IF NOT EXISTS owner (id INTEGER PRIMARY KEY, pid INTEGER, since TEXT)`);
+    lock.prepare('INSERT OR REPLACE INTO owner VALUES (1, ?, ?)').run(process.pid, new Date().toISOString());
+    return lock;
+  } catch (error) {
+    lock.close();
     if (isBusy(error)) throw new JournalLockedError(path, { cause: error });
     throw error;
   }

@@ -51,7 +51,7 @@ export class SqliteJournal implements AsyncWriteJournal {
 
   constructor(options: SqliteJournalOptions) {
     this.#options = validateDatabaseOptions('sqliteJournal', options);
-    const maxEvents = checkInteger('sqliteJournal', 'maxEventsPerTransaction', options.maxEventsPerTransaction ?? 1000, 1);
+    const maxEvents = checkInteger('sqliteJournal', 'maxEventsPerTransaction', options.maxEventsPerTransaction ?? 128, 1);
     this.#replayPageSize = checkInteger('sqliteJournal', 'replayPageSize', options.replayPageSize ?? 500, 1);
     this.#batcher = new WriteBatcher((writes) => this.#flush(writes), { maxEventsPerFlush: maxEvents });
   }
@@ -86,6 +86,7 @@ export class SqliteJournal implements AsyncWriteJournal {
     const outcomes: WriteOutcome[] = new Array<WriteOutcome>(writes.length);
     const touched = new Map<string, number>();
     this.#writeTransaction!(writes, outcomes, touched);
+    this.#lease!.afterCommit();
     // Only now, after COMMIT: a rolled-back transaction must not advance the cache.
     for (const [persistenceId, highest] of touched) this.#remember(persistenceId, highest);
     return outcomes;
@@ -171,6 +172,7 @@ export class SqliteJournal implements AsyncWriteJournal {
       if (lowest === null || lowest > upTo) return;
       const chunkEnd = Math.min(upTo, lowest + DELETE_CHUNK - 1);
       db.transaction(() => statements.deleteRange.run(persistenceId, chunkEnd))();
+      this.#lease?.afterCommit();
       if (chunkEnd === upTo) return;
       await yieldToEventLoop();
       this.#open();
@@ -183,8 +185,9 @@ export class SqliteJournal implements AsyncWriteJournal {
     this.#closed = true;
     this.#statements = undefined;
     this.#writeTransaction = undefined;
-    this.#lease?.release();
+    const lease = this.#lease;
     this.#lease = undefined;
+    await lease?.release();
   }
 
   #open(): DatabaseLease {

@@ -66,6 +66,7 @@ export class SqliteSnapshotStore implements SnapshotStore {
       snapshot.manifest,
       payload,
     );
+    this.#lease?.afterCommit();
   }
 
   async delete(metadata: SnapshotMetadata): Promise<void> {
@@ -86,8 +87,9 @@ export class SqliteSnapshotStore implements SnapshotStore {
     if (this.#closed) return;
     this.#closed = true;
     this.#statements = undefined;
-    this.#lease?.release();
+    const lease = this.#lease;
     this.#lease = undefined;
+    await lease?.release();
   }
 
   #open(): Statements {
