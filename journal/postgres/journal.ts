@@ -17,6 +17,7 @@ import { openPool, type PoolHandle } from './pool.js';
 import { deleteTo, readHighest, readStatements, replay, type ReadStatements } from './read-path.js';
 import { advisoryLockKey, quoteIdent } from './sql-names.js';
 import { storeBatch, writeStatements, type WriteStatements } from './write-path.js';
+import { WriterConnection } from './writer-connection.js';
 
 export type PostgresJournalOptions = PostgresPluginOptions;
 
@@ -32,6 +33,7 @@ export class PostgresJournal implements AsyncWriteJournal {
   readonly #options: ResolvedOptions;
   readonly #handle: PoolHandle;
   readonly #batcher: WriteBatcher;
+  readonly #writer: WriterConnection;
   readonly #writes: WriteStatements;
   readonly #reads: ReadStatements;
   readonly #global: GlobalStatements;
@@ -49,6 +51,7 @@ export class PostgresJournal implements AsyncWriteJournal {
     this.#writes = writeStatements(quoted, advisoryLockKey('write', this.schema), statementId);
     this.#reads = readStatements(quoted, statementId);
     this.#global = globalStatements(quoted);
+    this.#writer = new WriterConnection(this.#handle.pool, this.#options.logger);
     this.#batcher = new WriteBatcher((writes) => this.#flush(writes), { maxEventsPerFlush: MAX_EVENTS_PER_FLUSH });
   }
 
@@ -116,13 +119,14 @@ export class PostgresJournal implements AsyncWriteJournal {
     if (this.#closed) return;
     this.#closed = true;
     await this.#batcher.idle();
+    this.#writer.release();
     await this.#handle.release();
   }
 
   async #flush(writes: readonly AtomicWrite[]): Promise<readonly WriteOutcome[]> {
     // No closed check here: close() waits for writes accepted before it, and they must go out.
     await (this.#started ?? this.start());
-    return storeBatch(this.pool, this.#writes, writes, this.#options.logger);
+    return storeBatch(this.#writer, this.#writes, writes, this.#options.logger);
   }
 
   #ready(): Promise<void> {

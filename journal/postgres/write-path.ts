@@ -5,6 +5,7 @@ import { byteaArray, intArray, tagsLiteral, textArray } from './array-literal.js
 import { EventRejectedError, SequenceNrConflictError } from './errors.js';
 import { isContentError, sqlState } from './pool.js';
 import type { PostgresLogger } from './options.js';
+import type { WriterConnection } from './writer-connection.js';
 
 const UNIQUE_VIOLATION = '23505';
 
@@ -13,9 +14,12 @@ export interface WriteStatements {
   readonly lockKey: string;
   readonly insertPlain: string;
   readonly insertTagged: string;
+  /** One event without tags: the most common flush of a lightly loaded journal, no arrays to parse. */
+  readonly insertSingle: string;
   /** Names for server-side prepared statements; distinct per schema since one pool may serve several. */
   readonly plainName: string;
   readonly taggedName: string;
+  readonly singleName: string;
 }
 
 export function writeStatements(schema: string, lockKey: string, statementId: string): WriteStatements {
@@ -23,21 +27,29 @@ export function writeStatements(schema: string, lockKey: string, statementId: st
   // schema-wide writer lock is held before any `ordering` value is drawn, until commit. Writers are thus
   // serialized per schema, which makes `ordering` increase in commit order: a reader that has seen
   // ordering n can never later see a smaller one appear (see README, "ordering guarantees").
-  const insert = `
+  // unnest pads shorter arrays with NULLs, so a batch without binary (or without JSON) payloads sends an
+  // empty array for that column; a batch without tags leaves the column to its default.
+  const insert = (tagged: boolean): string => `
     insert into ${schema}.journal
-      (persistence_id, sequence_nr, writer_uuid, timestamp_ms, serializer_id, manifest, payload_json, payload_bytes, tags)
-    select u.p, u.s, u.w, u.t, u.si, u.m, u.j, u.b, u.tg::text[]
-    from unnest($2::text[], $3::int8[], $4::text[], $5::int8[], $6::text[], $7::text[], $8::json[], $9::bytea[], $10::text[])
-      as u(p, s, w, t, si, m, j, b, tg)
+      (persistence_id, sequence_nr, writer_uuid, timestamp_ms, serializer_id, manifest, payload_json, payload_bytes${tagged ? ', tags' : ''})
+    select u.p, u.s, u.w, u.t, u.si, u.m, u.j, u.b${tagged ? ', u.tg::text[]' : ''}
+    from unnest($2::text[], $3::int8[], $4::text[], $5::int8[], $6::text[], $7::text[], $8::json[], $9::bytea[]${tagged ? ', $10::text[]' : ''})
+      as u(p, s, w, t, si, m, j, b${tagged ? ', tg' : ''})
     where (select pg_advisory_xact_lock($1::int8)) is not null`;
   return {
     lockKey,
-    insertPlain: insert,
+    insertPlain: insert(false),
     insertTagged: `
-      with ins as (${insert} returning ordering, tags)
+      with ins as (${insert(true)} returning ordering, tags)
       insert into ${schema}.event_tags (tag, ordering)
       select distinct t.tag, ins.ordering from ins, unnest(ins.tags) as t(tag)`,
+    insertSingle: `
+      insert into ${schema}.journal
+        (persistence_id, sequence_nr, writer_uuid, timestamp_ms, serializer_id, manifest, payload_json, payload_bytes)
+      select $2::text, $3::int8, $4::text, $5::int8, $6::text, $7::text, $8::json, $9::bytea
+      where (select pg_advisory_xact_lock($1::int8)) is not null`,
     plainName: `steadfast_write_${statementId}`,
+    singleName: `steadfast_write_single_${statementId}`,
     taggedName: `steadfast_write_tagged_${statementId}`,
   };
 }
@@ -53,10 +65,12 @@ interface Columns {
   bytes: (Uint8Array | null)[];
   tags: string[];
   tagged: boolean;
+  binary: boolean;
+  text: boolean;
 }
 
 function emptyColumns(): Columns {
-  return { pids: [], seqs: [], writers: [], timestamps: [], serializers: [], manifests: [], jsons: [], bytes: [], tags: [], tagged: false };
+  return { pids: [], seqs: [], writers: [], timestamps: [], serializers: [], manifests: [], jsons: [], bytes: [], tags: [], tagged: false, binary: false, text: false };
 }
 
 /** Checks in JS what PostgreSQL would only report as an opaque failure of the whole batch. */
@@ -84,9 +98,11 @@ function addWrite(columns: Columns, write: AtomicWrite): void {
     if (typeof event.payload === 'string') {
       columns.jsons.push(event.payload);
       columns.bytes.push(null);
+      columns.text = true;
     } else {
       columns.jsons.push(null);
       columns.bytes.push(event.payload);
+      columns.binary = true;
     }
     columns.tags.push(tagsLiteral(event.tags));
     if (event.tags.length > 0) columns.tagged = true;
@@ -94,21 +110,39 @@ function addWrite(columns: Columns, write: AtomicWrite): void {
 }
 
 function insertQuery(statements: WriteStatements, columns: Columns): pg.QueryConfig {
+  if (columns.pids.length === 1 && !columns.tagged) {
+    return {
+      name: statements.singleName,
+      text: statements.insertSingle,
+      values: [
+        statements.lockKey,
+        columns.pids[0],
+        columns.seqs[0],
+        columns.writers[0],
+        columns.timestamps[0],
+        columns.serializers[0],
+        columns.manifests[0],
+        columns.jsons[0],
+        columns.bytes[0],
+      ],
+    };
+  }
+  const values = [
+    statements.lockKey,
+    textArray(columns.pids),
+    intArray(columns.seqs),
+    textArray(columns.writers),
+    intArray(columns.timestamps),
+    textArray(columns.serializers),
+    textArray(columns.manifests),
+    columns.text ? textArray(columns.jsons) : '{}',
+    columns.binary ? byteaArray(columns.bytes) : '{}',
+  ];
+  if (columns.tagged) values.push(textArray(columns.tags));
   return {
     name: columns.tagged ? statements.taggedName : statements.plainName,
     text: columns.tagged ? statements.insertTagged : statements.insertPlain,
-    values: [
-      statements.lockKey,
-      textArray(columns.pids),
-      intArray(columns.seqs),
-      textArray(columns.writers),
-      intArray(columns.timestamps),
-      textArray(columns.serializers),
-      textArray(columns.manifests),
-      textArray(columns.jsons),
-      byteaArray(columns.bytes),
-      textArray(columns.tags),
-    ],
+    values,
   };
 }
 
@@ -121,7 +155,7 @@ function insertQuery(statements: WriteStatements, columns: Columns): pg.QueryCon
  * client has; a retry then meets the primary key and fails instead of duplicating.
  */
 export async function storeBatch(
-  pool: pg.Pool,
+  writer: WriterConnection,
   statements: WriteStatements,
   writes: readonly AtomicWrite[],
   logger: PostgresLogger,
@@ -142,27 +176,25 @@ export async function storeBatch(
   }
   if (stored.length === 0) return outcomes;
   try {
-    await pool.query(insertQuery(statements, columns));
+    await writer.use((client) => client.query(insertQuery(statements, columns)), isContentError);
     return outcomes;
   } catch (error) {
     if (!isContentError(error)) throw error;
     logger.debug({ err: error, writes: stored.length }, 'steadfast/postgres: batch refused, isolating its writes');
   }
-  await storeIsolated(pool, statements, writes, stored, outcomes);
+  await writer.use((client) => storeIsolated(client, statements, writes, stored, outcomes), () => false);
   return outcomes;
 }
 
 async function storeIsolated(
-  pool: pg.Pool,
+  client: pg.PoolClient,
   statements: WriteStatements,
   writes: readonly AtomicWrite[],
   indexes: readonly number[],
   outcomes: WriteOutcome[],
 ): Promise<void> {
-  const client = await pool.connect();
-  let broken: unknown;
+  await client.query('begin');
   try {
-    await client.query('begin');
     // Taken before any insert so that this transaction orders with other writers like a batch does.
     await client.query('select pg_advisory_xact_lock($1::int8)', [statements.lockKey]);
     for (const i of indexes) {
@@ -181,12 +213,9 @@ async function storeIsolated(
     }
     await client.query('commit');
   } catch (error) {
-    broken = error;
+    // If the connection is gone the rollback fails too; the caller retires the connection either way.
     await client.query('rollback').catch(() => {});
     throw error;
-  } finally {
-    // A client whose statement failed for a non-content reason may be unusable: let the pool drop it.
-    client.release(broken !== undefined && !isContentError(broken) ? (broken as Error) : undefined);
   }
 }
 

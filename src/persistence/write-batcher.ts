@@ -24,6 +24,7 @@ export class WriteBatcher {
   readonly #maxEvents: number;
   #queue: PendingCall[] = [];
   #flushing = false;
+  #idleWaiters: (() => void)[] = [];
 
   constructor(
     flush: (writes: readonly AtomicWrite[]) => Promise<readonly WriteOutcome[]>,
@@ -44,10 +45,11 @@ export class WriteBatcher {
   }
 
   /** Resolves once everything queued so far has been flushed (used by close()). */
-  async idle(): Promise<void> {
-    while (this.#flushing || this.#queue.length > 0) {
-      await new Promise<void>((resolve) => setImmediate(resolve));
-    }
+  idle(): Promise<void> {
+    // Resolved by #drain when it runs dry, rather than polled: a flush can take as long as a statement
+    // timeout, and close() should not spin the event loop meanwhile.
+    if (!this.#flushing && this.#queue.length === 0) return Promise.resolve();
+    return new Promise<void>((resolve) => this.#idleWaiters.push(resolve));
   }
 
   async #drain(): Promise<void> {
@@ -72,6 +74,9 @@ export class WriteBatcher {
       }
     } finally {
       this.#flushing = false;
+      const waiters = this.#idleWaiters;
+      this.#idleWaiters = [];
+      for (const resolve of waiters) resolve();
     }
   }
 
