@@ -93,9 +93,9 @@ export class PostgresJournal implements AsyncWriteJournal {
     await replay(this.pool, this.#reads, persistenceId, fromSequenceNr, toSequenceNr, max, onMessage);
   }
 
-  async readHighestSequenceNr(persistenceId: string, fromSequenceNr: number): Promise<number> {
+  async readHighestSequenceNr(persistenceId: string, _fromSequenceNr: number): Promise<number> {
     await this.#ready();
-    return readHighest(this.pool, this.#reads, persistenceId, fromSequenceNr);
+    return readHighest(this.pool, this.#reads, persistenceId);
   }
 
   async deleteMessagesTo(persistenceId: string, toSequenceNr: number): Promise<void> {

@@ -23,9 +23,11 @@ export function readStatements(schema: string, statementId: string): ReadStateme
       order by sequence_nr
       limit $4`,
     replayName: `steadfast_replay_${statementId}`,
+    // The fromSequenceNr hint is not used: max() over the primary key is one index probe anyway, and
+    // ignoring it means a hint above the true highest can never produce a wrong (lower) answer.
     highest: `
       select greatest(
-        (select max(sequence_nr) from ${schema}.journal where persistence_id = $1 and sequence_nr >= $2),
+        (select max(sequence_nr) from ${schema}.journal where persistence_id = $1),
         (select highest_sequence_nr from ${schema}.journal_metadata where persistence_id = $1),
         0)::text as highest`,
     highestName: `steadfast_highest_${statementId}`,
@@ -109,11 +111,11 @@ export async function replay(
   }
 }
 
-export async function readHighest(pool: pg.Pool, statements: ReadStatements, persistenceId: string, from: number): Promise<number> {
+export async function readHighest(pool: pg.Pool, statements: ReadStatements, persistenceId: string): Promise<number> {
   const result = await pool.query<{ highest: string }>({
     name: statements.highestName,
     text: statements.highest,
-    values: [persistenceId, Math.max(0, from)],
+    values: [persistenceId],
   });
   return toSafeNumber(result.rows[0]?.highest ?? '0', 'highest sequence_nr');
 }

@@ -141,6 +141,14 @@ describe.runIf(pgr)('postgresJournal', () => {
     expect(await journal.readHighestSequenceNr(id, 0)).toBe(6);
   });
 
+  it('answers the true highest sequence number even when the hint lies above it', async () => {
+    const id = pid('hint');
+    await journal.writeMessages([write(id, 1, 4)]);
+    expect(await journal.readHighestSequenceNr(id, 10)).toBe(4);
+    await journal.deleteMessagesTo(id, 2);
+    expect(await journal.readHighestSequenceNr(id, 3)).toBe(4);
+  });
+
   it('reads all events and events by tag in ordering order, resuming from an ordering', async () => {
     const tag = pid('tag');
     const a = pid('tag-a');
