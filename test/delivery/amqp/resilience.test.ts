@@ -1,6 +1,6 @@
 import { afterAll, describe, expect, it } from 'vitest';
 import { amqpResource } from '../../support/services.js';
-import { amqpConsumer, amqpTransport } from '../../../delivery/amqp/index.js';
+import { AmqpUnavailableError, amqpConnection, amqpConsumer, amqpTransport } from '../../../delivery/amqp/index.js';
 import { closeConnectionsNamed, rabbitmqctlAvailable } from './broker-control.js';
 import { Progress, recordingContext, recordingLogger } from './helpers.js';
 import { SimulatedSender } from './simulated-sender.js';
@@ -89,6 +89,65 @@ describe.runIf(canControlBroker)('amqp resilience', () => {
       sender.stop();
       await transport.close();
       await consumer.close();
+    }
+  });
+
+  it('re-declares the topology (exchange, queues with dead-lettering, bindings) after a reconnect', async () => {
+    const progress = new Progress();
+    const { logger, entries } = recordingLogger(progress);
+    const exchange = amqp!.name('topo.x');
+    const queue = amqp!.name('topo.q');
+    const dlx = amqp!.name('topo.dlx');
+    const manager = amqpConnection({
+      url: amqp!.url,
+      connectionName: `${amqp!.prefix}topology`,
+      logger,
+      reconnect: { minDelayMs: 50, maxDelayMs: 500 },
+      topology: {
+        exchanges: [{ name: exchange, type: 'topic' }, { name: dlx, type: 'fanout' }],
+        queues: [{ name: queue, deadLetterExchange: dlx }],
+        bindings: [{ exchange, queue, routingKey: 'a.#' }],
+      },
+    });
+    await manager.start();
+    const connection = await amqp!.connection();
+    const admin = await connection.createConfirmChannel();
+    try {
+      await admin.deleteQueue(queue);
+      await admin.deleteExchange(exchange);
+      await closeConnectionsNamed(`${amqp!.prefix}topology`);
+      await progress.until(() => entries.filter((e) => e.msg === 'AMQP connected').length === 2, 20_000, 'the reconnect');
+      expect(manager.state).toBe('connected');
+      await admin.checkExchange(exchange);
+      await admin.checkExchange(dlx);
+      const declared = await admin.checkQueue(queue);
+      expect(declared.queue).toBe(queue);
+      // the binding is back: a publish to the exchange lands in the queue
+      admin.publish(exchange, 'a.b', Buffer.from('{}'), { mandatory: true });
+      await admin.waitForConfirms();
+      const got = await admin.get(queue, { noAck: true });
+      expect(got).not.toBe(false);
+    } finally {
+      await manager.close();
+    }
+    expect(manager.state).toBe('closed');
+  });
+});
+
+describe('amqp with the broker away', () => {
+  it('starts anyway and rejects sends at once instead of buffering them', async () => {
+    const { logger, entries } = recordingLogger();
+    const transport = amqpTransport({ url: 'amqp://guest:guest@127.0.0.1:1', serviceName: 'away', logger, startTimeoutMs: 200, reconnect: { minDelayMs: 50, maxDelayMs: 200 } });
+    await transport.start({ logger, confirm: () => {} });
+    try {
+      const started = performance.now();
+      await expect(transport.send({ transport: 'amqp', queue: 'q' }, { senderId: 'a', deliveryId: 1, message: {}, attempt: 1 })).rejects.toBeInstanceOf(AmqpUnavailableError);
+      expect(performance.now() - started).toBeLessThan(100);
+      expect(entries.some((e) => e.msg.startsWith('RabbitMQ not reachable at start'))).toBe(true);
+      // one warning per outage; later failed attempts only at debug level
+      expect(entries.filter((e) => e.level >= 40 && e.msg.startsWith('connecting to RabbitMQ failed'))).toHaveLength(1);
+    } finally {
+      await transport.close();
     }
   });
 });
