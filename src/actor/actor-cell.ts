@@ -183,8 +183,15 @@ export class ActorCell implements ActorContext, Runnable {
     const stash = this.#stash;
     if (!stash || stash.length === 0) return;
     this.#stash = undefined;
-    this.prepend(stash);
+    if (this.unstashInterceptor) this.unstashInterceptor(stash);
+    else this.prepend(stash);
   }
+
+  /**
+   * Set by PersistentActor: while it holds commands in its internal stash, what the user unstashes
+   * must go in front of them (they arrived earlier), not in front of the mailbox. @internal
+   */
+  unstashInterceptor: ((envelopes: Envelope[]) => void) | undefined;
 
   become(behavior: Behavior, discardOld = true): void {
     this.#behaviors ??= [];

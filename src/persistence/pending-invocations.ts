@@ -39,8 +39,8 @@ export interface Invocation {
   readonly handler: (value: never) => void | Promise<void>;
   readonly stashing: boolean;
   readonly sender: ActorRef | undefined;
-  /** For events: the assigned sequence number; for defers: 0. */
-  readonly sequenceNr: number;
+  /** For events: the sequence number, given when the write goes out; for defers: 0. */
+  sequenceNr: number;
   readonly group: InvocationGroup;
   status: InvocationStatus;
   cause?: Error;

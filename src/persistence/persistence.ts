@@ -81,7 +81,8 @@ export class Persistence {
   /** Claims `persistenceId` for `owner` (an actor cell); a second live owner is refused. */
   claim(persistenceId: string, owner: object, ownerPath: string): void {
     const existing = this.#owners.get(persistenceId);
-    if (existing !== undefined && existing !== owner) {
+    // An actor stopped before it ever started never runs postStop, so its claim is released here.
+    if (existing !== undefined && existing !== owner && (existing as { isTerminated?: boolean }).isTerminated !== true) {
       const path = (existing as { path?: string }).path ?? 'another actor';
       throw new PersistenceIdTakenError(persistenceId, path === ownerPath ? 'another actor' : path);
     }

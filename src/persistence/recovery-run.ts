@@ -74,6 +74,9 @@ export async function runRecovery(target: RecoveryTarget): Promise<number> {
         lastProgress = performance.now();
         const payload = serialization.deserialize(repr);
         currentEvent = payload;
+        // As in Akka, onRecover sees lastSequenceNr = the replayed event's number, the same value a
+        // persist handler sees for the event it handles.
+        target.setLastSequenceNr(repr.sequenceNr);
         if (adapters.isEmpty) {
           target.deliver(payload);
         } else {
@@ -82,7 +85,6 @@ export async function runRecovery(target: RecoveryTarget): Promise<number> {
             target.deliver(event);
           }
         }
-        target.setLastSequenceNr(repr.sequenceNr);
       });
     }
     currentEvent = undefined;
