@@ -30,6 +30,8 @@ export interface EventAdapter {
   fromJournal?(event: unknown, manifest: Manifest): unknown | readonly unknown[];
 }
 
+const NO_TAGS: readonly string[] = Object.freeze([]);
+
 export class EventAdapters {
   constructor(private readonly adapters: readonly EventAdapter[]) {}
 
@@ -39,6 +41,8 @@ export class EventAdapters {
 
   /** Applies every adapter's toJournal; returns the event to store and its tags. */
   toJournal(event: unknown): { payload: unknown; tags: readonly string[] } {
+    // The common case (no adapters, no tags) allocates no tag set.
+    if (this.adapters.length === 0 && !(event instanceof Tagged)) return { payload: event, tags: NO_TAGS };
     let current = event;
     for (const adapter of this.adapters) if (adapter.toJournal) current = adapter.toJournal(current);
     const tags = new Set<string>();

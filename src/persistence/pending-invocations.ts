@@ -1,5 +1,7 @@
 import type { ActorRef } from '../actor/actor-ref.js';
 
+const ignore = (): void => {};
+
 /** The promise a `persist*` / `defer*` call returned: settles once all of its invocations ran. */
 export class InvocationGroup {
   remaining = 0;
@@ -12,9 +14,6 @@ export class InvocationGroup {
       this.#resolve = resolve;
       this.#reject = reject;
     });
-    // Callers may ignore the promise (fire-and-forget persist); an abandoned group must not surface
-    // as an unhandled rejection. Callers that await it still see the rejection.
-    this.promise.catch(() => {});
   }
 
   completeOne(): void {
@@ -23,6 +22,10 @@ export class InvocationGroup {
 
   fail(error: unknown): void {
     this.remaining = -1;
+    // Callers may ignore the promise (fire-and-forget persist); an abandoned group must not surface
+    // as an unhandled rejection. Callers that await it still see the rejection. Attached only here,
+    // so the common (successful) path costs one promise, not two.
+    this.promise.catch(ignore);
     this.#reject(error);
   }
 }

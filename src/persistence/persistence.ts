@@ -53,7 +53,9 @@ export class Persistence {
   readonly #journalBreaker: CircuitBreaker;
   readonly #snapshotBreaker: CircuitBreaker;
   readonly #owners = new Map<string, object>();
-  readonly #inFlightWrites = new Set<Promise<unknown>>();
+  #inFlightWrites = 0;
+  #writesDrained: (() => void) | undefined;
+  #journalStarted = false;
   #journalReady: Promise<void> | undefined;
   #snapshotReady: Promise<void> | undefined;
 
@@ -98,15 +100,24 @@ export class Persistence {
   }
 
   writeMessages(writes: readonly AtomicWrite[]): Promise<readonly WriteOutcome[]> {
-    const write = this.#journalBreaker.call('writeMessages', async () => {
-      await this.#startJournal();
-      return this.journal.writeMessages(writes);
-    });
-    this.#inFlightWrites.add(write);
-    const forget = () => this.#inFlightWrites.delete(write);
-    write.then(forget, forget);
+    // Once the journal started, skip the extra async step: this runs for every write of every actor.
+    const write = this.#journalStarted
+      ? this.#journalBreaker.call('writeMessages', () => this.journal.writeMessages(writes))
+      : this.#journalBreaker.call('writeMessages', async () => {
+          await this.#startJournal();
+          return this.journal.writeMessages(writes);
+        });
+    this.#inFlightWrites++;
+    write.then(this.#writeSettled, this.#writeSettled);
     return write;
   }
+
+  readonly #writeSettled = (): void => {
+    if (--this.#inFlightWrites === 0 && this.#writesDrained) {
+      this.#writesDrained();
+      this.#writesDrained = undefined;
+    }
+  };
 
   replayMessages(
     persistenceId: string,
@@ -174,11 +185,16 @@ export class Persistence {
   }
 
   #startJournal(): Promise<void> {
-    this.#journalReady ??= Promise.resolve(this.journal.start?.()).catch((error: unknown) => {
-      // A failed start (server down, migration refused) is retried by the next call.
-      this.#journalReady = undefined;
-      throw error;
-    });
+    this.#journalReady ??= Promise.resolve(this.journal.start?.()).then(
+      () => {
+        this.#journalStarted = true;
+      },
+      (error: unknown) => {
+        // A failed start (server down, migration refused) is retried by the next call.
+        this.#journalReady = undefined;
+        throw error;
+      },
+    );
     return this.#journalReady;
   }
 
@@ -192,7 +208,7 @@ export class Persistence {
 
   async #close(): Promise<void> {
     // Writes issued before terminate() finish before the stores close: nothing accepted is dropped.
-    await Promise.allSettled([...this.#inFlightWrites]);
+    if (this.#inFlightWrites > 0) await new Promise<void>((resolve) => (this.#writesDrained = resolve));
     const closing: Promise<void>[] = [this.journal.close()];
     if ((this.snapshotStore as unknown) !== (this.journal as unknown)) closing.push(this.snapshotStore.close());
     const results = await Promise.allSettled(closing);

@@ -47,43 +47,77 @@ export function typeNameOf(value: unknown): string {
  * not give back unchanged: functions, symbols, bigints, undefined in arrays, non-finite numbers,
  * cycles, and objects that are not plain (class instances, Dates, Maps...). Rejecting at persist time
  * is the point: a value that cannot be replayed must never reach the journal.
+ *
+ * This runs for every persisted event, so the happy path allocates nothing: the path is only put
+ * together, while unwinding, once a problem was found.
  */
-export function assertJsonRoundTrips(value: unknown, path = '$', seen: Set<object> = new Set()): void {
+export function assertJsonRoundTrips(value: unknown, path = '$'): void {
+  try {
+    checkValue(value, []);
+  } catch (error) {
+    if (!(error instanceof PathProblem)) throw error;
+    const at = path + error.keys.reverse().join('');
+    throw new SerializationError(error.describe(at));
+  }
+}
+
+/** A problem found deep in a value; each level on the way out adds its key. */
+class PathProblem {
+  readonly keys: string[] = [];
+  constructor(readonly describe: (path: string) => string) {}
+}
+
+function checkValue(value: unknown, ancestors: object[]): void {
   switch (typeof value) {
     case 'string':
     case 'boolean':
       return;
     case 'number':
-      if (!Number.isFinite(value)) throw new SerializationError(`${path} is ${value}, which JSON cannot represent`);
+      if (!Number.isFinite(value)) throw new PathProblem((path) => `${path} is ${value}, which JSON cannot represent`);
       return;
     case 'undefined':
-      throw new SerializationError(`${path} is undefined, which JSON cannot represent here`);
+      throw new PathProblem((path) => `${path} is undefined, which JSON cannot represent here`);
     case 'bigint':
-      throw new SerializationError(`${path} is a BigInt; register a serializer for it or store it as a string`);
+      throw new PathProblem((path) => `${path} is a BigInt; register a serializer for it or store it as a string`);
     case 'function':
     case 'symbol':
-      throw new SerializationError(`${path} is a ${typeof value}, which cannot be persisted`);
+      throw new PathProblem((path) => `${path} is a ${typeof value}, which cannot be persisted`);
     case 'object': {
       if (value === null) return;
-      if (seen.has(value)) throw new SerializationError(`${path} refers back to one of its parents (a cycle)`);
-      seen.add(value);
+      // Only ancestors count: the same object twice side by side is fine for JSON (it is copied).
+      if (ancestors.includes(value)) throw new PathProblem((path) => `${path} refers back to one of its parents (a cycle)`);
+      ancestors.push(value);
       if (Array.isArray(value)) {
-        for (let i = 0; i < value.length; i++) assertJsonRoundTrips(value[i], `${path}[${i}]`, seen);
+        for (let i = 0; i < value.length; i++) {
+          try {
+            checkValue(value[i], ancestors);
+          } catch (error) {
+            if (error instanceof PathProblem) error.keys.push(`[${i}]`);
+            throw error;
+          }
+        }
       } else {
         const prototype = Object.getPrototypeOf(value) as unknown;
         if (prototype !== Object.prototype && prototype !== null) {
           const name = (value as object).constructor?.name ?? 'unknown class';
-          throw new SerializationError(
-            `${path} is an instance of ${name}; events and snapshots must be plain data (or register a serializer for ${name})`,
+          throw new PathProblem(
+            (path) => `${path} is an instance of ${name}; events and snapshots must be plain data (or register a serializer for ${name})`,
           );
         }
-        for (const key of Object.keys(value)) {
+        for (const key in value) {
+          if (!Object.hasOwn(value, key)) continue;
           const field = (value as Record<string, unknown>)[key];
           // A missing field and an undefined one read the same after a round trip.
-          if (field !== undefined) assertJsonRoundTrips(field, `${path}.${key}`, seen);
+          if (field === undefined) continue;
+          try {
+            checkValue(field, ancestors);
+          } catch (error) {
+            if (error instanceof PathProblem) error.keys.push(`.${key}`);
+            throw error;
+          }
         }
       }
-      seen.delete(value);
+      ancestors.pop();
       return;
     }
   }
@@ -98,10 +132,18 @@ export class JsonSerializer implements Serializer {
     return true;
   }
 
+  // Manifests repeat for every event of a type: build each string once.
+  readonly #manifests = new Map<string, string>();
+
   serialize(value: unknown): { manifest: string; payload: string } {
     assertJsonRoundTrips(value);
     const typeName = typeNameOf(value);
-    return { manifest: formatManifest(typeName, this.schemaVersions[typeName] ?? 1), payload: JSON.stringify(value) };
+    let manifest = this.#manifests.get(typeName);
+    if (manifest === undefined) {
+      manifest = formatManifest(typeName, this.schemaVersions[typeName] ?? 1);
+      if (this.#manifests.size < 10_000) this.#manifests.set(typeName, manifest);
+    }
+    return { manifest, payload: JSON.stringify(value) };
   }
 
   deserialize(payload: string | Uint8Array, manifest: string): unknown {
@@ -129,7 +171,9 @@ export class SerializationRegistry {
   }
 
   serialize(value: unknown): SerializedValue {
-    const serializer = this.#serializers.find((candidate) => candidate.canSerialize(value))!;
+    const serializers = this.#serializers;
+    let serializer = serializers[0]!;
+    for (let i = 1; !serializer.canSerialize(value) && i < serializers.length; i++) serializer = serializers[i]!;
     let result: { manifest: string; payload: string | Uint8Array };
     try {
       result = serializer.serialize(value);

@@ -157,6 +157,8 @@ export class WritePipeline {
     this.#queued = [];
     const writes: AtomicWrite[] = new Array<AtomicWrite>(queued.length);
     const timestamp = Date.now();
+    const persistenceId = host.persistenceId;
+    const writerUuid = host.writerUuid;
     let sequenceNr = this.#assignedSequenceNr;
     for (let w = 0; w < queued.length; w++) {
       const group = queued[w]!;
@@ -164,7 +166,7 @@ export class WritePipeline {
       for (let i = 0; i < group.length; i++) {
         const { serialized, tags, invocation } = group[i]!;
         if (sequenceNr >= Number.MAX_SAFE_INTEGER) {
-          this.#onWritten(queued, this.#assignedSequenceNr, queued.map(() => ({ status: 'failed', cause: new SequenceNumberOverflowError(host.persistenceId) }) as const));
+          this.#onWritten(queued, this.#assignedSequenceNr, queued.map(() => ({ status: 'failed', cause: new SequenceNumberOverflowError(persistenceId) }) as const));
           return;
         }
         invocation.sequenceNr = ++sequenceNr;
@@ -172,14 +174,14 @@ export class WritePipeline {
           serializerId: serialized.serializerId,
           manifest: serialized.manifest,
           payload: serialized.payload,
-          persistenceId: host.persistenceId,
+          persistenceId,
           sequenceNr,
-          writerUuid: host.writerUuid,
+          writerUuid,
           timestamp,
           tags,
         };
       }
-      writes[w] = { persistenceId: host.persistenceId, events };
+      writes[w] = { persistenceId, events };
     }
     const before = this.#assignedSequenceNr;
     this.#assignedSequenceNr = sequenceNr;
