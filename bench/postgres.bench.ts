@@ -43,7 +43,7 @@ async function rawBatched(pool: pg.Pool, table: string, rows: readonly Persisten
         await client.query({
           name: `raw_unnest_${table.length}`,
           text: `insert into ${table} (${COLUMNS})
-                 select p, s, w, t, si, m, j, null, '{}' from unnest($1::text[], $2::int8[], $3::text[], $4::int8[], $5::text[], $6::text[], $7::json[])
+                 select p, s, w, t, si, m, j, null, '{}' from unnest($1::text[], $2::int8[], $3::text[], $4::int8[], $5::text[], $6::text[], $7::jsonb[])
                    as u(p, s, w, t, si, m, j)`,
           values: [
             batch.map((e) => e.persistenceId),

@@ -27,7 +27,7 @@ export const MIGRATIONS: readonly Migration[] = [
         timestamp_ms bigint not null,
         serializer_id text not null,
         manifest text not null,
-        payload_json json,
+        payload_json jsonb,
         payload_bytes bytea,
         tags text[] not null default '{}',
         tx_id xid8 not null default pg_current_xact_id(),
@@ -56,7 +56,7 @@ export const MIGRATIONS: readonly Migration[] = [
         timestamp_ms bigint not null,
         serializer_id text not null,
         manifest text not null,
-        payload_json json,
+        payload_json jsonb,
         payload_bytes bytea,
         constraint snapshots_pk primary key (persistence_id, sequence_nr),
         constraint snapshots_one_payload check ((payload_json is null) <> (payload_bytes is null))

@@ -12,7 +12,8 @@ const parseTextArray = parserFor(TEXT_ARRAY, 'text') as (value: string) => strin
 /**
  * Type parsing for the plugin's own queries, independent of what an application did to pg's global
  * parsers on a shared pool: int8 stays text (parsed once, checked, below) and the common empty tag array
- * skips the array parser. json is always selected cast to text, so it never goes through JSON.parse.
+ * skips the array parser. jsonb is always selected cast to text (the server renders it), so it never goes
+ * through JSON.parse: a replay hands the serializer the text it would parse anyway.
  */
 export const ROW_TYPES: CustomTypesConfig = {
   getTypeParser: ((oid: number, format?: string) => {
@@ -37,7 +38,7 @@ export function toSafeNumber(value: string | number, column: string): number {
   return n;
 }
 
-/** The stored payload: JSON text when the json column is set, else the bytes. */
+/** The stored payload: JSON text when the jsonb column is set, else the bytes. */
 export function payloadOf(json: string | null, bytes: Uint8Array | null): string | Uint8Array {
   if (json !== null) return json;
   return bytes ?? new Uint8Array(0);

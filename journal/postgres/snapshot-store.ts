@@ -97,7 +97,7 @@ export class PostgresSnapshotStore implements SnapshotStore {
     await this.pool.query(
       `insert into ${this.#table}
          (persistence_id, sequence_nr, timestamp_ms, serializer_id, manifest, payload_json, payload_bytes)
-       values ($1, $2, $3, $4, $5, $6::json, $7)
+       values ($1, $2, $3, $4, $5, $6::jsonb, $7)
        on conflict (persistence_id, sequence_nr) do update set
          timestamp_ms = excluded.timestamp_ms, serializer_id = excluded.serializer_id, manifest = excluded.manifest,
          payload_json = excluded.payload_json, payload_bytes = excluded.payload_bytes`,

@@ -33,7 +33,7 @@ export function writeStatements(schema: string, lockKey: string, statementId: st
     insert into ${schema}.journal
       (persistence_id, sequence_nr, writer_uuid, timestamp_ms, serializer_id, manifest, payload_json, payload_bytes${tagged ? ', tags' : ''})
     select u.p, u.s, u.w, u.t, u.si, u.m, u.j, u.b${tagged ? ', u.tg::text[]' : ''}
-    from unnest($2::text[], $3::int8[], $4::text[], $5::int8[], $6::text[], $7::text[], $8::json[], $9::bytea[]${tagged ? ', $10::text[]' : ''})
+    from unnest($2::text[], $3::int8[], $4::text[], $5::int8[], $6::text[], $7::text[], $8::jsonb[], $9::bytea[]${tagged ? ', $10::text[]' : ''})
       as u(p, s, w, t, si, m, j, b${tagged ? ', tg' : ''})
     where (select pg_advisory_xact_lock($1::int8)) is not null`;
   return {
@@ -46,7 +46,7 @@ export function writeStatements(schema: string, lockKey: string, statementId: st
     insertSingle: `
       insert into ${schema}.journal
         (persistence_id, sequence_nr, writer_uuid, timestamp_ms, serializer_id, manifest, payload_json, payload_bytes)
-      select $2::text, $3::int8, $4::text, $5::int8, $6::text, $7::text, $8::json, $9::bytea
+      select $2::text, $3::int8, $4::text, $5::int8, $6::text, $7::text, $8::jsonb, $9::bytea
       where (select pg_advisory_xact_lock($1::int8)) is not null`,
     plainName: `steadfast_write_${statementId}`,
     singleName: `steadfast_write_single_${statementId}`,

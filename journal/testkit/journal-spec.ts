@@ -358,7 +358,8 @@ export function journalSpec(
         replayed.forEach((event, i) => same(event, events[i]!));
       });
 
-      it('round-trips JSON text payloads exactly (kept as text, not re-encoded)', { timeout }, async () => {
+      const jsonTitle = jsonPayloads === 'exact' ? 'exactly (kept as text, not re-encoded)' : 'as the same JSON value (semantic comparison)';
+      it(`round-trips JSON text payloads ${jsonTitle}`, { timeout }, async () => {
         const pid = uniquePersistenceId('json');
         const texts = [
           '{"b":1,"a":[1,2,{"c":"d"}],"n":null}',
