@@ -1,6 +1,6 @@
 import type { WriteOutcome } from '../../src/persistence/journal.js';
 import type { AtomicWrite } from '../../src/persistence/persistent-repr.js';
-import { EventRejectedError, SequenceNrConflictError } from './errors.js';
+import { EventRejectedError, SequenceNrConflictError } from '../../src/persistence/errors.js';
 
 /**
  * Checks one AtomicWrite against the stream it extends; shared by the journals that keep the
@@ -18,17 +18,18 @@ export function checkAtomicWrite(write: AtomicWrite, highest: number): WriteOutc
   let expected = highest + 1;
   for (const event of events) {
     if (event.persistenceId !== persistenceId) {
-      return { status: 'rejected', cause: new EventRejectedError(persistenceId, event.sequenceNr, `it belongs to persistenceId "${event.persistenceId}"`) };
+      return { status: 'rejected', cause: new EventRejectedError(persistenceId, `it belongs to persistenceId "${event.persistenceId}"`, { sequenceNr: event.sequenceNr }) };
     }
     if (event.sequenceNr !== expected) {
-      return { status: 'failed', cause: new SequenceNrConflictError(persistenceId, expected, event.sequenceNr) };
+      const last = events[events.length - 1]!.sequenceNr;
+      return { status: 'failed', cause: new SequenceNrConflictError(persistenceId, event.sequenceNr, last, { expectedSequenceNr: expected }) };
     }
     if (!Number.isSafeInteger(event.sequenceNr)) {
-      return { status: 'rejected', cause: new EventRejectedError(persistenceId, event.sequenceNr, 'sequenceNr is not a safe integer') };
+      return { status: 'rejected', cause: new EventRejectedError(persistenceId, 'sequenceNr is not a safe integer', { sequenceNr: event.sequenceNr }) };
     }
     const reason = malformed(event.payload, event.serializerId, event.manifest, event.writerUuid, event.timestamp, event.tags);
     if (reason !== undefined) {
-      return { status: 'rejected', cause: new EventRejectedError(persistenceId, event.sequenceNr, reason) };
+      return { status: 'rejected', cause: new EventRejectedError(persistenceId, reason, { sequenceNr: event.sequenceNr }) };
     }
     expected++;
   }

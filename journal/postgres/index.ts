@@ -9,4 +9,6 @@ export { runMigrateCli } from './migrate-cli.js';
 export { MIGRATIONS, LATEST_VERSION, type Migration, type MigrationResult } from './migrations.js';
 export type { OrderedEvent, GlobalReadOptions } from './global-queries.js';
 export type { PostgresPluginOptions, PostgresLogger } from './options.js';
-export { SequenceNrConflictError, EventRejectedError, SchemaBehindError, UnsafeIntegerError, PluginClosedError } from './errors.js';
+export { SchemaBehindError, UnsafeIntegerError, PluginClosedError } from './errors.js';
+// The core's classes, shared by every journal, re-exported for convenience.
+export { EventRejectedError, SequenceNrConflictError } from '../../src/persistence/errors.js';

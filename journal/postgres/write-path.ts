@@ -2,7 +2,7 @@ import type pg from 'pg';
 import { WRITE_OK, type WriteOutcome } from '../../src/persistence/journal.js';
 import type { AtomicWrite } from '../../src/persistence/persistent-repr.js';
 import { byteaArray, intArray, tagsLiteral, textArray } from './array-literal.js';
-import { EventRejectedError, SequenceNrConflictError } from './errors.js';
+import { EventRejectedError, SequenceNrConflictError } from '../../src/persistence/errors.js';
 import { isContentError, sqlState } from './pool.js';
 import type { PostgresLogger } from './options.js';
 import type { WriterConnection } from './writer-connection.js';
@@ -225,5 +225,5 @@ function outcomeFor(write: AtomicWrite, error: unknown): WriteOutcome {
   if (sqlState(error) === UNIQUE_VIOLATION && (error as { constraint?: string }).constraint === 'journal_pk') {
     return { status: 'failed', cause: new SequenceNrConflictError(write.persistenceId, from, to, { cause: error }) };
   }
-  return { status: 'rejected', cause: new EventRejectedError(write.persistenceId, (error as Error).message, { cause: error }) };
+  return { status: 'rejected', cause: new EventRejectedError(write.persistenceId, `refused by PostgreSQL: ${(error as Error).message}`, { cause: error }) };
 }

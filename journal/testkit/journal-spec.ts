@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { SequenceNrConflictError } from '../../src/persistence/errors.js';
 import type { AsyncWriteJournal } from '../../src/persistence/journal.js';
 import type { AtomicWrite, PersistentRepr } from '../../src/persistence/persistent-repr.js';
 import {
@@ -278,7 +279,11 @@ export function journalSpec(
         const outcomes = await journal.writeMessages([atomicWrite(before, 1, 2), intruder, atomicWrite(after, 1, 1)]);
         expect(outcomes.map((o) => o.status)).toEqual(['ok', 'failed', 'ok']);
         const failed = outcomes[1]!;
-        if (failed.status === 'failed') expect(failed.cause).toBeInstanceOf(Error);
+        // One error class for every plugin, so an application can test for a conflict the same way everywhere.
+        const cause = (failed as { cause?: unknown }).cause;
+        expect(cause).toBeInstanceOf(SequenceNrConflictError);
+        expect((cause as SequenceNrConflictError).code).toBe('ERR_SEQUENCE_NR_CONFLICT');
+        expect((cause as SequenceNrConflictError).persistenceId).toBe(conflicted);
         // Atomic: neither the colliding events 4, 5 nor the new 6, 7 of the failed write were stored.
         const events = await replayAll(journal, conflicted);
         expect(sequenceNrs(events)).toEqual([1, 2, 3, 4, 5]);
@@ -293,6 +298,7 @@ export function journalSpec(
         const second = { persistenceId: pid, events: [jsonEvent(pid, 1, { writerUuid: 'second', payload: '"second"' })] };
         const outcomes = await journal.writeMessages([atomicWrite(pid, 1, 1), second]);
         expect(outcomes.map((o) => o.status)).toEqual(['ok', 'failed']);
+        expect((outcomes[1] as { cause: Error }).cause).toBeInstanceOf(SequenceNrConflictError);
         const events = await replayAll(journal, pid);
         expect(events).toHaveLength(1);
         same(events[0]!, jsonEvent(pid, 1));

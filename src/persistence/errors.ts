@@ -85,3 +85,57 @@ export class JournalRejectedError extends SteadfastError {
     super('ERR_JOURNAL_REJECTED', message, options);
   }
 }
+
+/**
+ * A write does not continue its stream: another writer (a second incarnation of the actor, e.g. in
+ * another process) already stored these sequence numbers, or the write would leave a hole. Journals
+ * report it as the `failed` outcome of that one AtomicWrite, never merge, so the actor stops and the
+ * stream keeps exactly one history. One class for every plugin, so callers can test for it alike.
+ */
+export class SequenceNrConflictError extends SteadfastError {
+  /** Where the stream continues, when the journal knows it (memory, SQLite); PostgreSQL only sees the key collide. */
+  readonly expectedSequenceNr: number | undefined;
+
+  constructor(
+    readonly persistenceId: string,
+    readonly fromSequenceNr: number,
+    readonly toSequenceNr: number,
+    options?: { expectedSequenceNr?: number; cause?: unknown },
+  ) {
+    const range = fromSequenceNr === toSequenceNr ? `${fromSequenceNr}` : `${fromSequenceNr}..${toSequenceNr}`;
+    const expected = options?.expectedSequenceNr;
+    super(
+      'ERR_SEQUENCE_NR_CONFLICT',
+      expected === undefined
+        ? `persistenceId "${persistenceId}": sequence number ${range} is already stored by another writer`
+        : `persistenceId "${persistenceId}": write of sequence number ${range} does not continue the stream at ${expected} ` +
+            `(${fromSequenceNr < expected ? 'already stored by another writer' : 'it would leave a hole'})`,
+      options?.cause === undefined ? undefined : { cause: options.cause },
+    );
+    this.expectedSequenceNr = expected;
+  }
+}
+
+/**
+ * The journal cannot store these events in its format (not JSON text where JSON is required, a value
+ * the store cannot represent, a malformed event). Reported as the `rejected` outcome of that one
+ * AtomicWrite: nothing of it was stored, the stream is healthy, the actor goes on.
+ */
+export class EventRejectedError extends SteadfastError {
+  /** The offending event, when the journal can tell which one it was. */
+  readonly sequenceNr: number | undefined;
+
+  constructor(
+    readonly persistenceId: string,
+    reason: string,
+    options?: { sequenceNr?: number; cause?: unknown },
+  ) {
+    const which = options?.sequenceNr === undefined ? '' : ` event ${options.sequenceNr}`;
+    super(
+      'ERR_EVENT_REJECTED',
+      `persistenceId "${persistenceId}"${which}: rejected by the journal: ${reason}`,
+      options?.cause === undefined ? undefined : { cause: options.cause },
+    );
+    this.sequenceNr = options?.sequenceNr;
+  }
+}

@@ -54,8 +54,11 @@ describe('inMemoryJournal', () => {
       if (outcome!.status === 'failed') {
         expect(outcome!.cause).toBeInstanceOf(SequenceNrConflictError);
         expect((outcome!.cause as SequenceNrConflictError).code).toBe('ERR_SEQUENCE_NR_CONFLICT');
+        expect((outcome!.cause as SequenceNrConflictError).expectedSequenceNr).toBe(3);
       }
     }
+    expect(collision!.status === 'failed' && collision!.cause.message).toContain('already stored by another writer');
+    expect(hole!.status === 'failed' && hole!.cause.message).toContain('leave a hole');
     expect(await journal.readHighestSequenceNr('c', 0)).toBe(2);
   });
 
