@@ -70,3 +70,17 @@ export function describe(error: unknown): string {
 export function redactUrl(url: string): string {
   return url.replace(/\/\/[^@/]*@/, '//***@');
 }
+
+/** A persistent entity answered an InboundDelivery with something other than DeliveryApplied. */
+export class UnexpectedEntityReplyError extends SteadfastError {
+  constructor(readonly entityId: string, readonly reply: string) {
+    super('ERR_AMQP_ENTITY_REPLY', `entity "${entityId}" replied ${reply} to an InboundDelivery; it must reply DeliveryApplied once the effect is persisted (or StatusFailure)`);
+  }
+}
+
+/** The entity consumer received a message without steadfast headers (it cannot deduplicate those). */
+export class NotASteadfastDeliveryError extends SteadfastError {
+  constructor(readonly messageId: string | undefined) {
+    super('ERR_AMQP_NOT_STEADFAST', `message ${messageId ?? '(no messageId)'} has no sender/delivery id; an entity consumer only accepts steadfast deliveries`);
+  }
+}

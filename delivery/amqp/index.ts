@@ -11,6 +11,13 @@ export type { AmqpTransportOptions, ManifestFunction } from './transport.js';
 export { amqpConsumer, AmqpConsumer } from './consumer.js';
 export type { ConsumerStats } from './consumer.js';
 export type { AmqpConsumerOptions } from './consumer-options.js';
+export { amqpEntityConsumer, AmqpEntityConsumer } from './entity-consumer.js';
+export type { AmqpEntityConsumerOptions } from './entity-consumer.js';
+export { EntityRouter, EntityEnvelope } from './entity-router.js';
+export type { EntityFactory, EntityRouterOptions } from './entity-router.js';
+export { InboundDelivery, DeliveryApplied } from './inbound-delivery.js';
+export { DeduplicatingEntity, GetEntityState, DELIVERY_APPLIED_EVENT } from './deduplicating-entity.js';
+export type { DeduplicatingEntityOptions, DeduplicatingEntitySnapshot, DeliveryAppliedEvent } from './deduplicating-entity.js';
 export type { InboundMessage, SteadfastInboundMessage, ForeignInboundMessage, DeadLetterReason } from './inbound.js';
 export { exchangeDestination, queueDestination, resolveDestination } from './destination.js';
 export type { AmqpDestination, AmqpExchangeDestination, AmqpQueueDestination, ConfirmMode } from './destination.js';
@@ -24,6 +31,8 @@ export {
   AmqpNackError,
   AmqpUnroutableError,
   AmqpChannelClosedError,
+  UnexpectedEntityReplyError,
+  NotASteadfastDeliveryError,
 } from './errors.js';
 export {
   HEADER_SENDER,

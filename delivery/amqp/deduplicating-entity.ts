@@ -1,0 +1,164 @@
+/**
+ * `DeduplicatingEntity`: the base class for persistent entities fed by `amqpEntityConsumer`.
+ *
+ * User code supplies two pure functions, `applyDelivery` (decide: which events a delivery causes) and
+ * `applyEvent` (evolve: the state after one event). The base class keeps the receiver's
+ * deduplication state (ReceivedDeliveries) inside the persisted state and writes the record "this
+ * delivery was applied" and its events as ONE journal event, so after any crash either both are in
+ * the journal or neither is. A redelivered duplicate is answered at once and applied no second time.
+ */
+import { StatusFailure } from '../../src/actor/messages.js';
+import { InvalidOptionError } from '../../src/actor/errors.js';
+import type { PersistentActorSettings } from '../../src/persistence/persistence-settings.js';
+import { PersistentActor, type PersistenceReply } from '../../src/persistence/persistent-actor.js';
+import { RecoveryCompleted, SaveSnapshotFailure, SaveSnapshotSuccess, SnapshotOffer } from '../../src/persistence/protocol.js';
+import { ReceivedDeliveries, type ReceivedDeliveriesSnapshot } from '../received-deliveries.js';
+import { DeliveryApplied, InboundDelivery } from './inbound-delivery.js';
+
+export const DELIVERY_APPLIED_EVENT = 'steadfast.delivery-applied';
+
+/** The journal event of one applied delivery: the dedup record and the effect, stored atomically. */
+export interface DeliveryAppliedEvent<Event> {
+  readonly type: typeof DELIVERY_APPLIED_EVENT;
+  readonly senderId: string;
+  readonly deliveryId: number;
+  readonly events: readonly Event[];
+}
+
+export interface DeduplicatingEntitySnapshot<State> {
+  readonly state: State;
+  readonly received: ReceivedDeliveriesSnapshot;
+}
+
+export interface DeduplicatingEntityOptions extends PersistentActorSettings {
+  /** Save a snapshot (state + dedup record) after this many applied deliveries; 0 = never. Default 1000. */
+  readonly snapshotEvery?: number;
+}
+
+/** Asks an entity for its current state (tests, read models, health checks); the reply is the state. */
+export class GetEntityState {
+  static readonly instance = new GetEntityState();
+  private constructor() {}
+}
+
+export abstract class DeduplicatingEntity<State, Event, Command = never> extends PersistentActor<
+  InboundDelivery | GetEntityState | Command,
+  DeliveryAppliedEvent<Event>
+> {
+  readonly persistenceId: string;
+  #state: State;
+  #received = new ReceivedDeliveries();
+  readonly #snapshotEvery: number;
+  #appliedSinceSnapshot = 0;
+  #snapshotInFlight = false;
+
+  /**
+   * @param persistenceId the entity's event stream, e.g. `account-${entityId}`.
+   * @param initialState the state before the first event: plain JSON data (it goes into snapshots).
+   */
+  constructor(persistenceId: string, initialState: State, options: DeduplicatingEntityOptions = {}) {
+    super(options);
+    this.persistenceId = persistenceId;
+    this.#state = initialState;
+    const every = options.snapshotEvery ?? 1000;
+    if (!Number.isSafeInteger(every) || every < 0) throw new InvalidOptionError(`snapshotEvery must be an integer >= 0, got ${String(every)}`);
+    this.#snapshotEvery = every;
+  }
+
+  /** The state after every applied delivery so far. */
+  get state(): State {
+    return this.#state;
+  }
+
+  /** What this entity has applied, per sender (read-only use). */
+  get receivedDeliveries(): ReceivedDeliveries {
+    return this.#received;
+  }
+
+  /**
+   * Decide: the events this delivery causes, given the current state ([] is fine: the delivery is
+   * still recorded as applied). Throw to refuse it for now: nothing is persisted, the consumer retries
+   * with backoff and finally parks the message in the dead-letter queue with the error.
+   */
+  protected abstract applyDelivery(delivery: InboundDelivery, state: State): readonly Event[];
+
+  /** Evolve: the state after `event`. Runs live and on replay, so it must be pure. */
+  protected abstract applyEvent(state: State, event: Event): State;
+
+  /** Commands other than deliveries (queries, ...). Default: logged and dropped. */
+  protected onOtherCommand(command: Command | PersistenceReply): void {
+    this.log.debug({ command: (command as object | null)?.constructor?.name }, 'unhandled command');
+  }
+
+  onCommand(command: InboundDelivery | GetEntityState | Command | PersistenceReply): void {
+    if (command instanceof InboundDelivery) return this.#deliver(command);
+    if (command === GetEntityState.instance) {
+      this.sender.tell(this.#state);
+      return;
+    }
+    if (command instanceof SaveSnapshotSuccess || command instanceof SaveSnapshotFailure) {
+      this.#snapshotInFlight = false;
+      if (command instanceof SaveSnapshotFailure) this.log.warn({ err: command.cause }, 'entity snapshot failed; retried after the next deliveries');
+    }
+    this.onOtherCommand(command as Command | PersistenceReply);
+  }
+
+  onRecover(message: DeliveryAppliedEvent<Event> | SnapshotOffer | RecoveryCompleted): void {
+    if (message instanceof RecoveryCompleted) return;
+    if (message instanceof SnapshotOffer) {
+      const snapshot = message.snapshot as DeduplicatingEntitySnapshot<State>;
+      this.#state = snapshot.state;
+      this.#received = ReceivedDeliveries.fromSnapshot(snapshot.received);
+      return;
+    }
+    this.#apply(message);
+  }
+
+  #deliver(delivery: InboundDelivery): void {
+    // A copy arriving while the first one is being persisted cannot happen: `persist` holds later
+    // commands back until its handler ran, so this check always sees every earlier delivery.
+    if (this.#received.has(delivery.senderId, delivery.deliveryId)) {
+      this.sender.tell(new DeliveryApplied(delivery.messageId, true));
+      return;
+    }
+    let events: readonly Event[];
+    try {
+      if (!Number.isSafeInteger(delivery.deliveryId) || delivery.deliveryId < 1) {
+        throw new InvalidOptionError(`delivery ids are positive integers, got ${String(delivery.deliveryId)} in ${delivery.messageId}`);
+      }
+      events = this.applyDelivery(delivery, this.#state);
+    } catch (error) {
+      this.sender.tell(new StatusFailure(error instanceof Error ? error : new Error(String(error))));
+      return;
+    }
+    const replyTo = this.sender;
+    const event: DeliveryAppliedEvent<Event> = { type: DELIVERY_APPLIED_EVENT, senderId: delivery.senderId, deliveryId: delivery.deliveryId, events: [...events] };
+    void this.persist(event, (persisted) => {
+      this.#apply(persisted);
+      replyTo.tell(new DeliveryApplied(delivery.messageId, false));
+      this.#maybeSnapshot();
+    });
+  }
+
+  /** The event could not be stored (e.g. not JSON): tell the consumer, which retries and then parks the message. */
+  override onPersistRejected(cause: Error, event: unknown, sequenceNr: number): void {
+    super.onPersistRejected(cause, event, sequenceNr);
+    // The pipeline runs this with the sender of the rejected persist as `sender`.
+    this.sender.tell(new StatusFailure(cause));
+  }
+
+  #apply(event: DeliveryAppliedEvent<Event>): void {
+    this.#received.add(event.senderId, event.deliveryId);
+    let state = this.#state;
+    for (const effect of event.events) state = this.applyEvent(state, effect);
+    this.#state = state;
+    this.#appliedSinceSnapshot++;
+  }
+
+  #maybeSnapshot(): void {
+    if (this.#snapshotEvery === 0 || this.#appliedSinceSnapshot < this.#snapshotEvery || this.#snapshotInFlight) return;
+    this.#appliedSinceSnapshot = 0;
+    this.#snapshotInFlight = true;
+    this.saveSnapshot({ state: this.#state, received: this.#received.toSnapshot() } satisfies DeduplicatingEntitySnapshot<State>);
+  }
+}
