@@ -85,6 +85,9 @@ export abstract class DeduplicatingEntity<State, Event, Command = never> extends
   /** Evolve: the state after `event`. Runs live and on replay, so it must be pure. */
   protected abstract applyEvent(state: State, event: Event): State;
 
+  /** A delivery that had been applied before arrived again (metrics, tests). It is confirmed, not applied. */
+  protected onDuplicate(_delivery: InboundDelivery): void {}
+
   /** Commands other than deliveries (queries, ...). Default: logged and dropped. */
   protected onOtherCommand(command: Command | PersistenceReply): void {
     this.log.debug({ command: (command as object | null)?.constructor?.name }, 'unhandled command');
@@ -119,6 +122,7 @@ export abstract class DeduplicatingEntity<State, Event, Command = never> extends
     // commands back until its handler ran, so this check always sees every earlier delivery.
     if (this.#received.has(delivery.senderId, delivery.deliveryId)) {
       this.sender.tell(new DeliveryApplied(delivery.messageId, true));
+      this.onDuplicate(delivery);
       return;
     }
     let events: readonly Event[];
