@@ -1,0 +1,183 @@
+/**
+ * The service's settings: environment variables, optionally under a JSON file named by STEADFAST_CONFIG
+ * (same settings, camelCase keys; the environment wins). Everything is validated before anything starts,
+ * and a wrong value becomes one ConfigError naming the setting.
+ */
+import { readFileSync } from 'node:fs';
+import { ConfigError } from './errors.js';
+
+export interface ServiceConfig {
+  readonly port: number;
+  readonly host: string;
+  readonly dataDir: string;
+  readonly pgUrl: string | undefined;
+  readonly pgSchema: string;
+  readonly amqpUrl: string | undefined;
+  readonly amqpServiceName: string;
+  readonly logLevel: string;
+  readonly logPretty: boolean;
+  readonly maxBodyBytes: number;
+  readonly redeliverIntervalMs: number;
+  readonly redeliveryMaxIntervalMs: number;
+  readonly deadLetterAfterAttempts: number;
+  readonly httpTimeoutMs: number;
+  readonly httpMaxConcurrency: number;
+  readonly shutdownTimeoutMs: number;
+  readonly snapshotEvery: number;
+}
+
+type Parse<T> = (value: unknown) => T;
+
+interface Setting<K extends keyof ServiceConfig> {
+  readonly env: string;
+  readonly key: K;
+  readonly fallback: ServiceConfig[K];
+  readonly parse: Parse<ServiceConfig[K]>;
+  readonly describe: string;
+}
+
+/** Thrown by parsers; turned into a ConfigError that names the setting where it came from. */
+class Invalid {
+  constructor(readonly message: string) {}
+}
+
+const show = (value: unknown): string => JSON.stringify(typeof value === 'string' ? redactUrl(value) : value) ?? String(value);
+
+function integer(min: number, max = Number.MAX_SAFE_INTEGER): Parse<number> {
+  return (value) => {
+    const number = typeof value === 'string' && /^-?\d+$/.test(value.trim()) ? Number(value.trim()) : value;
+    if (typeof number !== 'number' || !Number.isSafeInteger(number) || number < min || number > max) {
+      throw new Invalid(`must be an integer from ${min}${max === Number.MAX_SAFE_INTEGER ? ' up' : ` to ${max}`}, got ${show(value)}`);
+    }
+    return number;
+  };
+}
+
+function text(pattern?: RegExp, hint?: string): Parse<string> {
+  return (value) => {
+    if (typeof value !== 'string' || value.trim() === '') throw new Invalid(`must be a non-empty string, got ${show(value)}`);
+    if (pattern && !pattern.test(value)) throw new Invalid(`${hint ?? `must match ${pattern}`}, got ${show(value)}`);
+    return value;
+  };
+}
+
+function url(protocols: readonly string[], example: string): Parse<string | undefined> {
+  return (value) => {
+    if (typeof value !== 'string') throw new Invalid(`must be a URL like ${example}, got ${show(value)}`);
+    let parsed: URL;
+    try {
+      parsed = new URL(value);
+    } catch {
+      throw new Invalid(`must be a URL like ${example}, got ${show(value)}`);
+    }
+    if (!protocols.includes(parsed.protocol)) throw new Invalid(`must start with ${protocols.map((p) => `${p}//`).join(' or ')}, got ${show(value)}`);
+    return value;
+  };
+}
+
+const boolean: Parse<boolean> = (value) => {
+  if (typeof value === 'boolean') return value;
+  if (typeof value === 'string' && /^(1|true|yes)$/i.test(value)) return true;
+  if (typeof value === 'string' && /^(0|false|no)$/i.test(value)) return false;
+  throw new Invalid(`must be 1 or 0 (true or false), got ${show(value)}`);
+};
+
+const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
+
+function setting<K extends keyof ServiceConfig>(env: string, key: K, fallback: ServiceConfig[K], parse: Parse<ServiceConfig[K]>, describe: string): Setting<K> {
+  return { env, key, fallback, parse, describe };
+}
+
+/** Every setting, in the order of the README's configuration table. */
+export const SETTINGS = [
+  setting('PORT', 'port', 8080, integer(0, 65_535), 'HTTP port (0 picks a free one; the chosen port is logged)'),
+  setting('HOST', 'host', '127.0.0.1', text(), 'interface to listen on; loopback unless set (0.0.0.0 for all)'),
+  setting('DATA_DIR', 'dataDir', './data', text(), 'directory of the SQLite journal and snapshots (embedded default)'),
+  setting('PG_URL', 'pgUrl', undefined, url(['postgres:', 'postgresql:'], 'postgres://user:password@host:5432/db'), 'use PostgreSQL for journal and snapshots instead of SQLite'),
+  setting('PG_SCHEMA', 'pgSchema', 'steadfast', text(/^[A-Za-z_][A-Za-z0-9_]{0,62}$/, 'must be a plain SQL identifier (letters, digits, _)'), 'PostgreSQL schema (created by the migration)'),
+  setting('AMQP_URL', 'amqpUrl', undefined, url(['amqp:', 'amqps:'], 'amqp://guest:guest@127.0.0.1:5672'), 'enable the RabbitMQ transport'),
+  setting('AMQP_SERVICE_NAME', 'amqpServiceName', 'steadfast', text(/^[A-Za-z0-9_.:-]{1,200}$/, 'must be letters, digits and _ . : -'), 'names the reply queue (<name>.replies) and the AMQP appId'),
+  setting('LOG_LEVEL', 'logLevel', 'info', text(new RegExp(`^(${LOG_LEVELS.join('|')})$`), `must be one of ${LOG_LEVELS.join(', ')}`), 'pino log level'),
+  setting('LOG_PRETTY', 'logPretty', false, boolean, 'human-readable logs (needs pino-pretty installed; JSON otherwise)'),
+  setting('MAX_BODY_BYTES', 'maxBodyBytes', 1_048_576, integer(1, 64 * 1_048_576), 'largest request body accepted; larger ones get 413'),
+  setting('REDELIVER_INTERVAL_MS', 'redeliverIntervalMs', 5000, integer(10), 'first redelivery after this long without a confirmation'),
+  setting('REDELIVERY_MAX_INTERVAL_MS', 'redeliveryMaxIntervalMs', 60_000, integer(10), 'redelivery backoff doubles up to this'),
+  setting('DEAD_LETTER_AFTER_ATTEMPTS', 'deadLetterAfterAttempts', 0, integer(0), 'dead-letter a delivery after this many attempts (0: retry forever)'),
+  setting('HTTP_TIMEOUT_MS', 'httpTimeoutMs', 10_000, integer(1), 'HTTP destinations: an attempt without a complete answer in this time fails'),
+  setting('HTTP_MAX_CONCURRENCY', 'httpMaxConcurrency', 64, integer(1, 10_000), 'HTTP destinations: requests in flight at most'),
+  setting('SHUTDOWN_TIMEOUT_MS', 'shutdownTimeoutMs', 30_000, integer(1), 'graceful shutdown gives up (exit 1) after this long'),
+  setting('SNAPSHOT_EVERY', 'snapshotEvery', 1000, integer(1), 'the outbox saves a snapshot after this many events'),
+] as const;
+
+export const CONFIG_FILE_VARIABLE = 'STEADFAST_CONFIG';
+
+function readConfigFile(path: string): Record<string, unknown> {
+  let raw: string;
+  try {
+    raw = readFileSync(path, 'utf8');
+  } catch (error) {
+    throw new ConfigError(CONFIG_FILE_VARIABLE, `names a file that cannot be read: ${path} (${(error as NodeJS.ErrnoException).code ?? (error as Error).message})`);
+  }
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(raw);
+  } catch (error) {
+    throw new ConfigError(CONFIG_FILE_VARIABLE, `file ${path} is not valid JSON: ${(error as Error).message}`);
+  }
+  if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) {
+    throw new ConfigError(CONFIG_FILE_VARIABLE, `file ${path} must hold a JSON object like { "port": 8080 }`);
+  }
+  const known = new Set<string>(SETTINGS.map((s) => s.key));
+  for (const key of Object.keys(parsed)) {
+    if (!known.has(key)) throw new ConfigError(`${key} (in ${path})`, `is not a setting; known: ${[...known].join(', ')}`);
+  }
+  return parsed as Record<string, unknown>;
+}
+
+/** Reads and validates every setting; throws ConfigError on the first wrong one. */
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): ServiceConfig {
+  const filePath = env[CONFIG_FILE_VARIABLE];
+  const file = filePath !== undefined && filePath !== '' ? readConfigFile(filePath) : {};
+  const values: Record<string, unknown> = {};
+  for (const s of SETTINGS) {
+    const fromEnv = env[s.env];
+    // An empty variable counts as unset: `PG_URL= npm start` is how shells unset things inline.
+    const [raw, origin] = fromEnv !== undefined && fromEnv !== '' ? [fromEnv, s.env] : [file[s.key], `${s.key} (in ${filePath})`];
+    if (raw === undefined || raw === null) {
+      values[s.key] = s.fallback;
+      continue;
+    }
+    try {
+      values[s.key] = s.parse(raw);
+    } catch (error) {
+      if (error instanceof Invalid) throw new ConfigError(origin, error.message);
+      throw error;
+    }
+  }
+  const config = values as unknown as ServiceConfig;
+  if (config.redeliveryMaxIntervalMs < config.redeliverIntervalMs) {
+    throw new ConfigError('REDELIVERY_MAX_INTERVAL_MS', `(${config.redeliveryMaxIntervalMs}) must be at least REDELIVER_INTERVAL_MS (${config.redeliverIntervalMs})`);
+  }
+  return config;
+}
+
+/** Credentials never reach a log line: `postgres://user:secret@host` becomes `postgres://user:***@host`. */
+export function redactUrl(value: string): string {
+  try {
+    const parsed = new URL(value);
+    if (parsed.password === '') return value;
+    parsed.password = '***';
+    return parsed.href;
+  } catch {
+    return value.replace(/\/\/([^:@/]*):[^@/]*@/, '//$1:***@');
+  }
+}
+
+/** The config as it may be logged. */
+export function redactedConfig(config: ServiceConfig): Record<string, unknown> {
+  return {
+    ...config,
+    pgUrl: config.pgUrl === undefined ? undefined : redactUrl(config.pgUrl),
+    amqpUrl: config.amqpUrl === undefined ? undefined : redactUrl(config.amqpUrl),
+  };
+}

@@ -1,0 +1,70 @@
+import { SteadfastError } from '../actor/errors.js';
+
+/** A setting has a value the service cannot use. The message names the setting and is printed alone, as one line. */
+export class ConfigError extends SteadfastError {
+  constructor(
+    readonly setting: string,
+    message: string,
+  ) {
+    super('ERR_CONFIG', `invalid configuration: ${setting} ${message}`);
+  }
+}
+
+/** The service could not start (journal unreachable, data directory locked by another process, ...). */
+export class StartupError extends SteadfastError {
+  constructor(message: string, cause: unknown) {
+    super('ERR_STARTUP', message, { cause });
+  }
+}
+
+/**
+ * A request the API answers with a 4xx/5xx. `code` here is the API's stable error code (the JSON body's
+ * `error.code`), snake_case like the rest of the API.
+ */
+export class HttpError extends SteadfastError {
+  constructor(
+    readonly status: number,
+    code: string,
+    message: string,
+    /** Extra response headers (e.g. Allow on a 405). */
+    readonly headers: Readonly<Record<string, string>> = {},
+  ) {
+    super(code, message);
+  }
+}
+
+export class BadRequestError extends HttpError {
+  constructor(code: string, message: string) {
+    super(400, code, message);
+  }
+}
+
+export class NotFoundError extends HttpError {
+  constructor(code: string, message: string) {
+    super(404, code, message);
+  }
+}
+
+export class MethodNotAllowedError extends HttpError {
+  constructor(method: string, path: string, allowed: readonly string[]) {
+    super(405, 'method_not_allowed', `${method} is not allowed on ${path}; use ${allowed.join(' or ')}`, { Allow: allowed.join(', ') });
+  }
+}
+
+export class PayloadTooLargeError extends HttpError {
+  constructor(limit: number) {
+    super(413, 'payload_too_large', `the request body is larger than ${limit} bytes (MAX_BODY_BYTES)`);
+  }
+}
+
+export class UnsupportedMediaTypeError extends HttpError {
+  constructor(got: string | undefined) {
+    super(415, 'unsupported_media_type', `the request body must be application/json, got ${got === undefined ? 'no Content-Type' : JSON.stringify(got)}`);
+  }
+}
+
+export class ServiceUnavailableError extends HttpError {
+  constructor(code: string, message: string) {
+    super(503, code, message, { 'Retry-After': '1' });
+  }
+}

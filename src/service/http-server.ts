@@ -1,0 +1,212 @@
+/**
+ * The HTTP plumbing of the API on node:http: routing, JSON bodies with a size limit, error answers
+ * as `{ error: { code, message } }`, and a graceful close that waits for requests being handled (a
+ * submission in progress is persisted and answered before the service goes away).
+ */
+import { createServer, type IncomingHttpHeaders, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { Logger } from 'pino';
+import { BadRequestError, HttpError, MethodNotAllowedError, NotFoundError, PayloadTooLargeError, ServiceUnavailableError, UnsupportedMediaTypeError } from './errors.js';
+
+export interface RequestContext {
+  readonly params: Readonly<Record<string, string>>;
+  /** The parsed JSON body (undefined when the route takes none, or an optional body was empty). */
+  readonly body: unknown;
+  readonly headers: IncomingHttpHeaders;
+  readonly query: URLSearchParams;
+}
+
+export type RouteResult = { readonly status: number; readonly json: unknown } | { readonly status: number; readonly text: string; readonly contentType: string };
+
+export interface Route {
+  readonly method: 'GET' | 'POST';
+  /** e.g. '/deliveries/:id' */
+  readonly path: string;
+  /** 'json': a JSON body is required; 'optional-json': an empty body is fine; 'none': any body is ignored. */
+  readonly body: 'json' | 'optional-json' | 'none';
+  handle(context: RequestContext): Promise<RouteResult>;
+}
+
+interface CompiledRoute extends Route {
+  readonly segments: readonly string[];
+}
+
+export interface ApiServerOptions {
+  readonly maxBodyBytes: number;
+  readonly logger: Logger;
+  /** Called once per answered request (metrics). */
+  readonly onResponse?: (route: string, status: number) => void;
+}
+
+export class ApiServer {
+  readonly #server: Server;
+  readonly #routes: readonly CompiledRoute[];
+  readonly #options: ApiServerOptions;
+  #closing = false;
+  #handling = 0;
+  #drained: (() => void) | undefined;
+
+  constructor(routes: readonly Route[], options: ApiServerOptions) {
+    this.#routes = routes.map((route) => ({ ...route, segments: split(route.path) }));
+    this.#options = options;
+    this.#server = createServer((request, response) => void this.#handle(request, response));
+    // A slow client must not hold a connection (and a shutdown) forever.
+    this.#server.requestTimeout = 30_000;
+    this.#server.headersTimeout = 10_000;
+  }
+
+  get isClosing(): boolean {
+    return this.#closing;
+  }
+
+  listen(port: number, host: string): Promise<AddressInfo> {
+    return new Promise((resolve, reject) => {
+      this.#server.once('error', reject);
+      this.#server.listen(port, host, () => {
+        this.#server.off('error', reject);
+        resolve(this.#server.address() as AddressInfo);
+      });
+    });
+  }
+
+  /** Stops accepting connections and requests, and resolves once every request being handled was answered. */
+  async close(): Promise<void> {
+    this.#closing = true;
+    const closed = new Promise<void>((resolve) => this.#server.close(() => resolve()));
+    this.#server.closeIdleConnections();
+    if (this.#handling > 0) await new Promise<void>((resolve) => (this.#drained = resolve));
+    // Answers of the last requests carried `Connection: close`; whatever is still open is idle now.
+    this.#server.closeAllConnections();
+    await closed;
+  }
+
+  async #handle(request: IncomingMessage, response: ServerResponse): Promise<void> {
+    let routeName = 'unknown';
+    this.#handling++;
+    try {
+      if (this.#closing) throw new ServiceUnavailableError('shutting_down', 'the service is shutting down; retry against another instance or after it restarted');
+      const url = new URL(request.url ?? '/', 'http://localhost');
+      const { route, params } = this.#match(request.method ?? 'GET', url.pathname);
+      routeName = `${route.method} ${route.path}`;
+      const body = await this.#readBody(request, route);
+      const result = await route.handle({ params, body, headers: request.headers, query: url.searchParams });
+      this.#respond(request, response, routeName, result);
+    } catch (error) {
+      if (!(error instanceof HttpError)) this.#options.logger.error({ err: error, route: routeName }, 'request failed');
+      const answer = error instanceof HttpError ? error : new HttpError(500, 'internal', 'internal error; see the service log');
+      this.#respond(request, response, routeName, { status: answer.status, json: { error: { code: answer.code, message: answer.message } } }, answer.headers);
+    } finally {
+      this.#handling--;
+      if (this.#handling === 0) this.#drained?.();
+    }
+  }
+
+  #match(method: string, pathname: string): { route: CompiledRoute; params: Record<string, string> } {
+    const segments = split(pathname);
+    const allowed: string[] = [];
+    for (const route of this.#routes) {
+      const params = matchSegments(route.segments, segments);
+      if (!params) continue;
+      if (route.method === method) return { route, params };
+      allowed.push(route.method);
+    }
+    if (allowed.length > 0) throw new MethodNotAllowedError(method, pathname, allowed);
+    throw new NotFoundError('not_found', `no route ${method} ${pathname}; the API has POST /messages, GET /deliveries[/:id], GET /dead-letters, POST /dead-letters[/:id]/redrive, GET /healthz, GET /metrics`);
+  }
+
+  async #readBody(request: IncomingMessage, route: Route): Promise<unknown> {
+    if (route.body === 'none') {
+      this.#discard(request);
+      return undefined;
+    }
+    const declared = request.headers['content-length'];
+    const hasBody = request.headers['transfer-encoding'] !== undefined || (declared !== undefined && declared !== '0');
+    if (!hasBody && route.body === 'optional-json') return undefined;
+    const type = request.headers['content-type'];
+    if (!isJson(type)) {
+      this.#discard(request);
+      throw new UnsupportedMediaTypeError(type);
+    }
+    const limit = this.#options.maxBodyBytes;
+    if (declared !== undefined && Number(declared) > limit) {
+      this.#discard(request);
+      throw new PayloadTooLargeError(limit);
+    }
+    const chunks: Buffer[] = [];
+    let size = 0;
+    for await (const chunk of request as AsyncIterable<Buffer>) {
+      size += chunk.length;
+      if (size > limit) {
+        this.#discard(request);
+        throw new PayloadTooLargeError(limit);
+      }
+      chunks.push(chunk);
+    }
+    const text = Buffer.concat(chunks).toString('utf8');
+    if (text.trim() === '') {
+      if (route.body === 'optional-json') return undefined;
+      throw new BadRequestError('invalid_json', 'the request body is empty; expected a JSON document');
+    }
+    try {
+      return JSON.parse(text) as unknown;
+    } catch (error) {
+      throw new BadRequestError('invalid_json', `the request body is not valid JSON: ${(error as Error).message}`);
+    }
+  }
+
+  /**
+   * Reads and drops the rest of a body that will not be used, so the client can finish sending and read
+   * the answer; past a bound the connection is cut instead (nobody should stream gigabytes at us).
+   */
+  #discard(request: IncomingMessage): void {
+    if (request.complete) return;
+    let dropped = 0;
+    const cap = this.#options.maxBodyBytes * 8;
+    request.on('data', (chunk: Buffer) => {
+      dropped += chunk.length;
+      if (dropped > cap) request.socket.destroy();
+    });
+    request.resume();
+  }
+
+  #respond(request: IncomingMessage, response: ServerResponse, route: string, result: RouteResult, extraHeaders: Readonly<Record<string, string>> = {}): void {
+    this.#options.onResponse?.(route, result.status);
+    if (response.headersSent || response.destroyed) return;
+    const [payload, contentType] = 'json' in result ? [JSON.stringify(result.json), 'application/json; charset=utf-8'] : [result.text, result.contentType];
+    const headers: Record<string, string | number> = { ...extraHeaders, 'Content-Type': contentType, 'Content-Length': Buffer.byteLength(payload) };
+    // While closing, or when the body was not read to its end, the connection is not reused.
+    if (this.#closing || !request.complete) headers.Connection = 'close';
+    response.writeHead(result.status, headers);
+    response.end(payload);
+  }
+}
+
+function split(path: string): string[] {
+  return path.split('/').filter((segment) => segment.length > 0);
+}
+
+function matchSegments(pattern: readonly string[], actual: readonly string[]): Record<string, string> | undefined {
+  if (pattern.length !== actual.length) return undefined;
+  const params: Record<string, string> = {};
+  for (let i = 0; i < pattern.length; i++) {
+    const expected = pattern[i]!;
+    const got = actual[i]!;
+    if (expected.startsWith(':')) params[expected.slice(1)] = decodeSegment(got);
+    else if (expected !== got) return undefined;
+  }
+  return params;
+}
+
+function decodeSegment(segment: string): string {
+  try {
+    return decodeURIComponent(segment);
+  } catch {
+    throw new BadRequestError('invalid_path', `malformed percent-encoding in ${JSON.stringify(segment)}`);
+  }
+}
+
+function isJson(contentType: string | undefined): boolean {
+  if (contentType === undefined) return false;
+  const mediaType = contentType.split(';')[0]!.trim().toLowerCase();
+  return mediaType === 'application/json' || (mediaType.startsWith('application/') && mediaType.endsWith('+json'));
+}

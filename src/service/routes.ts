@@ -1,0 +1,194 @@
+/**
+ * The API's routes. Every route validates its input completely before it touches the outbox, so a
+ * request is either refused with nothing persisted, or persisted and answered with its delivery id.
+ */
+import { AskTimeoutError, InvalidOptionError } from '../actor/errors.js';
+import { SerializationError } from '../persistence/errors.js';
+import { UnknownTransportError } from '../../delivery/errors.js';
+import type { InFlightDelivery, Outbox } from '../../delivery/outbox/outbox.js';
+import type { JsonValue, TransportDestination } from '../../delivery/transport.js';
+import { BadRequestError, NotFoundError, ServiceUnavailableError } from './errors.js';
+import type { RequestContext, Route, RouteResult } from './http-server.js';
+import type { ServiceMetrics } from './metrics.js';
+
+export interface HealthReport {
+  readonly healthy: boolean;
+  readonly checks: Readonly<Record<string, { readonly ok: boolean; readonly error?: string }>>;
+}
+
+export interface RouteDependencies {
+  readonly outbox: Outbox;
+  readonly metrics: ServiceMetrics;
+  health(): Promise<HealthReport>;
+  brokerConnected(): boolean | undefined;
+}
+
+const MESSAGE_FIELDS = new Set(['destination', 'payload', 'idempotencyKey']);
+const MAX_KEY_LENGTH = 200;
+
+const ok = (json: unknown, status = 200): RouteResult => ({ status, json });
+
+export function apiRoutes(deps: RouteDependencies): Route[] {
+  const { outbox, metrics } = deps;
+  return [
+    { method: 'POST', path: '/messages', body: 'json', handle: (context) => submit(deps, context) },
+    {
+      method: 'GET',
+      path: '/deliveries',
+      body: 'none',
+      handle: async (context) => {
+        const limit = parseLimit(context.query.get('limit'));
+        const all = await queried(outbox.inFlight());
+        return ok({ count: all.length, deliveries: all.slice(0, limit).map(describeInFlight) });
+      },
+    },
+    {
+      method: 'GET',
+      path: '/deliveries/:id',
+      body: 'none',
+      handle: async ({ params }) => {
+        const id = parseDeliveryId(params.id);
+        const status = await queried(outbox.status(id));
+        if (status.status === 'unknown') throw new NotFoundError('delivery_not_found', `no delivery ${id}`);
+        return ok(status);
+      },
+    },
+    {
+      method: 'GET',
+      path: '/dead-letters',
+      body: 'none',
+      handle: async () => {
+        const deadLetters = await queried(outbox.deadLetters());
+        return ok({ count: deadLetters.length, deadLetters: deadLetters.map((d) => ({ ...d, deadLetteredAt: new Date(d.deadLetteredAt).toISOString() })) });
+      },
+    },
+    {
+      method: 'POST',
+      path: '/dead-letters/redrive',
+      body: 'optional-json',
+      handle: async () => ok({ redriven: await queried(outbox.redrive()) }),
+    },
+    {
+      method: 'POST',
+      path: '/dead-letters/:id/redrive',
+      body: 'optional-json',
+      handle: async ({ params }) => {
+        const id = parseDeliveryId(params.id);
+        const redriven = await outbox.redrive(id).catch((error: unknown) => {
+          if (error instanceof AskTimeoutError) throw unavailable(error);
+          throw new NotFoundError('not_dead_lettered', `delivery ${id} is not dead-lettered`);
+        });
+        return ok({ redriven });
+      },
+    },
+    {
+      method: 'GET',
+      path: '/healthz',
+      body: 'none',
+      handle: async () => {
+        const report = await deps.health();
+        return ok({ status: report.healthy ? 'ok' : 'unavailable', checks: report.checks }, report.healthy ? 200 : 503);
+      },
+    },
+    {
+      method: 'GET',
+      path: '/metrics',
+      body: 'none',
+      handle: async () => {
+        const stats = await queried(outbox.stats());
+        return { status: 200, text: metrics.render({ outbox: stats, brokerConnected: deps.brokerConnected() }), contentType: 'text/plain; version=0.0.4; charset=utf-8' };
+      },
+    },
+  ];
+}
+
+async function submit({ outbox, metrics }: RouteDependencies, { body, headers }: RequestContext): Promise<RouteResult> {
+  if (body === null || typeof body !== 'object' || Array.isArray(body)) {
+    throw new BadRequestError('invalid_request', 'the body must be a JSON object like {"destination": {...}, "payload": ..., "idempotencyKey": "..."}');
+  }
+  const fields = body as Record<string, unknown>;
+  for (const key of Object.keys(fields)) {
+    if (!MESSAGE_FIELDS.has(key)) throw new BadRequestError('invalid_request', `unknown field "${key}"; a message has destination, payload and optionally idempotencyKey`);
+  }
+  const destination = fields.destination;
+  if (destination === null || typeof destination !== 'object' || Array.isArray(destination) || typeof (destination as { transport?: unknown }).transport !== 'string') {
+    throw new BadRequestError(
+      'invalid_destination',
+      'destination must be an object naming its transport, e.g. {"transport": "http", "url": "https://example.com/hook"} or {"transport": "amqp", "queue": "orders"}',
+    );
+  }
+  if (!('payload' in fields)) throw new BadRequestError('invalid_request', 'payload is required (any JSON value)');
+  const idempotencyKey = idempotencyKeyOf(fields.idempotencyKey, headers['idempotency-key']);
+  const started = performance.now();
+  let accepted;
+  try {
+    accepted = await outbox.send(destination as TransportDestination, fields.payload as JsonValue, idempotencyKey === undefined ? {} : { idempotencyKey });
+  } catch (error) {
+    if (error instanceof UnknownTransportError) throw new BadRequestError('unknown_transport', `${error.message.split(';')[0]} (HTTP destinations use "http"; "amqp" needs AMQP_URL)`);
+    if (error instanceof InvalidOptionError) throw new BadRequestError('invalid_destination', error.message);
+    if (error instanceof SerializationError) throw new BadRequestError('invalid_payload', error.message);
+    throw unavailable(error);
+  }
+  if (accepted.duplicate) metrics.duplicates++;
+  else {
+    metrics.acceptedHere++;
+    metrics.journalWrite.observe((performance.now() - started) / 1000);
+  }
+  return ok({ deliveryId: accepted.deliveryId, duplicate: accepted.duplicate }, 202);
+}
+
+function idempotencyKeyOf(fromBody: unknown, fromHeader: string | string[] | undefined): string | undefined {
+  if (Array.isArray(fromHeader)) throw new BadRequestError('invalid_idempotency_key', 'send one Idempotency-Key header, not several');
+  if (fromBody !== undefined && (typeof fromBody !== 'string' || fromBody.length === 0 || fromBody.length > MAX_KEY_LENGTH)) {
+    throw new BadRequestError('invalid_idempotency_key', `idempotencyKey must be a non-empty string of at most ${MAX_KEY_LENGTH} characters`);
+  }
+  if (fromHeader !== undefined && (fromHeader.length === 0 || fromHeader.length > MAX_KEY_LENGTH)) {
+    throw new BadRequestError('invalid_idempotency_key', `the Idempotency-Key header must be 1 to ${MAX_KEY_LENGTH} characters`);
+  }
+  if (fromBody !== undefined && fromHeader !== undefined && fromBody !== fromHeader) {
+    throw new BadRequestError('invalid_idempotency_key', 'the Idempotency-Key header and the idempotencyKey field differ; send one of them');
+  }
+  return (fromBody as string | undefined) ?? fromHeader;
+}
+
+function parseDeliveryId(raw: string | undefined): number {
+  const id = raw !== undefined && /^\d{1,16}$/.test(raw) ? Number(raw) : Number.NaN;
+  if (!Number.isSafeInteger(id) || id < 1) throw new BadRequestError('invalid_delivery_id', `a delivery id is a positive integer, got ${JSON.stringify(raw)}`);
+  return id;
+}
+
+function parseLimit(raw: string | null): number {
+  if (raw === null) return 1000;
+  const limit = /^\d{1,9}$/.test(raw) ? Number(raw) : Number.NaN;
+  if (!(limit >= 1)) throw new BadRequestError('invalid_limit', `limit must be a positive integer, got ${JSON.stringify(raw)}`);
+  return limit;
+}
+
+function describeInFlight(delivery: InFlightDelivery): Record<string, unknown> {
+  const iso = (ms: number | undefined) => (ms === undefined ? null : new Date(ms).toISOString());
+  return {
+    deliveryId: delivery.deliveryId,
+    destination: delivery.destination,
+    attempts: delivery.attempt,
+    lastError: delivery.lastError ?? null,
+    firstAttemptAt: iso(delivery.firstAttemptAt),
+    lastAttemptAt: iso(delivery.lastAttemptAt),
+    exhausted: delivery.exhausted,
+    payload: delivery.message,
+  };
+}
+
+async function queried<T>(promise: Promise<T>): Promise<T> {
+  try {
+    return await promise;
+  } catch (error) {
+    throw unavailable(error);
+  }
+}
+
+function unavailable(error: unknown): ServiceUnavailableError {
+  if (error instanceof AskTimeoutError) {
+    return new ServiceUnavailableError('outbox_timeout', 'the outbox did not answer in time (journal slow or recovering); a submission may have been persisted: retry with the same idempotency key');
+  }
+  return new ServiceUnavailableError('outbox_unavailable', `the outbox is unavailable: ${error instanceof Error ? error.message : String(error)}; retry with the same idempotency key`);
+}

@@ -1,0 +1,135 @@
+/**
+ * Wiring of the service: stores, transports, the actor system, the durable outbox and the HTTP API;
+ * and the orderly way down (stop accepting, answer what is being handled, terminate the system, which
+ * flushes journal writes and closes plugins and transports).
+ */
+import type { AddressInfo } from 'node:net';
+import type { Logger } from 'pino';
+import { ActorSystem } from '../actor/actor-system.js';
+import { AskTimeoutError } from '../actor/errors.js';
+import { Persistence } from '../persistence/persistence.js';
+import { Outbox } from '../../delivery/outbox/outbox.js';
+import type { DeliveryTransport } from '../../delivery/transport.js';
+import { DeliveryTransports } from '../../delivery/transports.js';
+import { httpTransport } from '../../delivery/http/index.js';
+import type { ServiceConfig } from './config.js';
+import { StartupError } from './errors.js';
+import { ApiServer } from './http-server.js';
+import { ServiceMetrics } from './metrics.js';
+import { apiRoutes, type HealthReport } from './routes.js';
+import { createStores } from './stores.js';
+
+export interface RunningService {
+  readonly address: AddressInfo;
+  readonly system: ActorSystem;
+  readonly outbox: Outbox;
+  /** Stops accepting, answers requests being handled, terminates the system. Idempotent. */
+  shutdown(): Promise<void>;
+}
+
+/** Broker state as the health check needs it (the AMQP transport is loaded only with AMQP_URL). */
+interface BrokerProbe {
+  isConnected(): boolean;
+}
+
+const HEALTH_TIMEOUT_MS = 2000;
+/** Recovery of a long journal can take a while; the API opens only once the outbox answers. */
+const RECOVERY_WAIT_MS = 10 * 60_000;
+
+export async function startService(config: ServiceConfig, logger: Logger): Promise<RunningService> {
+  const stores = await createStores(config, logger);
+  const transports: DeliveryTransport[] = [httpTransport({ timeoutMs: config.httpTimeoutMs, maxConcurrency: config.httpMaxConcurrency })];
+  let broker: BrokerProbe | undefined;
+  if (config.amqpUrl !== undefined) {
+    const { amqpTransport } = await import('../../delivery/amqp/index.js');
+    const amqp = amqpTransport({ url: config.amqpUrl, serviceName: config.amqpServiceName });
+    transports.push(amqp);
+    broker = { isConnected: () => amqp.connection?.isConnected ?? false };
+  }
+  const system = ActorSystem.create('steadfast', { logger, journal: stores.journal, snapshotStore: stores.snapshotStore, transports });
+  try {
+    try {
+      await Persistence.get(system).pingJournal();
+    } catch (error) {
+      throw new StartupError(`the journal (${stores.description}) is not usable: ${(error as Error).message}`, error);
+    }
+    logger.info({ journal: stores.description }, 'journal ready');
+    // Started now so the reply queue is consumed before anything is sent, and health reflects the broker.
+    await DeliveryTransports.get(system).startAll();
+    const outbox = Outbox.start(system, {
+      redeliverInterval: config.redeliverIntervalMs,
+      redeliveryBackoff: { maxInterval: config.redeliveryMaxIntervalMs },
+      snapshotEvery: config.snapshotEvery,
+      ...(config.deadLetterAfterAttempts > 0 ? { deadLetterAfterAttempts: config.deadLetterAfterAttempts } : {}),
+    });
+    const recovered = await waitForRecovery(outbox);
+    logger.info({ inFlight: recovered.inFlight, accepted: recovered.accepted, confirmed: recovered.confirmed }, 'outbox recovered; unconfirmed deliveries are being sent again');
+
+    const metrics = new ServiceMetrics();
+    const health = async (): Promise<HealthReport> => {
+      const checks: Record<string, { ok: boolean; error?: string }> = {};
+      try {
+        await withTimeout(Persistence.get(system).pingJournal(), HEALTH_TIMEOUT_MS, 'no answer');
+        checks.journal = { ok: true };
+      } catch (error) {
+        checks.journal = { ok: false, error: (error as Error).message };
+      }
+      if (broker) checks.broker = broker.isConnected() ? { ok: true } : { ok: false, error: 'not connected to RabbitMQ (reconnecting)' };
+      if (server.isClosing) checks.service = { ok: false, error: 'shutting down' };
+      return { healthy: Object.values(checks).every((check) => check.ok), checks };
+    };
+    const server = new ApiServer(apiRoutes({ outbox, metrics, health, brokerConnected: () => broker?.isConnected() }), {
+      maxBodyBytes: config.maxBodyBytes,
+      logger: logger.child({ component: 'http' }),
+      onResponse: (route, status) => metrics.countRequest(route, status),
+    });
+    let address: AddressInfo;
+    try {
+      address = await server.listen(config.port, config.host);
+    } catch (error) {
+      throw new StartupError(`cannot listen on ${config.host}:${config.port}: ${(error as Error).message}`, error);
+    }
+    let stopping: Promise<void> | undefined;
+    return {
+      address,
+      system,
+      outbox,
+      shutdown: () =>
+        (stopping ??= (async () => {
+          await server.close();
+          logger.info('HTTP server closed; every accepted message is persisted');
+          await system.terminate();
+        })()),
+    };
+  } catch (error) {
+    await system.terminate().catch(() => {});
+    throw error;
+  }
+}
+
+async function waitForRecovery(outbox: Outbox): Promise<Awaited<ReturnType<Outbox['stats']>>> {
+  const deadline = Date.now() + RECOVERY_WAIT_MS;
+  for (;;) {
+    try {
+      return await outbox.stats();
+    } catch (error) {
+      if (!(error instanceof AskTimeoutError) || Date.now() > deadline) throw new StartupError(`the outbox did not recover: ${(error as Error).message}`, error);
+    }
+  }
+}
+
+function withTimeout<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
+  return new Promise<T>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`${what} within ${ms} ms`)), ms);
+    promise.then(
+      (value) => {
+        clearTimeout(timer);
+        resolve(value);
+      },
+      (error: unknown) => {
+        clearTimeout(timer);
+        reject(error instanceof Error ? error : new Error(String(error)));
+      },
+    );
+  });
+}

@@ -1,0 +1,37 @@
+/**
+ * The journal and snapshot store the service runs on: SQLite files under DATA_DIR by default,
+ * PostgreSQL when PG_URL is set. Each driver is imported only when it is used.
+ */
+import { join } from 'node:path';
+import type { Logger } from 'pino';
+import type { AsyncWriteJournal } from '../persistence/journal.js';
+import type { SnapshotStore } from '../persistence/snapshot-store.js';
+import { redactUrl, type ServiceConfig } from './config.js';
+
+export interface Stores {
+  readonly journal: AsyncWriteJournal;
+  readonly snapshotStore: SnapshotStore;
+  /** For log lines: where the data lives, without credentials. */
+  readonly description: string;
+}
+
+export async function createStores(config: ServiceConfig, logger: Logger): Promise<Stores> {
+  if (config.pgUrl !== undefined) {
+    const { postgresJournal, postgresSnapshotStore } = await import('../../journal/postgres/index.js');
+    const options = { connectionString: config.pgUrl, schema: config.pgSchema, logger: logger.child({ plugin: 'postgres' }), applicationName: 'steadfast-service' };
+    return {
+      journal: postgresJournal(options),
+      snapshotStore: postgresSnapshotStore(options),
+      description: `PostgreSQL ${redactUrl(config.pgUrl)} schema ${config.pgSchema}`,
+    };
+  }
+  const { sqliteJournal, sqliteSnapshotStore } = await import('../../journal/sqlite/index.js');
+  // One file for both: the plugins share one connection (and one lock) per file.
+  const path = join(config.dataDir, 'steadfast.db');
+  const sqliteLogger = logger.child({ plugin: 'sqlite' });
+  return {
+    journal: sqliteJournal({ path, logger: sqliteLogger }),
+    snapshotStore: sqliteSnapshotStore({ path, logger: sqliteLogger }),
+    description: `SQLite ${path}`,
+  };
+}
