@@ -53,7 +53,9 @@ export class SqliteJournal implements AsyncWriteJournal {
     this.#options = validateDatabaseOptions('sqliteJournal', options);
     const maxEvents = checkInteger('sqliteJournal', 'maxEventsPerTransaction', options.maxEventsPerTransaction ?? 128, 1);
     this.#replayPageSize = checkInteger('sqliteJournal', 'replayPageSize', options.replayPageSize ?? 500, 1);
-    this.#batcher = new WriteBatcher((writes) => this.#flush(writes), { maxEventsPerFlush: maxEvents });
+    // better-sqlite3 commits synchronously, so nothing can queue while a flush runs: the batcher waits one
+    // event-loop turn before each transaction instead (the first included), and concurrent writers share it.
+    this.#batcher = new WriteBatcher(async (writes) => this.#flush(writes), { maxEventsPerFlush: maxEvents, gatherOneTurn: true });
   }
 
   /** The resolved database path (after start). */
@@ -78,10 +80,7 @@ export class SqliteJournal implements AsyncWriteJournal {
     return this.#batcher.write(writes);
   }
 
-  async #flush(writes: readonly AtomicWrite[]): Promise<readonly WriteOutcome[]> {
-    // One event-loop turn before each transaction: writers that run in this turn join the batch, and
-    // timers and I/O get a chance between consecutive (synchronous) commits.
-    await yieldToEventLoop();
+  #flush(writes: readonly AtomicWrite[]): readonly WriteOutcome[] {
     this.#open();
     const outcomes: WriteOutcome[] = new Array<WriteOutcome>(writes.length);
     const touched = new Map<string, number>();

@@ -4,7 +4,16 @@ import type { AtomicWrite } from './persistent-repr.js';
 export interface WriteBatcherOptions {
   /** Upper bound on events in one flush, so one transaction never grows without limit. */
   maxEventsPerFlush?: number;
+  /**
+   * Wait one `setImmediate` turn before taking each batch, the first one included (default false: the
+   * first write leaves at once). For synchronous stores (better-sqlite3): their flush is over before any
+   * other writer runs, so "gather while a flush is in flight" gathers nothing; one turn lets every writer
+   * that is ready in this turn join, and gives timers and I/O a turn between consecutive commits.
+   */
+  gatherOneTurn?: boolean;
 }
+
+const nextTurn = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
 
 interface PendingCall {
   readonly writes: readonly AtomicWrite[];
@@ -14,14 +23,16 @@ interface PendingCall {
 }
 
 /**
- * Group commit for journal plugins. The first write goes out at once; writes that arrive while a flush
- * is in flight are gathered and go out together in the next flush, so the number of transactions
+ * Group commit for journal plugins. The first write goes out at once (or after one event-loop turn, with
+ * `gatherOneTurn`); writes that arrive while a flush is in flight are gathered and go out together in the
+ * next flush, so the number of transactions
  * follows the store's speed, not the number of actors. Calls keep their order, and each call gets
  * exactly its own outcomes back (or the flush's error, if the flush as a whole failed).
  */
 export class WriteBatcher {
   readonly #flush: (writes: readonly AtomicWrite[]) => Promise<readonly WriteOutcome[]>;
   readonly #maxEvents: number;
+  readonly #gatherOneTurn: boolean;
   #queue: PendingCall[] = [];
   #flushing = false;
   #idleWaiters: (() => void)[] = [];
@@ -32,6 +43,7 @@ export class WriteBatcher {
   ) {
     this.#flush = flush;
     this.#maxEvents = options.maxEventsPerFlush ?? 10_000;
+    this.#gatherOneTurn = options.gatherOneTurn ?? false;
   }
 
   write(writes: readonly AtomicWrite[]): Promise<readonly WriteOutcome[]> {
@@ -56,6 +68,7 @@ export class WriteBatcher {
     this.#flushing = true;
     try {
       while (this.#queue.length > 0) {
+        if (this.#gatherOneTurn) await nextTurn();
         const calls = this.#takeBatch();
         const writes: AtomicWrite[] = [];
         for (const call of calls) writes.push(...call.writes);
