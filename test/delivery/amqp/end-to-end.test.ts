@@ -211,6 +211,7 @@ describe.runIf(amqp && pg)('at-least-once delivery over RabbitMQ with PostgreSQL
       redeliverIntervalMs: 1000,
       window: 50,
       startTimeoutMs: 500,
+      ratePerSecond: 0,
     };
     // The queue exists (a consumer is not running yet): what reaches it while the relay is closed is nothing.
     const connection = await amqp!.connection();
