@@ -74,9 +74,18 @@ async function writeThroughput(): Promise<BenchResult[]> {
     );
     const value = perSecond(WRITERS * EVENTS_PER_WRITER, elapsedMsSince(start));
     await journal.close();
-    const ratio = value / baseline;
+    const ratio = round(value / baseline);
     return [
-      { name: `sqliteJournal writes, ${WRITERS} concurrent writers, synchronous=FULL`, value, unit: 'events/s', baseline, ratio },
+      {
+        name: `sqliteJournal writes, ${WRITERS} concurrent writers, synchronous=FULL (raw: 1000-row transactions)`,
+        value,
+        unit: 'events/s',
+        baseline,
+        ratio,
+        // The issue's PostgreSQL target, applied to SQLite as "the same figures".
+        target: '>= 0.6 ratio',
+        meetsTarget: ratio >= 0.6,
+      },
     ];
   });
 }
@@ -110,7 +119,19 @@ async function singleWriterLatency(): Promise<BenchResult[]> {
       const baseline = percentile(rawTimes, p);
       return { name: `sqliteJournal single-writer persist latency p${p} (raw: one-row autocommit)`, value: round(value), unit: 'ms', baseline: round(baseline), ratio: round(baseline / value) };
     };
-    return [result(50), result(99)];
+    const rate = (samples: readonly number[]): number => perSecond(samples.length, samples.reduce((sum, ms) => sum + ms, 0));
+    const journalRate = rate(times);
+    const rawRate = rate(rawTimes);
+    const sequential: BenchResult = {
+      name: 'sqliteJournal single writer, sequential (raw: one-row autocommit)',
+      value: journalRate,
+      unit: 'events/s',
+      baseline: rawRate,
+      ratio: round(journalRate / rawRate),
+      target: '>= 0.8 ratio',
+      meetsTarget: journalRate / rawRate >= 0.8,
+    };
+    return [sequential, result(50), result(99)];
   });
 }
 
@@ -130,7 +151,7 @@ async function replaySpeed(): Promise<BenchResult[]> {
     });
     const value = perSecond(seen, elapsedMsSince(start));
     await journal.close();
-    return [{ name: 'sqliteJournal replay, one persistenceId, 100k events', value, unit: 'events/s' }];
+    return [{ name: 'sqliteJournal replay, one persistenceId, 100k events', value, unit: 'events/s', target: '>= 500000', meetsTarget: value >= 500_000 }];
   });
 }
 
