@@ -116,8 +116,12 @@ export abstract class AtLeastOnceDeliveryActor<Command = unknown, Event = unknow
    */
   deliver(destination: Destination, makeMessage: (deliveryId: number) => unknown): number {
     validateDestination(destination);
-    if (typeof destination === 'object' && !isActorRef(destination)) this.#transportsOrThrow().validate(destination);
-    if (this.#deliveries.size >= this.#deliverySettings.maxUnconfirmedMessages) {
+    // Replay re-creates deliveries that were accepted before: refusing them now (a transport that is
+    // no longer configured, a lowered limit) would make recovery fail forever. Such a delivery stays
+    // unconfirmed and its sends fail visibly (lastError) until the configuration allows it again.
+    const replaying = this.isRecovering;
+    if (!replaying && typeof destination === 'object' && !isActorRef(destination)) this.#transportsOrThrow().validate(destination);
+    if (!replaying && this.#deliveries.size >= this.#deliverySettings.maxUnconfirmedMessages) {
       throw new MaxUnconfirmedMessagesExceededError(this.persistenceId, this.#deliverySettings.maxUnconfirmedMessages);
     }
     if (this.#currentDeliveryId >= Number.MAX_SAFE_INTEGER) throw new InvalidOptionError('delivery ids are exhausted');

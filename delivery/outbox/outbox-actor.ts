@@ -11,6 +11,7 @@ import { SnapshotSelectionCriteria } from '../../src/persistence/snapshot-select
 import { AtLeastOnceDeliveryActor, type AtLeastOnceDeliveryOptions } from '../at-least-once-delivery-actor.js';
 import type { PlainDestination } from '../destination.js';
 import type { ActorRef } from '../../src/actor/actor-ref.js';
+import { MaxUnconfirmedMessagesExceededError } from '../errors.js';
 import { DeliveryAttemptsExhausted, DeliveryConfirmed, DeliveryEnvelope, UnconfirmedWarning } from '../messages.js';
 import {
   OutboxDeliveryStatus,
@@ -54,6 +55,7 @@ export class OutboxActor extends AtLeastOnceDeliveryActor<OutboxCommand, OutboxE
   readonly #pendingKeys = new Map<string, ActorRef[]>();
   readonly #deadLetters = new Map<number, DeadLetteredDelivery>();
   #eventsSinceSnapshot = 0;
+  #acceptsInFlight = 0;
   #snapshotInFlight = false;
   #accepted = 0;
   #confirmed = 0;
@@ -142,8 +144,15 @@ export class OutboxActor extends AtLeastOnceDeliveryActor<OutboxCommand, OutboxE
         waiting.push(this.sender);
         return;
       }
-      this.#pendingKeys.set(key, []);
     }
+    // Refuse before persisting: once an `accepted` event is stored it must be deliverable, so the
+    // limit is checked against what is unconfirmed plus what is still being persisted.
+    if (this.unconfirmedCount + this.#acceptsInFlight >= this.maxUnconfirmedMessages) {
+      this.sender.tell(new StatusFailure(new MaxUnconfirmedMessagesExceededError(this.persistenceId, this.maxUnconfirmedMessages)));
+      return;
+    }
+    if (key !== undefined) this.#pendingKeys.set(key, []);
+    this.#acceptsInFlight++;
     const event: OutboxEvent = {
       type: 'accepted',
       destination: command.destination,
@@ -152,6 +161,7 @@ export class OutboxActor extends AtLeastOnceDeliveryActor<OutboxCommand, OutboxE
       acceptedAt: Date.now(),
     };
     void this.persistAsync(event, (persisted) => {
+      this.#acceptsInFlight--;
       const deliveryId = this.#apply(persisted);
       this.sender.tell({ deliveryId, duplicate: false } satisfies SendAccepted);
       if (key !== undefined) {

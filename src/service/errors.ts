@@ -68,3 +68,10 @@ export class ServiceUnavailableError extends HttpError {
     super(503, code, message, { 'Retry-After': '1' });
   }
 }
+
+/** The outbox holds as many unconfirmed deliveries as it may (maxUnconfirmedMessages): back-pressure. */
+export class TooManyRequestsError extends HttpError {
+  constructor(message: string) {
+    super(429, 'too_many_unconfirmed', message, { 'Retry-After': '5' });
+  }
+}

@@ -4,10 +4,10 @@
  */
 import { AskTimeoutError, InvalidOptionError } from '../actor/errors.js';
 import { SerializationError } from '../persistence/errors.js';
-import { UnknownTransportError } from '../../delivery/errors.js';
+import { MaxUnconfirmedMessagesExceededError, UnknownTransportError } from '../../delivery/errors.js';
 import type { InFlightDelivery, Outbox } from '../../delivery/outbox/outbox.js';
 import type { JsonValue, TransportDestination } from '../../delivery/transport.js';
-import { BadRequestError, NotFoundError, ServiceUnavailableError } from './errors.js';
+import { BadRequestError, NotFoundError, ServiceUnavailableError, TooManyRequestsError } from './errors.js';
 import type { RequestContext, Route, RouteResult } from './http-server.js';
 import type { ServiceMetrics } from './metrics.js';
 
@@ -127,6 +127,7 @@ async function submit({ outbox, metrics }: RouteDependencies, { body, headers }:
     if (error instanceof UnknownTransportError) throw new BadRequestError('unknown_transport', `${error.message.split(';')[0]} (HTTP destinations use "http"; "amqp" needs AMQP_URL)`);
     if (error instanceof InvalidOptionError) throw new BadRequestError('invalid_destination', error.message);
     if (error instanceof SerializationError) throw new BadRequestError('invalid_payload', error.message);
+    if (error instanceof MaxUnconfirmedMessagesExceededError) throw new TooManyRequestsError(`${error.message}; nothing was persisted, retry later`);
     throw unavailable(error);
   }
   if (accepted.duplicate) metrics.duplicates++;
