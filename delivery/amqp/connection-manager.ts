@@ -17,6 +17,7 @@ import { pino, type Logger } from 'pino';
 import { AmqpClosedError, AmqpConnectError, AmqpUnavailableError, describe, redactUrl } from './errors.js';
 import { ManagedChannel, type ChannelOwner, type ChannelSpec, type Reopenable } from './managed-channel.js';
 import { optionalInteger, optionalLogger, optionalString, requireObject, requireString, resolveReconnect, type ReconnectOptions, type ResolvedReconnect } from './options.js';
+import { coalesceWrites } from './write-coalescing.js';
 import { declareTopology, mergeTopology, validateTopology, type Topology } from './topology.js';
 
 export type ConnectionState = 'idle' | 'connecting' | 'connected' | 'reconnecting' | 'closing' | 'closed';
@@ -257,6 +258,7 @@ export class AmqpConnectionManager implements ChannelOwner {
       await model.close().catch(() => {});
       throw new AbortError('closed while connecting');
     }
+    coalesceWrites(model);
     let lastError: Error | undefined;
     model.on('error', (error: Error) => {
       lastError = error;

@@ -19,6 +19,8 @@ export interface ReplyListenerOptions {
 export class ReplyListener {
   private readonly managed: ManagedChannel<Channel>;
   private malformedLogged = false;
+  /** The newest reply not acked yet, per channel: acked with `multiple` once per turn (one frame for many). */
+  private pendingAck: { channel: Channel; message: ConsumeMessage } | undefined;
 
   constructor(manager: AmqpConnectionManager, private readonly options: ReplyListenerOptions) {
     this.managed = manager.createChannel({
@@ -56,6 +58,26 @@ export class ReplyListener {
       this.malformedLogged = true;
       this.options.logger.warn({ queue: this.options.queue, messageId: message.properties.messageId as unknown }, 'ignoring replies that carry no senderId/deliveryId (logged once)');
     }
-    channel.ack(message);
+    this.ackSoon(channel, message);
+  }
+
+  private ackSoon(channel: Channel, message: ConsumeMessage): void {
+    const pending = this.pendingAck;
+    if (pending && pending.channel !== channel) this.flushAck();
+    const schedule = this.pendingAck === undefined;
+    this.pendingAck = { channel, message };
+    if (schedule) process.nextTick(() => this.flushAck());
+  }
+
+  private flushAck(): void {
+    const pending = this.pendingAck;
+    this.pendingAck = undefined;
+    if (!pending) return;
+    try {
+      // Replies are handled in delivery order, so everything up to this one is done.
+      pending.channel.ack(pending.message, true);
+    } catch {
+      // The channel closed: unacked replies come again and confirm again (harmless).
+    }
   }
 }
