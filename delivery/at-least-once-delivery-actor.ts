@@ -297,7 +297,9 @@ export abstract class AtLeastOnceDeliveryActor<Command = unknown, Event = unknow
   }
 
   #sendOverTransport(record: DeliveryRecord, destination: TransportDestination): void {
-    const delivery = { senderId: this.persistenceId, deliveryId: record.deliveryId, message: record.message as JsonValue, attempt: record.attempt };
+    // Map order is delivery-id order (ids are appended ascending; snapshots are restored sorted).
+    const oldestUnconfirmedId = this.#deliveries.keys().next().value ?? record.deliveryId;
+    const delivery = { senderId: this.persistenceId, deliveryId: record.deliveryId, message: record.message as JsonValue, attempt: record.attempt, oldestUnconfirmedId };
     this.#transportsOrThrow()
       .send(destination, delivery)
       .then(

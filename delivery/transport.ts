@@ -23,6 +23,13 @@ export interface OutboundDelivery {
   readonly message: JsonValue;
   /** 1 for the first send, 2 for the first redelivery, ... */
   readonly attempt: number;
+  /**
+   * The sender's lowest unconfirmed delivery id when this attempt was made: every id below it is
+   * confirmed (or given up) and will never be sent again, so a receiver may fold them into its
+   * high-water mark. This keeps a receiver's dedup memory bounded even when it sees only some of a
+   * sender's ids (e.g. one entity among many).
+   */
+  readonly oldestUnconfirmedId?: number;
 }
 
 export interface TransportContext {

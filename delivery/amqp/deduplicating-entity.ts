@@ -22,6 +22,8 @@ export interface DeliveryAppliedEvent<Event> {
   readonly type: typeof DELIVERY_APPLIED_EVENT;
   readonly senderId: string;
   readonly deliveryId: number;
+  /** Ids of this sender below it were confirmed when it sent: folded into the high-water mark. */
+  readonly senderLowWater?: number;
   readonly events: readonly Event[];
 }
 
@@ -136,7 +138,13 @@ export abstract class DeduplicatingEntity<State, Event, Command = never> extends
       return;
     }
     const replyTo = this.sender;
-    const event: DeliveryAppliedEvent<Event> = { type: DELIVERY_APPLIED_EVENT, senderId: delivery.senderId, deliveryId: delivery.deliveryId, events: [...events] };
+    const event: DeliveryAppliedEvent<Event> = {
+      type: DELIVERY_APPLIED_EVENT,
+      senderId: delivery.senderId,
+      deliveryId: delivery.deliveryId,
+      ...(delivery.oldestUnconfirmedId !== undefined ? { senderLowWater: delivery.oldestUnconfirmedId } : {}),
+      events: [...events],
+    };
     void this.persist(event, (persisted) => {
       this.#apply(persisted);
       replyTo.tell(new DeliveryApplied(delivery.messageId, false));
@@ -152,6 +160,9 @@ export abstract class DeduplicatingEntity<State, Event, Command = never> extends
   }
 
   #apply(event: DeliveryAppliedEvent<Event>): void {
+    // An entity sees only some of a sender's ids; without the sender's low-water mark every one of
+    // them would stay in `above` forever. Part of the event, so replay rebuilds the same state.
+    if (event.senderLowWater !== undefined && event.senderLowWater > 1) this.#received.advanceTo(event.senderId, event.senderLowWater - 1);
     this.#received.add(event.senderId, event.deliveryId);
     let state = this.#state;
     for (const effect of event.events) state = this.applyEvent(state, effect);

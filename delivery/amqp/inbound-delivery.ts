@@ -25,6 +25,8 @@ export class InboundDelivery<Body extends JsonValue = JsonValue> {
     readonly senderAttempt: number,
     /** Durable count of deliveries of this copy to a consumer (1 = first). */
     readonly deliveryCount: number,
+    /** Every id of this sender below it is confirmed and never comes again (see OutboundDelivery). */
+    readonly oldestUnconfirmedId?: number,
   ) {}
 
   static from(message: SteadfastInboundMessage, entityId: string): InboundDelivery {
@@ -37,6 +39,7 @@ export class InboundDelivery<Body extends JsonValue = JsonValue> {
       entityId,
       message.senderAttempt,
       message.deliveryCount,
+      message.oldestUnconfirmedId,
     );
   }
 }

@@ -4,7 +4,7 @@
  */
 import type { ConsumeMessage } from 'amqplib';
 import type { JsonValue } from '../transport.js';
-import { DEFAULT_MANIFEST, HEADER_ATTEMPT, HEADER_DELIVERY_ID, HEADER_QUORUM_DELIVERY_COUNT, HEADER_REDELIVERIES, HEADER_SENDER, isDeliveryId, numeric } from './wire.js';
+import { DEFAULT_MANIFEST, HEADER_ATTEMPT, HEADER_DELIVERY_ID, HEADER_OLDEST_UNCONFIRMED, HEADER_QUORUM_DELIVERY_COUNT, HEADER_REDELIVERIES, HEADER_SENDER, isDeliveryId, numeric } from './wire.js';
 
 interface InboundBase {
   /** The AMQP message id; for steadfast senders `${senderId}:${deliveryId}`, the same on every redelivery. */
@@ -29,6 +29,8 @@ export interface SteadfastInboundMessage extends InboundBase {
   readonly deliveryId: number;
   /** The sender's attempt (1 = first send); redeliveries by the sender carry the same messageId. */
   readonly senderAttempt: number;
+  /** The sender's lowest unconfirmed delivery id at send time, when it said so. */
+  readonly oldestUnconfirmedId?: number;
 }
 
 /** Sent by something else (only when `requireSteadfastHeaders: false`). */
@@ -89,7 +91,13 @@ export function parseInbound(raw: ConsumeMessage, rules: ParseRules, deliveryCou
   const deliveryId = numeric(headers[HEADER_DELIVERY_ID]);
   if (messageId !== undefined && typeof senderId === 'string' && senderId.length > 0 && isDeliveryId(deliveryId)) {
     const senderAttempt = numeric(headers[HEADER_ATTEMPT]) ?? 1;
-    return { kind: 'ok', message: { ...base, kind: 'steadfast', messageId, senderId, deliveryId, senderAttempt } };
+    const oldest = numeric(headers[HEADER_OLDEST_UNCONFIRMED]);
+    // Ignored unless plausible: it may only ever lower what a receiver must remember, never skip this delivery.
+    const oldestUnconfirmedId = isDeliveryId(oldest) && oldest <= deliveryId ? oldest : undefined;
+    return {
+      kind: 'ok',
+      message: { ...base, kind: 'steadfast', messageId, senderId, deliveryId, senderAttempt, ...(oldestUnconfirmedId !== undefined ? { oldestUnconfirmedId } : {}) },
+    };
   }
   if (rules.requireSteadfastHeaders) {
     const missing = [

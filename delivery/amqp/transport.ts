@@ -16,7 +16,7 @@ import { optionalFunction, optionalInteger, optionalLogger, optionalString, requ
 import { ConfirmPublisher } from './publisher.js';
 import { ReplyListener } from './reply-listener.js';
 import { validateTopology, type Topology } from './topology.js';
-import { CONTENT_TYPE_JSON, DEFAULT_MANIFEST, HEADER_ATTEMPT, HEADER_DELIVERY_ID, HEADER_SENDER, messageIdOf } from './wire.js';
+import { CONTENT_TYPE_JSON, DEFAULT_MANIFEST, HEADER_ATTEMPT, HEADER_DELIVERY_ID, HEADER_OLDEST_UNCONFIRMED, HEADER_SENDER, messageIdOf } from './wire.js';
 
 export type ManifestFunction = (message: JsonValue, destination: AmqpDestination) => string;
 
@@ -178,7 +178,12 @@ export class AmqpTransport implements DeliveryTransport {
         // Broker-confirmed destinations are served by consumers that do not reply; no replyTo keeps a
         // steadfast consumer from replying into a queue nobody needs.
         ...(target.confirm === 'consumer' ? { replyTo: this.options.replyQueue } : {}),
-        headers: { [HEADER_SENDER]: senderId, [HEADER_DELIVERY_ID]: deliveryId, [HEADER_ATTEMPT]: attempt },
+        headers: {
+          [HEADER_SENDER]: senderId,
+          [HEADER_DELIVERY_ID]: deliveryId,
+          [HEADER_ATTEMPT]: attempt,
+          ...(delivery.oldestUnconfirmedId !== undefined ? { [HEADER_OLDEST_UNCONFIRMED]: delivery.oldestUnconfirmedId } : {}),
+        },
       },
     });
     if (target.confirm === 'broker') context.confirm(senderId, deliveryId);

@@ -9,6 +9,8 @@ export const HEADER_SENDER = 'x-steadfast-sender';
 export const HEADER_DELIVERY_ID = 'x-steadfast-delivery-id';
 /** The sender's attempt number (1 = first send, 2 = first redelivery, ...). */
 export const HEADER_ATTEMPT = 'x-steadfast-attempt';
+/** The sender's lowest unconfirmed delivery id at send time (see OutboundDelivery.oldestUnconfirmedId). */
+export const HEADER_OLDEST_UNCONFIRMED = 'x-steadfast-oldest-unconfirmed';
 export const HEADER_DEAD_LETTER_REASON = 'x-steadfast-dead-letter-reason';
 export const HEADER_DEAD_LETTER_ERROR = 'x-steadfast-dead-letter-error';
 export const HEADER_DEAD_LETTER_QUEUE = 'x-steadfast-dead-letter-queue';
