@@ -10,7 +10,7 @@ class TimerActor extends Actor {
 
   constructor(
     private readonly onMessage: (message: unknown, received: readonly unknown[]) => void = () => {},
-    private readonly log: unknown[] = [],
+    private readonly history: unknown[] = [],
   ) {
     super();
   }
@@ -21,7 +21,7 @@ class TimerActor extends Actor {
       return;
     }
     this.received.push(message);
-    this.log.push(message);
+    this.history.push(message);
     this.onMessage(message, this.received);
   }
 }
