@@ -1,13 +1,35 @@
 import { defineConfig } from 'vitest/config';
 
+// Two projects: `main` runs files two at a time (integration suites share one PostgreSQL and one
+// RabbitMQ); `timing` holds tests that measure the event loop, which only mean something when no
+// other test file competes for the 2 cores, so `npm test` runs them afterwards, one file at a time.
+const shared = {
+  testTimeout: 30_000,
+  hookTimeout: 60_000,
+  pool: 'forks' as const,
+};
+
 export default defineConfig({
   test: {
-    include: ['test/**/*.test.ts'],
-    testTimeout: 30_000,
-    hookTimeout: 60_000,
-    pool: 'forks',
-    // Integration suites share one PostgreSQL and one RabbitMQ; two files at a time keeps both cores busy
-    // without making timing-sensitive tests flaky.
-    maxWorkers: 2,
+    projects: [
+      {
+        test: {
+          ...shared,
+          name: 'main',
+          include: ['test/**/*.test.ts'],
+          exclude: ['test/**/*.timing.test.ts', '**/node_modules/**'],
+          maxWorkers: 2,
+        },
+      },
+      {
+        test: {
+          ...shared,
+          name: 'timing',
+          include: ['test/**/*.timing.test.ts'],
+          fileParallelism: false,
+          maxWorkers: 1,
+        },
+      },
+    ],
   },
 });
