@@ -46,6 +46,10 @@ export function backoffDelay(attempt: number, minMs: number, maxMs: number, rand
  */
 export class BackoffSupervisor extends Actor {
   #child: ActorRef | undefined;
+  /** The child the strategy last stopped for a failure (on-failure mode tells that apart from a voluntary stop). */
+  #failedChild: ActorRef | undefined;
+  /** on-failure mode: the child stopped by itself and is not brought back. */
+  #childStoppedForGood = false;
   #attempt = 0;
   #generation = 0;
   readonly #settings: Required<Omit<BackoffOptions, 'onRestartScheduled'>> & Pick<BackoffOptions, 'onRestartScheduled'>;
@@ -67,7 +71,13 @@ export class BackoffSupervisor extends Actor {
   }
 
   override get supervisorStrategy(): SupervisorStrategy {
-    return this.#settings.mode === 'on-failure' ? oneForOneStrategy({ decide: () => 'stop' }) : oneForOneStrategy();
+    if (this.#settings.mode !== 'on-failure') return oneForOneStrategy();
+    return oneForOneStrategy({
+      decide: (_error, child) => {
+        this.#failedChild = child;
+        return 'stop';
+      },
+    });
   }
 
   /** The child as it runs now (undefined while waiting to restart it). */
@@ -84,6 +94,12 @@ export class BackoffSupervisor extends Actor {
       if (message.actor !== this.#child) return;
       this.#child = undefined;
       this.#generation++;
+      if (this.#settings.mode === 'on-failure' && this.#failedChild !== message.actor) {
+        this.#childStoppedForGood = true;
+        this.log.info(`${this.#settings.childName} stopped by itself; not restarting it (mode on-failure)`);
+        return;
+      }
+      this.#failedChild = undefined;
       const delay = backoffDelay(this.#attempt, this.#settings.minBackoffMs, this.#settings.maxBackoffMs, this.#settings.randomFactor);
       this.#attempt++;
       this.#settings.onRestartScheduled?.(this.#attempt, delay);
@@ -100,7 +116,10 @@ export class BackoffSupervisor extends Actor {
       return;
     }
     if (this.#child) this.#child.tell(message, this.sender);
-    else this.context.system.publishDeadLetter(message, this.sender, `${this.self.path}/${this.#settings.childName}`, 'child is backing off');
+    else {
+      const reason = this.#childStoppedForGood ? 'child stopped' : 'child is backing off';
+      this.context.system.publishDeadLetter(message, this.sender, `${this.self.path}/${this.#settings.childName}`, reason);
+    }
   }
 
   #startChild(): void {
