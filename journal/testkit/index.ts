@@ -5,3 +5,4 @@
 export { journalSpec, type JournalSpecOptions } from './journal-spec.js';
 export { snapshotStoreSpec, type SnapshotStoreSpecOptions } from './snapshot-store-spec.js';
 export type { JsonComparison } from './fixtures.js';
+export { TestProbe, TestProbeError } from './test-probe.js';
