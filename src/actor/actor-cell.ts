@@ -15,6 +15,12 @@ import { ActorTimers, TimerFired } from './timers.js';
 
 type CellState = 'starting' | 'running' | 'suspended' | 'stopping' | 'stopped';
 
+/**
+ * Terminated notices that were let through once (their watch consumed). One that was stashed and comes
+ * back by unstash has no watch left to consume, yet it is wanted; weak, so notices are not kept alive.
+ */
+const acceptedTerminations = new WeakSet<Terminated>();
+
 function isThenable(value: unknown): value is PromiseLike<unknown> {
   return value !== undefined && value !== null && typeof (value as PromiseLike<unknown>).then === 'function';
 }
@@ -274,7 +280,8 @@ export class ActorCell implements ActorContext, Runnable {
     }
     if (message instanceof Terminated) {
       // After unwatch (or for a ref never watched) the notification is not wanted.
-      if (!this.#watching?.delete(message.actor)) return;
+      if (this.#watching?.delete(message.actor)) acceptedTerminations.add(message);
+      else if (!acceptedTerminations.has(message)) return;
     }
     return this.actor.aroundReceive(message);
   }
@@ -384,6 +391,12 @@ export class ActorCell implements ActorContext, Runnable {
         if (!this.parentCell) {
           this.log.error({ err: error }, `failure of ${child.path} escalated to the top; stopping it`);
           void child.stopSelf();
+          return;
+        }
+        // This actor may be inside an async receive (or preStart): like reportFailure, fail it once that
+        // settled, or a restart would run a second handler next to the pending one.
+        if (this.#busy && (this.#state === 'running' || this.#state === 'starting')) {
+          this.#deferredFailure ??= { error };
           return;
         }
         this.#fail(error, undefined);

@@ -166,6 +166,36 @@ describe('death watch', () => {
     expect(received).toEqual([]);
   });
 
+  it('a Terminated that was stashed is received after unstashAll', async () => {
+    const system = testSystem();
+    const target = system.actorOf(() => new Idle(), 'target');
+    const unstashed = deferred<unknown>();
+    const watcher = system.actorOf(
+      () =>
+        new (class extends Actor {
+          override preStart(): void {
+            this.context.watch(target);
+          }
+
+          receive(message: unknown): void {
+            if (message === 'ready?') this.sender.tell('ready');
+            else if (message === 'open') {
+              this.context.become((next) => unstashed.resolve(next));
+              this.context.unstashAll();
+            } else this.context.stash();
+          }
+        })(),
+    );
+    await watcher.ask('ready?');
+    await system.stop(target);
+    expect(await watcher.ask('ready?')).toBe('ready'); // the Terminated is in the stash by now
+    watcher.tell('open');
+    watcher.tell('after');
+    const first = await unstashed.promise;
+    expect(first).toBeInstanceOf(Terminated);
+    expect((first as Terminated).actor).toBe(target);
+  });
+
   it('a parent watching its child gets Terminated when the child stops itself', async () => {
     const system = testSystem();
     const terminated = deferred<ActorRef>();

@@ -242,6 +242,54 @@ describe('supervision', () => {
     expect(child.isTerminated).toBe(true);
   });
 
+  it('escalate while the parent is inside an async receive: the parent fails once that settled, never two handlers at once', async () => {
+    const system = testSystem();
+    const events: string[] = [];
+    const decided = deferred();
+    const release = deferred();
+    const done = deferred();
+    class Child extends Actor {
+      receive(): void {
+        throw new Error('child failed');
+      }
+    }
+    class EscalatingParent extends Actor {
+      readonly child = this.context.actorOf(() => new Child(), 'c');
+
+      override get supervisorStrategy(): SupervisorStrategy {
+        return oneForOneStrategy({
+          decide: () => {
+            decided.resolve();
+            return 'escalate';
+          },
+        });
+      }
+
+      override postRestart(): void {
+        events.push('postRestart');
+      }
+
+      async receive(message: unknown): Promise<void> {
+        events.push(`start ${String(message)}`);
+        if (message === 'slow') {
+          this.child.tell('fail now');
+          await release.promise;
+        }
+        events.push(`end ${String(message)}`);
+        if (message === 'next') done.resolve();
+      }
+    }
+    const parent = system.actorOf(() => new EscalatingParent(), 'p');
+    parent.tell('slow');
+    await decided.promise;
+    parent.tell('next');
+    // Give a restart that would not wait the chance to run, then let the slow handler finish.
+    await new Promise((resolve) => setImmediate(resolve));
+    release.resolve();
+    await done.promise;
+    expect(events).toEqual(['start slow', 'end slow', 'postRestart', 'start next', 'end next']);
+  });
+
   it('escalating from a top-level actor stops the failing child', async () => {
     const system = testSystem({ guardianSupervisorStrategy: oneForOneStrategy({ decide: () => 'escalate' }) });
     const events: Events = { log: [], instances: 0 };
