@@ -3,11 +3,11 @@ import type { Directive, SupervisorStrategy } from './supervision.js';
 
 /** Applies the parent's strategy to a failed child, including its restart budget. */
 export function decideForChild(parent: ActorCell, child: ActorCell, error: unknown): Directive {
-  const strategy: SupervisorStrategy = parent.parentCell
-    ? parent.actor.supervisorStrategy
-    : parent.system.settings.guardianSupervisorStrategy;
+  let strategy: SupervisorStrategy;
   let directive: Directive;
   try {
+    // The strategy is user code (often a getter): if reading it throws, that must not escape into the dispatcher.
+    strategy = parent.parentCell ? parent.actor.supervisorStrategy : parent.system.settings.guardianSupervisorStrategy;
     directive = strategy.decide(error, child.self);
   } catch (decideError) {
     parent.log.error({ err: decideError }, `supervisor strategy threw while deciding for ${child.path}; stopping it`);

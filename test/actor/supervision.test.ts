@@ -345,6 +345,23 @@ describe('supervision', () => {
     expect(await terminated.promise).toBe(child);
   });
 
+  it('a supervisorStrategy getter that throws stops the child, and nothing escapes into the process', async () => {
+    const system = testSystem();
+    const events: Events = { log: [], instances: 0 };
+    const terminated = deferred<ActorRef>();
+    class BrokenParent extends Parent {
+      override get supervisorStrategy(): SupervisorStrategy {
+        throw new Error('bug in the getter');
+      }
+    }
+    const parent = system.actorOf(() => new BrokenParent(() => new Counter(events), oneForOneStrategy(), terminated), 'p');
+    const child = await childOf(parent);
+    child.tell('throw');
+    expect(await terminated.promise).toBe(child);
+    // The runtime goes on: the parent still answers.
+    expect(await childOf(parent)).toBe(child);
+  });
+
   it('top-level actors are restarted by default', async () => {
     const system = testSystem();
     const events: Events = { log: [], instances: 0 };
