@@ -166,7 +166,8 @@ export class ActorSystem {
   /** The live actor at `path` (e.g. "/user/orders/o-1"), or undefined. */
   lookup(path: string): ActorRef | undefined {
     const segments = path.split('/').filter((segment) => segment.length > 0);
-    if (segments[0] !== 'user') return undefined;
+    // The guardian itself is not handed out: stopping it would stop every actor of the system.
+    if (segments[0] !== 'user' || segments.length < 2) return undefined;
     let cell: ActorCell | undefined = this.#guardian;
     for (const segment of segments.slice(1)) {
       cell = cell.childCell(segment);

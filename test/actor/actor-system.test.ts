@@ -55,6 +55,7 @@ describe('ActorSystem', () => {
     expect(system.lookup('user/a/b/c/')?.path).toBe('/user/a/b/c');
     expect(system.lookup('/user/a/x')).toBeUndefined();
     expect(system.lookup('/other/a')).toBeUndefined();
+    expect(system.lookup('/user')).toBeUndefined();
   });
 
   it('actorSelection resolves when a message is sent: an actor created after the selection receives it', async () => {
