@@ -38,6 +38,22 @@ interface DeliveryRecord {
   exhausted: boolean;
 }
 
+/** Not sent yet, and due at once: the first send (or, after recovery, the resend) happens right away. */
+function newRecord(deliveryId: number, destination: Destination, message: unknown): DeliveryRecord {
+  return {
+    deliveryId,
+    destination,
+    plainDestination: toPlainDestination(destination),
+    message,
+    attempt: 0,
+    dueAt: Number.NEGATIVE_INFINITY,
+    firstAttemptAt: undefined,
+    lastAttemptAt: undefined,
+    lastError: undefined,
+    exhausted: false,
+  };
+}
+
 function toInfo(record: DeliveryRecord): DeliveryInfo {
   return {
     deliveryId: record.deliveryId,
@@ -126,18 +142,7 @@ export abstract class AtLeastOnceDeliveryActor<Command = unknown, Event = unknow
     }
     if (this.#currentDeliveryId >= Number.MAX_SAFE_INTEGER) throw new InvalidOptionError('delivery ids are exhausted');
     const deliveryId = ++this.#currentDeliveryId;
-    const record: DeliveryRecord = {
-      deliveryId,
-      destination,
-      plainDestination: toPlainDestination(destination),
-      message: makeMessage(deliveryId),
-      attempt: 0,
-      dueAt: Number.NEGATIVE_INFINITY,
-      firstAttemptAt: undefined,
-      lastAttemptAt: undefined,
-      lastError: undefined,
-      exhausted: false,
-    };
+    const record = newRecord(deliveryId, destination, makeMessage(deliveryId));
     this.#deliveries.set(deliveryId, record);
     if (!this.isRecovering) {
       this.#send(record, performance.now());
@@ -206,19 +211,7 @@ export abstract class AtLeastOnceDeliveryActor<Command = unknown, Event = unknow
     const sorted = [...snapshot.unconfirmedDeliveries].sort((a, b) => a.deliveryId - b.deliveryId);
     for (const entry of sorted) {
       validateDestination(entry.destination);
-      this.#deliveries.set(entry.deliveryId, {
-        deliveryId: entry.deliveryId,
-        destination: entry.destination,
-        plainDestination: entry.destination,
-        message: entry.message,
-        attempt: 0,
-        // Due at once: restored deliveries go out right after recovery, like replayed ones.
-        dueAt: Number.NEGATIVE_INFINITY,
-        firstAttemptAt: undefined,
-        lastAttemptAt: undefined,
-        lastError: undefined,
-        exhausted: false,
-      });
+      this.#deliveries.set(entry.deliveryId, newRecord(entry.deliveryId, entry.destination, entry.message));
     }
     if (this.isRecovering) this.#coveredBySnapshotUpTo = Math.max(this.#coveredBySnapshotUpTo, this.lastSequenceNr);
     else if (this.#deliveries.size > 0) {

@@ -15,7 +15,7 @@ import type { Logger } from 'pino';
 import { pino } from 'pino';
 import { InvalidOptionError } from '../../src/actor/errors.js';
 import { AmqpConnectionManager, delay, type ManagedChannel } from './connection-manager.js';
-import { publishDeadLetter } from './dead-letter.js';
+import { publishDeadLetter, republishOptions } from './dead-letter.js';
 import { EntityLanes } from './entity-lanes.js';
 import { AmqpClosedError, describe } from './errors.js';
 import { deliveryCountOf, parseInbound, type DeadLetterReason, type InboundMessage, type ParseRules } from './inbound.js';
@@ -250,23 +250,12 @@ export class AmqpConsumer {
   /** Classic queues keep no delivery count: re-publish the redelivered message with ours, then ack it. */
   private async recount(channel: Channel, raw: ConsumeMessage, count: number): Promise<Outcome> {
     const headers = { ...((raw.properties.headers ?? {}) as Record<string, unknown>), [HEADER_REDELIVERIES]: count };
-    const p = raw.properties;
     const done = await this.untilPublished(channel, () =>
       this.publisher!.publish({
         exchange: '',
         routingKey: this.options.queue,
         content: raw.content,
-        options: {
-          ...(typeof p.messageId === 'string' ? { messageId: p.messageId } : {}),
-          persistent: true,
-          mandatory: true,
-          headers,
-          ...(p.contentType ? { contentType: p.contentType as string } : {}),
-          ...(p.type ? { type: p.type as string } : {}),
-          ...(p.replyTo ? { replyTo: p.replyTo as string } : {}),
-          ...(p.correlationId ? { correlationId: p.correlationId as string } : {}),
-          ...(p.appId ? { appId: p.appId as string } : {}),
-        },
+        options: republishOptions(raw, headers),
       }),
     );
     if (!done) return 'abandoned';

@@ -11,7 +11,7 @@ import {
   type GlobalStatements,
   type OrderedEvent,
 } from './global-queries.js';
-import { applyMigrations, requireLatest } from './migrations.js';
+import { prepareSchema } from './migrations.js';
 import { resolveOptions, type PostgresPluginOptions, type ResolvedOptions } from './options.js';
 import { openPool, type PoolHandle } from './pool.js';
 import { deleteTo, readHighest, readStatements, replay, type ReadStatements } from './read-path.js';
@@ -62,8 +62,7 @@ export class PostgresJournal implements AsyncWriteJournal {
 
   start(): Promise<void> {
     this.#started ??= (async () => {
-      if (this.#options.autoMigrate) await applyMigrations(this.pool, this.schema, this.#options.logger);
-      else await requireLatest(this.pool, this.schema, this.#options.logger);
+      await prepareSchema(this.pool, this.schema, this.#options);
     })();
     // A failed start (server down) may be retried by calling start() again.
     this.#started.catch(() => {

@@ -135,3 +135,13 @@ export async function requireLatest(pool: pg.Pool, schema: string, logger: Postg
     logger.warn({ schema, version, known: LATEST_VERSION }, 'steadfast/postgres: schema is newer than this release');
   }
 }
+
+/** What a plugin does at start: apply pending migrations, or (autoMigrate off) insist they were applied. */
+export async function prepareSchema(
+  pool: pg.Pool,
+  schema: string,
+  options: { readonly autoMigrate: boolean; readonly logger: PostgresLogger },
+): Promise<void> {
+  if (options.autoMigrate) await applyMigrations(pool, schema, options.logger);
+  else await requireLatest(pool, schema, options.logger);
+}

@@ -5,7 +5,7 @@ import type { SnapshotStore, StoredSnapshot } from '../../src/persistence/snapsh
 import type { SerializedValue } from '../../src/persistence/serialized-value.js';
 import { InvalidOptionError } from '../../src/actor/errors.js';
 import { PluginClosedError } from './errors.js';
-import { applyMigrations, requireLatest } from './migrations.js';
+import { prepareSchema } from './migrations.js';
 import { resolveOptions, type PostgresPluginOptions, type ResolvedOptions } from './options.js';
 import { openPool, type PoolHandle } from './pool.js';
 import { payloadOf, ROW_TYPES, toSafeNumber } from './row-codec.js';
@@ -43,8 +43,7 @@ export class PostgresSnapshotStore implements SnapshotStore {
 
   start(): Promise<void> {
     this.#started ??= (async () => {
-      if (this.#options.autoMigrate) await applyMigrations(this.pool, this.schema, this.#options.logger);
-      else await requireLatest(this.pool, this.schema, this.#options.logger);
+      await prepareSchema(this.pool, this.schema, this.#options);
     })();
     this.#started.catch(() => {
       this.#started = undefined;
