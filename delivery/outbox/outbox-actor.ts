@@ -12,7 +12,7 @@ import { AtLeastOnceDeliveryActor, type AtLeastOnceDeliveryOptions } from '../at
 import type { PlainDestination } from '../destination.js';
 import type { ActorRef } from '../../src/actor/actor-ref.js';
 import { MaxUnconfirmedMessagesExceededError } from '../errors.js';
-import { DeliveryAttemptsExhausted, DeliveryConfirmed, DeliveryEnvelope, UnconfirmedWarning } from '../messages.js';
+import { DeliveryAttemptsExhausted, DeliveryConfirmed, DeliveryEnvelope, UnconfirmedWarning, type AtLeastOnceDeliverySnapshot } from '../messages.js';
 import {
   OutboxDeliveryStatus,
   OutboxQuery,
@@ -120,7 +120,14 @@ export class OutboxActor extends AtLeastOnceDeliveryActor<OutboxCommand, OutboxE
     if (message instanceof RecoveryCompleted) return;
     if (message instanceof SnapshotOffer) {
       const snapshot = message.snapshot as OutboxSnapshot;
-      this.setDeliverySnapshot(snapshot.delivery);
+      // Snapshots hold payloads; actor destinations get their envelope back here.
+      this.setDeliverySnapshot({
+        currentDeliveryId: snapshot.delivery.currentDeliveryId,
+        unconfirmedDeliveries: snapshot.delivery.unconfirmedDeliveries.map((delivery) => ({
+          ...delivery,
+          message: this.#messageFor(delivery.destination, delivery.deliveryId, delivery.message) as typeof delivery.message,
+        })),
+      });
       for (const [key, id] of snapshot.idempotencyKeys) this.#keys.set(key, id);
       for (const dead of snapshot.deadLetters) this.#deadLetters.set(dead.deliveryId, dead);
       this.#accepted = snapshot.acceptedCount;
@@ -222,6 +229,15 @@ export class OutboxActor extends AtLeastOnceDeliveryActor<OutboxCommand, OutboxE
     return typeof destination === 'string' ? new DeliveryEnvelope(this.persistenceId, deliveryId, payload) : payload;
   }
 
+  /** The delivery snapshot with envelopes (class instances) replaced by their plain payloads. */
+  #plainDeliverySnapshot(): AtLeastOnceDeliverySnapshot {
+    const snapshot = this.getDeliverySnapshot();
+    return {
+      currentDeliveryId: snapshot.currentDeliveryId,
+      unconfirmedDeliveries: snapshot.unconfirmedDeliveries.map((delivery) => ({ ...delivery, message: this.#payloadOf(delivery.message) })),
+    };
+  }
+
   #payloadOf(message: unknown): DeadLetteredDelivery['payload'] {
     return (message instanceof DeliveryEnvelope ? message.payload : message) as DeadLetteredDelivery['payload'];
   }
@@ -236,7 +252,7 @@ export class OutboxActor extends AtLeastOnceDeliveryActor<OutboxCommand, OutboxE
     this.#eventsSinceSnapshot = 0;
     this.#snapshotInFlight = true;
     const snapshot: OutboxSnapshot = {
-      delivery: this.getDeliverySnapshot(),
+      delivery: this.#plainDeliverySnapshot(),
       idempotencyKeys: [...this.#keys.entries()],
       deadLetters: [...this.#deadLetters.values()],
       confirmedCount: this.#confirmed,
