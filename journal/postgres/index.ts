@@ -12,3 +12,4 @@ export type { PostgresPluginOptions, PostgresLogger } from './options.js';
 export { SchemaBehindError, UnsafeIntegerError, PluginClosedError } from './errors.js';
 // The core's classes, shared by every journal, re-exported for convenience.
 export { EventRejectedError, SequenceNrConflictError } from '../../src/persistence/errors.js';
+export { postgresInbox, PostgresInbox, type PostgresInboxOptions, type InboxOutcome } from './inbox.js';
