@@ -482,7 +482,9 @@ export class ActorCell implements ActorContext, Runnable {
   }
 
   #dropToDeadLetters(envelope: Envelope): void {
-    if (envelope.message instanceof TimerFired || envelope.message === PoisonPill.instance) return;
+    // Runtime notices are not lost user messages: a stopping parent is bound to get its children's
+    // Terminated, and reporting those would bury real dead letters in shutdown noise.
+    if (envelope.message instanceof TimerFired || envelope.message === PoisonPill.instance || envelope.message instanceof Terminated) return;
     this.system.publishDeadLetter(envelope.message, envelope.sender, this.path, 'recipient stopped');
   }
 }

@@ -87,7 +87,6 @@ export class DeadLetterOffice {
         sender: deadLetter.sender?.path,
         messageType: describeMessage(deadLetter.message),
         reason: deadLetter.reason,
-        system: this.system.name,
       },
       'dead letter',
     );
