@@ -1,294 +1,251 @@
 /**
- * AtLeastOnceDeliveryActor against Akka's semantics (in the spirit of AtLeastOnceDeliverySpec and
- * AtLeastOnceDeliveryFailureSpec), with in-memory plugins; a second ActorSystem on the same plugin
- * instances plays the restarted process.
+ * AtLeastOnceDeliveryActor in one incarnation, in the spirit of Akka's AtLeastOnceDeliverySpec: ids,
+ * loss and redelivery, the redelivery tick (age, order, burst limit), warnings, the unconfirmed limit,
+ * unknown confirmations, the timer of an idle actor and the monotonic clock. Restarts and snapshots are
+ * in at-least-once-recovery.test.ts.
  */
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import {
-  ActorSystem,
-  AtLeastOnceDeliveryActor,
-  DeleteMessagesFailure,
-  DeleteMessagesSuccess,
-  DeliveryConfirmed,
-  DeliveryStateDeletionError,
-  MaxUnconfirmedMessagesExceededError,
-  RecoveryCompleted,
-  SaveSnapshotSuccess,
-  SnapshotOffer,
-  StatusFailure,
-  UnconfirmedWarning,
-  inMemoryJournal,
-  inMemorySnapshotStore,
-  type ActorRef,
-  type AtLeastOnceDeliveryOptions,
-  type AtLeastOnceDeliverySnapshot,
-  type DeliveryTransport,
-  type OutboundDelivery,
-  type PersistenceReply,
-  type TransportContext,
-  type TransportDestination,
-} from '../../src/index.js';
+import { DeliveryConfirmed, MaxUnconfirmedMessagesExceededError, UnconfirmedWarning } from '../../src/index.js';
 import { TestProbe } from '../../journal/testkit/index.js';
+import {
+  Confirmed,
+  LossyDestination,
+  ManualClock,
+  Recovered,
+  Systems,
+  Tick,
+  TickBatches,
+  isPayload,
+  startSender,
+  stores,
+  type Payload,
+  type SenderState,
+} from './support/delivery-fixtures.js';
 
-type Payload = { readonly id: number; readonly text: string };
-type Command =
-  | { type: 'send'; text: string }
-  | { type: 'deliver'; text: string }
-  | { type: 'viaTransport'; destination: TransportDestination }
-  | { type: 'snap' } | { type: 'delete'; to: number } | { type: 'state' } | DeliveryConfirmed;
-type Event = { type: 'sent'; text: string; to?: TransportDestination } | { type: 'confirmed'; id: number };
-
-/** Persists what it sends and what was confirmed; reports protocol replies to `reports`. */
-class Sender extends AtLeastOnceDeliveryActor<Command, Event> {
-  constructor(
-    readonly persistenceId: string,
-    private readonly destination: ActorRef | string,
-    private readonly reports: ActorRef,
-    options: AtLeastOnceDeliveryOptions = {},
-  ) {
-    super(options);
-  }
-
-  onCommand(command: Command | PersistenceReply | UnconfirmedWarning): void {
-    if (command instanceof DeliveryConfirmed) {
-      if (this.isUnconfirmed(command.deliveryId)) void this.persist({ type: 'confirmed', id: command.deliveryId }, (event) => this.#apply(event));
-      return;
-    }
-    if (command instanceof UnconfirmedWarning || command instanceof SaveSnapshotSuccess || command instanceof DeleteMessagesSuccess || command instanceof DeleteMessagesFailure) {
-      this.reports.tell(command);
-      return;
-    }
-    if (!('type' in command)) return;
-    switch (command.type) {
-      case 'send':
-        void this.persist({ type: 'sent', text: command.text }, (event) => this.#apply(event));
-        return;
-      case 'deliver':
-        // Straight from the command handler (nothing persisted), so the error reaches the asker.
-        try {
-          this.sender.tell(this.deliver(this.destination, (id) => ({ id, text: command.text }) satisfies Payload));
-        } catch (error) {
-          this.sender.tell(new StatusFailure(error as Error));
-        }
-        return;
-      case 'viaTransport':
-        void this.persist({ type: 'sent', text: String(command.destination.topic), to: command.destination }, (event) => this.#apply(event));
-        return;
-      case 'snap':
-        this.saveSnapshot(this.getDeliverySnapshot());
-        return;
-      case 'delete':
-        this.deleteMessages(command.to);
-        return;
-      case 'state':
-        this.sender.tell({ unconfirmed: this.unconfirmedCount, currentDeliveryId: this.currentDeliveryId, lastSequenceNr: this.lastSequenceNr });
-        return;
-    }
-  }
-
-  onRecover(message: Event | SnapshotOffer | RecoveryCompleted): void {
-    if (message instanceof RecoveryCompleted) return;
-    if (message instanceof SnapshotOffer) {
-      this.setDeliverySnapshot(message.snapshot as AtLeastOnceDeliverySnapshot);
-      return;
-    }
-    this.#apply(message);
-  }
-
-  #apply(event: Event): void {
-    if (event.type === 'sent') this.deliver(event.to ?? this.destination, (id) => ({ id, text: event.text }) satisfies Payload);
-    else this.confirmDelivery(event.id);
-  }
-}
-
-let systems: ActorSystem[] = [];
+const systems = new Systems();
+let clock: ManualClock | undefined;
 afterEach(async () => {
-  await Promise.all(systems.map((system) => system.terminate()));
-  systems = [];
+  await systems.terminateAll();
+  clock?.restore();
+  clock = undefined;
+  vi.restoreAllMocks();
 });
 
-function plugins() {
-  return { journal: inMemoryJournal(), snapshotStore: inMemorySnapshotStore() };
-}
-
-function start(stores: ReturnType<typeof plugins>, name = 'alod'): { system: ActorSystem; destination: TestProbe; reports: TestProbe } {
-  const system = ActorSystem.create(name, { ...stores });
-  systems.push(system);
-  return { system, destination: TestProbe.create(system, 'destination'), reports: TestProbe.create(system, 'reports') };
-}
-
-const isPayload = (message: unknown): message is Payload => typeof (message as Payload)?.id === 'number';
-
-describe('AtLeastOnceDeliveryActor', () => {
-  it('numbers deliveries from 1, redelivers what is lost, and stops once confirmed', async () => {
-    const { system, destination, reports } = start(plugins());
-    const sender = system.actorOf(() => new Sender('s1', destination.ref, reports.ref, { redeliverInterval: 100 }), 'sender');
+describe('AtLeastOnceDeliveryActor: ids, loss and confirmation', () => {
+  it('numbers deliveries 1, 2, 3 ... and never hands an id out twice, also after confirmations', async () => {
+    const system = systems.start('ids', stores());
+    const reports = TestProbe.create(system, 'reports');
+    const destination = TestProbe.create(system, 'destination');
+    const sender = startSender(system, { persistenceId: 'ids', destination: destination.ref, reports: reports.ref, settings: { redeliverInterval: 60_000 } });
+    await reports.expectMsgType(Recovered);
     sender.tell({ type: 'send', text: 'a' });
     sender.tell({ type: 'send', text: 'b' });
-    // First sends are "lost": not confirmed.
-    expect(await destination.expectMsg<Payload>(isPayload)).toEqual({ id: 1, text: 'a' });
-    expect(await destination.expectMsg<Payload>(isPayload)).toEqual({ id: 2, text: 'b' });
-    // Redelivered, oldest first, then confirmed.
-    const again = await destination.receiveN(2, 2000);
-    expect(again).toEqual([{ id: 1, text: 'a' }, { id: 2, text: 'b' }]);
-    destination.lastSender.tell(new DeliveryConfirmed(1));
+    expect(await destination.receiveN(2)).toEqual([{ id: 1, text: 'a' }, { id: 2, text: 'b' }]);
     destination.lastSender.tell(new DeliveryConfirmed(2));
-    // An unknown id changes nothing.
-    destination.lastSender.tell(new DeliveryConfirmed(99));
-    await expect.poll(async () => (await sender.ask<{ unconfirmed: number }>({ type: 'state' })).unconfirmed).toBe(0);
-    // Confirmed deliveries are not sent again (generous: several redelivery intervals).
-    await destination.expectNoMessage(400);
+    expect(await reports.expectMsgType(Confirmed)).toEqual(new Confirmed(2, 1));
+    // The highest id was confirmed: the next delivery must still not take it again.
+    sender.tell({ type: 'send', text: 'c' });
+    expect(await destination.expectMsg(isPayload)).toEqual({ id: 3, text: 'c' });
+    expect(await sender.ask<SenderState>({ type: 'state' })).toMatchObject({ currentDeliveryId: 3, unconfirmed: 2 });
   });
 
-  it('sends nothing while recovering and redelivers every unconfirmed delivery before any new command', async () => {
-    const stores = plugins();
-    const first = start(stores, 'before-crash');
-    const sender = first.system.actorOf(() => new Sender('s2', '/user/destination', first.reports.ref, { redeliverInterval: 60_000 }), 'sender');
-    for (const text of ['a', 'b', 'c']) sender.tell({ type: 'send', text });
-    await first.destination.receiveN(3);
-    first.destination.lastSender.tell(new DeliveryConfirmed(2));
-    await expect.poll(async () => (await sender.ask<{ unconfirmed: number }>({ type: 'state' })).unconfirmed).toBe(2);
-    await first.system.terminate();
-
-    const second = start(stores, 'after-crash');
-    const restarted = second.system.actorOf(() => new Sender('s2', '/user/destination', second.reports.ref, { redeliverInterval: 60_000 }), 'sender');
-    // Told before the actor even started recovering: it must come after the redeliveries.
-    restarted.tell({ type: 'send', text: 'd' });
-    const received = await second.destination.receiveN(3);
-    expect(received).toEqual([{ id: 1, text: 'a' }, { id: 3, text: 'c' }, { id: 4, text: 'd' }]);
+  it('redelivers messages a destination lost until they are confirmed, then stops sending them', async () => {
+    const system = systems.start('lossy', stores());
+    const reports = TestProbe.create(system, 'reports');
+    const seen = TestProbe.create(system, 'seen');
+    // Loses the first three messages: the first sends of 1 and 2 and the first redelivery of 1.
+    const destination = system.actorOf(() => new LossyDestination(3, seen.ref), 'destination');
+    const sender = startSender(system, { persistenceId: 'lossy', destination, reports: reports.ref, settings: { redeliverInterval: 100 } });
+    await reports.expectMsgType(Recovered);
+    sender.tell({ type: 'send', text: 'a' });
+    sender.tell({ type: 'send', text: 'b' });
+    const confirmed = [await reports.expectMsgType(Confirmed, 5000), await reports.expectMsgType(Confirmed, 5000)];
+    expect(confirmed.map((c) => c.deliveryId).sort()).toEqual([1, 2]);
+    expect(confirmed[1]!.unconfirmedLeft).toBe(0);
+    const applied = (await seen.receiveN(2)) as Payload[];
+    expect(applied.map((p) => p.text).sort()).toEqual(['a', 'b']);
+    // Confirmed deliveries are not sent again (ten redelivery intervals).
+    await seen.expectNoMessage(1000);
+    const state = await sender.ask<SenderState>({ type: 'state' });
+    expect(state).toMatchObject({ unconfirmed: 0, currentDeliveryId: 2 });
   });
 
-  it('restores the delivery counter and unconfirmed set from a snapshot; ids are never reused, even after deleting the events', async () => {
-    const stores = plugins();
-    const first = start(stores, 'snap-1');
-    const sender = first.system.actorOf(() => new Sender('s3', '/user/destination', first.reports.ref, { redeliverInterval: 60_000 }), 'sender');
-    for (const text of ['a', 'b', 'c']) sender.tell({ type: 'send', text });
-    await first.destination.receiveN(3);
-    first.destination.lastSender.tell(new DeliveryConfirmed(1));
-    await expect.poll(async () => (await sender.ask<{ unconfirmed: number }>({ type: 'state' })).unconfirmed).toBe(2);
-    // Deleting events that carry delivery state without a snapshot covering them is refused (Akka.NET #2372).
-    sender.tell({ type: 'delete', to: 4 });
-    const refused = await first.reports.expectMsgType(DeleteMessagesFailure);
-    expect(refused.cause).toBeInstanceOf(DeliveryStateDeletionError);
-    sender.tell({ type: 'snap' });
-    await first.reports.expectMsgType(SaveSnapshotSuccess);
-    sender.tell({ type: 'delete', to: 4 });
-    expect((await first.reports.expectMsgType(DeleteMessagesSuccess)).toSequenceNr).toBe(4);
-    await first.system.terminate();
+  it('confirmDelivery of an unknown or already confirmed id returns false and changes nothing', async () => {
+    const system = systems.start('unknown', stores());
+    const reports = TestProbe.create(system, 'reports');
+    const destination = TestProbe.create(system, 'destination');
+    const sender = startSender(system, { persistenceId: 'unknown', destination: destination.ref, reports: reports.ref, settings: { redeliverInterval: 60_000 } });
+    await reports.expectMsgType(Recovered);
+    sender.tell({ type: 'send', text: 'a' });
+    sender.tell({ type: 'send', text: 'b' });
+    await destination.receiveN(2);
+    const before = await sender.ask<SenderState>({ type: 'state' });
+    expect(await sender.ask({ type: 'confirm-directly', id: 99 })).toBe(false);
+    expect(await sender.ask({ type: 'confirm-directly', id: 0 })).toBe(false);
+    expect(await sender.ask<SenderState>({ type: 'state' })).toEqual(before);
+    expect(await sender.ask({ type: 'confirm-directly', id: 1 })).toBe(true);
+    expect(await sender.ask({ type: 'confirm-directly', id: 1 })).toBe(false);
+    const after = await sender.ask<SenderState>({ type: 'state' });
+    expect(after.deliveries.map((d) => d.deliveryId)).toEqual([2]);
+    expect(after.currentDeliveryId).toBe(2);
+  });
+});
 
-    const second = start(stores, 'snap-2');
-    const restarted = second.system.actorOf(() => new Sender('s3', '/user/destination', second.reports.ref, { redeliverInterval: 60_000 }), 'sender');
-    expect(await second.destination.receiveN(2)).toEqual([{ id: 2, text: 'b' }, { id: 3, text: 'c' }]);
-    restarted.tell({ type: 'send', text: 'd' });
-    expect(await second.destination.expectMsg<Payload>(isPayload)).toEqual({ id: 4, text: 'd' });
-    expect(await restarted.ask({ type: 'state' })).toMatchObject({ unconfirmed: 3, currentDeliveryId: 4, lastSequenceNr: 5 });
+describe('AtLeastOnceDeliveryActor: the redelivery tick', () => {
+  it('sends only deliveries older than redeliverInterval, oldest first, at most redeliveryBurstLimit per tick', async () => {
+    clock = ManualClock.install();
+    const system = systems.start('burst', stores());
+    const reports = TestProbe.create(system, 'reports');
+    const destination = TestProbe.create(system, 'destination');
+    const sender = startSender(system, {
+      persistenceId: 'burst',
+      destination: destination.ref,
+      reports: reports.ref,
+      ticks: destination.ref,
+      settings: { redeliverInterval: 200, redeliveryBurstLimit: 3, warnAfterNumberOfUnconfirmedAttempts: 100 },
+    });
+    await reports.expectMsgType(Recovered);
+    const batches = new TickBatches(destination);
+    const firstSends = async (n: number): Promise<number[]> => {
+      const ids: number[] = [];
+      while (ids.length < n) {
+        const message = await destination.expectMsg<unknown>(() => true);
+        if (message instanceof Tick) continue; // nothing is due while the clock stands still
+        ids.push((message as Payload).id);
+      }
+      return ids;
+    };
+    for (let i = 1; i <= 5; i++) sender.tell({ type: 'send', text: `early-${i}` });
+    expect(await firstSends(5)).toEqual([1, 2, 3, 4, 5]);
+    clock.advance(100);
+    for (let i = 6; i <= 10; i++) sender.tell({ type: 'send', text: `late-${i}` });
+    expect(await firstSends(5)).toEqual([6, 7, 8, 9, 10]);
+
+    // 250 ms after the early sends, 150 ms after the late ones: only 1..5 are due, three per tick.
+    clock.advance(150);
+    expect(await batches.nextNonEmpty()).toEqual([1, 2, 3]);
+    expect(await batches.next()).toEqual([4, 5]);
+    expect(await batches.next()).toEqual([]);
+
+    // 320 ms after the early sends: 6..10 are due now, 1..5 (resent at 250) not yet.
+    clock.advance(70);
+    expect(await batches.nextNonEmpty()).toEqual([6, 7, 8]);
+    expect(await batches.next()).toEqual([9, 10]);
+    expect(await batches.next()).toEqual([]);
+
+    // 470: 1..5 (due at 450) again, 6..10 (due at 520) not yet.
+    clock.advance(150);
+    expect(await batches.nextNonEmpty()).toEqual([1, 2, 3]);
+    expect(await batches.next()).toEqual([4, 5]);
+    expect(await batches.next()).toEqual([]);
   });
 
-  it('redelivers at most redeliveryBurstLimit per tick, oldest first', async () => {
-    const { system, destination, reports } = start(plugins());
-    const sender = system.actorOf(() => new Sender('s4', destination.ref, reports.ref, { redeliverInterval: 1000, redeliveryBurstLimit: 3 }), 'sender');
-    for (let i = 0; i < 10; i++) sender.tell({ type: 'send', text: `m${i}` });
-    const firstSends = (await destination.receiveN(10)) as Payload[];
-    expect(firstSends.map((p) => p.id)).toEqual([1, 2, 3, 4, 5, 6, 7, 8, 9, 10]);
-    // Ticks come every interval/2: the first tick after the interval sends exactly the three oldest, the
-    // next one (500 ms later, before 1-3 are due again) the next three.
-    const burst = (await destination.receiveN(3, 3000)) as Payload[];
-    expect(burst.map((p) => p.id)).toEqual([1, 2, 3]);
-    const next = (await destination.receiveN(3, 3000)) as Payload[];
-    expect(next.map((p) => p.id)).toEqual([4, 5, 6]);
-  });
-
-  it('warns after warnAfterNumberOfUnconfirmedAttempts sends, once per delivery', async () => {
-    const { system, destination, reports } = start(plugins());
-    const sender = system.actorOf(() => new Sender('s5', destination.ref, reports.ref, { redeliverInterval: 50, warnAfterNumberOfUnconfirmedAttempts: 3 }), 'sender');
+  it('warns with UnconfirmedWarning once a delivery reached warnAfterNumberOfUnconfirmedAttempts sends, once per delivery', async () => {
+    clock = ManualClock.install();
+    const system = systems.start('warn', stores());
+    const reports = TestProbe.create(system, 'reports');
+    const destination = TestProbe.create(system, 'destination');
+    const sender = startSender(system, {
+      persistenceId: 'warn',
+      destination: destination.ref,
+      reports: reports.ref,
+      ticks: destination.ref,
+      settings: { redeliverInterval: 100, warnAfterNumberOfUnconfirmedAttempts: 3 },
+    });
+    await reports.expectMsgType(Recovered);
+    const batches = new TickBatches(destination);
     sender.tell({ type: 'send', text: 'x' });
-    const warning = await reports.expectMsgType(UnconfirmedWarning, 5000);
+    await destination.fishForMessage(isPayload);
+    // y half an interval behind x, so their attempts alternate tick by tick.
+    clock.advance(50);
+    sender.tell({ type: 'send', text: 'y' });
+    await destination.fishForMessage(isPayload);
+    const step = async (expected: number[]): Promise<void> => {
+      clock.advance(50);
+      expect(await batches.nextNonEmpty()).toEqual(expected);
+    };
+    await step([1]); // x attempt 2
+    await step([2]); // y attempt 2
+    await reports.expectNoMessage(50);
+    await step([1]); // x attempt 3: warns
+    const warning = await reports.expectMsgType(UnconfirmedWarning);
     expect(warning.unconfirmedDeliveries).toEqual([{ deliveryId: 1, destination: destination.ref.path, message: { id: 1, text: 'x' }, attempt: 3 }]);
-    const attempts = (await destination.receiveN(3, 5000)) as Payload[];
-    expect(attempts.every((p) => p.id === 1)).toBe(true);
-    // Attempts 4, 5, ... (every 50 ms) do not warn again.
-    await reports.expectNoMessage(300);
+    await step([2]); // y attempt 3: warns about y only
+    const second = await reports.expectMsgType(UnconfirmedWarning);
+    expect(second.unconfirmedDeliveries.map((d) => [d.deliveryId, d.attempt])).toEqual([[2, 3]]);
+    await step([1]); // x attempt 4: no second warning
+    await step([2]);
+    await reports.expectNoMessage(100);
   });
 
-  it('throws MaxUnconfirmedMessagesExceededError past maxUnconfirmedMessages, leaving the state unchanged', async () => {
-    const { system, destination, reports } = start(plugins());
-    const sender = system.actorOf(() => new Sender('s6', destination.ref, reports.ref, { redeliverInterval: 60_000, maxUnconfirmedMessages: 2 }), 'sender');
-    await sender.ask({ type: 'deliver', text: 'a' });
-    await sender.ask({ type: 'deliver', text: 'b' });
-    await expect(sender.ask({ type: 'deliver', text: 'c' })).rejects.toBeInstanceOf(MaxUnconfirmedMessagesExceededError);
-    expect(await sender.ask({ type: 'state' })).toMatchObject({ unconfirmed: 2, currentDeliveryId: 2 });
-    sender.tell(new DeliveryConfirmed(1));
+  it('throws MaxUnconfirmedMessagesExceededError past maxUnconfirmedMessages without touching the state', async () => {
+    const system = systems.start('max', stores());
+    const reports = TestProbe.create(system, 'reports');
+    const destination = TestProbe.create(system, 'destination');
+    const sender = startSender(system, { persistenceId: 'max', destination: destination.ref, reports: reports.ref, settings: { redeliverInterval: 60_000, maxUnconfirmedMessages: 2 } });
+    await reports.expectMsgType(Recovered);
+    expect(await sender.ask({ type: 'deliver', text: 'a' })).toBe(1);
+    expect(await sender.ask({ type: 'deliver', text: 'b' })).toBe(2);
+    const before = await sender.ask<SenderState>({ type: 'state' });
+    const refused = sender.ask({ type: 'deliver', text: 'c' });
+    await expect(refused).rejects.toBeInstanceOf(MaxUnconfirmedMessagesExceededError);
+    await expect(refused).rejects.toMatchObject({ maxUnconfirmedMessages: 2, persistenceId: 'max' });
+    expect(await sender.ask<SenderState>({ type: 'state' })).toEqual(before);
+    await destination.receiveN(2);
+    await destination.expectNoMessage(100); // "c" was not sent
+    expect(await sender.ask({ type: 'confirm-directly', id: 1 })).toBe(true);
+    // Room again; the refused attempt consumed no id.
     expect(await sender.ask({ type: 'deliver', text: 'd' })).toBe(3);
   });
+});
 
+describe('AtLeastOnceDeliveryActor: timer and clock', () => {
   it('runs no redelivery timer while nothing is unconfirmed', async () => {
-    const { system, destination, reports } = start(plugins());
-    let instance: Sender | undefined;
-    system.actorOf(() => (instance = new Sender('s7', destination.ref, reports.ref, { redeliverInterval: 20 })), 'sender');
-    await expect.poll(() => instance?.isRecovering === false).toBe(true);
-    const timers = (instance as unknown as { context: { timers: { size?: number } } }).context.timers;
-    expect(timers.size ?? 0).toBe(0);
-    instance!.self.tell({ type: 'send', text: 'a' });
-    await destination.expectMsg<Payload>(isPayload);
-    expect(timers.size).toBe(1);
+    const system = systems.start('idle', stores());
+    const reports = TestProbe.create(system, 'reports');
+    const destination = TestProbe.create(system, 'destination');
+    const ticks = TestProbe.create(system, 'ticks');
+    // Ticks would come every 10 ms if the timer ran.
+    const sender = startSender(system, { persistenceId: 'idle', destination: destination.ref, reports: reports.ref, ticks: ticks.ref, settings: { redeliverInterval: 20 } });
+    await reports.expectMsgType(Recovered);
+    await ticks.expectNoMessage(300);
+
+    sender.tell({ type: 'send', text: 'a' });
+    await destination.expectMsg(isPayload);
+    await ticks.expectMsgType(Tick, 2000); // the timer runs while 1 is unconfirmed
     destination.lastSender.tell(new DeliveryConfirmed(1));
-    await expect.poll(() => timers.size).toBe(0);
+    await reports.expectMsgType(Confirmed);
+    // Markers of ticks before the confirmation may still be queued: a sentinel told now comes after them.
+    ticks.ref.tell('sentinel');
+    await ticks.fishForMessage((message) => message === 'sentinel');
+    await ticks.expectNoMessage(300);
   });
 
-  it('keeps its redelivery schedule when the wall clock jumps (monotonic clock)', async () => {
-    const { system, destination, reports } = start(plugins());
-    const sender = system.actorOf(() => new Sender('s8', destination.ref, reports.ref, { redeliverInterval: 300 }), 'sender');
-    const realNow = Date.now.bind(Date);
-    const clock = vi.spyOn(Date, 'now');
-    try {
-      sender.tell({ type: 'send', text: 'a' });
-      await destination.expectMsg<Payload>(isPayload);
-      clock.mockImplementation(() => realNow() + 3_600_000);
-      // An hour "later" by the wall clock is no reason to redeliver before the interval is over.
-      await destination.expectNoMessage(150);
-      expect(await destination.expectMsg<Payload>(isPayload, 2000)).toEqual({ id: 1, text: 'a' });
-      clock.mockImplementation(() => realNow() - 3_600_000);
-      // Nor is an hour "earlier" a reason to stall.
-      expect(await destination.expectMsg<Payload>(isPayload, 2000)).toEqual({ id: 1, text: 'a' });
-    } finally {
-      clock.mockRestore();
-    }
-  });
+  it('follows the monotonic clock: a wall-clock jump of +1 h causes no redelivery storm, -1 h no stall', async () => {
+    clock = ManualClock.install();
+    const wall = vi.spyOn(Date, 'now');
+    const realNow = Date.now();
+    wall.mockImplementation(() => realNow);
+    const system = systems.start('clock', stores());
+    const reports = TestProbe.create(system, 'reports');
+    const destination = TestProbe.create(system, 'destination');
+    const sender = startSender(system, { persistenceId: 'clock', destination: destination.ref, reports: reports.ref, ticks: destination.ref, settings: { redeliverInterval: 100 } });
+    await reports.expectMsgType(Recovered);
+    const batches = new TickBatches(destination);
+    sender.tell({ type: 'send', text: 'a' });
+    await destination.fishForMessage(isPayload);
 
-  it('sends to transport destinations and takes the transport\'s confirmation, also after a restart', async () => {
-    const sent: OutboundDelivery[] = [];
-    let confirmNow = false;
-    let context: TransportContext | undefined;
-    const fake: DeliveryTransport = {
-      name: 'fake',
-      validateDestination(destination) {
-        if (typeof destination.topic !== 'string') throw new Error('topic missing');
-      },
-      async start(ctx) {
-        context = ctx;
-      },
-      async send(_destination, delivery) {
-        sent.push(delivery);
-        if (confirmNow) context!.confirm(delivery.senderId, delivery.deliveryId);
-      },
-      async close() {},
-    };
-    const stores = plugins();
-    const first = ActorSystem.create('transport-1', { ...stores, transports: [fake] });
-    systems.push(first);
-    const reports = TestProbe.create(first);
-    const sender = first.actorOf(() => new Sender('s9', '/unused', reports.ref, { redeliverInterval: 60_000 }), 'sender');
-    const destination = { transport: 'fake', topic: 'orders' };
-    (sender as ActorRef).tell({ type: 'viaTransport', destination });
-    await expect.poll(() => sent.length).toBe(1);
-    expect(sent[0]).toMatchObject({ senderId: 's9', deliveryId: 1, message: { id: 1, text: 'orders' }, attempt: 1, oldestUnconfirmedId: 1 });
-    await first.terminate();
+    wall.mockImplementation(() => realNow + 3_600_000);
+    // An hour later by the wall clock, no time by the monotonic one: several ticks, no sends.
+    for (let i = 0; i < 3; i++) expect(await batches.next()).toEqual([]);
+    clock.advance(100);
+    expect(await batches.nextNonEmpty()).toEqual([1]);
 
-    confirmNow = true;
-    const second = ActorSystem.create('transport-2', { ...stores, transports: [fake] });
-    systems.push(second);
-    const restarted = second.actorOf(() => new Sender('s9', '/unused', TestProbe.create(second).ref, { redeliverInterval: 60_000 }), 'sender');
-    await expect.poll(async () => (await restarted.ask<{ unconfirmed: number }>({ type: 'state' })).unconfirmed).toBe(0);
-    expect(sent.map((delivery) => [delivery.deliveryId, delivery.attempt])).toEqual([[1, 1], [1, 1]]);
+    wall.mockImplementation(() => realNow - 3_600_000);
+    for (let i = 0; i < 2; i++) expect(await batches.next()).toEqual([]);
+    // Back an hour by the wall clock: the next interval still brings the redelivery.
+    clock.advance(100);
+    expect(await batches.nextNonEmpty()).toEqual([1]);
+    expect((await sender.ask<SenderState>({ type: 'state' })).deliveries[0]!.attempt).toBe(3);
   });
 });

@@ -1,0 +1,376 @@
+/**
+ * Shared fixtures for the at-least-once delivery tests: a persistent sender that reports what it does
+ * to probes, a destination that loses the first messages, a manual monotonic clock, a fake transport,
+ * and plugin instances that outlive an ActorSystem (a second system on them plays the restarted process).
+ */
+import { vi, type MockInstance } from 'vitest';
+import {
+  Actor,
+  ActorSystem,
+  AtLeastOnceDeliveryActor,
+  DeleteMessagesFailure,
+  DeleteMessagesSuccess,
+  DeliveryAttemptsExhausted,
+  DeliveryConfirmed,
+  RecoveryCompleted,
+  SaveSnapshotSuccess,
+  SnapshotOffer,
+  StatusFailure,
+  UnconfirmedWarning,
+  inMemoryJournal,
+  inMemorySnapshotStore,
+  type ActorRef,
+  type AtLeastOnceDeliveryOptions,
+  type AtLeastOnceDeliverySnapshot,
+  type DeliveryInfo,
+  type DeliveryTransport,
+  type Destination,
+  type InMemoryJournal,
+  type InMemorySnapshotStore,
+  type OutboundDelivery,
+  type PersistenceReply,
+  type PlainDestination,
+  type TransportContext,
+  type TransportDestination,
+} from '../../../src/index.js';
+import { TestProbe } from '../../../journal/testkit/index.js';
+
+// --- plugins and systems ------------------------------------------------------------------------------
+
+export interface Stores {
+  readonly journal: InMemoryJournal;
+  readonly snapshotStore: InMemorySnapshotStore;
+}
+
+export function stores(): Stores {
+  return { journal: inMemoryJournal(), snapshotStore: inMemorySnapshotStore() };
+}
+
+/** Tracks the systems a test starts so `terminateAll` (in afterEach) stops every one, also after a failure. */
+export class Systems {
+  #started: ActorSystem[] = [];
+
+  start(name: string, plugins: Stores, extra: { transports?: readonly DeliveryTransport[] } = {}): ActorSystem {
+    const system = ActorSystem.create(name, { ...plugins, ...extra });
+    this.#started.push(system);
+    return system;
+  }
+
+  async terminateAll(): Promise<void> {
+    const started = this.#started;
+    this.#started = [];
+    await Promise.all(started.map((system) => system.terminate()));
+  }
+}
+
+// --- what the sender reports ----------------------------------------------------------------------
+
+export type Payload = { readonly id: number; readonly text: string };
+
+export const isPayload = (message: unknown): message is Payload =>
+  message !== null && typeof message === 'object' && typeof (message as Payload).id === 'number' && typeof (message as Payload).text === 'string';
+
+/** Recovery finished: how many sends happened before RecoveryCompleted (must be 0) and what was rebuilt. */
+export class Recovered {
+  constructor(
+    readonly sendsDuringRecovery: number,
+    readonly unconfirmed: number,
+    readonly currentDeliveryId: number,
+  ) {}
+}
+
+/** A DeliveryConfirmed was handled: the confirmation event is persisted and confirmDelivery ran. */
+export class Confirmed {
+  constructor(
+    readonly deliveryId: number,
+    readonly unconfirmedLeft: number,
+  ) {}
+}
+
+/** Told to the tick probe at the start of each redelivery tick, before that tick sends anything. */
+export class Tick {
+  constructor(readonly n: number) {}
+}
+
+export interface SenderState {
+  readonly unconfirmed: number;
+  readonly currentDeliveryId: number;
+  readonly lastSequenceNr: number;
+  /** Deliberately not getDeliverySnapshot(): that call marks a snapshot as taken (deletion guard). */
+  readonly deliveries: readonly DeliveryInfo[];
+}
+
+export type SenderCommand =
+  | { type: 'send'; text: string; to?: PlainDestination }
+  | { type: 'deliver'; text: string }
+  | { type: 'confirm-directly'; id: number }
+  | { type: 'snap' }
+  | { type: 'delete'; to: number }
+  | { type: 'state' };
+
+export type SenderEvent =
+  | { type: 'sent'; text: string; to?: PlainDestination }
+  | { type: 'confirmed'; id: number }
+  | { type: 'gave-up'; ids: number[] };
+
+export interface SenderOptions {
+  persistenceId: string;
+  destination: Destination;
+  /** Receives Recovered, Confirmed, UnconfirmedWarning, DeliveryAttemptsExhausted and snapshot/deletion replies. */
+  reports: ActorRef;
+  /** Receives a Tick at the start of every redelivery tick (give it the destination probe to see which sends a tick made). */
+  ticks?: ActorRef;
+  settings?: AtLeastOnceDeliveryOptions;
+}
+
+/**
+ * The redelivery tick is internal (not exported); the timer hands it to aroundReceive, where it is
+ * recognised by its class name so the tests can observe ticks without reaching into the module.
+ */
+function isRedeliveryTick(message: unknown): boolean {
+  return message !== null && typeof message === 'object' && message.constructor.name === 'RedeliveryTick';
+}
+
+/** Akka's canonical sender: persists what it sends and each confirmation, delivers from event handlers. */
+export class Sender extends AtLeastOnceDeliveryActor<SenderCommand, SenderEvent> {
+  readonly persistenceId: string;
+  readonly #options: SenderOptions;
+  #ticks = 0;
+
+  constructor(options: SenderOptions) {
+    super(options.settings ?? {});
+    this.persistenceId = options.persistenceId;
+    this.#options = options;
+  }
+
+  override aroundReceive(message: unknown): void | Promise<void> {
+    if (this.#options.ticks && isRedeliveryTick(message)) this.#options.ticks.tell(new Tick(++this.#ticks));
+    return super.aroundReceive(message);
+  }
+
+  onCommand(command: SenderCommand | PersistenceReply | DeliveryConfirmed | UnconfirmedWarning | DeliveryAttemptsExhausted): void {
+    const reports = this.#options.reports;
+    if (command instanceof DeliveryConfirmed) {
+      if (!this.isUnconfirmed(command.deliveryId)) return;
+      void this.persist({ type: 'confirmed', id: command.deliveryId }, (event) => {
+        this.#apply(event);
+        reports.tell(new Confirmed(event.id, this.unconfirmedCount));
+      });
+      return;
+    }
+    if (command instanceof DeliveryAttemptsExhausted) {
+      reports.tell(command);
+      void this.persist({ type: 'gave-up', ids: command.deliveries.map((d) => d.deliveryId) }, (event) => this.#apply(event));
+      return;
+    }
+    if (
+      command instanceof UnconfirmedWarning ||
+      command instanceof SaveSnapshotSuccess ||
+      command instanceof DeleteMessagesSuccess ||
+      command instanceof DeleteMessagesFailure
+    ) {
+      reports.tell(command);
+      return;
+    }
+    if (!('type' in command)) return;
+    switch (command.type) {
+      case 'send':
+        void this.persist({ type: 'sent', text: command.text, ...(command.to !== undefined ? { to: command.to } : {}) }, (event) => this.#apply(event));
+        return;
+      case 'deliver':
+        // Straight from the command handler (nothing persisted), so a thrown error reaches the asker.
+        try {
+          this.sender.tell(this.deliver(this.#options.destination, (id) => ({ id, text: command.text }) satisfies Payload));
+        } catch (error) {
+          this.sender.tell(new StatusFailure(error as Error));
+        }
+        return;
+      case 'confirm-directly':
+        this.sender.tell(this.confirmDelivery(command.id));
+        return;
+      case 'snap':
+        this.saveSnapshot(this.getDeliverySnapshot());
+        return;
+      case 'delete':
+        this.deleteMessages(command.to);
+        return;
+      case 'state':
+        this.sender.tell({
+          unconfirmed: this.unconfirmedCount,
+          currentDeliveryId: this.currentDeliveryId,
+          lastSequenceNr: this.lastSequenceNr,
+          deliveries: this.unconfirmedDeliveries(),
+        } satisfies SenderState);
+        return;
+    }
+  }
+
+  onRecover(message: SenderEvent | SnapshotOffer | RecoveryCompleted): void {
+    if (message instanceof RecoveryCompleted) {
+      this.#options.reports.tell(new Recovered(this.sendCount, this.unconfirmedCount, this.currentDeliveryId));
+      return;
+    }
+    if (message instanceof SnapshotOffer) {
+      this.setDeliverySnapshot(message.snapshot as AtLeastOnceDeliverySnapshot);
+      return;
+    }
+    this.#apply(message);
+  }
+
+  #apply(event: SenderEvent): void {
+    switch (event.type) {
+      case 'sent':
+        this.deliver(event.to ?? this.#options.destination, (id) => ({ id, text: event.text }) satisfies Payload);
+        return;
+      case 'confirmed':
+        this.confirmDelivery(event.id);
+        return;
+      case 'gave-up':
+        for (const id of event.ids) this.confirmDelivery(id);
+        return;
+    }
+  }
+}
+
+export function startSender(system: ActorSystem, options: SenderOptions, name = 'sender'): ActorRef {
+  return system.actorOf(() => new Sender(options), name);
+}
+
+// --- destinations -----------------------------------------------------------------------------------
+
+/**
+ * Loses the first `drop` messages it receives (no confirmation, as if they never arrived), then
+ * forwards each message to `seen` and confirms it to its sender.
+ */
+export class LossyDestination extends Actor {
+  #dropped = 0;
+
+  constructor(
+    private readonly drop: number,
+    private readonly seen: ActorRef,
+  ) {
+    super();
+  }
+
+  receive(message: unknown): void {
+    if (!isPayload(message)) return;
+    if (this.#dropped < this.drop) {
+      this.#dropped++;
+      return;
+    }
+    this.seen.tell(message);
+    this.sender.tell(new DeliveryConfirmed(message.id));
+  }
+}
+
+/** Forwards every payload to `seen` and confirms it. */
+export class ConfirmingDestination extends LossyDestination {
+  constructor(seen: ActorRef) {
+    super(0, seen);
+  }
+}
+
+/**
+ * Reads a probe that gets both the Tick markers and the sends: `next()` returns the delivery ids the
+ * next tick sent (a tick tells its marker before it sends, and tells from one actor arrive in order).
+ */
+export class TickBatches {
+  #atMarker = false;
+
+  constructor(private readonly probe: TestProbe) {}
+
+  async next(timeoutMs = 5000): Promise<number[]> {
+    if (!this.#atMarker) await this.probe.fishForMessage((message) => message instanceof Tick, timeoutMs);
+    this.#atMarker = false;
+    const ids: number[] = [];
+    for (;;) {
+      const message = await this.probe.expectMsg<unknown>(() => true, timeoutMs);
+      if (message instanceof Tick) {
+        this.#atMarker = true;
+        return ids;
+      }
+      if (!isPayload(message)) throw new Error(`unexpected message between ticks: ${JSON.stringify(message)}`);
+      ids.push(message.id);
+    }
+  }
+
+  /** Skips ticks that sent nothing (e.g. queued before the clock moved); returns the first that sent something. */
+  async nextNonEmpty(timeoutMs = 5000): Promise<number[]> {
+    for (;;) {
+      const ids = await this.next(timeoutMs);
+      if (ids.length > 0) return ids;
+    }
+  }
+}
+
+// --- clock --------------------------------------------------------------------------------------------
+
+/**
+ * Freezes performance.now (the actor's monotonic clock) and lets the test move it: which deliveries
+ * a tick finds due then depends only on the test, not on how loaded the machine is. Real timers still
+ * fire (ticks keep coming); only the time they read is controlled. Moves stay far below the journal's
+ * call timeout so the circuit breaker never sees a stale call.
+ */
+export class ManualClock {
+  readonly #spy: MockInstance<() => number>;
+  #now: number;
+
+  private constructor() {
+    this.#now = performance.now();
+    this.#spy = vi.spyOn(performance, 'now').mockImplementation(() => this.#now);
+  }
+
+  static install(): ManualClock {
+    return new ManualClock();
+  }
+
+  advance(ms: number): void {
+    this.#now += ms;
+  }
+
+  restore(): void {
+    this.#spy.mockRestore();
+  }
+}
+
+// --- transport ----------------------------------------------------------------------------------------
+
+/**
+ * An in-process DeliveryTransport. Each send is recorded and announced to `sends` (when set); the
+ * behaviour decides whether it confirms at once through context.confirm, only records, or rejects.
+ */
+export class FakeTransport implements DeliveryTransport {
+  readonly name: string;
+  readonly sent: OutboundDelivery[] = [];
+  behaviour: 'confirm' | 'record' | 'reject' = 'record';
+  sends: ActorRef | undefined;
+  startCount = 0;
+  #context: TransportContext | undefined;
+
+  constructor(name = 'fake') {
+    this.name = name;
+  }
+
+  validateDestination(destination: TransportDestination): void {
+    if (typeof destination.topic !== 'string') throw new Error('a fake destination needs a topic');
+  }
+
+  async start(context: TransportContext): Promise<void> {
+    this.startCount++;
+    this.#context = context;
+  }
+
+  async send(_destination: TransportDestination, delivery: OutboundDelivery): Promise<void> {
+    this.sent.push(delivery);
+    this.sends?.tell(delivery);
+    if (this.behaviour === 'reject') throw new Error(`broker refused delivery ${delivery.deliveryId}`);
+    if (this.behaviour === 'confirm') this.#context!.confirm(delivery.senderId, delivery.deliveryId);
+  }
+
+  async close(): Promise<void> {}
+}
+
+/** Lets every pending promise callback run (they all settle before the next macrotask). */
+export function settleMicrotasks(): Promise<void> {
+  return new Promise((resolve) => setImmediate(resolve));
+}
