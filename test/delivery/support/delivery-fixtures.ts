@@ -106,7 +106,8 @@ export type SenderCommand =
   | { type: 'confirm-directly'; id: number }
   | { type: 'snap' }
   | { type: 'delete'; to: number }
-  | { type: 'state' };
+  | { type: 'state' }
+  | { type: 'crash' };
 
 export type SenderEvent =
   | { type: 'sent'; text: string; to?: PlainDestination }
@@ -202,6 +203,9 @@ export class Sender extends AtLeastOnceDeliveryActor<SenderCommand, SenderEvent>
           deliveries: this.unconfirmedDeliveries(),
         } satisfies SenderState);
         return;
+      case 'crash':
+        // The supervisor restarts the actor in place: same ref, new instance, recovery from the journal.
+        throw new Error('crash requested by the test');
     }
   }
 
