@@ -371,6 +371,11 @@ export class FakeTransport implements DeliveryTransport {
     if (this.behaviour === 'confirm') this.#context!.confirm(delivery.senderId, delivery.deliveryId);
   }
 
+  /** Reports a confirmation the way a consumer's reply would (the transport must have started). */
+  confirmFor(senderId: string, deliveryId: number): void {
+    this.#context!.confirm(senderId, deliveryId);
+  }
+
   async close(): Promise<void> {}
 }
 
