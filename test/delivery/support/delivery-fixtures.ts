@@ -17,6 +17,8 @@ import {
   SnapshotOffer,
   StatusFailure,
   UnconfirmedWarning,
+  InMemoryJournal as InMemoryJournalClass,
+  InMemorySnapshotStore as InMemorySnapshotStoreClass,
   inMemoryJournal,
   inMemorySnapshotStore,
   type ActorRef,
@@ -25,15 +27,17 @@ import {
   type DeliveryInfo,
   type DeliveryTransport,
   type Destination,
-  type InMemoryJournal,
-  type InMemorySnapshotStore,
   type OutboundDelivery,
   type PersistenceReply,
   type PlainDestination,
   type TransportContext,
   type TransportDestination,
 } from '../../../src/index.js';
+import { pino } from 'pino';
 import { TestProbe } from '../../../journal/testkit/index.js';
+
+// The in-memory journal's "nothing survives the process" warning is noise in these tests.
+const silentLogger = pino({ level: 'silent' });
 
 // --- plugins and systems ------------------------------------------------------------------------------
 
@@ -41,6 +45,9 @@ export interface Stores {
   readonly journal: InMemoryJournal;
   readonly snapshotStore: InMemorySnapshotStore;
 }
+
+type InMemoryJournal = InMemoryJournalClass;
+type InMemorySnapshotStore = InMemorySnapshotStoreClass;
 
 export function stores(): Stores {
   return { journal: inMemoryJournal(), snapshotStore: inMemorySnapshotStore() };
@@ -382,4 +389,129 @@ export class FakeTransport implements DeliveryTransport {
 /** Lets every pending promise callback run (they all settle before the next macrotask). */
 export function settleMicrotasks(): Promise<void> {
   return new Promise((resolve) => setImmediate(resolve));
+}
+
+// --- observable plugins -------------------------------------------------------------------------------
+
+type Waiter = { readonly match: (event: unknown) => boolean; readonly resolve: (event: unknown) => void };
+
+function decode(payload: string | Uint8Array): unknown {
+  if (typeof payload !== 'string') return undefined;
+  try {
+    return JSON.parse(payload) as unknown;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * The in-memory journal with hooks a test can await: `stored(match)` resolves once a matching event
+ * was written, `deleted()` once a deletion finished; `hold()` keeps writes pending until `release()`.
+ * Persist handlers run in the write's promise callbacks, so after `stored` plus settleMicrotasks()
+ * the actor has applied the event.
+ */
+export class ObservedJournal extends InMemoryJournalClass {
+  readonly replayedFrom: number[] = [];
+  #waiters: Waiter[] = [];
+  #deleteWaiters: ((toSequenceNr: number) => void)[] = [];
+  #gate: Promise<void> | undefined;
+  #open: (() => void) | undefined;
+  #writeStarted: (() => void) | undefined;
+
+  constructor() {
+    super({ logger: silentLogger });
+  }
+
+  /** Writes wait until release(); resolves when the first held write arrived. */
+  hold(): Promise<void> {
+    this.#gate = new Promise((resolve) => (this.#open = resolve));
+    return new Promise((resolve) => (this.#writeStarted = resolve));
+  }
+
+  release(): void {
+    this.#gate = undefined;
+    this.#open?.();
+  }
+
+  stored<T = unknown>(match: (event: unknown) => boolean): Promise<T> {
+    return new Promise((resolve) => this.#waiters.push({ match, resolve: resolve as (event: unknown) => void }));
+  }
+
+  deleted(): Promise<number> {
+    return new Promise((resolve) => this.#deleteWaiters.push(resolve));
+  }
+
+  /** The events stored for `persistenceId`, decoded. */
+  async events(persistenceId: string): Promise<unknown[]> {
+    const events: unknown[] = [];
+    await super.replayMessages(persistenceId, 1, Number.MAX_SAFE_INTEGER, Number.MAX_SAFE_INTEGER, (repr) => {
+      events.push(decode(repr.payload));
+    });
+    return events;
+  }
+
+  override async writeMessages(writes: Parameters<InMemoryJournal['writeMessages']>[0]): ReturnType<InMemoryJournal['writeMessages']> {
+    this.#writeStarted?.();
+    this.#writeStarted = undefined;
+    if (this.#gate) await this.#gate;
+    const outcomes = await super.writeMessages(writes);
+    for (const write of writes) {
+      for (const repr of write.events) {
+        const event = decode(repr.payload);
+        const matched = this.#waiters.filter((waiter) => waiter.match(event));
+        this.#waiters = this.#waiters.filter((waiter) => !matched.includes(waiter));
+        for (const waiter of matched) waiter.resolve(event);
+      }
+    }
+    return outcomes;
+  }
+
+  override replayMessages(...args: Parameters<InMemoryJournal['replayMessages']>): ReturnType<InMemoryJournal['replayMessages']> {
+    this.replayedFrom.push(args[1]);
+    return super.replayMessages(...args);
+  }
+
+  override async deleteMessagesTo(persistenceId: string, toSequenceNr: number): Promise<void> {
+    await super.deleteMessagesTo(persistenceId, toSequenceNr);
+    const waiters = this.#deleteWaiters;
+    this.#deleteWaiters = [];
+    for (const resolve of waiters) resolve(toSequenceNr);
+  }
+}
+
+/** The in-memory snapshot store; `saved()` resolves with the sequence number of the next saved snapshot. */
+export class ObservedSnapshotStore extends InMemorySnapshotStoreClass {
+  #saveWaiters: ((sequenceNr: number) => void)[] = [];
+  #deleteWaiters: (() => void)[] = [];
+
+  saved(): Promise<number> {
+    return new Promise((resolve) => this.#saveWaiters.push(resolve));
+  }
+
+  deletedMatching(): Promise<void> {
+    return new Promise((resolve) => this.#deleteWaiters.push(resolve));
+  }
+
+  override async save(...args: Parameters<InMemorySnapshotStore['save']>): Promise<void> {
+    await super.save(...args);
+    const waiters = this.#saveWaiters;
+    this.#saveWaiters = [];
+    for (const resolve of waiters) resolve(args[0].sequenceNr);
+  }
+
+  override async deleteMatching(...args: Parameters<InMemorySnapshotStore['deleteMatching']>): Promise<void> {
+    await super.deleteMatching(...args);
+    const waiters = this.#deleteWaiters;
+    this.#deleteWaiters = [];
+    for (const resolve of waiters) resolve();
+  }
+}
+
+export interface ObservedStores {
+  readonly journal: ObservedJournal;
+  readonly snapshotStore: ObservedSnapshotStore;
+}
+
+export function observedStores(): ObservedStores {
+  return { journal: new ObservedJournal(), snapshotStore: new ObservedSnapshotStore() };
 }
