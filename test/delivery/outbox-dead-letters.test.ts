@@ -1,92 +1,106 @@
 /**
- * The opt-in extensions beyond Akka, through the outbox: exponential redelivery backoff, hand-off to
- * dead letters after N attempts (persisted, listed, redriven), and idempotency keys across a restart.
+ * The outbox's use of the opt-in extensions: after deadLetterAfterAttempts sends the delivery leaves
+ * the in-flight set through a persisted `dead-lettered` event, is listed with its reason, survives a
+ * restart, and a redrive sends it again under a new delivery id; redeliveryBackoff spaces attempts.
+ * The monotonic clock is controlled (see ManualClock), so attempts happen exactly when the test moves it.
  */
 import { afterEach, describe, expect, it } from 'vitest';
-import { Actor, ActorSystem, DeliveryConfirmed, DeliveryEnvelope, Outbox, inMemoryJournal, inMemorySnapshotStore } from '../../src/index.js';
+import { DeliveryConfirmed, DeliveryEnvelope, Outbox, type OutboxEvent } from '../../src/index.js';
+import { TestProbe } from '../../journal/testkit/index.js';
+import { FakeTransport, ManualClock, Systems, observedStores, settleMicrotasks } from './support/delivery-fixtures.js';
 
-/** Records arrival times; confirms only once `accepting` is set. */
-class Flaky extends Actor {
-  constructor(private readonly arrivals: { at: number; id: number }[], private readonly accepting: () => boolean) {
-    super();
-  }
-  receive(message: unknown): void {
-    if (!(message instanceof DeliveryEnvelope)) return;
-    this.arrivals.push({ at: performance.now(), id: message.deliveryId });
-    if (this.accepting()) this.sender.tell(new DeliveryConfirmed(message.deliveryId));
-  }
-}
-
-let systems: ActorSystem[] = [];
+const systems = new Systems();
+let clock: ManualClock | undefined;
 afterEach(async () => {
-  await Promise.all(systems.map((system) => system.terminate()));
-  systems = [];
+  await systems.terminateAll();
+  clock?.restore();
+  clock = undefined;
 });
 
-function system(name: string, stores = { journal: inMemoryJournal(), snapshotStore: inMemorySnapshotStore() }): ActorSystem {
-  const created = ActorSystem.create(name, stores);
-  systems.push(created);
-  return created;
-}
+const isEnvelope = (message: unknown): message is DeliveryEnvelope => message instanceof DeliveryEnvelope;
+const ofType = (type: OutboxEvent['type']) => (event: unknown) => (event as OutboxEvent)?.type === type;
 
-describe('Outbox opt-in delivery extensions', () => {
-  it('backs off exponentially between attempts when redeliveryBackoff is set', async () => {
-    const arrivals: { at: number; id: number }[] = [];
-    const sys = system('backoff');
-    sys.actorOf(() => new Flaky(arrivals, () => false), 'receiver');
-    const outbox = Outbox.start(sys, { redeliverInterval: 40, redeliveryBackoff: { maxInterval: 2000, randomFactor: 0 } });
-    await outbox.send('/user/receiver', { n: 1 });
-    await expect.poll(() => arrivals.length, { timeout: 5000 }).toBeGreaterThanOrEqual(5);
-    const gaps = arrivals.slice(1, 5).map((arrival, i) => arrival.at - arrivals[i]!.at);
-    // Nominal 40, 80, 160, 320 ms (the tick runs every 20 ms, so each gap may be up to ~20 ms late).
-    [40, 80, 160, 320].forEach((nominal, i) => expect(gaps[i]).toBeGreaterThanOrEqual(nominal - 5));
-    expect(gaps[3]!).toBeGreaterThan(gaps[1]! * 2);
-  });
-
-  it('dead-letters a delivery after deadLetterAfterAttempts, persists that, and redrives it on request', async () => {
-    const arrivals: { at: number; id: number }[] = [];
-    let accepting = false;
-    const stores = { journal: inMemoryJournal(), snapshotStore: inMemorySnapshotStore() };
-    const first = system('dead-1', stores);
-    first.actorOf(() => new Flaky(arrivals, () => accepting), 'receiver');
-    const outbox = Outbox.start(first, { redeliverInterval: 30, deadLetterAfterAttempts: 3 });
+describe('Outbox dead letters (deadLetterAfterAttempts)', () => {
+  it('dead-letters after N attempts with its reason, keeps it across a restart, and redrives it under a new id', async () => {
+    const manual = (clock = ManualClock.install());
+    const plugins = observedStores();
+    const first = systems.start('dead-1', plugins);
+    const receiver = TestProbe.create(first, 'receiver');
+    const outbox = Outbox.start(first, { redeliverInterval: 100, deadLetterAfterAttempts: 3 });
     const { deliveryId } = await outbox.send('/user/receiver', { n: 1 });
-    await expect.poll(async () => (await outbox.deadLetters()).length, { timeout: 5000 }).toBe(1);
-    const [dead] = await outbox.deadLetters();
-    expect(dead).toMatchObject({ deliveryId, payload: { n: 1 }, attempts: 3 });
-    expect(arrivals).toHaveLength(3);
-    expect(await outbox.status(deliveryId)).toMatchObject({ status: 'dead-lettered' });
+    expect(deliveryId).toBe(1);
+    await receiver.expectMsg(isEnvelope);
+    for (let attempt = 2; attempt <= 3; attempt++) {
+      manual.advance(100);
+      expect((await receiver.expectMsg<DeliveryEnvelope>(isEnvelope)).deliveryId).toBe(1);
+    }
+    const deadLettered = plugins.journal.stored(ofType('dead-lettered'));
+    manual.advance(100);
+    expect(await deadLettered).toMatchObject({ type: 'dead-lettered', deliveryId: 1, attempts: 3, reason: 'no confirmation after 3 attempts' });
+    await settleMicrotasks();
+    expect(await outbox.deadLetters()).toMatchObject([{ deliveryId: 1, destination: '/user/receiver', payload: { n: 1 }, attempts: 3, reason: 'no confirmation after 3 attempts' }]);
+    expect(await outbox.status(1)).toEqual({ status: 'dead-lettered', deliveryId: 1, reason: 'no confirmation after 3 attempts', attempts: 3, destination: '/user/receiver' });
+    expect(await outbox.inFlight()).toEqual([]);
+    manual.advance(1000);
+    await receiver.expectNoMessage(100); // no fourth attempt
     await first.terminate();
 
     // The hand-off was persisted: a restart neither resends it nor forgets it.
-    const second = system('dead-2', stores);
-    second.actorOf(() => new Flaky(arrivals, () => accepting), 'receiver');
-    const recovered = Outbox.start(second, { redeliverInterval: 30, deadLetterAfterAttempts: 3 });
-    expect((await recovered.deadLetters()).map((d) => d.deliveryId)).toEqual([deliveryId]);
-    expect((await recovered.stats()).inFlight).toBe(0);
-    accepting = true;
-    const redriven = await recovered.redrive(deliveryId);
-    expect(redriven).toEqual([deliveryId]);
-    await expect.poll(async () => (await recovered.stats()).confirmed, { timeout: 5000 }).toBe(1);
+    const second = systems.start('dead-2', plugins);
+    const receiver2 = TestProbe.create(second, 'receiver');
+    const recovered = Outbox.start(second, { redeliverInterval: 100, deadLetterAfterAttempts: 3 });
+    expect((await recovered.deadLetters()).map((d) => d.deliveryId)).toEqual([1]);
+    expect(await recovered.inFlight()).toEqual([]);
+    await receiver2.expectNoMessage(100);
+
+    expect(await recovered.redrive(1)).toEqual([1]);
+    // A new id, so a receiver that deduplicates by (sender, id) applies it.
+    expect(await receiver2.expectMsg(isEnvelope)).toEqual(new DeliveryEnvelope('outbox', 2, { n: 1 }));
     expect(await recovered.deadLetters()).toEqual([]);
-    // Redriven under a new delivery id, so a receiver that deduplicates applies it.
-    expect(arrivals[arrivals.length - 1]!.id).toBeGreaterThan(deliveryId);
+    const confirmed = plugins.journal.stored(ofType('confirmed'));
+    receiver2.reply(new DeliveryConfirmed(2));
+    await confirmed;
+    await settleMicrotasks();
+    expect(await recovered.status(2)).toEqual({ status: 'confirmed', deliveryId: 2 });
+    expect(await recovered.stats()).toMatchObject({ accepted: 1, confirmed: 1, deadLettered: 0, inFlight: 0 });
+    await expect(recovered.redrive(1)).rejects.toThrow('delivery 1 is not dead-lettered');
   });
 
-  it('answers a retried idempotency key with the first delivery id, also after a restart', async () => {
-    const stores = { journal: inMemoryJournal(), snapshotStore: inMemorySnapshotStore() };
-    const first = system('idem-1', stores);
-    first.actorOf(() => new Flaky([], () => true), 'receiver');
-    const outbox = Outbox.start(first, { redeliverInterval: 60_000 });
-    const concurrent = await Promise.all([1, 2, 3].map(() => outbox.send('/user/receiver', { order: 7 }, { idempotencyKey: 'order-7' })));
-    expect(new Set(concurrent.map((result) => result.deliveryId)).size).toBe(1);
-    expect(concurrent.filter((result) => !result.duplicate)).toHaveLength(1);
-    await first.terminate();
+  it('gives the transport\'s last error as the reason when the sends failed', async () => {
+    const manual = (clock = ManualClock.install());
+    const fake = new FakeTransport();
+    fake.behaviour = 'reject';
+    const plugins = observedStores();
+    const system = systems.start('dead-reason', plugins, { transports: [fake] });
+    const sends = TestProbe.create(system, 'sends');
+    fake.sends = sends.ref;
+    const outbox = Outbox.start(system, { redeliverInterval: 100, deadLetterAfterAttempts: 2 });
+    await outbox.send({ transport: 'fake', topic: 'orders' }, { n: 1 });
+    await sends.expectMsg((m) => (m as { attempt: number }).attempt === 1);
+    manual.advance(100);
+    await sends.expectMsg((m) => (m as { attempt: number }).attempt === 2);
+    await settleMicrotasks(); // the rejection of attempt 2 is recorded as lastError
+    const deadLettered = plugins.journal.stored(ofType('dead-lettered'));
+    manual.advance(100);
+    expect(await deadLettered).toMatchObject({ deliveryId: 1, attempts: 2, reason: 'broker refused delivery 1' });
+    expect(fake.sent.map((d) => d.attempt)).toEqual([1, 2]);
+  });
+});
 
-    const second = system('idem-2', stores);
-    second.actorOf(() => new Flaky([], () => true), 'receiver');
-    const recovered = Outbox.start(second, { redeliverInterval: 60_000 });
-    expect(await recovered.send('/user/receiver', { order: 7 }, { idempotencyKey: 'order-7' })).toEqual({ deliveryId: concurrent[0]!.deliveryId, duplicate: true });
-    expect((await recovered.stats()).accepted).toBe(1);
+describe('Outbox redeliveryBackoff', () => {
+  it('spaces attempts redeliverInterval × 2^(attempt-1) apart', async () => {
+    const manual = (clock = ManualClock.install());
+    const system = systems.start('backoff', observedStores());
+    const receiver = TestProbe.create(system, 'receiver');
+    const outbox = Outbox.start(system, { redeliverInterval: 100, redeliveryBackoff: { maxInterval: 10_000, randomFactor: 0 } });
+    await outbox.send('/user/receiver', { n: 1 });
+    await receiver.expectMsg(isEnvelope);
+    for (const gap of [100, 200, 400]) {
+      manual.advance(gap - 1);
+      await receiver.expectNoMessage(150); // at least two ticks (every 50 ms) see it not yet due
+      manual.advance(1);
+      expect((await receiver.expectMsg<DeliveryEnvelope>(isEnvelope)).deliveryId).toBe(1);
+    }
+    expect((await outbox.inFlight())[0]!.attempt).toBe(4);
   });
 });
