@@ -55,6 +55,10 @@ export class ReceivedDeliveries {
    * gave up on older deliveries. Without it, an id that never arrives keeps later ids in `above`.
    */
   advanceTo(senderId: string, deliveryId: number): void {
+    // Unchecked, NaN or a fraction would become the high-water mark and make has() answer wrongly for every id.
+    if (!Number.isSafeInteger(deliveryId) || deliveryId < 0) {
+      throw new InvalidOptionError(`advanceTo takes a delivery id >= 0, got ${String(deliveryId)}`);
+    }
     const window = this.#senders.get(senderId) ?? { upTo: 0, above: new Set<number>() };
     if (deliveryId <= window.upTo) return;
     window.upTo = deliveryId;
