@@ -177,13 +177,15 @@ describe('a persistent deduplicating receiver', () => {
     const reports = TestProbe.create(first, 'reports');
     const account = first.actorOf(() => new Account(reports.ref, 4), 'receiver');
     const outbox = Outbox.start(first, { redeliverInterval: 100 });
+    // Registered before anything is sent: a confirmation may be stored before the last report arrives.
+    const bothConfirmed = Promise.all([plugins.journal.stored(confirmedEvent(1)), plugins.journal.stored(confirmedEvent(2))]);
     // Every confirmation of 1 and 2 is lost twice: both are applied once and seen again as duplicates.
     await outbox.send('/user/receiver', { amount: 10 });
     await outbox.send('/user/receiver', { amount: 5 });
     const seen = await reports.receiveN(6, 5000);
     expect(seen.filter((m) => m instanceof AppliedReport)).toEqual([new AppliedReport(1, 10), new AppliedReport(2, 15)]);
     expect(seen.filter((m) => m instanceof DuplicateReport).length).toBe(4);
-    await Promise.all([plugins.journal.stored(confirmedEvent(1)), plugins.journal.stored(confirmedEvent(2))]);
+    await bothConfirmed;
     expect(await account.ask<number>({ type: 'total' })).toBe(15);
     await first.terminate();
 
