@@ -128,6 +128,13 @@ describe('Outbox snapshots', () => {
     expect(plugins.journal.replayedFrom).toEqual([4]); // only the events after the snapshot were read
     expect((await recovered.inFlight()).map(({ deliveryId, destination, message }) => ({ deliveryId, destination, message }))).toEqual(inFlightBefore);
     expect(await recovered.stats()).toMatchObject({ accepted: 4, confirmed: 1, inFlight: 3 });
+    // A delivery restored from the snapshot is confirmed like any other.
+    const confirmedAfterRestart = plugins.journal.stored(confirmedEvent(1));
+    receiver2.reply(new DeliveryConfirmed(1));
+    await confirmedAfterRestart;
+    await settleMicrotasks();
+    expect((await recovered.inFlight()).map((d) => d.deliveryId)).toEqual([3, 4]);
+    expect(await recovered.stats()).toMatchObject({ confirmed: 2, inFlight: 2 });
     // Idempotency keys came back from the snapshot too.
     expect(await recovered.send('/user/receiver', { n: 1 }, { idempotencyKey: 'k1' })).toEqual({ deliveryId: 1, duplicate: true });
     expect((await recovered.send('/user/receiver', { n: 5 })).deliveryId).toBe(5);
