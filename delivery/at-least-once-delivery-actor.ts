@@ -2,7 +2,7 @@ import { isActorRef } from '../src/actor/actor-ref.js';
 import { InvalidOptionError } from '../src/actor/errors.js';
 import type { PersistentActorSettings } from '../src/persistence/persistence-settings.js';
 import { PersistentActor } from '../src/persistence/persistent-actor.js';
-import { SaveSnapshotSuccess } from '../src/persistence/protocol.js';
+import { SaveSnapshotFailure, SaveSnapshotSuccess } from '../src/persistence/protocol.js';
 import { resolveDeliverySettings, type AtLeastOnceDeliverySettings, type ResolvedDeliverySettings } from './delivery-settings.js';
 import { describeDestination, toPlainDestination, validateDestination, type Destination, type PlainDestination } from './destination.js';
 import { DeliveryStateDeletionError, MaxUnconfirmedMessagesExceededError } from './errors.js';
@@ -88,7 +88,8 @@ export abstract class AtLeastOnceDeliveryActor<Command = unknown, Event = unknow
   #currentDeliveryId = 0;
   #timerRunning = false;
   #coveredBySnapshotUpTo = 0;
-  #snapshotTakenAt: number | undefined;
+  /** Sequence numbers of snapshot saves under way whose state holds the delivery state of that moment. */
+  readonly #savesHoldingDeliveryState = new Set<number>();
   #transports: DeliveryTransports | undefined;
   #sendFailuresLogged = 0;
   #sendCount = 0;
@@ -182,9 +183,11 @@ export abstract class AtLeastOnceDeliveryActor<Command = unknown, Event = unknow
     return record ? toInfo(record) : undefined;
   }
 
-  /** Plain-data state to put into a snapshot; restoring it keeps ids and the unconfirmed set exact. */
+  /**
+   * Plain-data state to put into a snapshot; restoring it keeps ids and the unconfirmed set exact.
+   * Reading it has no effect: only a saved snapshot that holds it lets events be deleted (see saveSnapshot).
+   */
   getDeliverySnapshot(): AtLeastOnceDeliverySnapshot {
-    this.#snapshotTakenAt = this.lastSequenceNr;
     return {
       currentDeliveryId: this.#currentDeliveryId,
       unconfirmedDeliveries: [...this.#deliveries.values()].map((record) => ({
@@ -220,6 +223,40 @@ export abstract class AtLeastOnceDeliveryActor<Command = unknown, Event = unknow
     }
   }
 
+  /**
+   * Besides storing the snapshot: when `snapshot` holds the current delivery state (it is the result
+   * of getDeliverySnapshot(), or has it as a direct field), its SaveSnapshotSuccess lets
+   * deleteMessages remove the events it covers.
+   */
+  override saveSnapshot(snapshot: unknown): void {
+    // Keyed by the sequence number the snapshot is stored under: a later save under the same number
+    // replaces the stored snapshot, so only the last save's content counts.
+    if (this.#holdsCurrentDeliveryState(snapshot)) this.#savesHoldingDeliveryState.add(this.lastSequenceNr);
+    else this.#savesHoldingDeliveryState.delete(this.lastSequenceNr);
+    super.saveSnapshot(snapshot);
+  }
+
+  // A copy made at an earlier sequence number would restore a stale counter and reuse ids, so only
+  // the state as it is when the snapshot is stored counts: same counter, same unconfirmed ids.
+  #holdsCurrentDeliveryState(snapshot: unknown): boolean {
+    if (this.#isCurrentDeliveryState(snapshot)) return true;
+    if (snapshot === null || typeof snapshot !== 'object' || Array.isArray(snapshot)) return false;
+    return Object.values(snapshot).some((field) => this.#isCurrentDeliveryState(field));
+  }
+
+  #isCurrentDeliveryState(value: unknown): boolean {
+    if (value === null || typeof value !== 'object') return false;
+    const { currentDeliveryId, unconfirmedDeliveries } = value as { currentDeliveryId?: unknown; unconfirmedDeliveries?: unknown };
+    if (currentDeliveryId !== this.#currentDeliveryId || !Array.isArray(unconfirmedDeliveries)) return false;
+    return (
+      unconfirmedDeliveries.length === this.#deliveries.size &&
+      unconfirmedDeliveries.every((entry: unknown) => {
+        const deliveryId = entry !== null && typeof entry === 'object' ? (entry as { deliveryId?: unknown }).deliveryId : undefined;
+        return typeof deliveryId === 'number' && this.#deliveries.has(deliveryId);
+      })
+    );
+  }
+
   // --- runtime integration ------------------------------------------------------------------------
 
   override afterConstruct(): void {
@@ -233,9 +270,11 @@ export abstract class AtLeastOnceDeliveryActor<Command = unknown, Event = unknow
       this.#redeliverOverdue();
       return;
     }
-    if (message instanceof SaveSnapshotSuccess && this.#snapshotTakenAt !== undefined && message.metadata.sequenceNr >= this.#snapshotTakenAt) {
-      this.#coveredBySnapshotUpTo = Math.max(this.#coveredBySnapshotUpTo, this.#snapshotTakenAt);
-      this.#snapshotTakenAt = undefined;
+    if (message instanceof SaveSnapshotSuccess || message instanceof SaveSnapshotFailure) {
+      const sequenceNr = message.metadata.sequenceNr;
+      if (this.#savesHoldingDeliveryState.delete(sequenceNr) && message instanceof SaveSnapshotSuccess) {
+        this.#coveredBySnapshotUpTo = Math.max(this.#coveredBySnapshotUpTo, sequenceNr);
+      }
     }
     return super.aroundReceive(message);
   }

@@ -14,7 +14,8 @@ export class MaxUnconfirmedMessagesExceededError extends SteadfastError {
 
 /**
  * Deleting these events would lose the delivery id counter (Akka.NET issue 2372: ids would restart
- * and collide with ids receivers already applied). Save a snapshot with getDeliverySnapshot() first.
+ * and collide with ids receivers already applied). Save a snapshot holding getDeliverySnapshot() first:
+ * once it is stored, the events up to its sequence number may go.
  */
 export class DeliveryStateDeletionError extends SteadfastError {
   constructor(
@@ -24,7 +25,7 @@ export class DeliveryStateDeletionError extends SteadfastError {
   ) {
     super(
       'ERR_DELIVERY_STATE_DELETION',
-      `refusing to delete events of "${persistenceId}" up to ${toSequenceNr}: they carry delivery state and no snapshot holding the delivery counter covers them (covered up to ${coveredUpTo}); save a snapshot that includes getDeliverySnapshot() first`,
+      `refusing to delete events of "${persistenceId}" up to ${toSequenceNr}: they carry delivery state and no snapshot holding the delivery counter covers them (covered up to ${coveredUpTo}); save a snapshot that is, or has as a field, the current getDeliverySnapshot() first`,
     );
   }
 }

@@ -6,7 +6,7 @@
  * A second ActorSystem on the same plugin instances plays the restarted process.
  */
 import { afterEach, describe, expect, it } from 'vitest';
-import { DeleteMessagesFailure, DeleteMessagesSuccess, DeliveryConfirmed, DeliveryStateDeletionError, SaveSnapshotSuccess, type ActorRef } from '../../src/index.js';
+import { DeleteMessagesFailure, DeleteMessagesSuccess, DeliveryConfirmed, DeliveryStateDeletionError, SaveSnapshotSuccess, type ActorRef, type AtLeastOnceDeliverySnapshot } from '../../src/index.js';
 import { TestProbe } from '../../journal/testkit/index.js';
 import { Confirmed, Recovered, Systems, isPayload, startSender, stores, type SenderState, type Stores } from './support/delivery-fixtures.js';
 
@@ -154,5 +154,35 @@ describe('AtLeastOnceDeliveryActor and event deletion (Akka.NET #2372)', () => {
     const third = await incarnation('delete-3', plugins, 'delete', { type: 'send', text: 'f' });
     expect(third.recovered).toEqual(new Recovered(0, 4, 5));
     expect((await third.destination.receiveN(5)).map((p) => (p as { id: number }).id)).toEqual([1, 2, 4, 5, 6]);
+  });
+
+  it('counts only a saved snapshot that holds the current delivery state: reading getDeliverySnapshot() covers nothing', async () => {
+    const { sender, reports, destination } = await incarnation('delete-read', stores(), 'delete-read');
+    for (const text of ['a', 'b', 'c']) sender.tell({ type: 'send', text });
+    await destination.receiveN(3);
+    await confirm(destination.lastSender, reports, 3); // seq 4
+    const refusedUpTo = async (toSequenceNr: number) => {
+      sender.tell({ type: 'delete', to: toSequenceNr });
+      return (await reports.expectMsgType(DeleteMessagesFailure)).cause;
+    };
+
+    // A metrics probe reads the delivery state; the actor then snapshots only its own state.
+    expect(await sender.ask<AtLeastOnceDeliverySnapshot>({ type: 'read-delivery-snapshot' })).toMatchObject({ currentDeliveryId: 3 });
+    sender.tell({ type: 'snap', holding: 'other-state' });
+    expect((await reports.expectMsgType(SaveSnapshotSuccess)).metadata.sequenceNr).toBe(4);
+    expect(await refusedUpTo(4)).toMatchObject({ code: 'ERR_DELIVERY_STATE_DELETION', toSequenceNr: 4, coveredUpTo: 0 });
+
+    // Saving what was read before a later delivery stores a stale counter: it covers nothing either.
+    sender.tell({ type: 'send', text: 'd' }); // seq 5, id 4
+    await destination.expectMsg(isPayload);
+    sender.tell({ type: 'snap', holding: 'last-read' });
+    expect((await reports.expectMsgType(SaveSnapshotSuccess)).metadata.sequenceNr).toBe(5);
+    expect(await refusedUpTo(4)).toMatchObject({ toSequenceNr: 4, coveredUpTo: 0 });
+
+    // The current delivery state as a field of the actor's snapshot does cover the events.
+    sender.tell({ type: 'snap', holding: 'delivery-field' });
+    await reports.expectMsgType(SaveSnapshotSuccess);
+    sender.tell({ type: 'delete', to: 5 });
+    expect((await reports.expectMsgType(DeleteMessagesSuccess)).toSequenceNr).toBe(5);
   });
 });

@@ -103,7 +103,7 @@ export interface SenderState {
   readonly unconfirmed: number;
   readonly currentDeliveryId: number;
   readonly lastSequenceNr: number;
-  /** Deliberately not getDeliverySnapshot(): that call marks a snapshot as taken (deletion guard). */
+  /** With attempts and times, which getDeliverySnapshot() leaves out. */
   readonly deliveries: readonly DeliveryInfo[];
 }
 
@@ -111,7 +111,13 @@ export type SenderCommand =
   | { type: 'send'; text: string; to?: PlainDestination }
   | { type: 'deliver'; text: string }
   | { type: 'confirm-directly'; id: number }
-  | { type: 'snap' }
+  /**
+   * Saves a snapshot: the delivery state itself (default), the delivery state as a field next to
+   * other state, other state only, or the delivery state last read with 'read-delivery-snapshot'.
+   */
+  | { type: 'snap'; holding?: 'delivery-state' | 'delivery-field' | 'other-state' | 'last-read' }
+  /** Reads getDeliverySnapshot() without saving it (what a metrics probe does) and replies with it. */
+  | { type: 'read-delivery-snapshot' }
   | { type: 'delete'; to: number }
   | { type: 'state' }
   | { type: 'crash' };
@@ -144,6 +150,7 @@ export class Sender extends AtLeastOnceDeliveryActor<SenderCommand, SenderEvent>
   readonly persistenceId: string;
   readonly #options: SenderOptions;
   #ticks = 0;
+  #lastRead: AtLeastOnceDeliverySnapshot | undefined;
 
   constructor(options: SenderOptions) {
     super(options.settings ?? {});
@@ -197,7 +204,11 @@ export class Sender extends AtLeastOnceDeliveryActor<SenderCommand, SenderEvent>
         this.sender.tell(this.confirmDelivery(command.id));
         return;
       case 'snap':
-        this.saveSnapshot(this.getDeliverySnapshot());
+        this.saveSnapshot(this.#snapshotHolding(command.holding ?? 'delivery-state'));
+        return;
+      case 'read-delivery-snapshot':
+        this.#lastRead = this.getDeliverySnapshot();
+        this.sender.tell(this.#lastRead);
         return;
       case 'delete':
         this.deleteMessages(command.to);
@@ -222,10 +233,25 @@ export class Sender extends AtLeastOnceDeliveryActor<SenderCommand, SenderEvent>
       return;
     }
     if (message instanceof SnapshotOffer) {
-      this.setDeliverySnapshot(message.snapshot as AtLeastOnceDeliverySnapshot);
+      const snapshot = message.snapshot as AtLeastOnceDeliverySnapshot | { delivery?: AtLeastOnceDeliverySnapshot };
+      if ('currentDeliveryId' in snapshot) this.setDeliverySnapshot(snapshot);
+      else if (snapshot.delivery !== undefined) this.setDeliverySnapshot(snapshot.delivery);
       return;
     }
     this.#apply(message);
+  }
+
+  #snapshotHolding(holding: NonNullable<Extract<SenderCommand, { type: 'snap' }>['holding']>): unknown {
+    switch (holding) {
+      case 'delivery-state':
+        return this.getDeliverySnapshot();
+      case 'delivery-field':
+        return { app: 'own state', delivery: this.getDeliverySnapshot() };
+      case 'other-state':
+        return { app: 'own state' };
+      case 'last-read':
+        return this.#lastRead;
+    }
   }
 
   #apply(event: SenderEvent): void {
