@@ -30,6 +30,16 @@ export class DeliveryStateDeletionError extends SteadfastError {
   }
 }
 
+/** `Outbox.redrive(id)` for a delivery that is not (or no longer) dead-lettered. */
+export class DeliveryNotDeadLetteredError extends SteadfastError {
+  constructor(
+    readonly persistenceId: string,
+    readonly deliveryId: number,
+  ) {
+    super('ERR_NOT_DEAD_LETTERED', `delivery ${deliveryId} is not dead-lettered`);
+  }
+}
+
 export class UnknownTransportError extends SteadfastError {
   constructor(readonly transport: string) {
     super('ERR_UNKNOWN_TRANSPORT', `no transport named "${transport}" is registered; pass it in ActorSystem.create(name, { transports: [...] })`);

@@ -5,7 +5,7 @@
 export { AtLeastOnceDeliveryActor, type AtLeastOnceDeliveryOptions, type DeliveryInfo } from './at-least-once-delivery-actor.js';
 export type { AtLeastOnceDeliverySettings } from './delivery-settings.js';
 export { describeDestination, toPlainDestination, type Destination, type PlainDestination } from './destination.js';
-export { DeliveryStateDeletionError, MaxUnconfirmedMessagesExceededError, UnknownTransportError } from './errors.js';
+export { DeliveryNotDeadLetteredError, DeliveryStateDeletionError, MaxUnconfirmedMessagesExceededError, UnknownTransportError } from './errors.js';
 export {
   DeliveryAttemptsExhausted,
   DeliveryConfirmed,

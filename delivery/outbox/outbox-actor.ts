@@ -11,7 +11,7 @@ import { SnapshotSelectionCriteria } from '../../src/persistence/snapshot-select
 import { AtLeastOnceDeliveryActor, type AtLeastOnceDeliveryOptions } from '../at-least-once-delivery-actor.js';
 import type { PlainDestination } from '../destination.js';
 import type { ActorRef } from '../../src/actor/actor-ref.js';
-import { MaxUnconfirmedMessagesExceededError } from '../errors.js';
+import { DeliveryNotDeadLetteredError, MaxUnconfirmedMessagesExceededError } from '../errors.js';
 import { DeliveryAttemptsExhausted, DeliveryConfirmed, DeliveryEnvelope, UnconfirmedWarning, type AtLeastOnceDeliverySnapshot } from '../messages.js';
 import {
   OutboxDeliveryStatus,
@@ -55,7 +55,10 @@ export class OutboxActor extends AtLeastOnceDeliveryActor<OutboxCommand, OutboxE
   readonly #pendingKeys = new Map<string, ActorRef[]>();
   readonly #deadLetters = new Map<number, DeadLetteredDelivery>();
   #eventsSinceSnapshot = 0;
-  #acceptsInFlight = 0;
+  /** Deliveries whose `accepted` or `redriven` event is still being persisted. */
+  #deliveriesBeingPersisted = 0;
+  /** Dead letters in a `redriven` event still being persisted: a second redrive must not take them again. */
+  readonly #redrivesBeingPersisted = new Set<number>();
   #snapshotInFlight = false;
   #accepted = 0;
   #confirmed = 0;
@@ -152,14 +155,9 @@ export class OutboxActor extends AtLeastOnceDeliveryActor<OutboxCommand, OutboxE
         return;
       }
     }
-    // Refuse before persisting: once an `accepted` event is stored it must be deliverable, so the
-    // limit is checked against what is unconfirmed plus what is still being persisted.
-    if (this.unconfirmedCount + this.#acceptsInFlight >= this.maxUnconfirmedMessages) {
-      this.sender.tell(new StatusFailure(new MaxUnconfirmedMessagesExceededError(this.persistenceId, this.maxUnconfirmedMessages)));
-      return;
-    }
+    if (this.#refusedOverLimit(1)) return;
     if (key !== undefined) this.#pendingKeys.set(key, []);
-    this.#acceptsInFlight++;
+    this.#deliveriesBeingPersisted++;
     const event: OutboxEvent = {
       type: 'accepted',
       destination: command.destination,
@@ -168,7 +166,7 @@ export class OutboxActor extends AtLeastOnceDeliveryActor<OutboxCommand, OutboxE
       acceptedAt: Date.now(),
     };
     void this.persistAsync(event, (persisted) => {
-      this.#acceptsInFlight--;
+      this.#deliveriesBeingPersisted--;
       const deliveryId = this.#apply(persisted);
       this.sender.tell({ deliveryId, duplicate: false } satisfies SendAccepted);
       if (key !== undefined) {
@@ -176,6 +174,17 @@ export class OutboxActor extends AtLeastOnceDeliveryActor<OutboxCommand, OutboxE
         this.#pendingKeys.delete(key);
       }
     });
+  }
+
+  /**
+   * Refuses (answering the asker) when `count` more deliveries would pass maxUnconfirmedMessages.
+   * Checked before persisting: once an `accepted` or `redriven` event is stored, `deliver` must not
+   * throw in its handler (that would fail the actor), so what is still being persisted counts too.
+   */
+  #refusedOverLimit(count: number): boolean {
+    if (this.unconfirmedCount + this.#deliveriesBeingPersisted + count <= this.maxUnconfirmedMessages) return false;
+    this.sender.tell(new StatusFailure(new MaxUnconfirmedMessagesExceededError(this.persistenceId, this.maxUnconfirmedMessages)));
+    return true;
   }
 
   /** Applies an event to the state (live and during replay); returns the delivery id of an `accepted`. */
@@ -297,13 +306,20 @@ export class OutboxActor extends AtLeastOnceDeliveryActor<OutboxCommand, OutboxE
   }
 
   #redrive(command: OutboxRedrive): void {
-    const ids = command.deliveryId === undefined ? [...this.#deadLetters.keys()] : this.#deadLetters.has(command.deliveryId) ? [command.deliveryId] : [];
+    const requested = command.deliveryId === undefined ? [...this.#deadLetters.keys()] : [command.deliveryId];
+    const ids = requested.filter((id) => this.#deadLetters.has(id) && !this.#redrivesBeingPersisted.has(id));
     if (ids.length === 0) {
-      if (command.deliveryId !== undefined) this.sender.tell(new StatusFailure(new Error(`delivery ${command.deliveryId} is not dead-lettered`)));
+      if (command.deliveryId !== undefined) this.sender.tell(new StatusFailure(new DeliveryNotDeadLetteredError(this.persistenceId, command.deliveryId)));
       else this.sender.tell([]);
       return;
     }
+    // All or nothing: a partial redrive would leave the caller to work out which ones went.
+    if (this.#refusedOverLimit(ids.length)) return;
+    this.#deliveriesBeingPersisted += ids.length;
+    for (const id of ids) this.#redrivesBeingPersisted.add(id);
     void this.persistAsync({ type: 'redriven', deliveryIds: ids }, (event) => {
+      this.#deliveriesBeingPersisted -= ids.length;
+      for (const id of ids) this.#redrivesBeingPersisted.delete(id);
       this.#apply(event);
       this.sender.tell(event.deliveryIds);
     });

@@ -1,5 +1,19 @@
-import { describe, expect, it } from 'vitest';
-import { Actor, ActorSystem, MaxUnconfirmedMessagesExceededError, Outbox, inMemoryJournal, inMemorySnapshotStore } from '../../src/index.js';
+import { afterEach, describe, expect, it } from 'vitest';
+import {
+  Actor,
+  ActorSystem,
+  DeliveryConfirmed,
+  DeliveryEnvelope,
+  MaxUnconfirmedMessagesExceededError,
+  Outbox,
+  inMemoryJournal,
+  inMemorySnapshotStore,
+  type OutboxEvent,
+} from '../../src/index.js';
+import { TestProbe } from '../../journal/testkit/index.js';
+import { ManualClock, Systems, observedStores, settleMicrotasks } from './support/delivery-fixtures.js';
+
+const isEnvelope = (message: unknown): message is DeliveryEnvelope => message instanceof DeliveryEnvelope;
 
 /** Never confirms: every delivery stays unconfirmed. */
 class Silent extends Actor {
@@ -28,5 +42,54 @@ describe('outbox back-pressure', () => {
     expect(inFlight.map((delivery) => delivery.deliveryId)).toEqual([1, 2]);
     await expect(recovered.send('/user/silent', { n: 4 })).rejects.toBeInstanceOf(MaxUnconfirmedMessagesExceededError);
     await second.terminate();
+  });
+});
+
+describe('outbox back-pressure on redrive', () => {
+  const systems = new Systems();
+  let clock: ManualClock | undefined;
+  afterEach(async () => {
+    await systems.terminateAll();
+    clock?.restore();
+    clock = undefined;
+  });
+
+  it('refuses a redrive past maxUnconfirmedMessages before persisting it, counting redrives still being persisted, and keeps the dead letters', async () => {
+    const manual = (clock = ManualClock.install());
+    const plugins = observedStores();
+    const system = systems.start('bp-redrive', plugins);
+    const receiver = TestProbe.create(system, 'receiver');
+    const outbox = Outbox.start(system, { maxUnconfirmedMessages: 2, redeliverInterval: 100, deadLetterAfterAttempts: 1, askTimeoutMs: 5000 });
+    await outbox.send('/user/receiver', { n: 1 });
+    await outbox.send('/user/receiver', { n: 2 });
+    await receiver.receiveN(2);
+    const bothDeadLettered = plugins.journal.stored((event) => (event as OutboxEvent)?.type === 'dead-lettered' && (event as { deliveryId: number }).deliveryId === 2);
+    manual.advance(100);
+    await bothDeadLettered;
+    await settleMicrotasks();
+    expect((await outbox.send('/user/receiver', { n: 3 })).deliveryId).toBe(3); // one unconfirmed: room for one more
+    await receiver.expectMsg(isEnvelope);
+
+    const refusal = await outbox.redrive().catch((error: unknown) => error);
+    expect(refusal).toBeInstanceOf(MaxUnconfirmedMessagesExceededError);
+    expect(refusal).toMatchObject({ code: 'ERR_MAX_UNCONFIRMED_EXCEEDED', maxUnconfirmedMessages: 2 });
+    // Two at once: the first takes the last place while its event is still being persisted.
+    const [first, second] = await Promise.allSettled([outbox.redrive(1), outbox.redrive(2)]);
+    expect(first).toEqual({ status: 'fulfilled', value: [1] });
+    expect(second).toMatchObject({ status: 'rejected', reason: { code: 'ERR_MAX_UNCONFIRMED_EXCEEDED' } });
+
+    expect(await receiver.expectMsg(isEnvelope)).toEqual(new DeliveryEnvelope('outbox', 4, { n: 1 }));
+    expect((await outbox.deadLetters()).map((d) => d.deliveryId)).toEqual([2]);
+    expect((await outbox.inFlight()).map((d) => d.deliveryId)).toEqual([3, 4]);
+    expect((await plugins.journal.events('outbox')).filter((event) => (event as OutboxEvent).type === 'redriven')).toEqual([{ type: 'redriven', deliveryIds: [1] }]);
+    await receiver.expectNoMessage(100); // no restart: a recovered outbox would send 3 and 4 again
+
+    // Once a delivery is confirmed there is room again.
+    const confirmed = plugins.journal.stored((event) => (event as OutboxEvent)?.type === 'confirmed');
+    receiver.reply(new DeliveryConfirmed(4));
+    await confirmed;
+    await settleMicrotasks();
+    expect(await outbox.redrive(2)).toEqual([2]);
+    expect(await receiver.expectMsg(isEnvelope)).toEqual(new DeliveryEnvelope('outbox', 5, { n: 2 }));
   });
 });

@@ -63,7 +63,7 @@ describe('Outbox dead letters (deadLetterAfterAttempts)', () => {
     await settleMicrotasks();
     expect(await recovered.status(2)).toEqual({ status: 'confirmed', deliveryId: 2 });
     expect(await recovered.stats()).toMatchObject({ accepted: 1, confirmed: 1, deadLettered: 0, inFlight: 0 });
-    await expect(recovered.redrive(1)).rejects.toThrow('delivery 1 is not dead-lettered');
+    await expect(recovered.redrive(1)).rejects.toMatchObject({ code: 'ERR_NOT_DEAD_LETTERED', deliveryId: 1, message: 'delivery 1 is not dead-lettered' });
   });
 
   it('gives the transport\'s last error as the reason when the sends failed', async () => {
