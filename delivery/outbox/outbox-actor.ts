@@ -20,6 +20,7 @@ import {
   OutboxSend,
   type DeadLetteredDelivery,
   type DeliveryStatus,
+  type FormerDeadLetter,
   type OutboxEvent,
   type OutboxSnapshot,
   type OutboxStats,
@@ -34,7 +35,10 @@ export interface OutboxActorOptions extends AtLeastOnceDeliveryOptions {
   deleteEventsOnSnapshot?: boolean;
   /** Idempotency keys remembered (oldest forgotten first). Default 100 000. */
   maxIdempotencyKeys?: number;
-  /** Dead-lettered deliveries kept for inspection and redrive. Default 10 000. */
+  /**
+   * Dead-lettered deliveries kept for inspection and redrive, and as many former dead letters
+   * (redriven or dropped) remembered for `status`. Default 10 000.
+   */
   maxDeadLetters?: number;
 }
 
@@ -54,6 +58,9 @@ export class OutboxActor extends AtLeastOnceDeliveryActor<OutboxCommand, OutboxE
   readonly #keys = new Map<string, number>();
   readonly #pendingKeys = new Map<string, ActorRef[]>();
   readonly #deadLetters = new Map<number, DeadLetteredDelivery>();
+  /** Without them, a redriven or dropped id would look confirmed (it left the unconfirmed set too). */
+  readonly #formerDeadLetters = new Map<number, FormerDeadLetter>();
+  #outcomesForgottenUpTo = 0;
   #eventsSinceSnapshot = 0;
   /** Deliveries whose `accepted` or `redriven` event is still being persisted. */
   #deliveriesBeingPersisted = 0;
@@ -136,6 +143,7 @@ export class OutboxActor extends AtLeastOnceDeliveryActor<OutboxCommand, OutboxE
       this.#accepted = snapshot.acceptedCount;
       this.#confirmed = snapshot.confirmedCount;
       this.#highestConfirmed = snapshot.highestConfirmed;
+      this.#restoreFormerDeadLetters(snapshot);
       return;
     }
     this.#apply(message);
@@ -215,7 +223,7 @@ export class OutboxActor extends AtLeastOnceDeliveryActor<OutboxCommand, OutboxE
             reason: event.reason,
             deadLetteredAt: event.at,
           });
-          while (this.#deadLetters.size > this.#maxDeadLetters) this.#deadLetters.delete(this.#deadLetters.keys().next().value!);
+          while (this.#deadLetters.size > this.#maxDeadLetters) this.#drop(this.#deadLetters.values().next().value!);
         }
         break;
       }
@@ -224,12 +232,45 @@ export class OutboxActor extends AtLeastOnceDeliveryActor<OutboxCommand, OutboxE
           const dead = this.#deadLetters.get(id);
           if (!dead) continue;
           this.#deadLetters.delete(id);
-          this.deliver(dead.destination, (newId) => this.#messageFor(dead.destination, newId, dead.payload));
+          const redrivenAs = this.deliver(dead.destination, (newId) => this.#messageFor(dead.destination, newId, dead.payload));
+          this.#rememberFormer({ deliveryId: id, outcome: 'redriven', redrivenAs });
         }
         break;
     }
     if (!this.isRecovering) this.#maybeSnapshot();
     return deliveryId;
+  }
+
+  #drop(dead: DeadLetteredDelivery): void {
+    this.#deadLetters.delete(dead.deliveryId);
+    this.#rememberFormer({ deliveryId: dead.deliveryId, outcome: 'dropped', reason: dead.reason, attempts: dead.attempts, destination: dead.destination });
+    // The message is given up for good here; replay would only repeat the warning.
+    if (!this.isRecovering) {
+      this.log.warn({ deliveryId: dead.deliveryId, maxDeadLetters: this.#maxDeadLetters }, 'dropped the oldest dead letter: maxDeadLetters reached');
+    }
+  }
+
+  #rememberFormer(former: FormerDeadLetter): void {
+    this.#formerDeadLetters.set(former.deliveryId, former);
+    while (this.#formerDeadLetters.size > this.#maxDeadLetters) {
+      const oldest = this.#formerDeadLetters.keys().next().value!;
+      this.#formerDeadLetters.delete(oldest);
+      this.#outcomesForgottenUpTo = Math.max(this.#outcomesForgottenUpTo, oldest);
+    }
+  }
+
+  #restoreFormerDeadLetters(snapshot: OutboxSnapshot): void {
+    if (snapshot.formerDeadLetters !== undefined) {
+      for (const former of snapshot.formerDeadLetters) this.#formerDeadLetters.set(former.deliveryId, former);
+      this.#outcomesForgottenUpTo = snapshot.outcomesForgottenUpTo ?? 0;
+      return;
+    }
+    // An older snapshot without the record. Every id handed out is in flight, dead-lettered,
+    // confirmed, redriven or dropped; if the counts leave none for the last two, no id is mistaken
+    // for confirmed. Otherwise the ids up to the counter cannot be told apart any more.
+    const { delivery, deadLetters, confirmedCount } = snapshot;
+    const formerCount = delivery.currentDeliveryId - delivery.unconfirmedDeliveries.length - deadLetters.length - confirmedCount;
+    if (formerCount > 0) this.#outcomesForgottenUpTo = delivery.currentDeliveryId;
   }
 
   #messageFor(destination: PlainDestination, deliveryId: number, payload: unknown): unknown {
@@ -267,6 +308,8 @@ export class OutboxActor extends AtLeastOnceDeliveryActor<OutboxCommand, OutboxE
       confirmedCount: this.#confirmed,
       acceptedCount: this.#accepted,
       highestConfirmed: this.#highestConfirmed,
+      formerDeadLetters: [...this.#formerDeadLetters.values()],
+      outcomesForgottenUpTo: this.#outcomesForgottenUpTo,
     };
     this.saveSnapshot(snapshot);
   }
@@ -301,8 +344,11 @@ export class OutboxActor extends AtLeastOnceDeliveryActor<OutboxCommand, OutboxE
     if (inFlight) return { status: 'in-flight', deliveryId, attempts: inFlight.attempt, lastError: inFlight.lastError, destination: inFlight.destination };
     const dead = this.#deadLetters.get(deliveryId);
     if (dead) return { status: 'dead-lettered', deliveryId, reason: dead.reason, attempts: dead.attempts, destination: dead.destination };
-    if (deliveryId >= 1 && deliveryId <= this.currentDeliveryId) return { status: 'confirmed', deliveryId };
-    return { status: 'unknown', deliveryId };
+    const former = this.#formerDeadLetters.get(deliveryId);
+    if (former?.outcome === 'redriven') return { status: 'redriven', deliveryId, redrivenAs: former.redrivenAs };
+    if (former?.outcome === 'dropped') return { status: 'dropped', deliveryId, reason: former.reason, attempts: former.attempts, destination: former.destination };
+    if (deliveryId < 1 || deliveryId > this.currentDeliveryId) return { status: 'unknown', deliveryId };
+    return { status: deliveryId <= this.#outcomesForgottenUpTo ? 'forgotten' : 'confirmed', deliveryId };
   }
 
   #redrive(command: OutboxRedrive): void {
@@ -321,7 +367,8 @@ export class OutboxActor extends AtLeastOnceDeliveryActor<OutboxCommand, OutboxE
       this.#deliveriesBeingPersisted -= ids.length;
       for (const id of ids) this.#redrivesBeingPersisted.delete(id);
       this.#apply(event);
-      this.sender.tell(event.deliveryIds);
+      // A dead letter dropped meanwhile (maxDeadLetters) was not sent again: the answer says so.
+      this.sender.tell(event.deliveryIds.filter((id) => this.#formerDeadLetters.get(id)?.outcome === 'redriven'));
     });
   }
 }

@@ -50,10 +50,24 @@ export interface OutboxStats {
   readonly lastSequenceNr: number;
 }
 
+/** What became of a dead letter that is no longer one. */
+export type FormerDeadLetter =
+  /** Sent again under the delivery id `redrivenAs` (follow that id for the rest of the story). */
+  | { readonly deliveryId: number; readonly outcome: 'redriven'; readonly redrivenAs: number }
+  /** Pushed out of the dead letters past `maxDeadLetters`: it is not delivered, nor can it be redriven. */
+  | { readonly deliveryId: number; readonly outcome: 'dropped'; readonly reason: string; readonly attempts: number; readonly destination: PlainDestination };
+
+/**
+ * What became of a delivery id. `confirmed`: the destination confirmed it. `forgotten`: it is done
+ * (confirmed, or dead-lettered and then redriven or dropped), but which is no longer remembered: the
+ * outbox keeps `maxDeadLetters` former dead letters. `unknown`: this outbox never handed out the id.
+ */
 export type DeliveryStatus =
   | { readonly status: 'in-flight'; readonly deliveryId: number; readonly attempts: number; readonly lastError: string | undefined; readonly destination: PlainDestination }
   | { readonly status: 'dead-lettered'; readonly deliveryId: number; readonly reason: string; readonly attempts: number; readonly destination: PlainDestination }
-  | { readonly status: 'confirmed' | 'unknown'; readonly deliveryId: number };
+  | { readonly status: 'redriven'; readonly deliveryId: number; readonly redrivenAs: number }
+  | { readonly status: 'dropped'; readonly deliveryId: number; readonly reason: string; readonly attempts: number; readonly destination: PlainDestination }
+  | { readonly status: 'confirmed' | 'forgotten' | 'unknown'; readonly deliveryId: number };
 
 /** Events of the outbox (plain data, stored in the journal). */
 export type OutboxEvent =
@@ -76,4 +90,8 @@ export interface OutboxSnapshot {
   readonly confirmedCount: number;
   readonly acceptedCount: number;
   readonly highestConfirmed: number;
+  /** Absent in snapshots written before the outbox kept them (they still load; see OutboxActor). */
+  readonly formerDeadLetters?: readonly FormerDeadLetter[];
+  /** Ids up to this one may have been redriven or dropped with no record left (status: forgotten). */
+  readonly outcomesForgottenUpTo?: number;
 }

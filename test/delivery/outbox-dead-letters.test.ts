@@ -5,9 +5,9 @@
  * The monotonic clock is controlled (see ManualClock), so attempts happen exactly when the test moves it.
  */
 import { afterEach, describe, expect, it } from 'vitest';
-import { DeliveryConfirmed, DeliveryEnvelope, Outbox, type OutboxEvent } from '../../src/index.js';
+import { DeliveryConfirmed, DeliveryEnvelope, Outbox, type ActorSystem, type OutboxEvent } from '../../src/index.js';
 import { TestProbe } from '../../journal/testkit/index.js';
-import { FakeTransport, ManualClock, Systems, observedStores, settleMicrotasks } from './support/delivery-fixtures.js';
+import { FakeTransport, ManualClock, Systems, observedStores, settleMicrotasks, type ObservedStores } from './support/delivery-fixtures.js';
 
 const systems = new Systems();
 let clock: ManualClock | undefined;
@@ -62,6 +62,7 @@ describe('Outbox dead letters (deadLetterAfterAttempts)', () => {
     await confirmed;
     await settleMicrotasks();
     expect(await recovered.status(2)).toEqual({ status: 'confirmed', deliveryId: 2 });
+    expect(await recovered.status(1)).toEqual({ status: 'redriven', deliveryId: 1, redrivenAs: 2 }); // not "confirmed": 2 was
     expect(await recovered.stats()).toMatchObject({ accepted: 1, confirmed: 1, deadLettered: 0, inFlight: 0 });
     await expect(recovered.redrive(1)).rejects.toMatchObject({ code: 'ERR_NOT_DEAD_LETTERED', deliveryId: 1, message: 'delivery 1 is not dead-lettered' });
   });
@@ -102,5 +103,104 @@ describe('Outbox redeliveryBackoff', () => {
       expect((await receiver.expectMsg<DeliveryEnvelope>(isEnvelope)).deliveryId).toBe(1);
     }
     expect((await outbox.inFlight())[0]!.attempt).toBe(4);
+  });
+});
+
+describe('Outbox.status of former dead letters', () => {
+  const options = { redeliverInterval: 100, deadLetterAfterAttempts: 1, maxDeadLetters: 2, snapshotEvery: 7 };
+  const dropped = (deliveryId: number) => ({ status: 'dropped', deliveryId, reason: 'no confirmation after 1 attempts', attempts: 1, destination: '/user/receiver' });
+  const deadLettered = (deliveryId: number) => ({ status: 'dead-lettered', deliveryId, reason: 'no confirmation after 1 attempts', attempts: 1, destination: '/user/receiver' });
+
+  /**
+   * Three deliveries dead-lettered after one attempt each; with maxDeadLetters 2 the first is dropped
+   * when the third becomes a dead letter; then the third is redriven as id 4. Events 1-7, snapshot at 7.
+   */
+  async function dropOneRedriveOne(manual: ManualClock, plugins: ObservedStores, system: ActorSystem, receiver: TestProbe, name: string): Promise<Outbox> {
+    const outbox = Outbox.start(system, { ...options, name });
+    for (let n = 1; n <= 3; n++) await outbox.send('/user/receiver', { n });
+    await receiver.receiveN(3);
+    const thirdDeadLettered = plugins.journal.stored((event) => ofType('dead-lettered')(event) && (event as { deliveryId: number }).deliveryId === 3);
+    manual.advance(100);
+    await thirdDeadLettered;
+    await settleMicrotasks();
+    expect((await outbox.deadLetters()).map((dead) => dead.deliveryId)).toEqual([2, 3]);
+    const saved = plugins.snapshotStore.saved();
+    expect(await outbox.redrive(3)).toEqual([3]);
+    expect(await saved).toBe(7);
+    expect(await receiver.expectMsg(isEnvelope)).toEqual(new DeliveryEnvelope(name, 4, { n: 3 }));
+    return outbox;
+  }
+
+  it('says redriven (with the new id) or dropped instead of confirmed, also after recovering from a snapshot', async () => {
+    const manual = (clock = ManualClock.install());
+    const plugins = observedStores();
+    const first = systems.start('former-1', plugins);
+    const receiver = TestProbe.create(first, 'receiver');
+    const outbox = await dropOneRedriveOne(manual, plugins, first, receiver, 'outbox');
+    expect(await outbox.status(1)).toEqual(dropped(1));
+    expect(await outbox.status(3)).toEqual({ status: 'redriven', deliveryId: 3, redrivenAs: 4 });
+    const confirmed = plugins.journal.stored(ofType('confirmed'));
+    receiver.reply(new DeliveryConfirmed(4)); // event 8
+    await confirmed;
+    await settleMicrotasks();
+    await first.terminate();
+
+    const second = systems.start('former-2', plugins);
+    TestProbe.create(second, 'receiver');
+    plugins.journal.replayedFrom.length = 0;
+    const recovered = Outbox.start(second, options);
+    const statuses = await Promise.all([1, 2, 3, 4, 5].map((id) => recovered.status(id)));
+    expect(plugins.journal.replayedFrom).toEqual([8]); // the record came from the snapshot
+    expect(statuses).toEqual([
+      dropped(1),
+      deadLettered(2),
+      { status: 'redriven', deliveryId: 3, redrivenAs: 4 },
+      { status: 'confirmed', deliveryId: 4 },
+      { status: 'unknown', deliveryId: 5 },
+    ]);
+
+    // A third former dead letter pushes the oldest record out (maxDeadLetters 2): that id is no
+    // longer known, and is not claimed confirmed; later ids still are.
+    expect(await recovered.redrive(2)).toEqual([2]);
+    expect(await Promise.all([1, 2, 4].map((id) => recovered.status(id)))).toEqual([
+      { status: 'forgotten', deliveryId: 1 },
+      { status: 'redriven', deliveryId: 2, redrivenAs: 5 },
+      { status: 'confirmed', deliveryId: 4 },
+    ]);
+  });
+
+  it('loads an older snapshot without the record: exact when its counts leave no former dead letters, else forgotten rather than confirmed', async () => {
+    const manual = (clock = ManualClock.install());
+    const plugins = observedStores();
+    const first = systems.start('older-1', plugins);
+    const receiver = TestProbe.create(first, 'receiver');
+    // Only a confirmation before its snapshot: counter 2 = 1 in flight + 1 confirmed.
+    const plain = Outbox.start(first, { name: 'plain', redeliverInterval: 60_000, snapshotEvery: 3 });
+    await plain.send('/user/receiver', { n: 1 });
+    await plain.send('/user/receiver', { n: 2 });
+    await receiver.receiveN(2);
+    const saved = plugins.snapshotStore.saved();
+    receiver.reply(new DeliveryConfirmed(1));
+    expect(await saved).toBe(3);
+    await dropOneRedriveOne(manual, plugins, first, receiver, 'former');
+    await first.terminate();
+    for (const persistenceId of ['plain', 'former']) {
+      await plugins.snapshotStore.rewriteLatest(persistenceId, ({ formerDeadLetters, outcomesForgottenUpTo, ...older }) => older);
+    }
+
+    const second = systems.start('older-2', plugins);
+    TestProbe.create(second, 'receiver');
+    const plainAgain = Outbox.start(second, { name: 'plain', redeliverInterval: 60_000, snapshotEvery: 3 });
+    const formerAgain = Outbox.start(second, { ...options, name: 'former' });
+    expect(await Promise.all([1, 2].map((id) => plainAgain.status(id)))).toMatchObject([
+      { status: 'confirmed', deliveryId: 1 },
+      { status: 'in-flight', deliveryId: 2 },
+    ]);
+    expect(await Promise.all([1, 2, 3, 4].map((id) => formerAgain.status(id)))).toMatchObject([
+      { status: 'forgotten', deliveryId: 1 },
+      deadLettered(2),
+      { status: 'forgotten', deliveryId: 3 },
+      { status: 'in-flight', deliveryId: 4 },
+    ]);
   });
 });

@@ -15,6 +15,7 @@ import {
   RecoveryCompleted,
   SaveSnapshotSuccess,
   SnapshotOffer,
+  SnapshotSelectionCriteria,
   StatusFailure,
   UnconfirmedWarning,
   InMemoryJournal as InMemoryJournalClass,
@@ -516,6 +517,14 @@ export class ObservedSnapshotStore extends InMemorySnapshotStoreClass {
 
   deletedMatching(): Promise<void> {
     return new Promise((resolve) => this.#deleteWaiters.push(resolve));
+  }
+
+  /** Replaces the newest snapshot of `persistenceId` with `edit(its decoded state)`, e.g. to play an older format. */
+  async rewriteLatest(persistenceId: string, edit: (snapshot: Record<string, unknown>) => unknown): Promise<void> {
+    const latest = await this.load(persistenceId, SnapshotSelectionCriteria.latest);
+    if (latest === undefined) throw new Error(`no snapshot of ${persistenceId} to rewrite`);
+    const state = decode(latest.snapshot.payload) as Record<string, unknown>;
+    await super.save(latest.metadata, { ...latest.snapshot, payload: JSON.stringify(edit(state)) });
   }
 
   override async save(...args: Parameters<InMemorySnapshotStore['save']>): Promise<void> {
