@@ -3,22 +3,16 @@
  * outbox-dead-letters.test.ts): exponential redelivery backoff and the hand-off after N attempts.
  * The monotonic clock is controlled, so the schedule is checked exactly, whatever the machine's load.
  */
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { DeliveryAttemptsExhausted } from '../../src/index.js';
 import { TestProbe } from '../../journal/testkit/index.js';
-import { ManualClock, Recovered, Systems, TickBatches, isPayload, startSender, stores, type SenderState } from './support/delivery-fixtures.js';
+import { Recovered, TickBatches, isPayload, startSender, stores, systemsWithClock, type SenderState } from './support/delivery-fixtures.js';
 
-const systems = new Systems();
-let clock: ManualClock | undefined;
-afterEach(async () => {
-  await systems.terminateAll();
-  clock?.restore();
-  clock = undefined;
-});
+const { systems, installClock } = systemsWithClock();
 
 describe('opt-in redeliveryBackoff', () => {
   it('waits redeliverInterval × 2^(attempt-1) between attempts, capped at maxInterval', async () => {
-    const manual = (clock = ManualClock.install());
+    const manual = installClock();
     const system = systems.start('backoff', stores());
     const reports = TestProbe.create(system, 'reports');
     const destination = TestProbe.create(system, 'destination');
@@ -45,7 +39,7 @@ describe('opt-in redeliveryBackoff', () => {
   });
 
   it('without it, the gap stays redeliverInterval (Akka semantics by default)', async () => {
-    const manual = (clock = ManualClock.install());
+    const manual = installClock();
     const system = systems.start('fixed', stores());
     const reports = TestProbe.create(system, 'reports');
     const destination = TestProbe.create(system, 'destination');
@@ -63,7 +57,7 @@ describe('opt-in redeliveryBackoff', () => {
 
 describe('opt-in deadLetterAfterAttempts', () => {
   it('hands a delivery to the actor as DeliveryAttemptsExhausted after N sends and sends it no more', async () => {
-    const manual = (clock = ManualClock.install());
+    const manual = installClock();
     const system = systems.start('exhausted', stores());
     const reports = TestProbe.create(system, 'reports');
     const destination = TestProbe.create(system, 'destination');

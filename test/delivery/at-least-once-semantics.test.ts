@@ -10,24 +10,19 @@ import { TestProbe } from '../../journal/testkit/index.js';
 import {
   Confirmed,
   LossyDestination,
-  ManualClock,
   Recovered,
-  Systems,
   Tick,
   TickBatches,
   isPayload,
   startSender,
   stores,
+  systemsWithClock,
   type Payload,
   type SenderState,
 } from './support/delivery-fixtures.js';
 
-const systems = new Systems();
-let clock: ManualClock | undefined;
-afterEach(async () => {
-  await systems.terminateAll();
-  clock?.restore();
-  clock = undefined;
+const { systems, installClock } = systemsWithClock();
+afterEach(() => {
   vi.restoreAllMocks();
 });
 
@@ -93,7 +88,7 @@ describe('AtLeastOnceDeliveryActor: ids, loss and confirmation', () => {
 
 describe('AtLeastOnceDeliveryActor: the redelivery tick', () => {
   it('sends only deliveries older than redeliverInterval, oldest first, at most redeliveryBurstLimit per tick', async () => {
-    clock = ManualClock.install();
+    const clock = installClock();
     const system = systems.start('burst', stores());
     const reports = TestProbe.create(system, 'reports');
     const destination = TestProbe.create(system, 'destination');
@@ -141,7 +136,7 @@ describe('AtLeastOnceDeliveryActor: the redelivery tick', () => {
   });
 
   it('warns with UnconfirmedWarning once a delivery reached warnAfterNumberOfUnconfirmedAttempts sends, once per delivery', async () => {
-    clock = ManualClock.install();
+    const clock = installClock();
     const system = systems.start('warn', stores());
     const reports = TestProbe.create(system, 'reports');
     const destination = TestProbe.create(system, 'destination');
@@ -223,7 +218,7 @@ describe('AtLeastOnceDeliveryActor: timer and clock', () => {
   });
 
   it('follows the monotonic clock: a wall-clock jump of +1 h causes no redelivery storm, -1 h no stall', async () => {
-    clock = ManualClock.install();
+    const clock = installClock();
     const wall = vi.spyOn(Date, 'now');
     const realNow = Date.now();
     wall.mockImplementation(() => realNow);

@@ -1,4 +1,4 @@
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import {
   Actor,
   ActorSystem,
@@ -11,7 +11,7 @@ import {
   type OutboxEvent,
 } from '../../src/index.js';
 import { TestProbe } from '../../journal/testkit/index.js';
-import { ManualClock, Systems, observedStores, settleMicrotasks } from './support/delivery-fixtures.js';
+import { observedStores, settleMicrotasks, systemsWithClock } from './support/delivery-fixtures.js';
 
 const isEnvelope = (message: unknown): message is DeliveryEnvelope => message instanceof DeliveryEnvelope;
 
@@ -46,16 +46,10 @@ describe('outbox back-pressure', () => {
 });
 
 describe('outbox back-pressure on redrive', () => {
-  const systems = new Systems();
-  let clock: ManualClock | undefined;
-  afterEach(async () => {
-    await systems.terminateAll();
-    clock?.restore();
-    clock = undefined;
-  });
+  const { systems, installClock } = systemsWithClock();
 
   it('refuses a redrive past maxUnconfirmedMessages before persisting it, counting redrives still being persisted, and keeps the dead letters', async () => {
-    const manual = (clock = ManualClock.install());
+    const manual = installClock();
     const plugins = observedStores();
     const system = systems.start('bp-redrive', plugins);
     const receiver = TestProbe.create(system, 'receiver');

@@ -4,25 +4,19 @@
  * restart, and a redrive sends it again under a new delivery id; redeliveryBackoff spaces attempts.
  * The monotonic clock is controlled (see ManualClock), so attempts happen exactly when the test moves it.
  */
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { DeliveryConfirmed, DeliveryEnvelope, Outbox, type ActorSystem, type OutboxEvent } from '../../src/index.js';
 import { TestProbe } from '../../journal/testkit/index.js';
-import { FakeTransport, ManualClock, Systems, observedStores, settleMicrotasks, type ObservedStores } from './support/delivery-fixtures.js';
+import { FakeTransport, observedStores, settleMicrotasks, systemsWithClock, type ManualClock, type ObservedStores } from './support/delivery-fixtures.js';
 
-const systems = new Systems();
-let clock: ManualClock | undefined;
-afterEach(async () => {
-  await systems.terminateAll();
-  clock?.restore();
-  clock = undefined;
-});
+const { systems, installClock } = systemsWithClock();
 
 const isEnvelope = (message: unknown): message is DeliveryEnvelope => message instanceof DeliveryEnvelope;
 const ofType = (type: OutboxEvent['type']) => (event: unknown) => (event as OutboxEvent)?.type === type;
 
 describe('Outbox dead letters (deadLetterAfterAttempts)', () => {
   it('dead-letters after N attempts with its reason, keeps it across a restart, and redrives it under a new id', async () => {
-    const manual = (clock = ManualClock.install());
+    const manual = installClock();
     const plugins = observedStores();
     const first = systems.start('dead-1', plugins);
     const receiver = TestProbe.create(first, 'receiver');
@@ -68,7 +62,7 @@ describe('Outbox dead letters (deadLetterAfterAttempts)', () => {
   });
 
   it('gives the transport\'s last error as the reason when the sends failed', async () => {
-    const manual = (clock = ManualClock.install());
+    const manual = installClock();
     const fake = new FakeTransport();
     fake.behaviour = 'reject';
     const plugins = observedStores();
@@ -90,7 +84,7 @@ describe('Outbox dead letters (deadLetterAfterAttempts)', () => {
 
 describe('Outbox redeliveryBackoff', () => {
   it('spaces attempts redeliverInterval × 2^(attempt-1) apart', async () => {
-    const manual = (clock = ManualClock.install());
+    const manual = installClock();
     const system = systems.start('backoff', observedStores());
     const receiver = TestProbe.create(system, 'receiver');
     const outbox = Outbox.start(system, { redeliverInterval: 100, redeliveryBackoff: { maxInterval: 10_000, randomFactor: 0 } });
@@ -132,7 +126,7 @@ describe('Outbox.status of former dead letters', () => {
   }
 
   it('says redriven (with the new id) or dropped instead of confirmed, also after recovering from a snapshot', async () => {
-    const manual = (clock = ManualClock.install());
+    const manual = installClock();
     const plugins = observedStores();
     const first = systems.start('former-1', plugins);
     const receiver = TestProbe.create(first, 'receiver');
@@ -170,7 +164,7 @@ describe('Outbox.status of former dead letters', () => {
   });
 
   it('loads an older snapshot without the record: exact when its counts leave no former dead letters, else forgotten rather than confirmed', async () => {
-    const manual = (clock = ManualClock.install());
+    const manual = installClock();
     const plugins = observedStores();
     const first = systems.start('older-1', plugins);
     const receiver = TestProbe.create(first, 'receiver');

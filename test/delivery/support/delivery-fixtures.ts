@@ -3,7 +3,7 @@
  * to probes, a destination that loses the first messages, a manual monotonic clock, a fake transport,
  * and plugin instances that outlive an ActorSystem (a second system on them plays the restarted process).
  */
-import { vi, type MockInstance } from 'vitest';
+import { afterEach, vi, type MockInstance } from 'vitest';
 import {
   Actor,
   ActorSystem,
@@ -69,6 +69,21 @@ export class Systems {
     this.#started = [];
     await Promise.all(started.map((system) => system.terminate()));
   }
+}
+
+/**
+ * Systems and a manual clock for the tests of one file or describe block: an afterEach (registered
+ * here) terminates every system started through `systems` and restores the clock, also after a failure.
+ */
+export function systemsWithClock(): { readonly systems: Systems; installClock(): ManualClock } {
+  const systems = new Systems();
+  let clock: ManualClock | undefined;
+  afterEach(async () => {
+    await systems.terminateAll();
+    clock?.restore();
+    clock = undefined;
+  });
+  return { systems, installClock: () => (clock = ManualClock.install()) };
 }
 
 // --- what the sender reports ----------------------------------------------------------------------
