@@ -1,4 +1,5 @@
 import type { ActorRef } from '../actor/actor-ref.js';
+import type { SerializedValue } from './serialized-value.js';
 
 const ignore = (): void => {};
 
@@ -35,18 +36,26 @@ export type InvocationStatus = 'pending' | 'written' | 'rejected' | 'failed';
 /**
  * One handler waiting to run: for a persisted event (runs once the journal answered) or a deferred
  * value (runs once everything before it ran). They run strictly in the order they were created.
+ * A class, so every invocation has the same shape (the write path creates one per event).
  */
-export interface Invocation {
-  readonly kind: 'event' | 'defer';
-  readonly value: unknown;
-  readonly handler: (value: never) => void | Promise<void>;
-  readonly stashing: boolean;
-  readonly sender: ActorRef | undefined;
+export class Invocation {
   /** For events: the sequence number, given when the write goes out; for defers: 0. */
-  sequenceNr: number;
-  readonly group: InvocationGroup;
-  status: InvocationStatus;
-  cause?: Error;
+  sequenceNr = 0;
+  cause: Error | undefined = undefined;
+
+  constructor(
+    readonly kind: 'event' | 'defer',
+    readonly value: unknown,
+    readonly handler: (value: never) => void | Promise<void>,
+    readonly stashing: boolean,
+    readonly sender: ActorRef | undefined,
+    /** The persist / defer call this belongs to: its events form one atomic write. */
+    readonly group: InvocationGroup,
+    public status: InvocationStatus,
+    /** For events: what is written (adapted and serialized when persist was called). */
+    readonly serialized: SerializedValue | undefined,
+    readonly tags: readonly string[],
+  ) {}
 }
 
 /** FIFO of invocations with O(1) push and shift. */

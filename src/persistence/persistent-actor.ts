@@ -79,16 +79,12 @@ export abstract class PersistentActor<Command = unknown, Event = unknown> extend
     super();
     this.#persistence = Persistence.get(this.context.system);
     this.#options = options;
-    const actor = this;
     const cell = this.#cell;
     this.#stash = new InternalStash(cell, () => this.#settings, () => this.#pid);
     this.#pipeline = new WritePipeline({
       persistence: this.#persistence,
       cell,
       writerUuid: randomUUID(),
-      get persistenceId() {
-        return actor.#pid;
-      },
       isActive: () => this.#phase !== 'stopped',
       setLastSequenceNr: (sequenceNr) => {
         this.#lastSequenceNr = sequenceNr;
@@ -150,7 +146,7 @@ export abstract class PersistentActor<Command = unknown, Event = unknown> extend
 
   persist<E extends Event>(event: E, handler: Handler<E>): Promise<void> {
     this.#assertCanPersist();
-    return this.#pipeline.persist([event], handler, true, undefined);
+    return this.#pipeline.persistOne(event, handler, true);
   }
 
   persistAll<E extends Event>(events: readonly E[], handler: Handler<E>, onComplete?: () => void | Promise<void>): Promise<void> {
@@ -160,7 +156,7 @@ export abstract class PersistentActor<Command = unknown, Event = unknown> extend
 
   persistAsync<E extends Event>(event: E, handler: Handler<E>): Promise<void> {
     this.#assertCanPersist();
-    return this.#pipeline.persist([event], handler, false, undefined);
+    return this.#pipeline.persistOne(event, handler, false);
   }
 
   persistAllAsync<E extends Event>(events: readonly E[], handler: Handler<E>, onComplete?: () => void | Promise<void>): Promise<void> {
@@ -243,6 +239,7 @@ export abstract class PersistentActor<Command = unknown, Event = unknown> extend
     this.#settings = resolveActorSettings(this.constructor.name, this.#options, this.#persistence.settings);
     this.#persistence.claim(pid, this.context, this.self.path);
     this.#pid = pid;
+    this.#pipeline.identify(pid);
     this.#cell.unstashInterceptor = (envelopes) => this.#onUserUnstash(envelopes);
   }
 

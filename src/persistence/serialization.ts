@@ -135,7 +135,8 @@ export class JsonSerializer implements Serializer {
   // Manifests repeat for every event of a type: build each string once.
   readonly #manifests = new Map<string, string>();
 
-  serialize(value: unknown): { manifest: string; payload: string } {
+  // Returns the stored form itself (with its serializerId), so the registry need not copy it.
+  serialize(value: unknown): SerializedValue & { payload: string } {
     assertJsonRoundTrips(value);
     const typeName = typeNameOf(value);
     let manifest = this.#manifests.get(typeName);
@@ -143,7 +144,7 @@ export class JsonSerializer implements Serializer {
       manifest = formatManifest(typeName, this.schemaVersions[typeName] ?? 1);
       if (this.#manifests.size < 10_000) this.#manifests.set(typeName, manifest);
     }
-    return { manifest, payload: JSON.stringify(value) };
+    return { serializerId: this.id, manifest, payload: JSON.stringify(value) };
   }
 
   deserialize(payload: string | Uint8Array, manifest: string): unknown {
@@ -181,6 +182,7 @@ export class SerializationRegistry {
       if (error instanceof SerializationError) throw error;
       throw new SerializationError(`serializer "${serializer.id}" failed: ${(error as Error).message}`, { cause: error });
     }
+    if ((result as Partial<SerializedValue>).serializerId === serializer.id) return result as SerializedValue;
     return { serializerId: serializer.id, manifest: result.manifest, payload: result.payload };
   }
 

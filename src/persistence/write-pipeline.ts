@@ -1,16 +1,16 @@
 import type { ActorCell } from '../actor/actor-cell.js';
+import type { ActorRef } from '../actor/actor-ref.js';
+import type { BreakerCallback } from './circuit-breaker.js';
 import { SequenceNumberOverflowError } from './errors.js';
 import type { WriteOutcome } from './journal.js';
-import { InvocationGroup, InvocationQueue, type Invocation } from './pending-invocations.js';
+import { Invocation, InvocationGroup, InvocationQueue } from './pending-invocations.js';
 import type { Persistence } from './persistence.js';
 import type { AtomicWrite, PersistentRepr } from './persistent-repr.js';
-import type { SerializedValue } from './serialized-value.js';
 
 /** What the pipeline needs from the actor that owns it. */
 export interface PipelineHost {
   readonly persistence: Persistence;
   readonly cell: ActorCell;
-  readonly persistenceId: string;
   readonly writerUuid: string;
   /** False once the actor stopped or is restarting: nothing runs any more. */
   isActive(): boolean;
@@ -25,12 +25,7 @@ export interface PipelineHost {
   onStashingDone(): void;
 }
 
-/** An event ready to be written; its sequence number is given when its write goes out. */
-interface PreparedEvent {
-  readonly serialized: SerializedValue;
-  readonly tags: readonly string[];
-  readonly invocation: Invocation;
-}
+const NO_TAGS: readonly string[] = Object.freeze([]);
 
 /**
  * The write side of a persistent actor: turns persist / defer calls into journal writes and runs
@@ -46,16 +41,26 @@ export class WritePipeline {
   readonly #host: PipelineHost;
   readonly #invocations = new InvocationQueue();
   #pendingStashing = 0;
-  #queued: PreparedEvent[][] = [];
-  #writeInFlight = false;
+  /** Events waiting for the next write, in call order; consecutive ones of one call form one AtomicWrite. */
+  #queued: Invocation[] = [];
+  /** The events of the write in flight (at most one), and the highest stored sequence number before it. */
+  #inFlight: Invocation[] | undefined;
+  #storedBeforeInFlight = 0;
   #flushScheduled = false;
   #running = false;
   /** Highest sequence number stored or being written. */
   #assignedSequenceNr = 0;
   #persistedSinceStart = false;
+  // A plain field, read on every write: a getter on the host was a megamorphic load across actors.
+  #persistenceId = '';
 
   constructor(host: PipelineHost) {
     this.#host = host;
+  }
+
+  /** The actor's persistenceId, once validated: every event written carries it. */
+  identify(persistenceId: string): void {
+    this.#persistenceId = persistenceId;
   }
 
   /** Recovery found this to be the stream's highest sequence number. */
@@ -76,6 +81,23 @@ export class WritePipeline {
     return this.#pendingStashing > 0;
   }
 
+  /** `persist` / `persistAsync` of one event: the common case, without the arrays of persistAll. */
+  persistOne<E>(event: E, handler: (event: E) => void | Promise<void>, stashing: boolean): Promise<void> {
+    const group = new InvocationGroup();
+    const sender = this.#host.cell.currentSender;
+    let invocation: Invocation;
+    try {
+      invocation = this.#prepare(event, handler, stashing, sender, group);
+    } catch (error) {
+      this.#add(new Invocation('event', event, handler, stashing, sender, group, 'rejected', undefined, NO_TAGS), asError(error));
+      return this.#scheduled(group);
+    }
+    this.#add(invocation);
+    this.#queued.push(invocation);
+    this.#persistedSinceStart = true;
+    return this.#scheduled(group);
+  }
+
   persist<E>(
     events: readonly E[],
     handler: (event: E) => void | Promise<void>,
@@ -83,17 +105,13 @@ export class WritePipeline {
     onComplete: (() => void | Promise<void>) | undefined,
   ): Promise<void> {
     if (!Array.isArray(events)) throw new TypeError('persistAll takes an array of events');
-    const host = this.#host;
     const group = new InvocationGroup();
-    const sender = host.cell.currentSender;
-    const prepared: PreparedEvent[] = [];
+    const sender = this.#host.cell.currentSender;
+    const prepared: Invocation[] = [];
     let rejection: Error | undefined;
     for (const event of events) {
       try {
-        const { payload, tags } = host.persistence.adapters.toJournal(event);
-        const serialized = host.persistence.serialize(payload);
-        const invocation: Invocation = { kind: 'event', value: event, handler, stashing, sender, sequenceNr: 0, group, status: 'pending' };
-        prepared.push({ serialized, tags, invocation });
+        prepared.push(this.#prepare(event, handler, stashing, sender, group));
       } catch (error) {
         rejection = asError(error);
         break;
@@ -101,26 +119,23 @@ export class WritePipeline {
     }
     if (rejection) {
       // All of a persistAll or none of it: one bad event rejects the whole call, before anything is written.
-      for (const event of events) {
-        const rejected: Invocation = { kind: 'event', value: event, handler, stashing, sender, sequenceNr: this.#assignedSequenceNr, group, status: 'rejected', cause: rejection };
-        this.#add(rejected);
-      }
+      for (const event of events) this.#add(new Invocation('event', event, handler, stashing, sender, group, 'rejected', undefined, NO_TAGS), rejection);
     } else if (prepared.length > 0) {
-      for (const { invocation } of prepared) this.#add(invocation);
-      this.#queued.push(prepared);
+      for (const invocation of prepared) {
+        this.#add(invocation);
+        this.#queued.push(invocation);
+      }
       this.#persistedSinceStart = true;
     }
-    if (onComplete) this.#add({ kind: 'defer', value: undefined, handler: onComplete, stashing, sender, sequenceNr: 0, group, status: 'written' });
+    if (onComplete) this.#add(new Invocation('defer', undefined, onComplete, stashing, sender, group, 'written', undefined, NO_TAGS));
     if (group.remaining === 0) return Promise.resolve();
-    this.#scheduleFlush();
-    return group.promise;
+    return this.#scheduled(group);
   }
 
   defer<T>(value: T, handler: (value: T) => void | Promise<void>, stashing: boolean): Promise<void> {
     const group = new InvocationGroup();
-    this.#add({ kind: 'defer', value, handler, stashing, sender: this.#host.cell.currentSender, sequenceNr: 0, group, status: 'written' });
-    this.#scheduleFlush();
-    return group.promise;
+    this.#add(new Invocation('defer', value, handler, stashing, this.#host.cell.currentSender, group, 'written', undefined, NO_TAGS));
+    return this.#scheduled(group);
   }
 
   /** Fails every pending call (the actor stops or restarts); their promises reject with `cause`. */
@@ -130,18 +145,32 @@ export class WritePipeline {
     this.#queued = [];
   }
 
-  #add(invocation: Invocation): void {
+  /** Adapts and serializes now, so an event that cannot be stored is rejected before anything is written. */
+  #prepare<E>(event: E, handler: (event: E) => void | Promise<void>, stashing: boolean, sender: ActorRef | undefined, group: InvocationGroup): Invocation {
+    const persistence = this.#host.persistence;
+    const { payload, tags } = persistence.adapters.toJournal(event);
+    const serialized = persistence.serialize(payload);
+    return new Invocation('event', event, handler, stashing, sender, group, 'pending', serialized, tags);
+  }
+
+  #add(invocation: Invocation, rejection?: Error): void {
+    if (rejection) {
+      invocation.sequenceNr = this.#assignedSequenceNr;
+      invocation.cause = rejection;
+    }
     invocation.group.remaining++;
     if (invocation.stashing) this.#pendingStashing++;
     this.#invocations.push(invocation);
   }
 
-  // Flushing in a microtask gathers every persist call of one command into one journal call, and
-  // lets an async onCommand `await this.persist(...)` without deadlocking on its own mailbox.
-  #scheduleFlush(): void {
-    if (this.#flushScheduled) return;
-    this.#flushScheduled = true;
-    queueMicrotask(this.#onFlushTick);
+  #scheduled(group: InvocationGroup): Promise<void> {
+    // Flushing in a microtask gathers every persist call of one command into one journal call, and
+    // lets an async onCommand `await this.persist(...)` without deadlocking on its own mailbox.
+    if (!this.#flushScheduled) {
+      this.#flushScheduled = true;
+      queueMicrotask(this.#onFlushTick);
+    }
+    return group.promise;
   }
 
   readonly #onFlushTick = (): void => {
@@ -151,62 +180,74 @@ export class WritePipeline {
   };
 
   #flush(): void {
-    if (this.#writeInFlight || this.#queued.length === 0 || !this.#host.isActive()) return;
+    if (this.#inFlight !== undefined || this.#queued.length === 0 || !this.#host.isActive()) return;
     const host = this.#host;
     const queued = this.#queued;
     this.#queued = [];
-    const writes: AtomicWrite[] = new Array<AtomicWrite>(queued.length);
     const timestamp = Date.now();
-    const persistenceId = host.persistenceId;
+    const persistenceId = this.#persistenceId;
     const writerUuid = host.writerUuid;
-    let sequenceNr = this.#assignedSequenceNr;
-    for (let w = 0; w < queued.length; w++) {
-      const group = queued[w]!;
-      const events: PersistentRepr[] = new Array<PersistentRepr>(group.length);
-      for (let i = 0; i < group.length; i++) {
-        const { serialized, tags, invocation } = group[i]!;
-        if (sequenceNr >= Number.MAX_SAFE_INTEGER) {
-          this.#onWritten(queued, this.#assignedSequenceNr, queued.map(() => ({ status: 'failed', cause: new SequenceNumberOverflowError(persistenceId) }) as const));
-          return;
-        }
-        invocation.sequenceNr = ++sequenceNr;
-        events[i] = {
-          serializerId: serialized.serializerId,
-          manifest: serialized.manifest,
-          payload: serialized.payload,
-          persistenceId,
-          sequenceNr,
-          writerUuid,
-          timestamp,
-          tags,
-        };
-      }
-      writes[w] = { persistenceId, events };
+    if (this.#assignedSequenceNr + queued.length > Number.MAX_SAFE_INTEGER) {
+      this.#inFlight = queued;
+      this.#storedBeforeInFlight = this.#assignedSequenceNr;
+      this.#onWriteFailed(new SequenceNumberOverflowError(persistenceId));
+      return;
     }
-    const before = this.#assignedSequenceNr;
+    const writes: AtomicWrite[] = [];
+    let events: PersistentRepr[] = [];
+    let sequenceNr = this.#assignedSequenceNr;
+    for (let i = 0; i < queued.length; i++) {
+      const invocation = queued[i]!;
+      if (i > 0 && invocation.group !== queued[i - 1]!.group) {
+        writes.push({ persistenceId, events });
+        events = [];
+      }
+      const serialized = invocation.serialized!;
+      invocation.sequenceNr = ++sequenceNr;
+      events.push({
+        serializerId: serialized.serializerId,
+        manifest: serialized.manifest,
+        payload: serialized.payload,
+        persistenceId,
+        sequenceNr,
+        writerUuid,
+        timestamp,
+        tags: invocation.tags,
+      });
+    }
+    writes.push({ persistenceId, events });
+    this.#storedBeforeInFlight = this.#assignedSequenceNr;
     this.#assignedSequenceNr = sequenceNr;
-    this.#writeInFlight = true;
-    host.persistence.writeMessages(writes).then(
-      (outcomes) => this.#onWritten(queued, before, outcomes),
-      (error: unknown) => this.#onWritten(queued, before, writes.map(() => ({ status: 'failed', cause: asError(error) }) as const)),
-    );
+    this.#inFlight = queued;
+    host.persistence.writeMessages(writes, this.#writeCallback);
   }
 
-  #onWritten(queued: readonly PreparedEvent[][], before: number, outcomes: readonly WriteOutcome[]): void {
-    if (!this.#host.isActive()) return;
-    this.#writeInFlight = false;
-    let highestStored = before;
-    for (let w = 0; w < queued.length; w++) {
-      const outcome: WriteOutcome = outcomes[w] ?? { status: 'failed', cause: new Error('the journal returned fewer outcomes than writes') };
-      const group = queued[w]!;
-      for (const { invocation } of group) {
-        if (outcome.status === 'ok') {
-          invocation.status = 'written';
-          highestStored = invocation.sequenceNr;
-        } else {
-          invocation.status = outcome.status;
-          invocation.cause = outcome.cause;
-        }
+  readonly #writeCallback: BreakerCallback<readonly WriteOutcome[]> = {
+    onCallSucceeded: (outcomes) => this.#onWritten(outcomes),
+    onCallFailed: (error) => this.#onWriteFailed(asError(error)),
+  };
+
+  #onWriteFailed(cause: Error): void {
+    this.#onWritten(undefined, cause);
+  }
+
+  /** The journal answered the write in flight: one outcome per AtomicWrite, or `cause` for all of it. */
+  #onWritten(outcomes: readonly WriteOutcome[] | undefined, cause?: Error): void {
+    const written = this.#inFlight;
+    this.#inFlight = undefined;
+    if (!this.#host.isActive() || written === undefined) return;
+    let highestStored = this.#storedBeforeInFlight;
+    let write = 0;
+    let outcome: WriteOutcome = outcomes?.[0] ?? missingOutcome(cause);
+    for (let i = 0; i < written.length; i++) {
+      const invocation = written[i]!;
+      if (i > 0 && invocation.group !== written[i - 1]!.group) outcome = outcomes?.[++write] ?? missingOutcome(cause);
+      if (outcome.status === 'ok') {
+        invocation.status = 'written';
+        highestStored = invocation.sequenceNr;
+      } else {
+        invocation.status = outcome.status;
+        invocation.cause = outcome.cause;
       }
     }
     // Rejected events were not stored: the next write continues after the last stored one.
@@ -302,4 +343,8 @@ export function isThenable(value: unknown): value is PromiseLike<void> {
 
 export function asError(error: unknown): Error {
   return error instanceof Error ? error : new Error(String(error));
+}
+
+function missingOutcome(cause: Error | undefined): WriteOutcome {
+  return { status: 'failed', cause: cause ?? new Error('the journal returned fewer outcomes than writes') };
 }
