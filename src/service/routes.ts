@@ -4,7 +4,7 @@
  */
 import { AskTimeoutError, InvalidOptionError } from '../actor/errors.js';
 import { SerializationError } from '../persistence/errors.js';
-import { MaxUnconfirmedMessagesExceededError, UnknownTransportError } from '../../delivery/errors.js';
+import { DeliveryNotDeadLetteredError, MaxUnconfirmedMessagesExceededError, UnknownTransportError } from '../../delivery/errors.js';
 import type { InFlightDelivery, Outbox } from '../../delivery/outbox/outbox.js';
 import type { JsonValue, TransportDestination } from '../../delivery/transport.js';
 import { BadRequestError, NotFoundError, ServiceUnavailableError, TooManyRequestsError } from './errors.js';
@@ -66,7 +66,7 @@ export function apiRoutes(deps: RouteDependencies): Route[] {
       method: 'POST',
       path: '/dead-letters/redrive',
       body: 'optional-json',
-      handle: async () => ok({ redriven: await queried(outbox.redrive()) }),
+      handle: async () => ok({ redriven: await outbox.redrive().catch(refusedRedrive) }),
     },
     {
       method: 'POST',
@@ -74,10 +74,7 @@ export function apiRoutes(deps: RouteDependencies): Route[] {
       body: 'optional-json',
       handle: async ({ params }) => {
         const id = parseDeliveryId(params.id);
-        const redriven = await outbox.redrive(id).catch((error: unknown) => {
-          if (error instanceof AskTimeoutError) throw unavailable(error);
-          throw new NotFoundError('not_dead_lettered', `delivery ${id} is not dead-lettered`);
-        });
+        const redriven = await outbox.redrive(id).catch(refusedRedrive);
         return ok({ redriven });
       },
     },
@@ -127,7 +124,7 @@ async function submit({ outbox, metrics }: RouteDependencies, { body, headers }:
     if (error instanceof UnknownTransportError) throw new BadRequestError('unknown_transport', `${error.message.split(';')[0]} (HTTP destinations use "http"; "amqp" needs AMQP_URL)`);
     if (error instanceof InvalidOptionError) throw new BadRequestError('invalid_destination', error.message);
     if (error instanceof SerializationError) throw new BadRequestError('invalid_payload', error.message);
-    if (error instanceof MaxUnconfirmedMessagesExceededError) throw new TooManyRequestsError(`${error.message}; nothing was persisted, retry later`);
+    if (error instanceof MaxUnconfirmedMessagesExceededError) throw tooMany(error);
     throw unavailable(error);
   }
   if (accepted.duplicate) metrics.duplicates++;
@@ -177,6 +174,16 @@ function describeInFlight(delivery: InFlightDelivery): Record<string, unknown> {
     exhausted: delivery.exhausted,
     payload: delivery.message,
   };
+}
+
+function refusedRedrive(error: unknown): never {
+  if (error instanceof DeliveryNotDeadLetteredError) throw new NotFoundError('not_dead_lettered', error.message);
+  if (error instanceof MaxUnconfirmedMessagesExceededError) throw tooMany(error);
+  throw unavailable(error);
+}
+
+function tooMany(error: MaxUnconfirmedMessagesExceededError): TooManyRequestsError {
+  return new TooManyRequestsError(`${error.message}; nothing was persisted, retry later`);
 }
 
 async function queried<T>(promise: Promise<T>): Promise<T> {

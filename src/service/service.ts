@@ -60,6 +60,7 @@ export async function startService(config: ServiceConfig, logger: Logger): Promi
       redeliverInterval: config.redeliverIntervalMs,
       redeliveryBackoff: { maxInterval: config.redeliveryMaxIntervalMs },
       snapshotEvery: config.snapshotEvery,
+      maxUnconfirmedMessages: config.maxUnconfirmedMessages,
       ...(config.deadLetterAfterAttempts > 0 ? { deadLetterAfterAttempts: config.deadLetterAfterAttempts } : {}),
     });
     const recovered = await waitForRecovery(outbox);
