@@ -57,15 +57,33 @@ export class InMemoryJournal implements AsyncWriteJournal {
 
   #writeOne(write: AtomicWrite): WriteOutcome {
     const stream = this.#streams.get(write.persistenceId);
-    const problem = checkAtomicWrite(write, stream?.highest ?? 0);
+    if (stream === undefined) return this.#startStream(write);
+    const problem = checkAtomicWrite(write, stream.highest);
     if (problem) return problem;
-    if (write.events.length === 0) return WRITE_OK;
-    if (stream === undefined) {
-      this.#streams.set(write.persistenceId, { events: write.events.slice(), first: 1, highest: write.events.length });
-      return WRITE_OK;
-    }
     for (const event of write.events) stream.events.push(event);
     stream.highest += write.events.length;
+    return WRITE_OK;
+  }
+
+  /**
+   * The first write of a stream this journal has never held may start past 1. Only one thing leads
+   * there: the actor recovered from a snapshot that outlived an earlier process's in-memory events
+   * (the bare library's default pairs this journal with the local-file snapshot store). Refusing the
+   * write would stop that actor on every restart; Akka.NET's MemoryJournal accepts it too. Within the
+   * stream, writes must continue it exactly as before.
+   */
+  #startStream(write: AtomicWrite): WriteOutcome {
+    const first = write.events[0]?.sequenceNr ?? 1;
+    const problem = checkAtomicWrite(write, Number.isSafeInteger(first) && first > 1 ? first - 1 : 0);
+    if (problem) return problem;
+    if (write.events.length === 0) return WRITE_OK;
+    if (first > 1) {
+      (this.#logger ?? defaultLogger()).warn(
+        { persistenceId: write.persistenceId, sequenceNr: first },
+        `"${write.persistenceId}" continues at ${first}: its earlier events are not in this in-memory journal (lost with an earlier process; a snapshot covers them)`,
+      );
+    }
+    this.#streams.set(write.persistenceId, { events: write.events.slice(), first, highest: first + write.events.length - 1 });
     return WRITE_OK;
   }
 

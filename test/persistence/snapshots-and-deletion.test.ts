@@ -109,6 +109,36 @@ describe('snapshots', () => {
     expect(await ref2.ask({ op: 'state' })).toEqual({ sum: 10, seq: 4, snapshotSeq: 4 });
   });
 
+  it('on the bare-library defaults (in-memory journal, file snapshots), a restarted process recovers from the snapshot and persists on', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'steadfast-snap-'));
+    tempDirs.push(dir);
+    const store = (): SnapshotStore => fileSnapshotStore({ dir, logger: silentLogger });
+    const { system } = testSystem({ journal: memoryPlugins().journal, snapshotStore: store() });
+    const replies = new Recorder<unknown>();
+    const ref = accountActor(system, 's-restart', replies);
+    for (const n of [1, 2, 3]) await ref.ask(n);
+    ref.tell({ op: 'save' });
+    expect((await replies.waitFor(1))[0]).toBeInstanceOf(SaveSnapshotSuccess);
+    expect(await ref.ask(4)).toBe(4); // lost with the process: only the snapshot outlives it
+    await system.terminate();
+
+    // A new process: a new, empty in-memory journal; the snapshot files are still there.
+    const journal = memoryPlugins().journal;
+    const { system: second } = testSystem({ journal, snapshotStore: store() });
+    const ref2 = accountActor(second, 's-restart', new Recorder());
+    expect(await ref2.ask({ op: 'state' })).toEqual({ sum: 6, seq: 3, snapshotSeq: 3 });
+    expect(await ref2.ask(10)).toBe(4); // refused before: the journal saw a write that "left a hole"
+    expect(await ref2.ask(20)).toBe(5);
+    await second.terminate();
+
+    const { system: third } = testSystem({ journal, snapshotStore: store() });
+    const recovered = new Recorder<unknown>();
+    const ref3 = accountActor(third, 's-restart', new Recorder(), recovered);
+    await recovered.waitFor(4);
+    expect(recovered.values).toEqual([{ offer: 3, snapshot: { sum: 6 } }, 10, 20, RecoveryCompleted.instance]);
+    expect(await ref3.ask({ op: 'state' })).toEqual({ sum: 36, seq: 5, snapshotSeq: 5 });
+  });
+
   it('a failing store answers SaveSnapshotFailure; a snapshot that cannot be serialized is refused the same way', async () => {
     const plugins = memoryPlugins();
     const store = new FaultySnapshotStore(plugins.snapshotStore);

@@ -45,6 +45,20 @@ describe('inMemoryJournal', () => {
     expect(await journal.readHighestSequenceNr('kept', 0)).toBe(3);
   });
 
+  it('lets a stream it never held start past 1 (a snapshot from an earlier process covers the rest), warns, then holds it to continuity', async () => {
+    const { logger, lines } = capturingLogger();
+    const journal = inMemoryJournal({ logger });
+    expect((await journal.writeMessages([atomicWrite('restarted', 4, 5)]))[0]!.status).toBe('ok');
+    expect(sequenceNrs(await replayAll(journal, 'restarted'))).toEqual([4, 5]);
+    expect(await journal.readHighestSequenceNr('restarted', 0)).toBe(5);
+    const warnings = lines().filter((line) => line.level === 40);
+    expect(warnings).toHaveLength(1);
+    expect(warnings[0]!.msg).toMatch(/"restarted" continues at 4/);
+    const [hole] = await journal.writeMessages([atomicWrite('restarted', 7, 7)]);
+    expect(hole!.status).toBe('failed');
+    expect((await journal.writeMessages([atomicWrite('restarted', 6, 6)]))[0]!.status).toBe('ok');
+  });
+
   it('reports a conflict as a SequenceNrConflictError, also for a write that would leave a hole', async () => {
     const journal = inMemoryJournal({ logger: pino({ level: 'silent' }) });
     await journal.writeMessages([atomicWrite('c', 1, 2)]);
