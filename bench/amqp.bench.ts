@@ -92,6 +92,8 @@ async function rawRoundTrip(window: number): Promise<number> {
       driver.complete(Number(String(message.properties.correlationId).slice(4)));
     });
     await driver.finished;
+    // A reply can overtake its publish's confirm: count the run done when every publish is confirmed too.
+    await publish.waitForConfirms();
     return perSecond(MESSAGES, elapsedMsSince(started));
   } finally {
     await senderConnection.close().catch(() => {});

@@ -25,6 +25,7 @@ import {
   type OutboxSnapshot,
   type OutboxStats,
   type SendAccepted,
+  confirmedIdsOf,
 } from './outbox-protocol.js';
 
 export interface OutboxActorOptions extends AtLeastOnceDeliveryOptions {
@@ -67,6 +68,14 @@ export class OutboxActor extends AtLeastOnceDeliveryActor<OutboxCommand, OutboxE
   /** Dead letters in a `redriven` event still being persisted: a second redrive must not take them again. */
   readonly #redrivesBeingPersisted = new Set<number>();
   #snapshotInFlight = false;
+  /**
+   * Confirmations wait here while the previous `confirmed` event is being written, then go out as one
+   * event: under load one journal row per write round trip instead of one per confirmation, and an
+   * idle outbox still writes the first confirmation at once. A crash before the write only means the
+   * deliveries are sent again, which at-least-once allows.
+   */
+  readonly #confirmationsToPersist = new Set<number>();
+  #confirmationsBeingPersisted = false;
   #accepted = 0;
   #confirmed = 0;
   #highestConfirmed = 0;
@@ -84,9 +93,8 @@ export class OutboxActor extends AtLeastOnceDeliveryActor<OutboxCommand, OutboxE
     if (command instanceof OutboxSend) return this.#send(command);
     if (command instanceof DeliveryConfirmed) {
       if (this.isUnconfirmed(command.deliveryId)) {
-        void this.persistAsync({ type: 'confirmed', deliveryId: command.deliveryId }, (event) => {
-          this.#apply(event);
-        });
+        this.#confirmationsToPersist.add(command.deliveryId);
+        if (!this.#confirmationsBeingPersisted) this.#persistConfirmations();
       }
       return;
     }
@@ -149,6 +157,52 @@ export class OutboxActor extends AtLeastOnceDeliveryActor<OutboxCommand, OutboxE
     this.#apply(message);
   }
 
+  #persistConfirmations(): void {
+    const deliveryIds = [...this.#confirmationsToPersist];
+    this.#confirmationsToPersist.clear();
+    this.#confirmationsBeingPersisted = true;
+    void this.persistAsync({ type: 'confirmed', deliveryIds }, (event) => {
+      this.#confirmationsBeingPersisted = false;
+      this.#apply(event);
+      if (this.#confirmationsToPersist.size > 0) this.#persistConfirmations();
+    });
+  }
+
+  /**
+   * The journal refused an event (e.g. PostgreSQL's jsonb refuses a \u0000 in a string): nothing was
+   * stored, so the asker hears why at once instead of timing out, and the counts taken before
+   * persisting are given back.
+   */
+  override onPersistRejected(cause: Error, event: OutboxEvent, sequenceNr: number): void {
+    super.onPersistRejected(cause, event, sequenceNr);
+    switch (event.type) {
+      case 'accepted': {
+        this.#deliveriesBeingPersisted--;
+        this.sender.tell(new StatusFailure(cause));
+        const key = event.idempotencyKey;
+        if (key !== undefined) {
+          for (const waiter of this.#pendingKeys.get(key) ?? []) waiter.tell(new StatusFailure(cause));
+          this.#pendingKeys.delete(key);
+        }
+        break;
+      }
+      case 'redriven':
+        this.#deliveriesBeingPersisted -= event.deliveryIds.length;
+        for (const id of event.deliveryIds) this.#redrivesBeingPersisted.delete(id);
+        this.sender.tell(new StatusFailure(cause));
+        break;
+      case 'confirmed':
+        // Those deliveries stay unconfirmed and are sent again; their next confirmation is written anew.
+        this.#confirmationsBeingPersisted = false;
+        if (this.#confirmationsToPersist.size > 0) this.#persistConfirmations();
+        break;
+      case 'dead-lettered':
+        // The delivery stays listed in flight, marked exhausted and no longer sent; after a restart its
+        // attempts start over. Logged above, so an operator can see why it never became a dead letter.
+        break;
+    }
+  }
+
   #send(command: OutboxSend): void {
     const key = command.idempotencyKey;
     if (key !== undefined) {
@@ -207,9 +261,11 @@ export class OutboxActor extends AtLeastOnceDeliveryActor<OutboxCommand, OutboxE
         break;
       }
       case 'confirmed':
-        if (this.confirmDelivery(event.deliveryId)) {
-          this.#confirmed++;
-          this.#highestConfirmed = Math.max(this.#highestConfirmed, event.deliveryId);
+        for (const id of confirmedIdsOf(event)) {
+          if (this.confirmDelivery(id)) {
+            this.#confirmed++;
+            this.#highestConfirmed = Math.max(this.#highestConfirmed, id);
+          }
         }
         break;
       case 'dead-lettered': {

@@ -78,6 +78,9 @@ export type OutboxEvent =
       readonly idempotencyKey?: string;
       readonly acceptedAt: number;
     }
+  /** Confirmations that arrived while the previous ones were being written share one event. */
+  | { readonly type: 'confirmed'; readonly deliveryIds: readonly number[] }
+  /** One confirmation per event: written by versions before confirmations were batched; still replayed. */
   | { readonly type: 'confirmed'; readonly deliveryId: number }
   | { readonly type: 'dead-lettered'; readonly deliveryId: number; readonly reason: string; readonly attempts: number; readonly at: number }
   | { readonly type: 'redriven'; readonly deliveryIds: readonly number[] };
@@ -94,4 +97,9 @@ export interface OutboxSnapshot {
   readonly formerDeadLetters?: readonly FormerDeadLetter[];
   /** Ids up to this one may have been redriven or dropped with no record left (status: forgotten). */
   readonly outcomesForgottenUpTo?: number;
+}
+
+/** The delivery ids an outbox `confirmed` event confirms, in either of its forms. */
+export function confirmedIdsOf(event: Extract<OutboxEvent, { type: 'confirmed' }>): readonly number[] {
+  return 'deliveryIds' in event ? event.deliveryIds : [event.deliveryId];
 }

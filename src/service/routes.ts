@@ -3,7 +3,7 @@
  * request is either refused with nothing persisted, or persisted and answered with its delivery id.
  */
 import { AskTimeoutError, InvalidOptionError } from '../actor/errors.js';
-import { SerializationError } from '../persistence/errors.js';
+import { EventRejectedError, SerializationError } from '../persistence/errors.js';
 import { DeliveryNotDeadLetteredError, MaxUnconfirmedMessagesExceededError, UnknownTransportError } from '../../delivery/errors.js';
 import type { InFlightDelivery, Outbox } from '../../delivery/outbox/outbox.js';
 import type { JsonValue, TransportDestination } from '../../delivery/transport.js';
@@ -124,6 +124,8 @@ async function submit({ outbox, metrics }: RouteDependencies, { body, headers }:
     if (error instanceof UnknownTransportError) throw new BadRequestError('unknown_transport', `${error.message.split(';')[0]} (HTTP destinations use "http"; "amqp" needs AMQP_URL)`);
     if (error instanceof InvalidOptionError) throw new BadRequestError('invalid_destination', error.message);
     if (error instanceof SerializationError) throw new BadRequestError('invalid_payload', error.message);
+    // The journal itself refused the content (PostgreSQL's jsonb takes no \u0000): retrying cannot help.
+    if (error instanceof EventRejectedError) throw new BadRequestError('invalid_payload', `the journal refused to store this payload: ${error.message}`);
     if (error instanceof MaxUnconfirmedMessagesExceededError) throw tooMany(error);
     throw unavailable(error);
   }

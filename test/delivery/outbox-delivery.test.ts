@@ -5,15 +5,15 @@
  * on an event (a probe message, a journal write, a snapshot save), never on a poll.
  */
 import { afterEach, describe, expect, it } from 'vitest';
-import { DeliveryConfirmed, DeliveryEnvelope, Outbox, SnapshotSelectionCriteria, type OutboxEvent } from '../../src/index.js';
+import { confirmedIdsOf, DeliveryConfirmed, DeliveryEnvelope, Outbox, SnapshotSelectionCriteria, type OutboxEvent, type PersistentRepr } from '../../src/index.js';
 import { TestProbe } from '../../journal/testkit/index.js';
-import { Systems, observedStores, settleMicrotasks } from './support/delivery-fixtures.js';
+import { Systems, isConfirmed, observedStores, settleMicrotasks } from './support/delivery-fixtures.js';
 
 const systems = new Systems();
 afterEach(() => systems.terminateAll());
 
 const isEnvelope = (message: unknown): message is DeliveryEnvelope => message instanceof DeliveryEnvelope;
-const confirmedEvent = (deliveryId: number) => (event: unknown) => (event as OutboxEvent)?.type === 'confirmed' && (event as { deliveryId: number }).deliveryId === deliveryId;
+const confirmedEvent = (deliveryId: number) => (event: unknown) => isConfirmed(event) && confirmedIdsOf(event).includes(deliveryId);
 
 describe('Outbox.send', () => {
   it('resolves only once the accepted event is in the journal, and sends nothing before', async () => {
@@ -71,6 +71,60 @@ describe('Outbox.send', () => {
     expect(await outbox.inFlight()).toEqual([]);
     expect(await outbox.stats()).toMatchObject({ accepted: 1, confirmed: 1, inFlight: 0 });
     await receiver.expectNoMessage(300); // three intervals: no more copies
+  });
+
+  it('writes the confirmations that arrive during a confirmation write as one event, and recovers them all', async () => {
+    const plugins = observedStores();
+    const first = systems.start('confirm-batch-1', plugins);
+    const receiver = TestProbe.create(first, 'receiver');
+    const outbox = Outbox.start(first, { redeliverInterval: 60_000 });
+    for (let n = 1; n <= 5; n++) await outbox.send('/user/receiver', { n });
+    expect(await receiver.receiveN(5)).toHaveLength(5);
+
+    const firstWrite = plugins.journal.hold();
+    receiver.reply(new DeliveryConfirmed(1));
+    await firstWrite; // confirmation 1 is being written
+    for (const id of [2, 3, 3, 4, 5]) receiver.reply(new DeliveryConfirmed(id));
+    await settleMicrotasks();
+    const all = plugins.journal.stored(confirmedEvent(5));
+    plugins.journal.release();
+    await all;
+    await settleMicrotasks();
+    const confirmations = (await plugins.journal.events('outbox')).filter(isConfirmed);
+    expect(confirmations).toEqual([{ type: 'confirmed', deliveryIds: [1] }, { type: 'confirmed', deliveryIds: [2, 3, 4, 5] }]);
+    expect(await outbox.stats()).toMatchObject({ accepted: 5, confirmed: 5, inFlight: 0 });
+    await first.terminate();
+
+    const second = systems.start('confirm-batch-2', plugins);
+    const receiver2 = TestProbe.create(second, 'receiver');
+    const recovered = Outbox.start(second, { redeliverInterval: 60_000 });
+    expect(await recovered.stats()).toMatchObject({ accepted: 5, confirmed: 5, inFlight: 0 });
+    expect(await recovered.status(4)).toEqual({ status: 'confirmed', deliveryId: 4 });
+    await receiver2.expectNoMessage(100); // nothing is sent again
+  });
+
+  it('replays confirmed events of the one-id form written before confirmations were batched', async () => {
+    const plugins = observedStores();
+    const first = systems.start('confirm-legacy-1', plugins);
+    TestProbe.create(first, 'receiver');
+    const outbox = Outbox.start(first, { redeliverInterval: 60_000 });
+    await outbox.send('/user/receiver', { n: 1 });
+    await outbox.send('/user/receiver', { n: 2 });
+    await first.terminate();
+    // Stored as an older version wrote it: the last event's envelope, with a one-id confirmation inside.
+    let last: PersistentRepr | undefined;
+    await plugins.journal.replayMessages('outbox', 1, Number.MAX_SAFE_INTEGER, Number.MAX_SAFE_INTEGER, (repr) => {
+      last = repr;
+    });
+    const legacy: PersistentRepr = { ...last!, sequenceNr: 3, payload: JSON.stringify({ type: 'confirmed', deliveryId: 2 }) };
+    expect((await plugins.journal.writeMessages([{ persistenceId: 'outbox', events: [legacy] }]))[0]!.status).toBe('ok');
+
+    const second = systems.start('confirm-legacy-2', plugins);
+    const receiver = TestProbe.create(second, 'receiver');
+    const recovered = Outbox.start(second, { redeliverInterval: 60_000 });
+    expect(await recovered.stats()).toMatchObject({ accepted: 2, confirmed: 1, inFlight: 1 });
+    expect(await recovered.status(2)).toEqual({ status: 'confirmed', deliveryId: 2 });
+    expect((await receiver.expectMsg<DeliveryEnvelope>(isEnvelope)).deliveryId).toBe(1);
   });
 
   it('answers a repeated idempotency key with the first delivery id: concurrently, and after a restart', async () => {

@@ -5,6 +5,7 @@
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import {
+  confirmedIdsOf,
   DeliveryConfirmed,
   DeliveryEnvelope,
   InvalidOptionError,
@@ -18,7 +19,7 @@ import {
   type ReceivedDeliveriesSnapshot,
 } from '../../src/index.js';
 import { TestProbe } from '../../journal/testkit/index.js';
-import { Systems, observedStores, type ObservedStores } from './support/delivery-fixtures.js';
+import { Systems, isConfirmed, observedStores, type ObservedStores } from './support/delivery-fixtures.js';
 
 describe('ReceivedDeliveries', () => {
   it('recognises a duplicate of an applied (sender, id) and keeps senders apart', () => {
@@ -161,12 +162,12 @@ const systems = new Systems();
 afterEach(() => systems.terminateAll());
 
 const confirmedEvent = (deliveryId: number) => (event: unknown) =>
-  (event as OutboxEvent)?.type === 'confirmed' && (event as { deliveryId: number }).deliveryId === deliveryId;
+  isConfirmed(event) && confirmedIdsOf(event).includes(deliveryId);
 
 /** Distinct ids with a persisted confirmation (two confirmations in flight may both be stored). */
 async function confirmedIds(plugins: ObservedStores): Promise<number[]> {
   const events = await plugins.journal.events('outbox');
-  const ids = events.filter((event) => (event as OutboxEvent).type === 'confirmed').map((event) => (event as { deliveryId: number }).deliveryId);
+  const ids = events.filter(isConfirmed).flatMap(confirmedIdsOf);
   return [...new Set(ids)].sort((a, b) => a - b);
 }
 

@@ -48,7 +48,7 @@ describe.runIf(pg)('service on PostgreSQL', () => {
     expect(tables.rows.length).toBeGreaterThan(0);
   });
 
-  it('delivers through the PostgreSQL journal and resumes after SIGKILL', async () => {
+  it('delivers through the PostgreSQL journal, answers 400 to a payload PostgreSQL refuses, and resumes after SIGKILL', async () => {
     const endpoint = await flakyEndpoint((n) => n % 2 === 0);
     const env = { DATA_DIR: data.dir, PG_URL: pg!.connectionString, PG_SCHEMA: pg!.schema, REDELIVER_INTERVAL_MS: '100', REDELIVERY_MAX_INTERVAL_MS: '300' };
     try {
@@ -60,6 +60,8 @@ describe.runIf(pg)('service on PostgreSQL', () => {
         expect(response.status).toBe(202);
         ids.push(response.json.deliveryId as number);
       }
+      const refused = await postJson(service.baseUrl, '/messages', { destination: { transport: 'http', url: endpoint.url }, payload: { text: 'nul \u0000' } });
+      expect(refused).toMatchObject({ status: 400, json: { error: { code: 'invalid_payload', message: expect.stringMatching(/journal refused/) } } });
       await service.stop('SIGKILL');
       const events = await pg!.admin.query<{ count: string }>(`select count(*) from "${pg!.schema}".journal`);
       expect(Number(events.rows[0]!.count)).toBeGreaterThanOrEqual(50);

@@ -33,6 +33,7 @@ import {
   type PlainDestination,
   type TransportContext,
   type TransportDestination,
+  type OutboxEvent,
 } from '../../../src/index.js';
 import { pino } from 'pino';
 import { TestProbe } from '../../../journal/testkit/index.js';
@@ -564,4 +565,9 @@ export interface ObservedStores {
 
 export function observedStores(): ObservedStores {
   return { journal: new ObservedJournal(), snapshotStore: new ObservedSnapshotStore() };
+}
+
+/** An outbox `confirmed` event, in either form (read its ids with confirmedIdsOf). */
+export function isConfirmed(event: unknown): event is Extract<OutboxEvent, { type: 'confirmed' }> {
+  return (event as OutboxEvent | undefined)?.type === 'confirmed';
 }
