@@ -22,7 +22,8 @@ import { deliveryCountOf, parseInbound, type DeadLetterReason, type InboundMessa
 import { resolveConsumerOptions, type AmqpConsumerOptions, type ResolvedConsumerOptions } from './consumer-options.js';
 import { ConfirmPublisher } from './publisher.js';
 import { declareQueue } from './topology.js';
-import { CONFIRMATION_MANIFEST, CONTENT_TYPE_JSON, HEADER_DELIVERY_ID, HEADER_REDELIVERIES, HEADER_SENDER, confirmationBody } from './wire.js';
+import { ConfirmationReplies } from './confirmation-replies.js';
+import { HEADER_REDELIVERIES, HEADER_REPLY_BATCHES } from './wire.js';
 
 export interface ConsumerStats {
   /** Handler resolved and the message was acked. */
@@ -42,6 +43,7 @@ export class AmqpConsumer {
   private manager: AmqpConnectionManager | undefined;
   private consumeChannel: ManagedChannel<Channel> | undefined;
   private publisher: ConfirmPublisher | undefined;
+  private readonly replies = new ConfirmationReplies(() => this.publisher);
   private readonly lanes = new EntityLanes();
   private readonly stopping = new AbortController();
   private inFlight = 0;
@@ -117,6 +119,7 @@ export class AmqpConsumer {
     const channel = this.consumeChannel?.channel;
     if (channel && this.consumerTag) await channel.cancel(this.consumerTag).catch(() => {});
     await this.whenIdle(this.options.closeTimeoutMs);
+    this.replies.flush(); // published before the channels close, so the broker still takes them
     await this.consumeChannel?.close();
     await this.publisher?.close();
     if (!this.options.connection) await this.manager?.close();
@@ -229,22 +232,8 @@ export class AmqpConsumer {
   private reply(raw: ConsumeMessage, message: InboundMessage): void {
     const replyTo = raw.properties.replyTo as unknown;
     if (message.kind !== 'steadfast' || typeof replyTo !== 'string' || replyTo.length === 0) return;
-    // Not awaited: a lost reply only costs a redelivery, which the receiver dedups and answers again.
-    this.publisher
-      ?.publish({
-        exchange: '',
-        routingKey: replyTo,
-        content: confirmationBody(message),
-        options: {
-          messageId: `confirm:${message.messageId}`,
-          correlationId: message.messageId,
-          persistent: true,
-          contentType: CONTENT_TYPE_JSON,
-          type: CONFIRMATION_MANIFEST,
-          headers: { [HEADER_SENDER]: message.senderId, [HEADER_DELIVERY_ID]: message.deliveryId },
-        },
-      })
-      .catch(() => {});
+    if (message.headers[HEADER_REPLY_BATCHES] !== undefined) this.replies.add(replyTo, message);
+    else this.replies.sendOne(replyTo, message);
   }
 
   /** Classic queues keep no delivery count: re-publish the redelivered message with ours, then ack it. */

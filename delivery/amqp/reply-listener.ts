@@ -1,13 +1,13 @@
 /**
- * Consumes the transport's durable reply queue and turns each confirmation reply into
- * `context.confirm(senderId, deliveryId)`. The queue is durable so replies that arrive while this
- * service is down wait for it; a lost reply is harmless (the delivery is redelivered, the receiver
- * dedups it and replies again).
+ * Consumes the transport's durable reply queue and turns each confirmation in a reply (one, or many
+ * in a batched reply) into `context.confirm(senderId, deliveryId)`. The queue is durable so replies
+ * that arrive while this service is down wait for it; a lost reply is harmless (the delivery is
+ * redelivered, the receiver dedups it and replies again).
  */
 import type { Channel, ConsumeMessage } from 'amqplib';
 import type { Logger } from 'pino';
 import type { AmqpConnectionManager, ManagedChannel } from './connection-manager.js';
-import { parseConfirmation, type Confirmation } from './wire.js';
+import { parseConfirmations, type Confirmation } from './wire.js';
 
 export interface ReplyListenerOptions {
   readonly queue: string;
@@ -51,9 +51,9 @@ export class ReplyListener {
       channel.close().catch(() => {});
       return;
     }
-    const confirmation = parseConfirmation(message.properties, message.content);
-    if (confirmation) {
-      this.options.onConfirmation(confirmation);
+    const confirmations = parseConfirmations(message.properties, message.content);
+    if (confirmations) {
+      for (const confirmation of confirmations) this.options.onConfirmation(confirmation);
     } else if (!this.malformedLogged) {
       this.malformedLogged = true;
       this.options.logger.warn({ queue: this.options.queue, messageId: message.properties.messageId as unknown }, 'ignoring replies that carry no senderId/deliveryId (logged once)');

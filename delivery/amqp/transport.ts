@@ -16,7 +16,7 @@ import { optionalFunction, optionalInteger, optionalLogger, optionalString, requ
 import { ConfirmPublisher } from './publisher.js';
 import { ReplyListener } from './reply-listener.js';
 import { validateTopology, type Topology } from './topology.js';
-import { CONTENT_TYPE_JSON, DEFAULT_MANIFEST, HEADER_ATTEMPT, HEADER_DELIVERY_ID, HEADER_OLDEST_UNCONFIRMED, HEADER_SENDER, messageIdOf } from './wire.js';
+import { CONTENT_TYPE_JSON, DEFAULT_MANIFEST, HEADER_ATTEMPT, HEADER_DELIVERY_ID, HEADER_OLDEST_UNCONFIRMED, HEADER_REPLY_BATCHES, HEADER_SENDER, messageIdOf } from './wire.js';
 
 export type ManifestFunction = (message: JsonValue, destination: AmqpDestination) => string;
 
@@ -182,6 +182,7 @@ export class AmqpTransport implements DeliveryTransport {
           [HEADER_SENDER]: senderId,
           [HEADER_DELIVERY_ID]: deliveryId,
           [HEADER_ATTEMPT]: attempt,
+          [HEADER_REPLY_BATCHES]: 1,
           ...(delivery.oldestUnconfirmedId !== undefined ? { [HEADER_OLDEST_UNCONFIRMED]: delivery.oldestUnconfirmedId } : {}),
         },
       },

@@ -11,6 +11,12 @@ export const HEADER_DELIVERY_ID = 'x-steadfast-delivery-id';
 export const HEADER_ATTEMPT = 'x-steadfast-attempt';
 /** The sender's lowest unconfirmed delivery id at send time (see OutboundDelivery.oldestUnconfirmedId). */
 export const HEADER_OLDEST_UNCONFIRMED = 'x-steadfast-oldest-unconfirmed';
+/**
+ * Set by a sender that reads batched confirmation replies (manifest `steadfast.confirmations`). A
+ * receiver batches only the replies to such senders, so a sender of an older version, which reads one
+ * confirmation per reply, keeps getting exactly that.
+ */
+export const HEADER_REPLY_BATCHES = 'x-steadfast-reply-batches';
 export const HEADER_DEAD_LETTER_REASON = 'x-steadfast-dead-letter-reason';
 export const HEADER_DEAD_LETTER_ERROR = 'x-steadfast-dead-letter-error';
 export const HEADER_DEAD_LETTER_QUEUE = 'x-steadfast-dead-letter-queue';
@@ -24,6 +30,8 @@ export const HEADER_QUORUM_DELIVERY_COUNT = 'x-delivery-count';
 
 export const CONTENT_TYPE_JSON = 'application/json';
 export const CONFIRMATION_MANIFEST = 'steadfast.confirmation';
+/** Many confirmations in one reply: `{"confirmations": [{"senderId": "...", "deliveryIds": [1, 2]}]}`. */
+export const CONFIRMATIONS_MANIFEST = 'steadfast.confirmations';
 export const DEFAULT_MANIFEST = 'steadfast.json';
 
 /** Unique per sender and delivery id; the same across redeliveries, which is what receivers dedup on. */
@@ -38,6 +46,45 @@ export interface Confirmation {
 
 export function confirmationBody(confirmation: Confirmation): Buffer {
   return Buffer.from(JSON.stringify({ senderId: confirmation.senderId, deliveryId: confirmation.deliveryId }));
+}
+
+export interface ConfirmationGroup {
+  readonly senderId: string;
+  readonly deliveryIds: readonly number[];
+}
+
+export function confirmationsBody(groups: readonly ConfirmationGroup[]): Buffer {
+  return Buffer.from(JSON.stringify({ confirmations: groups }));
+}
+
+/**
+ * The confirmations a reply carries: many for a `steadfast.confirmations` reply, else the one of a
+ * single reply. Undefined when the reply is malformed; entries that are not a sender with delivery
+ * ids make the whole reply malformed rather than confirming part of it by guesswork.
+ */
+export function parseConfirmations(properties: MessageProperties, content: Buffer): Confirmation[] | undefined {
+  if (properties.type !== CONFIRMATIONS_MANIFEST) {
+    const single = parseConfirmation(properties, content);
+    return single && [single];
+  }
+  let body: unknown;
+  try {
+    body = JSON.parse(content.toString('utf8'));
+  } catch {
+    return undefined;
+  }
+  const groups = (body as { confirmations?: unknown } | null)?.confirmations;
+  if (!Array.isArray(groups)) return undefined;
+  const confirmations: Confirmation[] = [];
+  for (const group of groups as unknown[]) {
+    const { senderId, deliveryIds } = (group ?? {}) as { senderId?: unknown; deliveryIds?: unknown };
+    if (typeof senderId !== 'string' || !Array.isArray(deliveryIds)) return undefined;
+    for (const deliveryId of deliveryIds as unknown[]) {
+      if (!isDeliveryId(deliveryId)) return undefined;
+      confirmations.push({ senderId, deliveryId });
+    }
+  }
+  return confirmations;
 }
 
 export function isDeliveryId(value: unknown): value is number {

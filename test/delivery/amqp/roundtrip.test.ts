@@ -1,7 +1,7 @@
 import { afterAll, describe, expect, it } from 'vitest';
 import { amqpResource } from '../../support/services.js';
 import { amqpConsumer, amqpTransport, type InboundMessage } from '../../../delivery/amqp/index.js';
-import { HEADER_ATTEMPT, HEADER_DELIVERY_ID, HEADER_SENDER } from '../../../delivery/amqp/wire.js';
+import { CONFIRMATION_MANIFEST, CONFIRMATIONS_MANIFEST, HEADER_ATTEMPT, HEADER_DELIVERY_ID, HEADER_REPLY_BATCHES, HEADER_SENDER, parseConfirmations } from '../../../delivery/amqp/wire.js';
 import { Progress, collectQueue, recordingContext, recordingLogger } from './helpers.js';
 
 const amqp = await amqpResource('amqp roundtrip');
@@ -62,6 +62,59 @@ describe.runIf(amqp)('amqp round trip', () => {
     }
   });
 
+  it('confirms the messages handled in one turn with one reply to a sender that reads batches, and one reply per message to others', async () => {
+    const { logger } = recordingLogger();
+    const progress = new Progress();
+    const queue = amqp!.name('batched');
+    const replies = amqp!.name('batched.replies');
+    amqp!.name('batched.dead-letter');
+    let release!: () => void;
+    const gate = new Promise<void>((resolve) => (release = resolve));
+    let arrived = 0;
+    const consumer = amqpConsumer({
+      url: amqp!.url,
+      queue,
+      prefetch: 50,
+      logger,
+      entityKey: (message) => message.messageId ?? '',
+      handler: async () => {
+        arrived++;
+        progress.notify();
+        await gate;
+      },
+    });
+    await consumer.start();
+    const connection = await amqp!.connection();
+    const collected = await collectQueue(connection, replies, progress);
+    const channel = await connection.createConfirmChannel();
+    const publish = (sender: string, deliveryId: number, batches: boolean) =>
+      channel.sendToQueue(queue, Buffer.from('{}'), {
+        persistent: true,
+        messageId: `${sender}:${deliveryId}`,
+        replyTo: replies,
+        headers: { [HEADER_SENDER]: sender, [HEADER_DELIVERY_ID]: deliveryId, ...(batches ? { [HEADER_REPLY_BATCHES]: 1 } : {}) },
+      });
+    try {
+      for (let id = 1; id <= 10; id++) publish(id % 2 === 0 ? 'even' : 'odd', id, true);
+      for (let id = 1; id <= 3; id++) publish('old-sender', id, false);
+      await channel.waitForConfirms();
+      await progress.until(() => arrived === 13, 10_000, 'all 13 handlers running');
+      release(); // every handler resolves in the same turn
+      await progress.until(() => collected.length === 4, 10_000, 'one batched reply and three single ones');
+      const batched = collected.filter((m) => m.properties.type === CONFIRMATIONS_MANIFEST);
+      expect(batched).toHaveLength(1);
+      const confirmed = parseConfirmations(batched[0]!.properties, batched[0]!.content)!;
+      expect(confirmed.map((c) => `${c.senderId}:${c.deliveryId}`).sort()).toEqual(Array.from({ length: 10 }, (_, i) => `${(i + 1) % 2 === 0 ? 'even' : 'odd'}:${i + 1}`).sort());
+      const singles = collected.filter((m) => m.properties.type === CONFIRMATION_MANIFEST);
+      expect(singles.map((m) => m.properties.correlationId as string).sort()).toEqual(['old-sender:1', 'old-sender:2', 'old-sender:3']);
+      expect(singles.every((m) => m.properties.headers?.[HEADER_SENDER] === 'old-sender')).toBe(true);
+      await new Promise((resolve) => setTimeout(resolve, 200));
+      expect(collected).toHaveLength(4); // nothing confirmed twice
+    } finally {
+      await consumer.close();
+    }
+  });
+
   it('publishes persistent, mandatory messages with the steadfast properties', async () => {
     const { logger } = recordingLogger();
     const progress = new Progress();
@@ -86,7 +139,7 @@ describe.runIf(amqp)('amqp round trip', () => {
       expect(p.replyTo).toBe(replies);
       expect(p.contentType).toBe('application/json');
       expect(p.type).toBe('steadfast.json');
-      expect(p.headers).toMatchObject({ [HEADER_SENDER]: 's-1', [HEADER_DELIVERY_ID]: 7, [HEADER_ATTEMPT]: 3 });
+      expect(p.headers).toMatchObject({ [HEADER_SENDER]: 's-1', [HEADER_DELIVERY_ID]: 7, [HEADER_ATTEMPT]: 3, [HEADER_REPLY_BATCHES]: 1 });
       expect(JSON.parse(seen[0]!.content.toString())).toEqual([1, 2]);
       // consumer mode: nothing is confirmed by the broker confirm alone
       expect(context.confirmed.size).toBe(0);

@@ -1,0 +1,73 @@
+/**
+ * The receiving side's confirmation replies. A reply to a sender that reads batches (it sets
+ * `x-steadfast-reply-batches`) waits for the end of the current turn of the event loop and leaves with
+ * every other confirmation for the same reply queue: one journal write completes dozens of handlers at
+ * once, so under load one reply message carries dozens of confirmations, and the broker stores,
+ * delivers and acks one message instead of dozens. At low load nothing waits longer than that turn.
+ * Other senders get one `steadfast.confirmation` reply per message, as always.
+ *
+ * Replies are fire and forget: a lost one only means the delivery is sent again, deduplicated by the
+ * receiver, and confirmed again.
+ */
+import type { ConfirmPublisher } from './publisher.js';
+import {
+  CONFIRMATION_MANIFEST,
+  CONFIRMATIONS_MANIFEST,
+  CONTENT_TYPE_JSON,
+  HEADER_DELIVERY_ID,
+  HEADER_SENDER,
+  confirmationBody,
+  confirmationsBody,
+  type Confirmation,
+} from './wire.js';
+
+/** Bounds one batched reply's size (~20 bytes per id); a bigger batch leaves as several replies. */
+const MAX_IDS_PER_REPLY = 10_000;
+
+export class ConfirmationReplies {
+  /** replyTo → senderId → delivery ids, in the order their messages were handled. */
+  readonly #batches = new Map<string, Map<string, number[]>>();
+  #count = 0;
+  #scheduled: NodeJS.Immediate | undefined;
+
+  constructor(private readonly publisher: () => ConfirmPublisher | undefined) {}
+
+  /** One reply now, for a sender that reads only single confirmations (and for any message id scheme). */
+  sendOne(replyTo: string, confirmation: Confirmation & { readonly messageId: string }): void {
+    this.#publish(replyTo, confirmationBody(confirmation), {
+      messageId: `confirm:${confirmation.messageId}`,
+      correlationId: confirmation.messageId,
+      type: CONFIRMATION_MANIFEST,
+      headers: { [HEADER_SENDER]: confirmation.senderId, [HEADER_DELIVERY_ID]: confirmation.deliveryId },
+    });
+  }
+
+  /** Joins the batch for `replyTo` that leaves at the end of this turn. */
+  add(replyTo: string, confirmation: Confirmation): void {
+    let bySender = this.#batches.get(replyTo);
+    if (bySender === undefined) this.#batches.set(replyTo, (bySender = new Map()));
+    const ids = bySender.get(confirmation.senderId);
+    if (ids === undefined) bySender.set(confirmation.senderId, [confirmation.deliveryId]);
+    else ids.push(confirmation.deliveryId);
+    if (++this.#count >= MAX_IDS_PER_REPLY) this.flush();
+    else this.#scheduled ??= setImmediate(() => this.flush());
+  }
+
+  /** Sends what is batched now (also before the consumer closes its publisher). */
+  flush(): void {
+    if (this.#scheduled !== undefined) clearImmediate(this.#scheduled);
+    this.#scheduled = undefined;
+    this.#count = 0;
+    for (const [replyTo, bySender] of this.#batches) {
+      const groups = [...bySender].map(([senderId, deliveryIds]) => ({ senderId, deliveryIds }));
+      this.#publish(replyTo, confirmationsBody(groups), { type: CONFIRMATIONS_MANIFEST });
+    }
+    this.#batches.clear();
+  }
+
+  #publish(replyTo: string, content: Buffer, options: { messageId?: string; correlationId?: string; type: string; headers?: Record<string, unknown> }): void {
+    this.publisher()
+      ?.publish({ exchange: '', routingKey: replyTo, content, options: { ...options, persistent: true, contentType: CONTENT_TYPE_JSON } })
+      .catch(() => {});
+  }
+}
