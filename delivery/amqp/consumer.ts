@@ -22,6 +22,7 @@ import { deliveryCountOf, parseInbound, type DeadLetterReason, type InboundMessa
 import { resolveConsumerOptions, type AmqpConsumerOptions, type ResolvedConsumerOptions } from './consumer-options.js';
 import { ConfirmPublisher } from './publisher.js';
 import { declareQueue } from './topology.js';
+import { ChannelAcks } from './channel-acks.js';
 import { ConfirmationReplies } from './confirmation-replies.js';
 import { HEADER_REDELIVERIES, HEADER_REPLY_BATCHES } from './wire.js';
 
@@ -44,6 +45,7 @@ export class AmqpConsumer {
   private consumeChannel: ManagedChannel<Channel> | undefined;
   private publisher: ConfirmPublisher | undefined;
   private readonly replies = new ConfirmationReplies(() => this.publisher);
+  private readonly channelAcks = new WeakMap<Channel, ChannelAcks>();
   private readonly lanes = new EntityLanes();
   private readonly stopping = new AbortController();
   private inFlight = 0;
@@ -95,6 +97,7 @@ export class AmqpConsumer {
           await declareQueue(channel, { name: o.deadLetterQueue, durable: true, type: 'classic' });
         }
         await channel.prefetch(o.prefetch);
+        this.channelAcks.set(channel, new ChannelAcks(channel));
         const reply = await channel.consume(o.queue, (raw) => this.onDelivery(channel, raw), { noAck: false });
         this.consumerTag = reply.consumerTag;
       },
@@ -152,6 +155,7 @@ export class AmqpConsumer {
       }
       return;
     }
+    this.channelAcks.get(channel)?.delivered(raw);
     this.inFlight++;
     this.process(channel, raw)
       .catch((error: unknown) => this.logger.error({ err: describe(error) }, 'unexpected error while processing a message; it stays unacked'))
@@ -222,11 +226,7 @@ export class AmqpConsumer {
     // An ack on another channel than the delivering one is a protocol error; after a reconnect the
     // message has been redelivered anyway.
     if (!this.isCurrent(channel)) return;
-    try {
-      channel.ack(raw);
-    } catch {
-      // channel closed between the check and the ack: the message is redelivered
-    }
+    this.channelAcks.get(channel)?.settle(raw);
   }
 
   private reply(raw: ConsumeMessage, message: InboundMessage): void {
