@@ -200,7 +200,7 @@ export class AmqpConsumer {
       // Leaving the message unacked is always safe: the broker redelivers it once the channel is gone.
       if (this.phase !== 'running' || !this.isCurrent(channel)) return 'abandoned';
       try {
-        await o.handler({ ...message, attempt });
+        await o.handler(attempt === 1 ? message : { ...message, attempt });
       } catch (error) {
         lastError = error;
         this.counters.failedAttempts++;

@@ -138,13 +138,13 @@ export abstract class DeduplicatingEntity<State, Event, Command = never> extends
       return;
     }
     const replyTo = this.sender;
-    const event: DeliveryAppliedEvent<Event> = {
-      type: DELIVERY_APPLIED_EVENT,
-      senderId: delivery.senderId,
-      deliveryId: delivery.deliveryId,
-      ...(delivery.oldestUnconfirmedId !== undefined ? { senderLowWater: delivery.oldestUnconfirmedId } : {}),
-      events: [...events],
-    };
+    const { senderId, deliveryId, oldestUnconfirmedId } = delivery;
+    const applied = [...events];
+    // Two literals rather than a conditional spread, which V8 builds as a slow dictionary object.
+    const event: DeliveryAppliedEvent<Event> =
+      oldestUnconfirmedId === undefined
+        ? { type: DELIVERY_APPLIED_EVENT, senderId, deliveryId, events: applied }
+        : { type: DELIVERY_APPLIED_EVENT, senderId, deliveryId, senderLowWater: oldestUnconfirmedId, events: applied };
     void this.persist(event, (persisted) => {
       this.#apply(persisted);
       replyTo.tell(new DeliveryApplied(delivery.messageId, false));

@@ -220,13 +220,12 @@ export class OutboxActor extends AtLeastOnceDeliveryActor<OutboxCommand, OutboxE
     if (this.#refusedOverLimit(1)) return;
     if (key !== undefined) this.#pendingKeys.set(key, []);
     this.#deliveriesBeingPersisted++;
-    const event: OutboxEvent = {
-      type: 'accepted',
-      destination: command.destination,
-      payload: command.payload,
-      ...(key !== undefined ? { idempotencyKey: key } : {}),
-      acceptedAt: Date.now(),
-    };
+    const { destination, payload } = command;
+    // Two literals rather than a conditional spread, which V8 builds as a slow dictionary object.
+    const event: OutboxEvent =
+      key === undefined
+        ? { type: 'accepted', destination, payload, acceptedAt: Date.now() }
+        : { type: 'accepted', destination, payload, idempotencyKey: key, acceptedAt: Date.now() };
     void this.persistAsync(event, (persisted) => {
       this.#deliveriesBeingPersisted--;
       const deliveryId = this.#apply(persisted);
