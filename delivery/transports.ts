@@ -22,6 +22,7 @@ export class DeliveryTransports {
 
   readonly #byName = new Map<string, DeliveryTransport>();
   readonly #started = new Map<string, Promise<void>>();
+  readonly #ready = new Set<DeliveryTransport>();
   readonly #senders = new Map<string, ActorRef>();
 
   private constructor(private readonly system: ActorSystem) {
@@ -50,11 +51,12 @@ export class DeliveryTransports {
     if (this.#senders.get(persistenceId) === ref) this.#senders.delete(persistenceId);
   }
 
-  async send(destination: TransportDestination, delivery: OutboundDelivery): Promise<void> {
+  send(destination: TransportDestination, delivery: OutboundDelivery): Promise<void> {
     const transport = this.#byName.get(destination.transport);
-    if (!transport) throw new UnknownTransportError(destination.transport);
-    await this.#start(transport);
-    await transport.send(destination, delivery);
+    if (!transport) return Promise.reject(new UnknownTransportError(destination.transport));
+    // Once started, straight through: this runs for every delivery, and each await is a turn.
+    if (this.#ready.has(transport)) return transport.send(destination, delivery);
+    return this.#start(transport).then(() => transport.send(destination, delivery));
   }
 
   /** Starts every transport now (e.g. so an inbound reply queue is consumed before anything is sent). */
@@ -74,10 +76,15 @@ export class DeliveryTransports {
           },
           logger: this.system.log.child({ transport: transport.name }),
         })
-        .catch((error: unknown) => {
-          this.#started.delete(transport.name);
-          throw error;
-        });
+        .then(
+          () => {
+            this.#ready.add(transport);
+          },
+          (error: unknown) => {
+            this.#started.delete(transport.name);
+            throw error;
+          },
+        );
       this.#started.set(transport.name, started);
     }
     return started;
