@@ -39,3 +39,7 @@ export function percentile(sortedValues: readonly number[], p: number): number {
 export function elapsedMsSince(start: bigint): number {
   return Number(process.hrtime.bigint() - start) / 1e6;
 }
+
+export function median(values: readonly number[]): number {
+  return percentile([...values].sort((a, b) => a - b), 50);
+}

@@ -71,7 +71,7 @@ for (const file of files) {
 }
 
 console.log('');
-console.log(`node ${process.version}, ${new Date().toISOString()}`);
+console.log(`node ${process.version}, ${new Date().toISOString()}, library from ${process.execArgv.some((arg) => arg.includes('compiled.mjs')) ? 'dist/ (compiled)' : 'sources via tsx'}`);
 console.log('| benchmark | value | unit | baseline | ratio | target | meets |');
 console.log('| --- | ---: | --- | ---: | ---: | --- | --- |');
 for (const row of rows) {
