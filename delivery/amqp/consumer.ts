@@ -157,13 +157,19 @@ export class AmqpConsumer {
     }
     this.channelAcks.get(channel)?.delivered(raw);
     this.inFlight++;
-    this.process(channel, raw)
-      .catch((error: unknown) => this.logger.error({ err: describe(error) }, 'unexpected error while processing a message; it stays unacked'))
-      .finally(() => {
-        this.inFlight--;
-        if (this.inFlight === 0) for (const wake of [...this.idleWaiters]) wake();
-      });
+    this.process(channel, raw).then(this.processed, this.processingFailed);
   }
+
+  // Bound once: they run for every message.
+  private readonly processed = (): void => {
+    this.inFlight--;
+    if (this.inFlight === 0) for (const wake of [...this.idleWaiters]) wake();
+  };
+
+  private readonly processingFailed = (error: unknown): void => {
+    this.logger.error({ err: describe(error) }, 'unexpected error while processing a message; it stays unacked');
+    this.processed();
+  };
 
   private async process(channel: Channel, raw: ConsumeMessage): Promise<Outcome> {
     const o = this.options;

@@ -11,13 +11,26 @@ export class EntityLanes {
   }
 
   run(key: string, task: () => Promise<void>): Promise<void> {
-    const previous = this.tails.get(key) ?? Promise.resolve();
-    // A failing task must not break the chain for the next message of the same entity.
-    const next = previous.then(task).catch(() => {});
+    const previous = this.tails.get(key);
+    // An idle lane starts the task at once; a failing task must not break the chain for the next
+    // message of the same entity, and the lane is forgotten once nothing is queued behind it.
+    const next: Promise<void> = (previous === undefined ? start(task) : previous.then(task)).then(
+      () => this.forget(key, next),
+      () => this.forget(key, next),
+    );
     this.tails.set(key, next);
-    void next.then(() => {
-      if (this.tails.get(key) === next) this.tails.delete(key);
-    });
     return next;
+  }
+
+  private forget(key: string, lane: Promise<void>): void {
+    if (this.tails.get(key) === lane) this.tails.delete(key);
+  }
+}
+
+function start(task: () => Promise<void>): Promise<void> {
+  try {
+    return task();
+  } catch (error) {
+    return Promise.reject(error);
   }
 }
