@@ -112,13 +112,18 @@ async function steadfastRoundTrip(window: number): Promise<number> {
   try {
     const started = process.hrtime.bigint();
     const destination = { transport: 'amqp', queue } as const;
+    const sends: Promise<void>[] = [];
+    const failures: string[] = [];
     const driver = windowed(MESSAGES, window, (id) => {
-      transport.send(destination, { senderId: 'bench', deliveryId: id, message: { id }, attempt: 1 }).catch((error: unknown) => {
-        throw new Error(`steadfast send ${id} failed: ${String(error)}`);
-      });
+      const sent = transport.send(destination, { senderId: 'bench', deliveryId: id, message: { id }, attempt: 1 });
+      sends.push(sent.catch((error: unknown) => void failures.push(`send ${id}: ${String(error)}`)));
     });
     complete = driver.complete;
     await driver.finished;
+    // A reply can overtake its publish's confirm (as in the raw round trip): done when every publish
+    // is confirmed too. A failed send fails the benchmark.
+    await Promise.all(sends);
+    if (failures.length > 0) throw new Error(`${failures.length} sends failed, e.g. ${failures[0]}`);
     return perSecond(MESSAGES, elapsedMsSince(started));
   } finally {
     await transport.close();
