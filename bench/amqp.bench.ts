@@ -13,6 +13,7 @@ import { ActorSystem, DeliveryTransports, Outbox } from '../src/index.js';
 import type { TransportContext } from '../delivery/transport.js';
 import { postgresJournal, postgresSnapshotStore } from '../journal/postgres/index.js';
 import { AmqpTransport, DeduplicatingEntity, amqpConsumer, amqpEntityConsumer, amqpTransport, type InboundDelivery } from '../delivery/amqp/index.js';
+import { describeCpu, measureCpu } from './cpu-split.js';
 import { elapsedMsSince, median, perSecond, type Benchmark, type BenchResult } from './harness.js';
 
 const url = process.env.AMQP_URL ?? 'amqp://guest:guest@127.0.0.1:5672';
@@ -248,6 +249,8 @@ async function endToEnd(window: number, messages = MESSAGES): Promise<number> {
  * figure alone swings by 20% between runs. The ratio reported is the median of the rounds' ratios.
  */
 const E2E_ROUNDS = Number(process.env.STEADFAST_BENCH_AMQP_E2E_ROUNDS ?? 3);
+/** STEADFAST_BENCH_VERBOSE=1 prints each round with the CPU split of node, RabbitMQ and the rest. */
+const VERBOSE = Boolean(process.env.STEADFAST_BENCH_VERBOSE);
 
 async function runEndToEnd(): Promise<readonly BenchResult[]> {
   const raws: number[] = [];
@@ -258,12 +261,15 @@ async function runEndToEnd(): Promise<readonly BenchResult[]> {
   await rawRoundTrip(E2E_WINDOW, 5000);
   await endToEnd(E2E_WINDOW, 5000);
   for (let round = 0; round < E2E_ROUNDS; round++) {
-    const raw = await rawRoundTrip(E2E_WINDOW);
-    const steadfast = await endToEnd(E2E_WINDOW);
-    raws.push(raw);
-    ends.push(steadfast);
-    ratios.push(steadfast / raw);
-    if (process.env.STEADFAST_BENCH_VERBOSE) console.log(`round ${round + 1}: raw ${raw}, end to end ${steadfast}`);
+    const raw = await measureCpu(MESSAGES, () => rawRoundTrip(E2E_WINDOW));
+    const steadfast = await measureCpu(MESSAGES, () => endToEnd(E2E_WINDOW));
+    raws.push(raw.result);
+    ends.push(steadfast.result);
+    ratios.push(steadfast.result / raw.result);
+    if (VERBOSE) {
+      console.log(`\n  round ${round + 1}: raw ${raw.result} msg/s, ${describeCpu(raw.split)}`);
+      console.log(`  round ${round + 1}: end to end ${steadfast.result} msg/s, ${describeCpu(steadfast.split)}`);
+    }
   }
   const ratio = Math.round(median(ratios) * 100) / 100;
   const rounds = ratios.map((r) => r.toFixed(2)).join(', ');
