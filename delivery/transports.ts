@@ -55,7 +55,7 @@ export class DeliveryTransports {
     const transport = this.#byName.get(destination.transport);
     if (!transport) return Promise.reject(new UnknownTransportError(destination.transport));
     // Once started, straight through: this runs for every delivery, and each await is a turn.
-    if (this.#ready.has(transport)) return transport.send(destination, delivery);
+    if (this.#ready.has(transport)) return sendSafely(transport, destination, delivery);
     return this.#start(transport).then(() => transport.send(destination, delivery));
   }
 
@@ -93,5 +93,14 @@ export class DeliveryTransports {
   async #close(): Promise<void> {
     const started = [...this.#started.keys()];
     await Promise.allSettled(started.map((name) => this.#byName.get(name)!.close()));
+  }
+}
+
+/** A user's transport that throws instead of rejecting must not throw into the delivering actor. */
+function sendSafely(transport: DeliveryTransport, destination: TransportDestination, delivery: OutboundDelivery): Promise<void> {
+  try {
+    return transport.send(destination, delivery);
+  } catch (error) {
+    return Promise.reject(error);
   }
 }

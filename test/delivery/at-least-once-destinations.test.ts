@@ -118,23 +118,29 @@ describe('transport destinations', () => {
     expect((await sender.ask<SenderState>({ type: 'state' })).unconfirmed).toBe(1);
   });
 
-  it('a transport that rejects leaves the delivery unconfirmed with lastError set, and it is sent again', async () => {
+  // `throw` breaks the promise contract; it must still count as a failed attempt, not stop the sender.
+  // Two failing attempts: the first starts the transport, the second goes straight to it.
+  it.each([
+    ['reject', 'broker refused delivery 1'],
+    ['throw', 'transport threw for delivery 1'],
+  ] as const)('a transport that fails (%s) leaves the delivery unconfirmed with lastError set, and it is sent again', async (behaviour, lastError) => {
     const fake = new FakeTransport();
-    fake.behaviour = 'reject';
-    const system = systems.start('transport-reject', stores(), { transports: [fake] });
+    fake.behaviour = behaviour;
+    const system = systems.start(`transport-${behaviour}`, stores(), { transports: [fake] });
     const reports = TestProbe.create(system, 'reports');
     const sends = TestProbe.create(system, 'sends');
     fake.sends = sends.ref;
-    const sender = startSender(system, { persistenceId: 'rejected', destination: orders, reports: reports.ref, settings: { redeliverInterval: 100 } });
+    const sender = startSender(system, { persistenceId: 'failing', destination: orders, reports: reports.ref, settings: { redeliverInterval: 100 } });
     await reports.expectMsgType(Recovered);
     sender.tell({ type: 'send', text: 'a' });
     expect(await sends.expectMsg(isOutbound)).toMatchObject({ deliveryId: 1, attempt: 1 });
-    await settleMicrotasks(); // the rejection is recorded in a promise callback
+    expect(await sends.expectMsg(isOutbound, 5000)).toMatchObject({ deliveryId: 1, attempt: 2 });
+    await settleMicrotasks(); // the failure is recorded in a promise callback
     const state = await sender.ask<SenderState>({ type: 'state' });
     expect(state.deliveries).toHaveLength(1);
-    expect(state.deliveries[0]).toMatchObject({ deliveryId: 1, lastError: 'broker refused delivery 1' });
+    expect(state.deliveries[0]).toMatchObject({ deliveryId: 1, lastError });
     fake.behaviour = 'confirm';
-    expect(await sends.expectMsg(isOutbound, 5000)).toMatchObject({ deliveryId: 1, attempt: 2 });
+    expect(await sends.expectMsg(isOutbound, 5000)).toMatchObject({ deliveryId: 1, attempt: 3 });
     expect(await reports.expectMsgType(Confirmed)).toEqual(new Confirmed(1, 0));
   });
 });

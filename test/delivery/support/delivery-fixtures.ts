@@ -396,7 +396,8 @@ export class ManualClock {
 export class FakeTransport implements DeliveryTransport {
   readonly name: string;
   readonly sent: OutboundDelivery[] = [];
-  behaviour: 'confirm' | 'record' | 'reject' = 'record';
+  /** `throw`: breaks the contract (throws instead of rejecting), as a careless user transport might. */
+  behaviour: 'confirm' | 'record' | 'reject' | 'throw' = 'record';
   sends: ActorRef | undefined;
   startCount = 0;
   #context: TransportContext | undefined;
@@ -414,11 +415,13 @@ export class FakeTransport implements DeliveryTransport {
     this.#context = context;
   }
 
-  async send(_destination: TransportDestination, delivery: OutboundDelivery): Promise<void> {
+  send(_destination: TransportDestination, delivery: OutboundDelivery): Promise<void> {
     this.sent.push(delivery);
     this.sends?.tell(delivery);
-    if (this.behaviour === 'reject') throw new Error(`broker refused delivery ${delivery.deliveryId}`);
+    if (this.behaviour === 'throw') throw new Error(`transport threw for delivery ${delivery.deliveryId}`);
+    if (this.behaviour === 'reject') return Promise.reject(new Error(`broker refused delivery ${delivery.deliveryId}`));
     if (this.behaviour === 'confirm') this.#context!.confirm(delivery.senderId, delivery.deliveryId);
+    return Promise.resolve();
   }
 
   /** Reports a confirmation the way a consumer's reply would (the transport must have started). */
