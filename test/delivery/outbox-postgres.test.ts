@@ -2,6 +2,7 @@
  * The outbox on the real PostgreSQL journal: what the journal refuses is answered at once with the
  * reason, nothing is sent, and the outbox goes on as if the send had never come.
  */
+import { pino } from 'pino';
 import { afterAll, afterEach, expect, it } from 'vitest';
 import { EventRejectedError, postgresJournal, postgresSnapshotStore } from '../../journal/postgres/index.js';
 import { TestProbe } from '../../journal/testkit/index.js';
@@ -19,7 +20,7 @@ afterEach(async () => {
 
 it.runIf(pgr)('answers a payload PostgreSQL refuses (\\u0000 in jsonb) with EventRejectedError, sends nothing, and keeps the idempotency key free', async () => {
   const stores = { connectionString: pgr!.connectionString, schema: pgr!.schema };
-  system = ActorSystem.create('outbox-pg', { journal: postgresJournal(stores), snapshotStore: postgresSnapshotStore(stores) });
+  system = ActorSystem.create('outbox-pg', { journal: postgresJournal(stores), snapshotStore: postgresSnapshotStore(stores), logger: pino({ level: 'silent' }) });
   const receiver = TestProbe.create(system, 'receiver');
   const outbox = Outbox.start(system);
 
