@@ -109,7 +109,7 @@ async function steadfastRoundTrip(window: number): Promise<number> {
   await consumer.start();
   let complete: (id: number) => void = () => {};
   const transport = amqpTransport({ url, serviceName: 'bench', replyQueue: replies, logger: silent, maxInFlight: Math.max(window, 1000) });
-  await transport.start({ logger: silent, confirm: (_senderId, deliveryId) => complete(deliveryId) });
+  await transport.start({ logger: silent, confirm: (_senderId, deliveryId) => complete(deliveryId), confirmReceived: (_senderId, deliveryId) => complete(deliveryId) });
   try {
     const started = process.hrtime.bigint();
     const destination = { transport: 'amqp', queue } as const;
@@ -178,10 +178,11 @@ class CountingTransport extends AmqpTransport {
   override start(context: TransportContext): Promise<void> {
     return super.start({
       logger: context.logger,
-      confirm: (senderId, deliveryId) => {
+      confirm: (senderId, deliveryId) => context.confirm(senderId, deliveryId),
+      confirmReceived: (senderId, deliveryId, token) => {
         this.replies++;
         this.onReply();
-        context.confirm(senderId, deliveryId);
+        context.confirmReceived(senderId, deliveryId, token);
       },
     });
   }

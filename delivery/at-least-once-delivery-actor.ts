@@ -8,11 +8,13 @@ import { describeDestination, toPlainDestination, validateDestination, type Dest
 import { DeliveryStateDeletionError, MaxUnconfirmedMessagesExceededError } from './errors.js';
 import {
   DeliveryAttemptsExhausted,
+  DeliveryConfirmed,
   UnconfirmedWarning,
   type AtLeastOnceDeliverySnapshot,
   type UnconfirmedDelivery,
 } from './messages.js';
-import { DeliveryTransports } from './transports.js';
+import { SenderIdentities, SenderIdentity } from './sender-identity.js';
+import { DeliveryTransports, ReceiverConfirmation } from './transports.js';
 import type { JsonValue, TransportDestination } from './transport.js';
 
 /** One unconfirmed delivery as operators see it. Times are wall-clock ms (undefined: not sent yet). */
@@ -36,10 +38,25 @@ interface DeliveryRecord {
   lastAttemptAt: number | undefined;
   lastError: string | undefined;
   exhausted: boolean;
+  /** Sequence number of the event whose handler made the delivery (replay keys it as it was keyed then). */
+  readonly createdAtSequenceNr: number;
+  /** Made by a live handler, not rebuilt by replay: keyed with the current identity. */
+  readonly live: boolean;
+  /** Wire sender id of the delivery's key; set once, at the first send (or restored from a snapshot). */
+  senderId: string | undefined;
+  token: string | undefined;
+  keyResolved: boolean;
 }
 
 /** Not sent yet, and due at once: the first send (or, after recovery, the resend) happens right away. */
-function newRecord(deliveryId: number, destination: Destination, message: unknown): DeliveryRecord {
+function newRecord(
+  deliveryId: number,
+  destination: Destination,
+  message: unknown,
+  createdAtSequenceNr: number,
+  live: boolean,
+  senderId: string | undefined,
+): DeliveryRecord {
   return {
     deliveryId,
     destination,
@@ -51,6 +68,11 @@ function newRecord(deliveryId: number, destination: Destination, message: unknow
     lastAttemptAt: undefined,
     lastError: undefined,
     exhausted: false,
+    createdAtSequenceNr,
+    live,
+    senderId,
+    token: undefined,
+    keyResolved: false,
   };
 }
 
@@ -72,6 +94,8 @@ class RedeliveryTick {
 }
 
 const REDELIVERY_TIMER = Symbol('steadfast.redelivery');
+/** At most one warning about ignored confirmations per this many ms (they may come in floods). */
+const REJECTED_CONFIRMATION_LOG_INTERVAL_MS = 10_000;
 
 export type AtLeastOnceDeliveryOptions = AtLeastOnceDeliverySettings & PersistentActorSettings;
 
@@ -94,6 +118,9 @@ export abstract class AtLeastOnceDeliveryActor<Command = unknown, Event = unknow
   #sendFailuresLogged = 0;
   #sendCount = 0;
   #redeliveryCount = 0;
+  #identity: SenderIdentity | undefined;
+  #rejectedConfirmations = 0;
+  #rejectedConfirmationsLoggedAt = Number.NEGATIVE_INFINITY;
 
   constructor(options: AtLeastOnceDeliveryOptions = {}) {
     super(options);
@@ -143,7 +170,7 @@ export abstract class AtLeastOnceDeliveryActor<Command = unknown, Event = unknow
     }
     if (this.#currentDeliveryId >= Number.MAX_SAFE_INTEGER) throw new InvalidOptionError('delivery ids are exhausted');
     const deliveryId = ++this.#currentDeliveryId;
-    const record = newRecord(deliveryId, destination, makeMessage(deliveryId));
+    const record = newRecord(deliveryId, destination, makeMessage(deliveryId), this.lastSequenceNr, !replaying, undefined);
     this.#deliveries.set(deliveryId, record);
     if (!this.isRecovering) {
       this.#send(record, performance.now());
@@ -173,6 +200,19 @@ export abstract class AtLeastOnceDeliveryActor<Command = unknown, Event = unknow
     return this.#redeliveryCount;
   }
 
+  /** Confirmations ignored because they did not prove receipt (this incarnation). */
+  get rejectedConfirmationCount(): number {
+    return this.#rejectedConfirmations;
+  }
+
+  /**
+   * This actor on the wire (`${persistenceId}@${storeId}`): what receivers see as the sender of its
+   * new deliveries. Known once recovery has completed.
+   */
+  get senderId(): string | undefined {
+    return this.#identity?.currentSenderId;
+  }
+
   /** Unconfirmed deliveries, oldest first, with attempts and times (for operators and dashboards). */
   unconfirmedDeliveries(): DeliveryInfo[] {
     return [...this.#deliveries.values()].map(toInfo);
@@ -190,11 +230,13 @@ export abstract class AtLeastOnceDeliveryActor<Command = unknown, Event = unknow
   getDeliverySnapshot(): AtLeastOnceDeliverySnapshot {
     return {
       currentDeliveryId: this.#currentDeliveryId,
-      unconfirmedDeliveries: [...this.#deliveries.values()].map((record) => ({
-        deliveryId: record.deliveryId,
-        destination: record.plainDestination,
-        message: record.message as JsonValue,
-      })),
+      unconfirmedDeliveries: [...this.#deliveries.values()].map((record) =>
+        // The key goes with the delivery: restored on another day, on the bare-library defaults even
+        // into a journal that forgot the identity, it is sent under the key it was first sent with.
+        record.senderId !== undefined
+          ? { deliveryId: record.deliveryId, destination: record.plainDestination, message: record.message as JsonValue, senderId: record.senderId }
+          : { deliveryId: record.deliveryId, destination: record.plainDestination, message: record.message as JsonValue, createdAtSequenceNr: record.createdAtSequenceNr },
+      ),
     };
   }
 
@@ -214,7 +256,10 @@ export abstract class AtLeastOnceDeliveryActor<Command = unknown, Event = unknow
     const sorted = [...snapshot.unconfirmedDeliveries].sort((a, b) => a.deliveryId - b.deliveryId);
     for (const entry of sorted) {
       validateDestination(entry.destination);
-      this.#deliveries.set(entry.deliveryId, newRecord(entry.deliveryId, entry.destination, entry.message));
+      // A snapshot from before sender identities names neither: those deliveries keep their old key.
+      const senderId = typeof entry.senderId === 'string' ? entry.senderId : Number.isSafeInteger(entry.createdAtSequenceNr) ? undefined : this.persistenceId;
+      const createdAt = Number.isSafeInteger(entry.createdAtSequenceNr) ? entry.createdAtSequenceNr! : 0;
+      this.#deliveries.set(entry.deliveryId, newRecord(entry.deliveryId, entry.destination, entry.message, createdAt, false, senderId));
     }
     if (this.isRecovering) this.#coveredBySnapshotUpTo = Math.max(this.#coveredBySnapshotUpTo, this.lastSequenceNr);
     else if (this.#deliveries.size > 0) {
@@ -265,10 +310,26 @@ export abstract class AtLeastOnceDeliveryActor<Command = unknown, Event = unknow
     this.#transports.registerSender(this.persistenceId, this.self);
   }
 
+  protected override recoveryPrerequisite(): Promise<void> | undefined {
+    const identities = SenderIdentities.get(this.context.system);
+    const storeId = this.#deliverySettings.storeId;
+    this.#identity = identities.cached(this.persistenceId, storeId);
+    if (this.#identity) return undefined;
+    return identities.resolve(this.persistenceId, storeId).then((identity) => {
+      this.#identity = identity;
+    });
+  }
+
   override aroundReceive(message: unknown): void | Promise<void> {
     if (message === RedeliveryTick.instance) {
       this.#redeliverOverdue();
       return;
+    }
+    if (message instanceof ReceiverConfirmation) {
+      // While recovering the delivery may not be rebuilt yet: held back like any command, checked after.
+      if (this.isRecovering) return super.aroundReceive(message);
+      if (!this.#isProvenReceipt(message)) return;
+      return super.aroundReceive(new DeliveryConfirmed(message.deliveryId, message.senderId));
     }
     if (message instanceof SaveSnapshotSuccess || message instanceof SaveSnapshotFailure) {
       const sequenceNr = message.metadata.sequenceNr;
@@ -328,10 +389,50 @@ export abstract class AtLeastOnceDeliveryActor<Command = unknown, Event = unknow
     }
   }
 
+  /** Fixes the delivery's key (once) and its token; false while the identity is not known (never after recovery). */
+  #resolveKey(record: DeliveryRecord): boolean {
+    if (record.keyResolved) return true;
+    const identity = this.#identity;
+    if (identity === undefined) return false;
+    const senderId = (record.senderId ??= record.live ? identity.currentSenderId : identity.senderIdAt(record.createdAtSequenceNr));
+    record.token = identity.isLegacy(senderId) ? undefined : identity.tokenFor(senderId, record.deliveryId);
+    record.keyResolved = true;
+    return true;
+  }
+
+  #isProvenReceipt(confirmation: ReceiverConfirmation): boolean {
+    const record = this.#deliveries.get(confirmation.deliveryId);
+    // Already confirmed (a duplicate reply), or never ours: nothing to confirm either way.
+    if (record === undefined || !this.#resolveKey(record)) return false;
+    if (record.senderId === confirmation.senderId && (record.token === undefined || SenderIdentity.tokensMatch(record.token, confirmation.token))) return true;
+    this.#rejectedConfirmations++;
+    this.#transportsOrThrow().noteRejectedConfirmation();
+    const now = performance.now();
+    if (now - this.#rejectedConfirmationsLoggedAt >= REJECTED_CONFIRMATION_LOG_INTERVAL_MS) {
+      this.#rejectedConfirmationsLoggedAt = now;
+      this.log.warn(
+        { deliveryId: confirmation.deliveryId, senderId: confirmation.senderId, rejected: this.#rejectedConfirmations, tokenPresent: confirmation.token !== undefined },
+        'ignoring a confirmation that does not prove receipt (wrong sender or token): forged, or from a receiver that does not echo tokens; the delivery stays unconfirmed',
+      );
+    }
+    return false;
+  }
+
   #sendOverTransport(record: DeliveryRecord, destination: TransportDestination): void {
+    if (!this.#resolveKey(record)) {
+      record.lastError = 'the sender identity is not known yet';
+      return;
+    }
     // Map order is delivery-id order (ids are appended ascending; snapshots are restored sorted).
     const oldestUnconfirmedId = this.#deliveries.keys().next().value ?? record.deliveryId;
-    const delivery = { senderId: this.persistenceId, deliveryId: record.deliveryId, message: record.message as JsonValue, attempt: record.attempt, oldestUnconfirmedId };
+    const delivery = {
+      senderId: record.senderId!,
+      deliveryId: record.deliveryId,
+      message: record.message as JsonValue,
+      confirmationToken: record.token,
+      attempt: record.attempt,
+      oldestUnconfirmedId,
+    };
     this.#transportsOrThrow()
       .send(destination, delivery)
       .then(

@@ -1,4 +1,5 @@
 import { InvalidOptionError } from '../src/actor/errors.js';
+import { validateStoreId } from './sender-identity.js';
 import type { DeliveryTransport } from './transport.js';
 
 /** Settings of one AtLeastOnceDeliveryActor (constructor options) or system-wide defaults. Durations in ms. */
@@ -18,6 +19,12 @@ export interface AtLeastOnceDeliverySettings {
   redeliveryBackoff?: { maxInterval: number; randomFactor?: number };
   /** Opt-in: after this many sends, hand the delivery to the actor as DeliveryAttemptsExhausted. */
   deadLetterAfterAttempts?: number;
+  /**
+   * The store id in the actor's wire identity (`${persistenceId}@${storeId}`). Default: a random id
+   * created once and kept in the journal. Changing it later keys new deliveries with the new id;
+   * deliveries sent before keep their key.
+   */
+  storeId?: string;
 }
 
 export interface ResolvedDeliverySettings {
@@ -27,6 +34,7 @@ export interface ResolvedDeliverySettings {
   readonly maxUnconfirmedMessages: number;
   readonly redeliveryBackoff: { readonly maxInterval: number; readonly randomFactor: number } | undefined;
   readonly deadLetterAfterAttempts: number | undefined;
+  readonly storeId: string | undefined;
 }
 
 declare module '../src/actor/actor-system.js' {
@@ -75,5 +83,6 @@ export function resolveDeliverySettings(options: AtLeastOnceDeliverySettings = {
     maxUnconfirmedMessages: positive('maxUnconfirmedMessages', options.maxUnconfirmedMessages, base?.maxUnconfirmedMessages ?? 100_000, true),
     redeliveryBackoff,
     deadLetterAfterAttempts: deadLetterAfter === undefined ? undefined : positive('deadLetterAfterAttempts', deadLetterAfter, 1, true),
+    storeId: validateStoreId(options.storeId, 'at-least-once delivery setting storeId') ?? base?.storeId,
   };
 }

@@ -56,5 +56,9 @@ export interface AtLeastOnceDeliverySnapshot {
     readonly deliveryId: number;
     readonly destination: PlainDestination;
     readonly message: JsonValue;
+    /** The wire sender id the delivery was keyed with (absent in snapshots from before sender identities). */
+    readonly senderId?: string;
+    /** For a delivery not keyed yet: the sequence number of the event that made it. */
+    readonly createdAtSequenceNr?: number;
   }[];
 }

@@ -16,11 +16,22 @@ export interface TransportDestination {
 
 /** One attempt to hand a delivery to its destination. */
 export interface OutboundDelivery {
-  /** persistenceId of the delivering actor: with `deliveryId` it makes the message id unique. */
+  /**
+   * The delivering actor on the wire: `${persistenceId}@${storeId}` (see sender-identity.ts), or the
+   * bare persistenceId for deliveries made before it had an identity. With `deliveryId` it is the
+   * delivery's key (`${senderId}:${deliveryId}`: AMQP message id, HTTP Idempotency-Key), the same on
+   * every attempt and never the same for two senders or for a store created anew.
+   */
   readonly senderId: string;
   readonly deliveryId: number;
   /** What `deliver`'s factory produced for this delivery id (plain data). */
   readonly message: JsonValue;
+  /**
+   * Proof of receipt: a receiver that confirms by message (a reply) echoes it, and only a confirmation
+   * with the right token counts (`TransportContext.confirmReceived`). Undefined for deliveries made
+   * before the sender had an identity.
+   */
+  readonly confirmationToken?: string | undefined;
   /** 1 for the first send, 2 for the first redelivery, ... */
   readonly attempt: number;
   /**
@@ -40,6 +51,13 @@ export interface TransportContext {
    * by the receiver) brings a new confirmation later.
    */
   confirm(senderId: string, deliveryId: number): void;
+  /**
+   * Report a confirmation that arrived as a message from the receiver (a reply), with the token it
+   * echoed. It counts only if the token is the one the delivery carried (deliveries made before the
+   * sender had an identity carry none and are confirmed without); anything else is ignored, logged
+   * (rate-limited) and counted. Use `confirm` for what the transport observed itself.
+   */
+  confirmReceived(senderId: string, deliveryId: number, token: string | undefined): void;
   readonly logger: Logger;
 }
 

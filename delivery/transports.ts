@@ -24,6 +24,7 @@ export class DeliveryTransports {
   readonly #started = new Map<string, Promise<void>>();
   readonly #ready = new Set<DeliveryTransport>();
   readonly #senders = new Map<string, ActorRef>();
+  #rejectedConfirmations = 0;
 
   private constructor(private readonly system: ActorSystem) {
     for (const transport of system.options.transports ?? []) {
@@ -41,6 +42,16 @@ export class DeliveryTransports {
     const transport = this.#byName.get(destination.transport);
     if (!transport) throw new UnknownTransportError(destination.transport);
     transport.validateDestination(destination);
+  }
+
+  /** Confirmations that did not prove their delivery was received (forged, stale or garbled), so far. */
+  get rejectedConfirmations(): number {
+    return this.#rejectedConfirmations;
+  }
+
+  /** Called by a delivering actor that ignored a confirmation. @internal */
+  noteRejectedConfirmation(): void {
+    this.#rejectedConfirmations++;
   }
 
   registerSender(persistenceId: string, ref: ActorRef): void {
@@ -69,11 +80,9 @@ export class DeliveryTransports {
     if (!started) {
       started = transport
         .start({
-          confirm: (senderId, deliveryId) => {
-            const sender = this.#senders.get(senderId);
-            if (sender) sender.tell(new DeliveryConfirmed(deliveryId, senderId));
-            // Not running here (yet): the delivery stays unconfirmed and its redelivery brings a new confirmation.
-          },
+          // Not running here (yet): the delivery stays unconfirmed and its redelivery brings a new confirmation.
+          confirm: (senderId, deliveryId) => this.#senderOf(senderId)?.tell(new DeliveryConfirmed(deliveryId, senderId)),
+          confirmReceived: (senderId, deliveryId, token) => this.#senderOf(senderId)?.tell(new ReceiverConfirmation(deliveryId, senderId, token)),
           logger: this.system.log.child({ transport: transport.name }),
         })
         .then(
@@ -90,10 +99,32 @@ export class DeliveryTransports {
     return started;
   }
 
+  // Wire sender ids are `${persistenceId}@${storeId}`; older deliveries use the bare persistenceId.
+  #senderOf(senderId: string): ActorRef | undefined {
+    const exact = this.#senders.get(senderId);
+    if (exact !== undefined) return exact;
+    const at = senderId.lastIndexOf('@');
+    return at > 0 ? this.#senders.get(senderId.slice(0, at)) : undefined;
+  }
+
   async #close(): Promise<void> {
     const started = [...this.#started.keys()];
     await Promise.allSettled(started.map((name) => this.#byName.get(name)!.close()));
   }
+}
+
+/**
+ * A confirmation that arrived as a message from the receiver (e.g. a reply over RabbitMQ): anyone who
+ * can publish to the reply queue could have sent it, so the delivering actor counts it only when its
+ * token is the one the delivery carried. Never seen by user code: the actor turns a valid one into a
+ * DeliveryConfirmed and drops the rest.
+ */
+export class ReceiverConfirmation {
+  constructor(
+    readonly deliveryId: number,
+    readonly senderId: string,
+    readonly token: string | undefined,
+  ) {}
 }
 
 /** A user's transport that throws instead of rejecting must not throw into the delivering actor. */

@@ -4,7 +4,7 @@
  */
 import type { ConsumeMessage } from 'amqplib';
 import type { JsonValue } from '../transport.js';
-import { DEFAULT_MANIFEST, HEADER_ATTEMPT, HEADER_DELIVERY_ID, HEADER_OLDEST_UNCONFIRMED, HEADER_QUORUM_DELIVERY_COUNT, HEADER_REDELIVERIES, HEADER_SENDER, isDeliveryId, numeric } from './wire.js';
+import { DEFAULT_MANIFEST, HEADER_ATTEMPT, HEADER_DELIVERY_ID, HEADER_OLDEST_UNCONFIRMED, HEADER_QUORUM_DELIVERY_COUNT, HEADER_REDELIVERIES, HEADER_SENDER, HEADER_TOKEN, isDeliveryId, isToken, numeric } from './wire.js';
 
 interface InboundBase {
   /** The AMQP message id; for steadfast senders `${senderId}:${deliveryId}`, the same on every redelivery. */
@@ -31,6 +31,8 @@ export interface SteadfastInboundMessage extends InboundBase {
   readonly senderAttempt: number;
   /** The sender's lowest unconfirmed delivery id at send time, when it said so. */
   readonly oldestUnconfirmedId?: number;
+  /** The delivery's proof-of-receipt token, echoed in the confirmation (undefined: the sender sent none). */
+  readonly confirmationToken: string | undefined;
 }
 
 /** Sent by something else (only when `requireSteadfastHeaders: false`). */
@@ -86,11 +88,13 @@ export function parseInbound(raw: ConsumeMessage, rules: ParseRules, deliveryCou
     const oldest = numeric(headers[HEADER_OLDEST_UNCONFIRMED]);
     // Ignored unless plausible: it may only ever lower what a receiver must remember, never skip this delivery.
     const oldestUnconfirmedId = isDeliveryId(oldest) && oldest <= deliveryId ? oldest : undefined;
+    const token = headers[HEADER_TOKEN];
+    const confirmationToken = isToken(token) && token !== '' ? token : undefined;
     // Literals of one shape rather than spreads: this runs once per message on the consumer's hot path.
     const message: SteadfastInboundMessage =
       oldestUnconfirmedId === undefined
-        ? { kind: 'steadfast', messageId, body, manifest, headers, redelivered, attempt: 1, deliveryCount, senderId, deliveryId, senderAttempt }
-        : { kind: 'steadfast', messageId, body, manifest, headers, redelivered, attempt: 1, deliveryCount, senderId, deliveryId, senderAttempt, oldestUnconfirmedId };
+        ? { kind: 'steadfast', messageId, body, manifest, headers, redelivered, attempt: 1, deliveryCount, senderId, deliveryId, senderAttempt, confirmationToken }
+        : { kind: 'steadfast', messageId, body, manifest, headers, redelivered, attempt: 1, deliveryCount, senderId, deliveryId, senderAttempt, confirmationToken, oldestUnconfirmedId };
     return { kind: 'ok', message };
   }
   if (rules.requireSteadfastHeaders) {

@@ -1,6 +1,7 @@
 /**
- * Consumes the transport's durable reply queue and turns each confirmation in a reply (one, or many
- * in a batched reply) into `context.confirm(senderId, deliveryId)`. The queue is durable so replies
+ * Consumes the transport's durable reply queue and hands each confirmation in a reply (one, or many
+ * in a batched reply) with the token it echoed to `context.confirmReceived`: anyone who can publish
+ * to this queue can put a reply here, so the delivering actor checks the token before it counts. The queue is durable so replies
  * that arrive while this service is down wait for it; a lost reply is harmless (the delivery is
  * redelivered, the receiver dedups it and replies again).
  */

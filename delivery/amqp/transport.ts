@@ -16,7 +16,7 @@ import { optionalFunction, optionalInteger, optionalLogger, optionalString, requ
 import { ConfirmPublisher } from './publisher.js';
 import { ReplyListener } from './reply-listener.js';
 import { validateTopology, type Topology } from './topology.js';
-import { CONTENT_TYPE_JSON, DEFAULT_MANIFEST, HEADER_ATTEMPT, HEADER_DELIVERY_ID, HEADER_OLDEST_UNCONFIRMED, HEADER_REPLY_BATCHES, HEADER_SENDER, messageIdOf } from './wire.js';
+import { CONTENT_TYPE_JSON, DEFAULT_MANIFEST, HEADER_ATTEMPT, HEADER_DELIVERY_ID, HEADER_OLDEST_UNCONFIRMED, HEADER_REPLY_BATCHES, HEADER_SENDER, HEADER_TOKEN, messageIdOf } from './wire.js';
 
 export type ManifestFunction = (message: JsonValue, destination: AmqpDestination) => string;
 
@@ -140,7 +140,7 @@ export class AmqpTransport implements DeliveryTransport {
       queue: this.options.replyQueue,
       prefetch: this.options.replyPrefetch,
       logger,
-      onConfirmation: ({ senderId, deliveryId }) => context.confirm(senderId, deliveryId),
+      onConfirmation: ({ senderId, deliveryId, token }) => context.confirmReceived(senderId, deliveryId, token),
     });
     this.state = { kind: 'running', manager, publisher, replies, context, logger };
     await manager.addTopology(this.options.topology);
@@ -196,6 +196,7 @@ export class AmqpTransport implements DeliveryTransport {
           [HEADER_ATTEMPT]: attempt,
           [HEADER_REPLY_BATCHES]: 1,
           [HEADER_OLDEST_UNCONFIRMED]: delivery.oldestUnconfirmedId,
+          [HEADER_TOKEN]: delivery.confirmationToken,
         },
       },
     });

@@ -17,6 +17,13 @@ export const HEADER_OLDEST_UNCONFIRMED = 'x-steadfast-oldest-unconfirmed';
  * confirmation per reply, keeps getting exactly that.
  */
 export const HEADER_REPLY_BATCHES = 'x-steadfast-reply-batches';
+/**
+ * The delivery's proof-of-receipt token (see OutboundDelivery.confirmationToken). A receiver echoes it
+ * in its confirmation; the sender counts only confirmations that carry the right one.
+ */
+export const HEADER_TOKEN = 'x-steadfast-token';
+/** Longest token a receiver accepts to echo (steadfast's are 22 characters). */
+export const MAX_TOKEN_LENGTH = 128;
 export const HEADER_DEAD_LETTER_REASON = 'x-steadfast-dead-letter-reason';
 export const HEADER_DEAD_LETTER_ERROR = 'x-steadfast-dead-letter-error';
 export const HEADER_DEAD_LETTER_QUEUE = 'x-steadfast-dead-letter-queue';
@@ -30,7 +37,10 @@ export const HEADER_QUORUM_DELIVERY_COUNT = 'x-delivery-count';
 
 export const CONTENT_TYPE_JSON = 'application/json';
 export const CONFIRMATION_MANIFEST = 'steadfast.confirmation';
-/** Many confirmations in one reply: `{"confirmations": [{"senderId": "...", "deliveryIds": [1, 2]}]}`. */
+/**
+ * Many confirmations in one reply: `{"confirmations": [{"senderId": "...", "deliveryIds": [1, 2], "tokens": ["…", "…"]}]}`
+ * (`tokens` parallel to `deliveryIds`, "" where the message carried none; absent from older receivers).
+ */
 export const CONFIRMATIONS_MANIFEST = 'steadfast.confirmations';
 export const DEFAULT_MANIFEST = 'steadfast.json';
 
@@ -42,15 +52,19 @@ export function messageIdOf(senderId: string, deliveryId: number): string {
 export interface Confirmation {
   readonly senderId: string;
   readonly deliveryId: number;
+  /** The token the delivery carried, echoed (undefined when it carried none). */
+  readonly token?: string | undefined;
 }
 
 export function confirmationBody(confirmation: Confirmation): Buffer {
-  return Buffer.from(JSON.stringify({ senderId: confirmation.senderId, deliveryId: confirmation.deliveryId }));
+  const { senderId, deliveryId, token } = confirmation;
+  return Buffer.from(JSON.stringify(token === undefined ? { senderId, deliveryId } : { senderId, deliveryId, token }));
 }
 
 export interface ConfirmationGroup {
   readonly senderId: string;
   readonly deliveryIds: readonly number[];
+  readonly tokens?: readonly string[];
 }
 
 export function confirmationsBody(groups: readonly ConfirmationGroup[]): Buffer {
@@ -77,14 +91,23 @@ export function parseConfirmations(properties: MessageProperties, content: Buffe
   if (!Array.isArray(groups)) return undefined;
   const confirmations: Confirmation[] = [];
   for (const group of groups as unknown[]) {
-    const { senderId, deliveryIds } = (group ?? {}) as { senderId?: unknown; deliveryIds?: unknown };
+    const { senderId, deliveryIds, tokens } = (group ?? {}) as { senderId?: unknown; deliveryIds?: unknown; tokens?: unknown };
     if (typeof senderId !== 'string' || !Array.isArray(deliveryIds)) return undefined;
-    for (const deliveryId of deliveryIds as unknown[]) {
+    if (tokens !== undefined && (!Array.isArray(tokens) || tokens.length !== deliveryIds.length)) return undefined;
+    for (let i = 0; i < deliveryIds.length; i++) {
+      const deliveryId: unknown = deliveryIds[i];
       if (!isDeliveryId(deliveryId)) return undefined;
-      confirmations.push({ senderId, deliveryId });
+      const token: unknown = tokens?.[i];
+      if (token !== undefined && !isToken(token)) return undefined;
+      confirmations.push({ senderId, deliveryId, token: token === undefined || token === '' ? undefined : token });
     }
   }
   return confirmations;
+}
+
+/** A token as a receiver may echo it ("" stands for none in a batch). */
+export function isToken(value: unknown): value is string {
+  return typeof value === 'string' && value.length <= MAX_TOKEN_LENGTH;
 }
 
 export function isDeliveryId(value: unknown): value is number {
@@ -96,12 +119,15 @@ export function parseConfirmation(properties: MessageProperties, content: Buffer
   const headers = (properties.headers ?? {}) as Record<string, unknown>;
   const sender = headers[HEADER_SENDER];
   const deliveryId = numeric(headers[HEADER_DELIVERY_ID]);
-  if (typeof sender === 'string' && isDeliveryId(deliveryId)) return { senderId: sender, deliveryId };
+  const headerToken = headers[HEADER_TOKEN];
+  if (typeof sender === 'string' && isDeliveryId(deliveryId)) {
+    return { senderId: sender, deliveryId, token: isToken(headerToken) && headerToken !== '' ? headerToken : undefined };
+  }
   try {
     const body: unknown = JSON.parse(content.toString('utf8'));
     if (typeof body === 'object' && body !== null) {
-      const { senderId, deliveryId: id } = body as Record<string, unknown>;
-      if (typeof senderId === 'string' && isDeliveryId(id)) return { senderId, deliveryId: id };
+      const { senderId, deliveryId: id, token } = body as Record<string, unknown>;
+      if (typeof senderId === 'string' && isDeliveryId(id)) return { senderId, deliveryId: id, token: isToken(token) && token !== '' ? token : undefined };
     }
   } catch {
     // not JSON: reported as malformed by the caller

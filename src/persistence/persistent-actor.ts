@@ -293,6 +293,8 @@ export abstract class PersistentActor<Command = unknown, Event = unknown> extend
 
   #startRecovery(recovery: Recovery): void {
     this.#phase = 'recovering';
+    const prerequisite = this.recoveryPrerequisite();
+    prerequisite?.catch(() => {});
     void runRecovery({
       persistence: this.#persistence,
       persistenceId: this.#pid,
@@ -305,7 +307,15 @@ export abstract class PersistentActor<Command = unknown, Event = unknown> extend
       },
       lastSequenceNr: () => this.#lastSequenceNr,
     }).then(
-      (highest) => this.#recovered(highest),
+      (highest) => {
+        if (!prerequisite) return this.#recovered(highest);
+        prerequisite.then(
+          () => this.#recovered(highest),
+          (error: unknown) => {
+            if (this.#phase === 'recovering') this.#recoveryFailed(asError(error), undefined);
+          },
+        );
+      },
       (failure: { cause: Error; event?: unknown }) => {
         if (this.#phase !== 'recovering') return;
         this.#recoveryFailed(failure.cause, failure.event);
@@ -331,6 +341,15 @@ export abstract class PersistentActor<Command = unknown, Event = unknown> extend
       this.#cell.reportFailure(error);
     }
     this.#stash.release();
+  }
+
+  /**
+   * Started with each recovery and awaited, in parallel with the replay, before it completes: what the
+   * actor needs before it handles commands besides its own events (AtLeastOnceDelivery reads its sender
+   * identity here). A rejection fails the recovery. @internal
+   */
+  protected recoveryPrerequisite(): Promise<void> | undefined {
+    return undefined;
   }
 
   /** Runs after RecoveryCompleted, before stashed commands (AtLeastOnceDelivery redelivers here). @internal */

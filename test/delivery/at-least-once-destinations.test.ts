@@ -84,7 +84,16 @@ describe('transport destinations', () => {
     const sender = startSender(first, { persistenceId: 'tx', destination: orders, reports: reports.ref, settings: { redeliverInterval: 60_000 } });
     await reports.expectMsgType(Recovered);
     sender.tell({ type: 'send', text: 'a' });
-    expect(await sends.expectMsg(isOutbound)).toEqual({ senderId: 'tx', deliveryId: 1, message: { id: 1, text: 'a' }, attempt: 1, oldestUnconfirmedId: 1 });
+    const firstSend = await sends.expectMsg<OutboundDelivery>(isOutbound);
+    // On the wire the sender is persistenceId@storeId, with a token the receiver would echo.
+    expect(firstSend).toEqual({
+      senderId: expect.stringMatching(/^tx@[\w-]{16}$/),
+      deliveryId: 1,
+      message: { id: 1, text: 'a' },
+      attempt: 1,
+      oldestUnconfirmedId: 1,
+      confirmationToken: expect.stringMatching(/^[\w-]{22}$/),
+    });
     fake.behaviour = 'confirm';
     sender.tell({ type: 'send', text: 'b' });
     await sends.expectMsg(isOutbound);
@@ -98,7 +107,8 @@ describe('transport destinations', () => {
     fake.sends = sends2.ref;
     startSender(second, { persistenceId: 'tx', destination: orders, reports: reports2.ref, settings: { redeliverInterval: 60_000 } });
     expect(await reports2.expectMsgType(Recovered)).toEqual(new Recovered(0, 1, 2));
-    expect(await sends2.expectMsg(isOutbound)).toMatchObject({ senderId: 'tx', deliveryId: 1, attempt: 1 });
+    // Same store, so the same key and token: a deduplicating receiver recognises the resend.
+    expect(await sends2.expectMsg(isOutbound)).toMatchObject({ senderId: firstSend.senderId, deliveryId: 1, attempt: 1, confirmationToken: firstSend.confirmationToken });
     expect(await reports2.expectMsgType(Confirmed)).toEqual(new Confirmed(1, 0));
     expect(fake.startCount).toBe(2); // started once per system
   });

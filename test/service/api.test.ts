@@ -62,7 +62,7 @@ describe('POST /messages', () => {
     expect(json).toMatchObject({ deliveryId: expect.any(Number), duplicate: false });
     await eventually('the endpoint got it', () => ok.accepted.some((b) => JSON.stringify(b) === '{"hello":"world"}'));
     const index = ok.accepted.findIndex((b) => JSON.stringify(b) === '{"hello":"world"}');
-    expect(ok.headers[index]!['idempotency-key']).toBe(`outbox:${String(json.deliveryId)}`);
+    expect(ok.headers[index]!['idempotency-key']).toMatch(new RegExp(`^outbox@[\\w-]{16}:${String(json.deliveryId)}$`));
     await eventually('it is confirmed', async () => (await getJson(service.baseUrl, `/deliveries/${String(json.deliveryId)}`)).json.status === 'confirmed');
   });
 

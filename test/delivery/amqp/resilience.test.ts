@@ -138,7 +138,7 @@ describe('amqp with the broker away', () => {
   it('starts anyway and rejects sends at once instead of buffering them', async () => {
     const { logger, entries } = recordingLogger();
     const transport = amqpTransport({ url: 'amqp://guest:guest@127.0.0.1:1', serviceName: 'away', logger, startTimeoutMs: 200, reconnect: { minDelayMs: 50, maxDelayMs: 200 } });
-    await transport.start({ logger, confirm: () => {} });
+    await transport.start({ logger, confirm: () => {}, confirmReceived: () => {} });
     try {
       const started = performance.now();
       await expect(transport.send({ transport: 'amqp', queue: 'q' }, { senderId: 'a', deliveryId: 1, message: {}, attempt: 1 })).rejects.toBeInstanceOf(AmqpUnavailableError);

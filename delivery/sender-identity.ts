@@ -1,0 +1,228 @@
+/**
+ * Who a delivering actor is on the wire. A persistenceId alone is not enough: two services both have an
+ * `outbox`, and a store created anew numbers its deliveries from 1 again, so a deduplicating receiver
+ * would take their deliveries for one another and drop some. On the wire a sender is therefore
+ * `${persistenceId}@${storeId}`, where the store id is random, created once per (store, persistenceId)
+ * and kept in that store, in a small stream of its own next to the actor's events (or given by
+ * configuration). The same stream holds a random secret: the per-delivery confirmation tokens are an
+ * HMAC of the delivery's key under it, so a confirmation proves that its sender saw the delivery, and
+ * nothing per delivery has to be stored.
+ *
+ * Deliveries made before this identity existed (an upgrade) keep their old key, the bare persistenceId:
+ * each identity record names the sequence number from which it applies ("epochs"), so a delivery
+ * rebuilt by replaying an older event is keyed as it was when it was first sent.
+ */
+import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
+import type { ActorSystem, ExtensionId } from '../src/actor/actor-system.js';
+import { InvalidOptionError } from '../src/actor/errors.js';
+import { SequenceNrConflictError } from '../src/persistence/errors.js';
+import { Persistence } from '../src/persistence/persistence.js';
+import type { PersistentRepr } from '../src/persistence/persistent-repr.js';
+
+/** Prefix of the streams that hold identities; a user's persistenceId should not start with it. */
+export const SENDER_IDENTITY_STREAM_PREFIX = '@steadfast/sender-identity/';
+
+const STORE_ID_PATTERN = /^[A-Za-z0-9_-]{1,64}$/;
+const TOKEN_LENGTH = 22; // 128 bits of an HMAC-SHA256, base64url
+
+/** One stored identity record: from `fromSequenceNr` on, the actor's deliveries are keyed with `storeId`. */
+interface IdentityEpoch {
+  readonly storeId: string;
+  readonly fromSequenceNr: number;
+}
+
+interface StoredIdentityEvent {
+  readonly type: 'sender-identity';
+  readonly storeId: string;
+  readonly fromSequenceNr: number;
+  /** Only in the first record: the secret the confirmation tokens are derived from (base64url). */
+  readonly secret?: string;
+}
+
+/** The resolved identity of one delivering actor. */
+export class SenderIdentity {
+  readonly #secret: Buffer;
+
+  constructor(
+    readonly persistenceId: string,
+    /** Oldest first; never empty. */
+    readonly epochs: readonly IdentityEpoch[],
+    secret: Buffer,
+  ) {
+    this.#secret = secret;
+  }
+
+  /** The wire sender id of deliveries made now. */
+  get currentSenderId(): string {
+    return wireSenderId(this.persistenceId, this.epochs[this.epochs.length - 1]!.storeId);
+  }
+
+  /**
+   * The wire sender id of a delivery that an event with this sequence number created (replay): the
+   * bare persistenceId for events older than every identity record, the sender's old key.
+   */
+  senderIdAt(sequenceNr: number): string {
+    for (let i = this.epochs.length - 1; i >= 0; i--) {
+      const epoch = this.epochs[i]!;
+      if (sequenceNr >= epoch.fromSequenceNr) return wireSenderId(this.persistenceId, epoch.storeId);
+    }
+    return this.persistenceId;
+  }
+
+  /** True for the keys of deliveries made before the sender had an identity (confirmed without a token). */
+  isLegacy(senderId: string): boolean {
+    return senderId === this.persistenceId;
+  }
+
+  /** The token a receiver echoes to prove it received this delivery. */
+  tokenFor(senderId: string, deliveryId: number): string {
+    return createHmac('sha256', this.#secret).update(`${senderId}:${deliveryId}`).digest('base64url').slice(0, TOKEN_LENGTH);
+  }
+
+  /** Compares in constant time (for tokens of the expected length). */
+  static tokensMatch(expected: string, presented: unknown): boolean {
+    if (typeof presented !== 'string' || presented.length !== expected.length) return false;
+    return timingSafeEqual(Buffer.from(expected), Buffer.from(presented));
+  }
+}
+
+export function wireSenderId(persistenceId: string, storeId: string): string {
+  return `${persistenceId}@${storeId}`;
+}
+
+export function validateStoreId(storeId: unknown, name: string): string | undefined {
+  if (storeId === undefined) return undefined;
+  if (typeof storeId !== 'string' || !STORE_ID_PATTERN.test(storeId)) {
+    throw new InvalidOptionError(`${name} must be 1 to 64 characters of A-Z, a-z, 0-9, "-" and "_", got ${JSON.stringify(storeId)}`);
+  }
+  return storeId;
+}
+
+const RETRY_MIN_MS = 100;
+const RETRY_MAX_MS = 5000;
+
+/**
+ * The identities of the delivering actors of one system, read from (and on first use written to) the
+ * system's journal. Resolving retries while the journal is away: the actor meanwhile stays in recovery
+ * and sends nothing, which is what it would do anyway without a journal.
+ */
+export class SenderIdentities {
+  static readonly id: ExtensionId<SenderIdentities> = {
+    name: 'sender-identities',
+    create: (system) => new SenderIdentities(system),
+  };
+
+  static get(system: ActorSystem): SenderIdentities {
+    return system.extension(SenderIdentities.id);
+  }
+
+  readonly #resolved = new Map<string, SenderIdentity>();
+  readonly #resolving = new Map<string, Promise<SenderIdentity>>();
+  #terminated = false;
+
+  private constructor(private readonly system: ActorSystem) {
+    system.registerOnTermination(() => {
+      this.#terminated = true;
+    });
+  }
+
+  /** The identity if it was resolved before (a restarted incarnation gets it at once). */
+  cached(persistenceId: string, storeId: string | undefined): SenderIdentity | undefined {
+    const identity = this.#resolved.get(persistenceId);
+    return identity && (storeId === undefined || identity.epochs[identity.epochs.length - 1]!.storeId === storeId) ? identity : undefined;
+  }
+
+  resolve(persistenceId: string, storeId: string | undefined): Promise<SenderIdentity> {
+    const cached = this.cached(persistenceId, storeId);
+    if (cached) return Promise.resolve(cached);
+    let resolving = this.#resolving.get(persistenceId);
+    if (!resolving) {
+      resolving = this.#resolveWithRetries(persistenceId, storeId).finally(() => this.#resolving.delete(persistenceId));
+      this.#resolving.set(persistenceId, resolving);
+    }
+    return resolving;
+  }
+
+  async #resolveWithRetries(persistenceId: string, storeId: string | undefined): Promise<SenderIdentity> {
+    let delay = RETRY_MIN_MS;
+    let failures = 0;
+    for (;;) {
+      try {
+        const identity = await this.#readOrCreate(persistenceId, storeId);
+        this.#resolved.set(persistenceId, identity);
+        return identity;
+      } catch (error) {
+        if (this.#terminated) throw error;
+        if (failures++ % 20 === 0) {
+          this.system.log.warn({ err: error, persistenceId }, 'cannot read or store the sender identity yet; nothing is sent until it is known, retrying');
+        }
+        await new Promise((resolve) => setTimeout(resolve, delay));
+        delay = Math.min(RETRY_MAX_MS, delay * 2);
+      }
+    }
+  }
+
+  async #readOrCreate(persistenceId: string, configuredStoreId: string | undefined): Promise<SenderIdentity> {
+    const persistence = Persistence.get(this.system);
+    const stream = SENDER_IDENTITY_STREAM_PREFIX + persistenceId;
+    // Both in parallel with the actor's own recovery: nothing of the actor is written before it completes.
+    const [records, highest, streamHighest] = await Promise.all([
+      this.#read(persistence, stream),
+      persistence.readHighestSequenceNr(persistenceId, 0),
+      persistence.readHighestSequenceNr(stream, 0),
+    ]);
+    const epochs = records.map(({ storeId, fromSequenceNr }) => ({ storeId, fromSequenceNr }));
+    const secret = records.find((record) => record.secret !== undefined)?.secret;
+    const current = epochs[epochs.length - 1];
+    if (current && secret !== undefined && (configuredStoreId === undefined || configuredStoreId === current.storeId)) {
+      return new SenderIdentity(persistenceId, epochs, Buffer.from(secret, 'base64url'));
+    }
+    const record: StoredIdentityEvent = {
+      type: 'sender-identity',
+      storeId: configuredStoreId ?? randomBytes(12).toString('base64url'),
+      fromSequenceNr: highest + 1,
+      ...(secret === undefined ? { secret: randomBytes(32).toString('base64url') } : {}),
+    };
+    await this.#append(persistence, stream, streamHighest + 1, record);
+    // Read again rather than trust the write: a second process may have raced us (the journal refuses
+    // one of two writes of the same sequence number, and then that one's record is the truth).
+    return this.#readOrCreate(persistenceId, configuredStoreId);
+  }
+
+  async #read(persistence: Persistence, stream: string): Promise<StoredIdentityEvent[]> {
+    const records: StoredIdentityEvent[] = [];
+    await persistence.replayMessages(stream, 1, Number.MAX_SAFE_INTEGER, Number.MAX_SAFE_INTEGER, (repr) => {
+      const value = persistence.serialization.deserialize(repr) as Partial<StoredIdentityEvent> | null;
+      if (value?.type !== 'sender-identity' || typeof value.storeId !== 'string' || !Number.isSafeInteger(value.fromSequenceNr)) {
+        throw new InvalidOptionError(`the sender identity stream "${stream}" holds an unexpected event at ${repr.sequenceNr}`);
+      }
+      records.push(value as StoredIdentityEvent);
+    });
+    return records;
+  }
+
+  #append(persistence: Persistence, stream: string, sequenceNr: number, record: StoredIdentityEvent): Promise<void> {
+    const serialized = persistence.serialize(record);
+    const event: PersistentRepr = {
+      serializerId: serialized.serializerId,
+      manifest: serialized.manifest,
+      payload: serialized.payload,
+      persistenceId: stream,
+      sequenceNr,
+      writerUuid: 'sender-identity',
+      timestamp: Date.now(),
+      tags: [],
+    };
+    return new Promise<void>((resolve, reject) => {
+      persistence.writeMessages([{ persistenceId: stream, events: [event] }], {
+        onCallSucceeded: (outcomes) => {
+          const outcome = outcomes[0];
+          // A conflict (another process wrote this record first) is fine: the caller reads again.
+          if (outcome && outcome.status !== 'ok' && !(outcome.cause instanceof SequenceNrConflictError)) reject(outcome.cause);
+          else resolve();
+        },
+        onCallFailed: reject,
+      });
+    });
+  }
+}
