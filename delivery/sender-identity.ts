@@ -165,12 +165,13 @@ export class SenderIdentities {
   async #readOrCreate(persistenceId: string, configuredStoreId: string | undefined): Promise<SenderIdentity> {
     const persistence = Persistence.get(this.system);
     const stream = SENDER_IDENTITY_STREAM_PREFIX + persistenceId;
-    // Both in parallel with the actor's own recovery: nothing of the actor is written before it completes.
-    const [records, highest, streamHighest] = await Promise.all([
-      this.#read(persistence, stream),
-      persistence.readHighestSequenceNr(persistenceId, 0),
-      persistence.readHighestSequenceNr(stream, 0),
-    ]);
+    // In parallel with the actor's own recovery: nothing of the actor is written before it completes.
+    const actorHighest = persistence.readHighestSequenceNr(persistenceId, 0);
+    // The stream's highest number first, then its records: a record another process committed before
+    // that read is then among the records (unless deleted), so a racer never appends a second identity
+    // after a first one it did not see; it collides with it and reads again.
+    const streamHighest = await persistence.readHighestSequenceNr(stream, 0);
+    const [records, highest] = await Promise.all([this.#read(persistence, stream), actorHighest]);
     const epochs = records.map(({ storeId, fromSequenceNr }) => ({ storeId, fromSequenceNr }));
     const secret = records.find((record) => record.secret !== undefined)?.secret;
     const current = epochs[epochs.length - 1];

@@ -23,6 +23,7 @@ import {
   inMemoryJournal,
   inMemorySnapshotStore,
   type ActorRef,
+  type ActorSystemOptions,
   type AtLeastOnceDeliveryOptions,
   type AtLeastOnceDeliverySnapshot,
   type DeliveryInfo,
@@ -60,7 +61,7 @@ export function stores(): Stores {
 export class Systems {
   #started: ActorSystem[] = [];
 
-  start(name: string, plugins: Stores, extra: { transports?: readonly DeliveryTransport[] } = {}): ActorSystem {
+  start(name: string, plugins: Stores, extra: Pick<ActorSystemOptions, 'transports' | 'atLeastOnceDelivery'> = {}): ActorSystem {
     const system = ActorSystem.create(name, { ...plugins, ...extra });
     this.#started.push(system);
     return system;
@@ -425,9 +426,14 @@ export class FakeTransport implements DeliveryTransport {
     return Promise.resolve();
   }
 
-  /** Reports a confirmation the way a consumer's reply would (the transport must have started). */
+  /** Reports a confirmation the transport observed itself, like a 2xx answer (the transport must have started). */
   confirmFor(senderId: string, deliveryId: number): void {
     this.#context!.confirm(senderId, deliveryId);
+  }
+
+  /** Reports a confirmation that arrived as a message, as a consumer's reply does: it needs the token. */
+  replyFor(senderId: string, deliveryId: number, token: string | undefined): void {
+    this.#context!.confirmReceived(senderId, deliveryId, token);
   }
 
   async close(): Promise<void> {}
