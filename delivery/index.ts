@@ -3,6 +3,7 @@
  * side's deduplication, and the transport SPI (RabbitMQ lives in ./amqp, its own entry point).
  */
 export { AtLeastOnceDeliveryActor, type AtLeastOnceDeliveryOptions, type DeliveryInfo } from './at-least-once-delivery-actor.js';
+export { AtLeastOnceDeliveryReceiveActor } from './at-least-once-delivery-receive-actor.js';
 export type { AtLeastOnceDeliverySettings } from './delivery-settings.js';
 export { describeDestination, toPlainDestination, type Destination, type PlainDestination } from './destination.js';
 export { DeliveryNotDeadLetteredError, DeliveryStateDeletionError, MaxUnconfirmedMessagesExceededError, UnknownTransportError } from './errors.js';

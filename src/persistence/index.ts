@@ -27,3 +27,5 @@ export { SnapshotMetadata } from './snapshot-metadata.js';
 export { SnapshotSelectionCriteria, type SnapshotSelectionCriteriaOptions } from './snapshot-selection-criteria.js';
 export type { SnapshotStore, StoredSnapshot } from './snapshot-store.js';
 export { WriteBatcher, type WriteBatcherOptions } from './write-batcher.js';
+export { ReceivePersistentActor } from './receive-persistent-actor.js';
+export { isPersistenceReply, type CommandHandler, type MessageClass, type OfType, type ReceiveStyle, type RecoverHandler, type TypeName } from './receive-handlers.js';

@@ -61,7 +61,7 @@ export function stores(): Stores {
 export class Systems {
   #started: ActorSystem[] = [];
 
-  start(name: string, plugins: Stores, extra: Pick<ActorSystemOptions, 'transports' | 'atLeastOnceDelivery'> = {}): ActorSystem {
+  start(name: string, plugins: Stores, extra: Pick<ActorSystemOptions, 'transports' | 'atLeastOnceDelivery' | 'logger'> = {}): ActorSystem {
     const system = ActorSystem.create(name, { ...plugins, ...extra });
     this.#started.push(system);
     return system;
