@@ -1,7 +1,7 @@
 import { createRequire } from 'node:module';
 import pino, { type Logger } from 'pino';
 import type { ServiceConfig } from './config.js';
-import { redactLogLine, redactLogObject } from './redaction.js';
+import { redactingLoggerOptions } from './redaction.js';
 
 /**
  * pino JSON lines on stdout (synchronous, so the last lines before a crash are not lost in a buffer).
@@ -13,8 +13,7 @@ export function createLogger(config: Pick<ServiceConfig, 'logLevel' | 'logPretty
   const base = {
     level: config.logLevel,
     base: { service: 'steadfast', pid: process.pid },
-    formatters: { log: redactLogObject },
-    hooks: { streamWrite: redactLogLine },
+    ...redactingLoggerOptions,
   };
   if (!config.logPretty) return pino(base, pino.destination({ dest: 1, sync: true }));
   if (prettyAvailable()) return pino({ ...base, transport: { target: 'pino-pretty', options: { colorize: true } } });

@@ -43,3 +43,9 @@ function walk(value: unknown, depth: number, inHeaders: boolean): unknown {
 export function redactLogLine(line: string): string {
   return redactText(line);
 }
+
+/** The pino options that keep secrets out of the log (logger.ts). */
+export const redactingLoggerOptions = {
+  formatters: { log: redactLogObject },
+  hooks: { streamWrite: redactLogLine },
+} as const;
