@@ -96,7 +96,8 @@ export function redactHeaders(headers: Readonly<Record<string, unknown>>): Recor
 /** URLs (with credentials or secret parameters) and `Bearer`/`Basic` credentials inside free text, e.g. error messages. */
 export function redactText(text: string): string {
   return text
-    .replace(/\b[a-z][a-z0-9+.-]*:\/\/[^\s"'<>`]+/gi, (url) => redactUrl(url, { username: /^https?:/i.test(url) }))
+    // No backslash in the match: inside a JSON line it starts an escape, which must stay as it is.
+    .replace(/\b[a-z][a-z0-9+.-]*:\/\/[^\s"'<>`\\]+/gi, (url) => redactUrl(url, { username: /^https?:/i.test(url) }))
     .replace(/\b(Bearer|Basic|Digest)(\s+)[A-Za-z0-9._~+/=-]{4,}/g, `$1$2${REDACTED}`);
 }
 
