@@ -1,5 +1,6 @@
 import { InvalidOptionError } from '../src/actor/errors.js';
 import { isActorRef, type ActorRef } from '../src/actor/actor-ref.js';
+import { redactDestination } from './redaction.js';
 import type { TransportDestination } from './transport.js';
 
 /**
@@ -31,8 +32,9 @@ export function validateDestination(destination: unknown): asserts destination i
   );
 }
 
+/** For log lines and messages: credentials in URLs and headers are redacted (see redaction.ts). */
 export function describeDestination(destination: PlainDestination): string {
   if (typeof destination === 'string') return destination;
-  const { transport, ...rest } = destination;
+  const { transport, ...rest } = redactDestination(destination);
   return `${transport}:${JSON.stringify(rest)}`;
 }

@@ -3,6 +3,8 @@
  * when a message is accepted, so a bad URL is refused at the edge instead of being retried forever.
  */
 import { InvalidOptionError } from '../../src/actor/errors.js';
+import { redactUrl } from '../redaction.js';
+import { DestinationNotAllowedError } from './errors.js';
 import type { TransportDestination } from '../transport.js';
 
 export type HttpMethod = 'POST' | 'PUT' | 'PATCH';
@@ -52,7 +54,7 @@ export function resolveHttpDestination(destination: TransportDestination): Resol
   } catch {
     throw new InvalidOptionError(`destination.url is not a valid URL: ${JSON.stringify(redact(destination.url))}`);
   }
-  if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new InvalidOptionError(`destination.url must be http: or https:, got ${url.protocol}`);
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new DestinationNotAllowedError(`destination.url must be http: or https:, got ${url.protocol}`);
   const method = destination.method ?? 'POST';
   if (typeof method !== 'string' || !(METHODS as readonly string[]).includes(method)) {
     throw new InvalidOptionError(`destination.method must be one of ${METHODS.join(', ')}, got ${JSON.stringify(method)}`);
@@ -72,6 +74,7 @@ export function resolveHttpDestination(destination: TransportDestination): Resol
   return { url, method: method as HttpMethod, headers, label: `${method} ${redact(url.href)}` };
 }
 
+/** Credentials (user, password, secret query parameters) masked: for labels and error messages. */
 function redact(url: string): string {
-  return url.replace(/\/\/[^@/]*@/, '//***@');
+  return redactUrl(url, { username: true });
 }

@@ -32,3 +32,14 @@ export class HttpTransportClosedError extends SteadfastError {
     super('ERR_HTTP_CLOSED', 'httpTransport is closed');
   }
 }
+
+/**
+ * The destination may not be requested: not http(s), a link-local / cloud-metadata address, not in
+ * `allowedHosts`, or a name that resolved to a refused address (see allowed-hosts.ts). Thrown by
+ * validateDestination (nothing is persisted) and, for stored deliveries, by send (a failed attempt).
+ */
+export class DestinationNotAllowedError extends SteadfastError {
+  constructor(message: string) {
+    super('ERR_DESTINATION_NOT_ALLOWED', message);
+  }
+}

@@ -6,4 +6,5 @@
 export { httpTransport, HttpTransport, HEADER_ATTEMPT, HEADER_DELIVERY_ID, HEADER_IDEMPOTENCY_KEY, HEADER_SENDER } from './transport.js';
 export { httpDestination, resolveHttpDestination, type HttpDestination, type HttpMethod, type ResolvedHttpDestination } from './destination.js';
 export type { HttpTransportOptions } from './options.js';
-export { HttpNetworkError, HttpStatusError, HttpTimeoutError, HttpTransportClosedError } from './errors.js';
+export { DestinationNotAllowedError, HttpNetworkError, HttpStatusError, HttpTimeoutError, HttpTransportClosedError } from './errors.js';
+export { HttpDestinationPolicy, refusedAddressReason } from './allowed-hosts.js';

@@ -1,3 +1,4 @@
+import type { LookupFunction } from 'node:net';
 import type { Logger } from 'pino';
 import { InvalidOptionError } from '../../src/actor/errors.js';
 
@@ -10,6 +11,19 @@ export interface HttpTransportOptions {
   readonly userAgent?: string;
   /** Default: the TransportContext's logger. */
   readonly logger?: Logger;
+  /**
+   * Limits destinations to these hosts: names (`hooks.example.com`), wildcards (`*.example.com`),
+   * IPv4/IPv6 addresses and CIDR ranges (`10.0.0.0/8`, `[fd00::/8]`), each optionally with `:port`.
+   * Without it any host is allowed except link-local and cloud-metadata addresses, which are refused
+   * either way (see allowed-hosts.ts). A refused destination throws DestinationNotAllowedError
+   * (`ERR_DESTINATION_NOT_ALLOWED`) from validateDestination, so nothing is persisted.
+   */
+  readonly allowedHosts?: readonly string[];
+  /**
+   * Resolves host names (default dns.lookup); its answers are checked against the policy before a
+   * connection is made. For tests, or a custom resolver.
+   */
+  readonly lookup?: LookupFunction;
 }
 
 export interface ResolvedHttpTransportOptions {
@@ -17,15 +31,22 @@ export interface ResolvedHttpTransportOptions {
   readonly maxConcurrency: number;
   readonly userAgent: string;
   readonly logger: Logger | undefined;
+  readonly allowedHosts: readonly string[] | undefined;
+  readonly lookup: LookupFunction | undefined;
 }
 
-const KNOWN = new Set(['timeoutMs', 'maxConcurrency', 'userAgent', 'logger']);
+const KNOWN = new Set(['timeoutMs', 'maxConcurrency', 'userAgent', 'logger', 'allowedHosts', 'lookup']);
 
 function positiveInteger(name: string, value: unknown, fallback: number): number {
   if (value === undefined) return fallback;
   if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < 1) {
     throw new InvalidOptionError(`httpTransport option ${name} must be a positive integer, got ${JSON.stringify(value)}`);
   }
+  return value;
+}
+
+function optionalFunction<T>(name: string, value: T | undefined): T | undefined {
+  if (value !== undefined && typeof value !== 'function') throw new InvalidOptionError(`httpTransport option ${name} must be a function`);
   return value;
 }
 
@@ -45,5 +66,7 @@ export function resolveHttpTransportOptions(options: HttpTransportOptions): Reso
     maxConcurrency: positiveInteger('maxConcurrency', options.maxConcurrency, 64),
     userAgent,
     logger,
+    allowedHosts: options.allowedHosts,
+    lookup: optionalFunction('lookup', options.lookup),
   };
 }

@@ -9,8 +9,9 @@ import http from 'node:http';
 import https from 'node:https';
 import type { Logger } from 'pino';
 import type { DeliveryTransport, OutboundDelivery, TransportContext, TransportDestination } from '../transport.js';
+import { HttpDestinationPolicy } from './allowed-hosts.js';
 import { resolveHttpDestination, type ResolvedHttpDestination } from './destination.js';
-import { HttpNetworkError, HttpStatusError, HttpTimeoutError, HttpTransportClosedError } from './errors.js';
+import { DestinationNotAllowedError, HttpNetworkError, HttpStatusError, HttpTimeoutError, HttpTransportClosedError } from './errors.js';
 import { resolveHttpTransportOptions, type HttpTransportOptions, type ResolvedHttpTransportOptions } from './options.js';
 import { Slots } from './slots.js';
 
@@ -27,6 +28,7 @@ export class HttpTransport implements DeliveryTransport {
   readonly #requests = new Set<http.ClientRequest>();
   readonly #httpAgent: http.Agent;
   readonly #httpsAgent: https.Agent;
+  readonly #policy: HttpDestinationPolicy;
   #context: TransportContext | undefined;
   #logger: Logger | undefined;
   #closed = false;
@@ -34,9 +36,12 @@ export class HttpTransport implements DeliveryTransport {
   constructor(options: HttpTransportOptions = {}) {
     this.#options = resolveHttpTransportOptions(options);
     this.#slots = new Slots(this.#options.maxConcurrency);
+    this.#policy = new HttpDestinationPolicy(this.#options.allowedHosts);
+    // Every connection's name resolution is checked, so DNS cannot lead to a refused address.
+    const lookup = this.#policy.lookup(this.#options.lookup);
     // Keep-alive: redelivery bursts to one endpoint reuse connections instead of opening one per message.
-    this.#httpAgent = new http.Agent({ keepAlive: true, maxSockets: this.#options.maxConcurrency });
-    this.#httpsAgent = new https.Agent({ keepAlive: true, maxSockets: this.#options.maxConcurrency });
+    this.#httpAgent = new http.Agent({ keepAlive: true, maxSockets: this.#options.maxConcurrency, lookup });
+    this.#httpsAgent = new https.Agent({ keepAlive: true, maxSockets: this.#options.maxConcurrency, lookup });
   }
 
   /** Requests running now (for tests and metrics). */
@@ -44,8 +49,9 @@ export class HttpTransport implements DeliveryTransport {
     return this.#slots.active;
   }
 
+  /** Throws InvalidOptionError for a malformed destination, DestinationNotAllowedError for a refused one (allowedHosts). */
   validateDestination(destination: TransportDestination): void {
-    resolveHttpDestination(destination);
+    this.#policy.checkUrl(resolveHttpDestination(destination).url);
   }
 
   async start(context: TransportContext): Promise<void> {
@@ -58,6 +64,8 @@ export class HttpTransport implements DeliveryTransport {
     const context = this.#context;
     if (!context) throw new HttpTransportClosedError();
     const target = resolveHttpDestination(destination);
+    // Again at send time: a delivery accepted before the policy changed is not sent where it now may not go.
+    this.#policy.checkUrl(target.url);
     const started = performance.now();
     const release = await this.#slots.acquire(this.#options.timeoutMs, () => new HttpTimeoutError(target.label, this.#options.timeoutMs));
     let status: number;
@@ -125,7 +133,8 @@ export class HttpTransport implements DeliveryTransport {
         request.destroy(error);
       }, timeoutMs);
       request.once('error', (error) => {
-        settle({ error: error instanceof HttpTimeoutError || error instanceof HttpTransportClosedError ? error : new HttpNetworkError(target.label, error) });
+        const known = error instanceof HttpTimeoutError || error instanceof HttpTransportClosedError || error instanceof DestinationNotAllowedError;
+        settle({ error: known ? error : new HttpNetworkError(target.label, error) });
       });
       request.end(body);
     }).catch((error: unknown) => {

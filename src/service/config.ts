@@ -4,11 +4,17 @@
  * and a wrong value becomes one ConfigError naming the setting.
  */
 import { readFileSync } from 'node:fs';
+import { InvalidOptionError } from '../actor/errors.js';
+import { HttpDestinationPolicy } from '../../delivery/http/allowed-hosts.js';
+import { REDACTED, redactUrl as redactUrlValue } from '../../delivery/redaction.js';
+import { isLoopbackHost } from './auth.js';
 import { ConfigError } from './errors.js';
 
 export interface ServiceConfig {
   readonly port: number;
   readonly host: string;
+  readonly apiToken: string | undefined;
+  readonly allowUnauthenticated: boolean;
   readonly dataDir: string;
   readonly pgUrl: string | undefined;
   readonly pgSchema: string;
@@ -23,6 +29,7 @@ export interface ServiceConfig {
   readonly maxUnconfirmedMessages: number;
   readonly httpTimeoutMs: number;
   readonly httpMaxConcurrency: number;
+  readonly httpAllowedHosts: readonly string[] | undefined;
   readonly shutdownTimeoutMs: number;
   readonly snapshotEvery: number;
 }
@@ -83,6 +90,29 @@ const boolean: Parse<boolean> = (value) => {
   throw new Invalid(`must be 1 or 0 (true or false), got ${show(value)}`);
 };
 
+/** A secret: checked, never echoed. */
+const apiToken: Parse<string | undefined> = (value) => {
+  if (typeof value !== 'string') throw new Invalid('must be a string');
+  if (value.length < 16) throw new Invalid(`must be at least 16 characters (a random one, e.g. openssl rand -hex 32); the one given has ${value.length}`);
+  if (!/^[\x21-\x7e]+$/.test(value)) throw new Invalid('must be printable ASCII without spaces (it travels in an Authorization: Bearer header)');
+  return value;
+};
+
+/** Comma-separated (environment) or an array (file); each entry checked by the HTTP transport's policy. */
+const allowedHosts: Parse<readonly string[] | undefined> = (value) => {
+  const entries = typeof value === 'string' ? value.split(',').map((entry) => entry.trim()).filter((entry) => entry !== '') : value;
+  if (!Array.isArray(entries) || entries.length === 0 || entries.some((entry) => typeof entry !== 'string')) {
+    throw new Invalid(`must be a comma-separated list of hosts, *.wildcards or CIDR ranges (e.g. "hooks.example.com,*.internal.example.com,10.0.0.0/8"), got ${show(value)}`);
+  }
+  try {
+    new HttpDestinationPolicy(entries as string[]);
+  } catch (error) {
+    if (error instanceof InvalidOptionError) throw new Invalid(error.message.replace(/^allowedHosts /, ''));
+    throw error;
+  }
+  return entries as string[];
+};
+
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
 
 function setting<K extends keyof ServiceConfig>(env: string, key: K, fallback: ServiceConfig[K], parse: Parse<ServiceConfig[K]>, describe: string): Setting<K> {
@@ -93,6 +123,8 @@ function setting<K extends keyof ServiceConfig>(env: string, key: K, fallback: S
 export const SETTINGS = [
   setting('PORT', 'port', 8080, integer(0, 65_535), 'HTTP port (0 picks a free one; the chosen port is logged)'),
   setting('HOST', 'host', '127.0.0.1', text(), 'interface to listen on; loopback unless set (0.0.0.0 for all)'),
+  setting('API_TOKEN', 'apiToken', undefined, apiToken, 'bearer token every API request but GET /healthz needs (at least 16 characters); required with a non-loopback HOST'),
+  setting('ALLOW_UNAUTHENTICATED', 'allowUnauthenticated', false, boolean, 'start on a non-loopback HOST without API_TOKEN (logs a warning)'),
   setting('DATA_DIR', 'dataDir', './data', text(), 'directory of the SQLite journal and snapshots (embedded default)'),
   setting('PG_URL', 'pgUrl', undefined, url(['postgres:', 'postgresql:'], 'postgres://user:password@host:5432/db'), 'use PostgreSQL for journal and snapshots instead of SQLite'),
   setting('PG_SCHEMA', 'pgSchema', 'steadfast', text(/^[A-Za-z_][A-Za-z0-9_]{0,62}$/, 'must be a plain SQL identifier (letters, digits, _)'), 'PostgreSQL schema (created by the migration)'),
@@ -107,6 +139,7 @@ export const SETTINGS = [
   setting('MAX_UNCONFIRMED_MESSAGES', 'maxUnconfirmedMessages', 100_000, integer(1), 'unconfirmed deliveries held at most; past it POST /messages and redrive answer 429'),
   setting('HTTP_TIMEOUT_MS', 'httpTimeoutMs', 10_000, integer(1), 'HTTP destinations: an attempt without a complete answer in this time fails'),
   setting('HTTP_MAX_CONCURRENCY', 'httpMaxConcurrency', 64, integer(1, 10_000), 'HTTP destinations: requests in flight at most'),
+  setting('HTTP_ALLOWED_HOSTS', 'httpAllowedHosts', undefined, allowedHosts, 'HTTP destinations: only these hosts (names, *.wildcards, CIDR ranges, optional :port); link-local and cloud-metadata addresses are refused either way'),
   setting('SHUTDOWN_TIMEOUT_MS', 'shutdownTimeoutMs', 30_000, integer(1), 'graceful shutdown gives up (exit 1) after this long'),
   setting('SNAPSHOT_EVERY', 'snapshotEvery', 1000, integer(1), 'the outbox saves a snapshot after this many events'),
 ] as const;
@@ -160,19 +193,21 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): ServiceConfig 
   if (config.redeliveryMaxIntervalMs < config.redeliverIntervalMs) {
     throw new ConfigError('REDELIVERY_MAX_INTERVAL_MS', `(${config.redeliveryMaxIntervalMs}) must be at least REDELIVER_INTERVAL_MS (${config.redeliverIntervalMs})`);
   }
+  if (!isLoopbackHost(config.host) && config.apiToken === undefined && !config.allowUnauthenticated) {
+    throw new ConfigError(
+      'HOST',
+      `${show(config.host)} is not a loopback address and API_TOKEN is not set: anyone who reaches it could submit messages and read deliveries; set API_TOKEN (or ALLOW_UNAUTHENTICATED=true to accept that)`,
+    );
+  }
   return config;
 }
 
-/** Credentials never reach a log line: `postgres://user:secret@host` becomes `postgres://user:***@host`. */
+/**
+ * Credentials never reach a log line: `postgres://user:secret@host?password=x` becomes
+ * `postgres://user:***@host?password=***` (the rules live in delivery/redaction.ts).
+ */
 export function redactUrl(value: string): string {
-  try {
-    const parsed = new URL(value);
-    if (parsed.password === '') return value;
-    parsed.password = '***';
-    return parsed.href;
-  } catch {
-    return value.replace(/\/\/([^:@/]*):[^@/]*@/, '//$1:***@');
-  }
+  return redactUrlValue(value);
 }
 
 /** The config as it may be logged. */
@@ -181,5 +216,6 @@ export function redactedConfig(config: ServiceConfig): Record<string, unknown> {
     ...config,
     pgUrl: config.pgUrl === undefined ? undefined : redactUrl(config.pgUrl),
     amqpUrl: config.amqpUrl === undefined ? undefined : redactUrl(config.amqpUrl),
+    apiToken: config.apiToken === undefined ? undefined : REDACTED,
   };
 }

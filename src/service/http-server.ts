@@ -6,6 +6,7 @@
 import { createServer, type IncomingHttpHeaders, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Logger } from 'pino';
+import { redactText } from '../../delivery/redaction.js';
 import { BadRequestError, HttpError, MethodNotAllowedError, NotFoundError, PayloadTooLargeError, ServiceUnavailableError, UnsupportedMediaTypeError } from './errors.js';
 
 export interface RequestContext {
@@ -14,12 +15,17 @@ export interface RequestContext {
   readonly body: unknown;
   readonly headers: IncomingHttpHeaders;
   readonly query: URLSearchParams;
+  /** The peer's address (the proxy's, behind one). */
+  readonly remoteAddress: string | undefined;
 }
 
-export type RouteResult = { readonly status: number; readonly json: unknown } | { readonly status: number; readonly text: string; readonly contentType: string };
+export type RouteResult = ({ readonly status: number; readonly json: unknown } | { readonly status: number; readonly text: string; readonly contentType: string }) & {
+  /** Extra response headers (e.g. Set-Cookie). */
+  readonly headers?: Readonly<Record<string, string>>;
+};
 
 export interface Route {
-  readonly method: 'GET' | 'POST';
+  readonly method: 'GET' | 'POST' | 'DELETE';
   /** e.g. '/deliveries/:id' */
   readonly path: string;
   /** 'json': a JSON body is required; 'optional-json': an empty body is fine; 'none': any body is ignored. */
@@ -36,6 +42,8 @@ export interface ApiServerOptions {
   readonly logger: Logger;
   /** Called once per answered request (metrics). */
   readonly onResponse?: (route: string, status: number) => void;
+  /** Runs before routing; throws an HttpError (401, 429, ...) to refuse the request (see auth.ts). */
+  readonly authorize?: (request: IncomingMessage, method: string, pathname: string) => void;
 }
 
 export class ApiServer {
@@ -86,15 +94,17 @@ export class ApiServer {
     try {
       if (this.#closing) throw new ServiceUnavailableError('shutting_down', 'the service is shutting down; retry against another instance or after it restarted');
       const url = new URL(request.url ?? '/', 'http://localhost');
+      this.#options.authorize?.(request, request.method ?? 'GET', url.pathname);
       const { route, params } = this.#match(request.method ?? 'GET', url.pathname);
       routeName = `${route.method} ${route.path}`;
       const body = await this.#readBody(request, route);
-      const result = await route.handle({ params, body, headers: request.headers, query: url.searchParams });
+      const result = await route.handle({ params, body, headers: request.headers, query: url.searchParams, remoteAddress: request.socket.remoteAddress });
       this.#respond(request, response, routeName, result);
     } catch (error) {
       if (!(error instanceof HttpError)) this.#options.logger.error({ err: error, route: routeName }, 'request failed');
       const answer = error instanceof HttpError ? error : new HttpError(500, 'internal', 'internal error; see the service log');
-      this.#respond(request, response, routeName, { status: answer.status, json: { error: { code: answer.code, message: answer.message } } }, answer.headers);
+      // Messages can echo a destination (a URL with credentials): never show them.
+      this.#respond(request, response, routeName, { status: answer.status, json: { error: { code: answer.code, message: redactText(answer.message) } } }, answer.headers);
     } finally {
       this.#handling--;
       if (this.#handling === 0) this.#drained?.();
@@ -111,7 +121,7 @@ export class ApiServer {
       allowed.push(route.method);
     }
     if (allowed.length > 0) throw new MethodNotAllowedError(method, pathname, allowed);
-    throw new NotFoundError('not_found', `no route ${method} ${pathname}; the API has POST /messages, GET /deliveries[/:id], GET /dead-letters, POST /dead-letters[/:id]/redrive, GET /healthz, GET /metrics`);
+    throw new NotFoundError('not_found', `no route ${method} ${pathname}; the API has POST /messages, GET /deliveries[/:id], GET /dead-letters, POST /dead-letters[/:id]/redrive, GET /healthz, GET /metrics, POST|DELETE /session`);
   }
 
   async #readBody(request: IncomingMessage, route: Route): Promise<unknown> {
@@ -173,7 +183,7 @@ export class ApiServer {
     this.#options.onResponse?.(route, result.status);
     if (response.headersSent || response.destroyed) return;
     const [payload, contentType] = 'json' in result ? [JSON.stringify(result.json), 'application/json; charset=utf-8'] : [result.text, result.contentType];
-    const headers: Record<string, string | number> = { ...extraHeaders, 'Content-Type': contentType, 'Content-Length': Buffer.byteLength(payload) };
+    const headers: Record<string, string | number> = { ...extraHeaders, ...result.headers, 'Content-Type': contentType, 'Content-Length': Buffer.byteLength(payload) };
     // While closing, or when the body was not read to its end, the connection is not reused.
     if (this.#closing || !request.complete) headers.Connection = 'close';
     response.writeHead(result.status, headers);

@@ -1,6 +1,7 @@
 import { createRequire } from 'node:module';
 import pino, { type Logger } from 'pino';
 import type { ServiceConfig } from './config.js';
+import { redactingLoggerOptions } from './redaction.js';
 
 /**
  * pino JSON lines on stdout (synchronous, so the last lines before a crash are not lost in a buffer).
@@ -8,7 +9,12 @@ import type { ServiceConfig } from './config.js';
  * stay JSON and one line says so.
  */
 export function createLogger(config: Pick<ServiceConfig, 'logLevel' | 'logPretty'>): Logger {
-  const base = { level: config.logLevel, base: { service: 'steadfast', pid: process.pid } };
+  // Secrets never reach a line: logged objects are walked and the serialized line is redacted (redaction.ts).
+  const base = {
+    level: config.logLevel,
+    base: { service: 'steadfast', pid: process.pid },
+    ...redactingLoggerOptions,
+  };
   if (!config.logPretty) return pino(base, pino.destination({ dest: 1, sync: true }));
   if (prettyAvailable()) return pino({ ...base, transport: { target: 'pino-pretty', options: { colorize: true } } });
   const logger = pino(base, pino.destination({ dest: 1, sync: true }));

@@ -7,6 +7,9 @@ import { EventRejectedError, SerializationError } from '../persistence/errors.js
 import { DeliveryNotDeadLetteredError, MaxUnconfirmedMessagesExceededError, UnknownTransportError } from '../../delivery/errors.js';
 import type { InFlightDelivery, Outbox } from '../../delivery/outbox/outbox.js';
 import type { JsonValue, TransportDestination } from '../../delivery/transport.js';
+import { DestinationNotAllowedError } from '../../delivery/http/errors.js';
+import type { DestinationCheck } from './destination-policy.js';
+import { shown } from './redaction.js';
 import { BadRequestError, NotFoundError, ServiceUnavailableError, TooManyRequestsError } from './errors.js';
 import type { RequestContext, Route, RouteResult } from './http-server.js';
 import type { ServiceMetrics } from './metrics.js';
@@ -21,6 +24,8 @@ export interface RouteDependencies {
   readonly metrics: ServiceMetrics;
   health(): Promise<HealthReport>;
   brokerConnected(): boolean | undefined;
+  /** Refuses destinations the service does not send to (destination-policy.ts), before anything is persisted. */
+  readonly checkDestination?: DestinationCheck;
 }
 
 const MESSAGE_FIELDS = new Set(['destination', 'payload', 'idempotencyKey']);
@@ -39,7 +44,7 @@ export function apiRoutes(deps: RouteDependencies): Route[] {
       handle: async (context) => {
         const limit = parseLimit(context.query.get('limit'));
         const all = await queried(outbox.inFlight());
-        return ok({ count: all.length, deliveries: all.slice(0, limit).map(describeInFlight) });
+        return ok({ count: all.length, deliveries: all.slice(0, limit).map((d) => shown(describeInFlight(d))) });
       },
     },
     {
@@ -50,7 +55,7 @@ export function apiRoutes(deps: RouteDependencies): Route[] {
         const id = parseDeliveryId(params.id);
         const status = await queried(outbox.status(id));
         if (status.status === 'unknown') throw new NotFoundError('delivery_not_found', `no delivery ${id}`);
-        return ok(status);
+        return ok(shown(status));
       },
     },
     {
@@ -59,7 +64,7 @@ export function apiRoutes(deps: RouteDependencies): Route[] {
       body: 'none',
       handle: async () => {
         const deadLetters = await queried(outbox.deadLetters());
-        return ok({ count: deadLetters.length, deadLetters: deadLetters.map((d) => ({ ...d, deadLetteredAt: new Date(d.deadLetteredAt).toISOString() })) });
+        return ok({ count: deadLetters.length, deadLetters: deadLetters.map((d) => shown({ ...d, deadLetteredAt: new Date(d.deadLetteredAt).toISOString() })) });
       },
     },
     {
@@ -99,7 +104,7 @@ export function apiRoutes(deps: RouteDependencies): Route[] {
   ];
 }
 
-async function submit({ outbox, metrics }: RouteDependencies, { body, headers }: RequestContext): Promise<RouteResult> {
+async function submit({ outbox, metrics, checkDestination }: RouteDependencies, { body, headers }: RequestContext): Promise<RouteResult> {
   if (body === null || typeof body !== 'object' || Array.isArray(body)) {
     throw new BadRequestError('invalid_request', 'the body must be a JSON object like {"destination": {...}, "payload": ..., "idempotencyKey": "..."}');
   }
@@ -114,6 +119,7 @@ async function submit({ outbox, metrics }: RouteDependencies, { body, headers }:
       'destination must be an object naming its transport, e.g. {"transport": "http", "url": "https://example.com/hook"} or {"transport": "amqp", "queue": "orders"}',
     );
   }
+  checkDestination?.(destination as TransportDestination);
   if (!('payload' in fields)) throw new BadRequestError('invalid_request', 'payload is required (any JSON value)');
   const idempotencyKey = idempotencyKeyOf(fields.idempotencyKey, headers['idempotency-key']);
   const started = performance.now();
@@ -121,6 +127,7 @@ async function submit({ outbox, metrics }: RouteDependencies, { body, headers }:
   try {
     accepted = await outbox.send(destination as TransportDestination, fields.payload as JsonValue, idempotencyKey === undefined ? {} : { idempotencyKey });
   } catch (error) {
+    if (error instanceof DestinationNotAllowedError) throw new BadRequestError('destination_not_allowed', error.message);
     if (error instanceof UnknownTransportError) throw new BadRequestError('unknown_transport', `${error.message.split(';')[0]} (HTTP destinations use "http"; "amqp" needs AMQP_URL)`);
     if (error instanceof InvalidOptionError) throw new BadRequestError('invalid_destination', error.message);
     if (error instanceof SerializationError) throw new BadRequestError('invalid_payload', error.message);
@@ -179,6 +186,7 @@ function describeInFlight(delivery: InFlightDelivery): Record<string, unknown> {
 }
 
 function refusedRedrive(error: unknown): never {
+  if (error instanceof DestinationNotAllowedError) throw new BadRequestError('destination_not_allowed', `${error.message}; the dead letter stays`);
   if (error instanceof DeliveryNotDeadLetteredError) throw new NotFoundError('not_dead_lettered', error.message);
   if (error instanceof MaxUnconfirmedMessagesExceededError) throw tooMany(error);
   throw unavailable(error);

@@ -4,6 +4,7 @@
  * longer than SHUTDOWN_TIMEOUT_MS, exits at once — acceptable, since everything accepted is persisted).
  */
 import { SteadfastError } from '../actor/errors.js';
+import { securityWarnings } from './auth.js';
 import { loadConfig, redactedConfig, type ServiceConfig } from './config.js';
 import { ConfigError } from './errors.js';
 import { createLogger } from './logger.js';
@@ -20,6 +21,7 @@ export async function runService(env: NodeJS.ProcessEnv = process.env): Promise<
   }
   const logger = createLogger(config);
   logger.info({ config: redactedConfig(config) }, 'starting steadfast');
+  for (const warning of securityWarnings(config)) logger.warn(warning);
   process.on('uncaughtException', (error) => {
     logger.fatal({ err: error }, 'uncaught exception; exiting (accepted messages are persisted and resume on restart)');
     process.exit(1);

@@ -14,6 +14,8 @@ import { DeliveryTransports } from '../../delivery/transports.js';
 import { httpTransport } from '../../delivery/http/index.js';
 import type { ServiceConfig } from './config.js';
 import { StartupError } from './errors.js';
+import { ApiAuth } from './auth.js';
+import { amqpDestinationCheck, type DestinationCheck } from './destination-policy.js';
 import { ApiServer } from './http-server.js';
 import { ServiceMetrics } from './metrics.js';
 import { apiRoutes, type HealthReport } from './routes.js';
@@ -38,13 +40,16 @@ const RECOVERY_WAIT_MS = 10 * 60_000;
 
 export async function startService(config: ServiceConfig, logger: Logger): Promise<RunningService> {
   const stores = await createStores(config, logger);
-  const transports: DeliveryTransport[] = [httpTransport({ timeoutMs: config.httpTimeoutMs, maxConcurrency: config.httpMaxConcurrency })];
+  const allowedHosts = config.httpAllowedHosts === undefined ? {} : { allowedHosts: config.httpAllowedHosts };
+  const transports: DeliveryTransport[] = [httpTransport({ timeoutMs: config.httpTimeoutMs, maxConcurrency: config.httpMaxConcurrency, ...allowedHosts })];
   let broker: BrokerProbe | undefined;
+  let checkDestination: DestinationCheck | undefined;
   if (config.amqpUrl !== undefined) {
     const { amqpTransport } = await import('../../delivery/amqp/index.js');
     const amqp = amqpTransport({ url: config.amqpUrl, serviceName: config.amqpServiceName });
     transports.push(amqp);
     broker = { isConnected: () => amqp.connection?.isConnected ?? false };
+    checkDestination = amqpDestinationCheck(amqp.replyQueue);
   }
   const system = ActorSystem.create('steadfast', { logger, journal: stores.journal, snapshotStore: stores.snapshotStore, transports });
   try {
@@ -79,7 +84,10 @@ export async function startService(config: ServiceConfig, logger: Logger): Promi
       if (server.isClosing) checks.service = { ok: false, error: 'shutting down' };
       return { healthy: Object.values(checks).every((check) => check.ok), checks };
     };
-    const server = new ApiServer(apiRoutes({ outbox, metrics, health, brokerConnected: () => broker?.isConnected() }), {
+    const auth = new ApiAuth(config.apiToken);
+    const routes = [...apiRoutes({ outbox, metrics, health, brokerConnected: () => broker?.isConnected(), checkDestination }), ...auth.routes()];
+    const server = new ApiServer(routes, {
+      authorize: auth.authorize,
       maxBodyBytes: config.maxBodyBytes,
       logger: logger.child({ component: 'http' }),
       onResponse: (route, status) => metrics.countRequest(route, status),

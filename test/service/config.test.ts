@@ -30,9 +30,9 @@ describe('loadConfig', () => {
 
   it('reads environment variables, over the JSON file of STEADFAST_CONFIG; an empty variable counts as unset', () => {
     const file = join(data.dir, 'settings.json');
-    writeFileSync(file, JSON.stringify({ port: 9000, host: '0.0.0.0', redeliverIntervalMs: 250, logPretty: true }));
+    writeFileSync(file, JSON.stringify({ port: 9000, host: '0.0.0.0', apiToken: 'file-token-0123456789', redeliverIntervalMs: 250, logPretty: true }));
     const config = loadConfig({ STEADFAST_CONFIG: file, PORT: '9001', PG_URL: '', AMQP_URL: 'amqp://u:p@h:5672' });
-    expect(config).toMatchObject({ port: 9001, host: '0.0.0.0', redeliverIntervalMs: 250, logPretty: true, pgUrl: undefined, amqpUrl: 'amqp://u:p@h:5672' });
+    expect(config).toMatchObject({ port: 9001, host: '0.0.0.0', apiToken: 'file-token-0123456789', redeliverIntervalMs: 250, logPretty: true, pgUrl: undefined, amqpUrl: 'amqp://u:p@h:5672' });
   });
 
   it('names the setting at fault', () => {
