@@ -29,6 +29,8 @@ export class Histogram {
 export interface ServiceMetricsSnapshot {
   readonly outbox: OutboxStats;
   readonly brokerConnected: boolean | undefined;
+  /** Confirmations ignored because they did not prove receipt (forged, stale), this process. */
+  readonly rejectedConfirmations: number;
 }
 
 export class ServiceMetrics {
@@ -43,7 +45,7 @@ export class ServiceMetrics {
     this.#requests.set(key, (this.#requests.get(key) ?? 0) + 1);
   }
 
-  render({ outbox, brokerConnected }: ServiceMetricsSnapshot): string {
+  render({ outbox, brokerConnected, rejectedConfirmations }: ServiceMetricsSnapshot): string {
     const blocks = [
       metric('steadfast_messages_accepted_total', 'counter', 'Messages accepted and persisted (all time, from the journal).', outbox.accepted),
       metric('steadfast_messages_duplicate_total', 'counter', 'Submissions answered with an earlier delivery id (same idempotency key), this process.', this.duplicates),
@@ -52,6 +54,7 @@ export class ServiceMetrics {
       metric('steadfast_deliveries_confirmed_total', 'counter', 'Deliveries confirmed by their destination (all time, from the journal).', outbox.confirmed),
       metric('steadfast_deliveries_dead_lettered', 'gauge', 'Deliveries given up on and kept for inspection and redrive.', outbox.deadLettered),
       metric('steadfast_deliveries_in_flight', 'gauge', 'Accepted deliveries not confirmed yet.', outbox.inFlight),
+      metric('steadfast_confirmations_rejected_total', 'counter', 'Confirmation replies ignored because their token did not prove receipt (forged or stale), this process.', rejectedConfirmations),
       this.journalWrite.render('steadfast_journal_write_duration_seconds', 'Time from submitting a message to the outbox until it is persisted.'),
       [
         '# HELP steadfast_http_requests_total HTTP API requests by route and status.',

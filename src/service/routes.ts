@@ -24,6 +24,7 @@ export interface RouteDependencies {
   readonly metrics: ServiceMetrics;
   health(): Promise<HealthReport>;
   brokerConnected(): boolean | undefined;
+  rejectedConfirmations(): number;
   /** Refuses destinations the service does not send to (destination-policy.ts), before anything is persisted. */
   readonly checkDestination?: DestinationCheck;
 }
@@ -98,7 +99,7 @@ export function apiRoutes(deps: RouteDependencies): Route[] {
       body: 'none',
       handle: async () => {
         const stats = await queried(outbox.stats());
-        return { status: 200, text: metrics.render({ outbox: stats, brokerConnected: deps.brokerConnected() }), contentType: 'text/plain; version=0.0.4; charset=utf-8' };
+        return { status: 200, text: metrics.render({ outbox: stats, brokerConnected: deps.brokerConnected(), rejectedConfirmations: deps.rejectedConfirmations() }), contentType: 'text/plain; version=0.0.4; charset=utf-8' };
       },
     },
   ];

@@ -85,7 +85,7 @@ export async function startService(config: ServiceConfig, logger: Logger): Promi
       return { healthy: Object.values(checks).every((check) => check.ok), checks };
     };
     const auth = new ApiAuth(config.apiToken);
-    const routes = [...apiRoutes({ outbox, metrics, health, brokerConnected: () => broker?.isConnected(), checkDestination }), ...auth.routes()];
+    const routes = [...apiRoutes({ outbox, metrics, health, brokerConnected: () => broker?.isConnected(), rejectedConfirmations: () => DeliveryTransports.get(system).rejectedConfirmations, checkDestination }), ...auth.routes()];
     const server = new ApiServer(routes, {
       authorize: auth.authorize,
       maxBodyBytes: config.maxBodyBytes,

@@ -206,6 +206,7 @@ describe('routes', () => {
       'steadfast_deliveries_redelivered_total',
       'steadfast_deliveries_dead_lettered',
       'steadfast_deliveries_in_flight',
+      'steadfast_confirmations_rejected_total',
     ]) {
       expect(declared.has(name), name).toBe(true);
     }
@@ -217,6 +218,7 @@ describe('routes', () => {
     expect(buckets.at(-1)).toBe(count);
     expect(count).toBeGreaterThanOrEqual(5);
     expect(await metricValue('steadfast_deliveries_redelivered_total')).toBeGreaterThan(0);
+    expect(await metricValue('steadfast_confirmations_rejected_total')).toBe(0);
     expect(text).toMatch(/^steadfast_http_requests_total\{route="POST \/messages",status="202"\} \d+$/m);
   });
 });
