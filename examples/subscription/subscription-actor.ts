@@ -1,10 +1,11 @@
 /**
- * The seed's SubscriptionActor in TypeScript: commands are decided against the state, the resulting
+ * The seed's SubscriptionActor in TypeScript, in the seed's receive style (`command(UpgradeSubscription,
+ * ...)`, `recover(SnapshotOffer, ...)`): commands are decided against the state, the resulting
  * events are persisted atomically with persistAll, each event updates the state, and the onComplete
  * callback — after all of them are in the journal — syncs the read model, sends the confirmation and
  * replies. On start the actor recovers: from the newest snapshot if there is one, then from the events.
  */
-import { PersistentActor, type ActorRef, RecoveryCompleted, SaveSnapshotFailure, SaveSnapshotSuccess, SnapshotOffer, type PersistenceReply } from '../../src/index.js';
+import { ReceivePersistentActor, type ActorRef, RecoveryCompleted, SaveSnapshotFailure, SaveSnapshotSuccess, SnapshotOffer } from '../../src/index.js';
 import { apply, EMPTY, processUpgrade, type Plan, type SubscriptionEvent, type SubscriptionState } from './subscription-state.js';
 
 export class UpgradeSubscription {
@@ -43,7 +44,7 @@ export interface Notifier {
 
 type Command = UpgradeSubscription | GetSubscription | TakeSnapshot;
 
-export class SubscriptionActor extends PersistentActor<Command, SubscriptionEvent> {
+export class SubscriptionActor extends ReceivePersistentActor<Command, SubscriptionEvent> {
   readonly persistenceId: string;
   #state: SubscriptionState = EMPTY;
   #recoveredFromSnapshotAt = 0;
@@ -57,54 +58,50 @@ export class SubscriptionActor extends PersistentActor<Command, SubscriptionEven
   ) {
     super();
     this.persistenceId = `subscription-${subscriptionId}`;
-  }
 
-  onCommand(command: Command | PersistenceReply): void {
-    if (command instanceof UpgradeSubscription) {
-      const decided = processUpgrade(this.#state, command.plan, command.seats);
-      if (!Array.isArray(decided)) {
-        this.sender.tell(new UpgradeRejected(decided.rejected));
-        return;
-      }
+    // Handle commands: decide, persist, react.
+    this.command(UpgradeSubscription, (cmd) => {
+      const decided = processUpgrade(this.#state, cmd.plan, cmd.seats);
+      if (!Array.isArray(decided)) return this.sender.tell(new UpgradeRejected(decided.rejected));
       const replyTo = this.sender;
-      void this.persistAll(
+      return this.persistAll(
         decided,
         (event) => {
           this.#state = apply(this.#state, event);
         },
         async () => {
-          await this.readModel.sync(this.subscriptionId, this.#state);
-          await this.notifier.upgraded(this.subscriptionId, this.#state);
+          await this.readModel.sync(this.subscriptionId, this.#state); // the read model (EF Core in the seed)
+          await this.notifier.upgraded(this.subscriptionId, this.#state); // email, notifications
           replyTo.tell(new UpgradeComplete(this.#state));
         },
       );
-      return;
-    }
-    if (command instanceof GetSubscription) {
-      this.sender.tell({ state: this.#state, lastSequenceNr: this.lastSequenceNr, recoveredFromSnapshotAt: this.#recoveredFromSnapshotAt, eventsReplayed: this.#eventsReplayed } satisfies SubscriptionView);
-      return;
-    }
-    if (command instanceof TakeSnapshot) {
+    });
+    this.command(GetSubscription, () =>
+      this.sender.tell({ state: this.#state, lastSequenceNr: this.lastSequenceNr, recoveredFromSnapshotAt: this.#recoveredFromSnapshotAt, eventsReplayed: this.#eventsReplayed } satisfies SubscriptionView),
+    );
+    this.command(TakeSnapshot, () => {
       this.#snapshotRequester = this.sender;
       this.saveSnapshot(this.#state);
-      return;
-    }
-    if (command instanceof SaveSnapshotSuccess || command instanceof SaveSnapshotFailure) {
-      this.#snapshotRequester?.tell(command);
+    });
+    const snapshotDone = (reply: SaveSnapshotSuccess | SaveSnapshotFailure): void => {
+      this.#snapshotRequester?.tell(reply);
       this.#snapshotRequester = undefined;
-    }
-  }
+    };
+    this.command(SaveSnapshotSuccess, snapshotDone);
+    this.command(SaveSnapshotFailure, snapshotDone);
 
-  onRecover(message: SubscriptionEvent | SnapshotOffer | RecoveryCompleted): void {
-    if (message instanceof SnapshotOffer) {
-      this.#state = message.snapshot as SubscriptionState;
-      this.#recoveredFromSnapshotAt = message.metadata.sequenceNr;
-    } else if (message instanceof RecoveryCompleted) {
+    // Recover state on start: the newest snapshot, then the events after it.
+    this.recover(SnapshotOffer, (offer) => {
+      this.#state = offer.snapshot as SubscriptionState;
+      this.#recoveredFromSnapshotAt = offer.metadata.sequenceNr;
+    });
+    this.recover(RecoveryCompleted, () => {
       // The read model may have missed the last sync (a crash right after persisting): catch it up.
       void this.readModel.sync(this.subscriptionId, this.#state);
-    } else {
-      this.#state = apply(this.#state, message);
+    });
+    this.recoverAny((event) => {
+      this.#state = apply(this.#state, event as SubscriptionEvent);
       this.#eventsReplayed++;
-    }
+    });
   }
 }
