@@ -180,7 +180,7 @@ describe('routes', () => {
   });
 
   it('reports health', async () => {
-    expect(await getJson(service.baseUrl, '/healthz')).toEqual({ status: 200, json: { status: 'ok', checks: { journal: { ok: true } } } });
+    expect(await getJson(service.baseUrl, '/healthz')).toEqual({ status: 200, json: { status: 'ok', role: 'active', checks: { journal: { ok: true } } } });
   });
 
   it('exposes Prometheus metrics in the text format', async () => {
