@@ -136,6 +136,8 @@ export class OutboxOwnership {
           const outcome = await Promise.race([lease.lost, this.#closed.then(() => undefined)]);
           if (outcome === undefined) return; // closing: stay as we are until the system terminates
           logger.warn({ err: outcome, role: 'standby' }, `lost the outbox lease of ${holder.scope}; stepping down: no more accepting or sending here`);
+        } else {
+          logger.warn({ role: 'standby' }, `lost the outbox lease of ${holder.scope} while the outbox recovered; stepping down`);
         }
         holder.deactivate();
         // Stopped before anyone else may write: the journal's sequence-number check refuses any stale write.
