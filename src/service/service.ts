@@ -1,8 +1,8 @@
 /**
  * Wiring of the service: stores, transports, the actor system, the durable outbox (behind its lease
  * when the store is shared: see outbox-role.ts) and the HTTP API; and the orderly way down (stop
- * accepting, answer what is being handled, terminate the system, which
- * flushes journal writes and closes plugins and transports).
+ * accepting, answer what is being handled, terminate the system, which flushes journal writes and
+ * closes plugins and transports).
  */
 import type { AddressInfo } from 'node:net';
 import type { Logger } from 'pino';
@@ -116,17 +116,9 @@ export async function startService(config: ServiceConfig, logger: Logger): Promi
       logger: logger.child({ component: 'http' }),
       onResponse: (route, status) => metrics.countRequest(route, status),
     });
-    const listen = async (): Promise<AddressInfo> => {
-      try {
-        return await server.listen(config.port, config.host);
-      } catch (error) {
-        throw new StartupError(`cannot listen on ${config.host}:${config.port}: ${(error as Error).message}`, error);
-      }
-    };
 
-    let initialRole: Role;
     try {
-      initialRole = await ownership.start();
+      await ownership.start();
     } catch (error) {
       if (error instanceof StartupError) throw error;
       throw new StartupError(`cannot take the outbox lease (${stores.description}): ${(error as Error).message}`, error);
@@ -134,12 +126,11 @@ export async function startService(config: ServiceConfig, logger: Logger): Promi
     // An active process opens the API once the outbox recovered; a standby at once, to say so.
     let address: AddressInfo;
     try {
-      address = await listen();
+      address = await server.listen(config.port, config.host);
     } catch (error) {
       await ownership.close();
-      throw error;
+      throw new StartupError(`cannot listen on ${config.host}:${config.port}: ${(error as Error).message}`, error);
     }
-    if (initialRole === 'standby') logger.info({ role: 'standby', port: address.port }, 'listening as hot standby');
     let stopping: Promise<void> | undefined;
     return {
       address,
