@@ -4,6 +4,7 @@
  * namespaced by schema.
  */
 import { createServer, connect, type Server, type Socket } from 'node:net';
+import pg from 'pg';
 import { afterAll, describe, expect, it } from 'vitest';
 import { postgresJournal, type PostgresJournal } from '../../../journal/postgres/index.js';
 import { AdvisoryLeases, leaseLockKey } from '../../../journal/postgres/advisory-leases.js';
@@ -88,6 +89,28 @@ describe.runIf(pgr)('postgresJournal leases', () => {
     expect(lease!.held).toBe(true);
     await lease!.release();
     expect(await lockHolders(application)).toEqual([]);
+  });
+
+  it('with a shared pool, uses that pool\'s settings for a client of its own and takes none of the pool\'s connections', async () => {
+    const application = appName('shared');
+    const pool = new pg.Pool({ connectionString: pgr!.connectionString, application_name: application, max: 2 });
+    pool.on('error', () => {});
+    const shared = postgresJournal({ pool, schema: pgr!.schema });
+    journals.push(shared);
+    try {
+      const lease = (await shared.acquireLease('shared-pool'))!;
+      expect(lease).toBeDefined();
+      expect(pool.totalCount).toBe(0);
+      expect(await lockHolders(application)).toHaveLength(1);
+      await shared.close();
+      expect(lease.held).toBe(false);
+      // The server ends the session right after the client's goodbye: wait for it rather than race it.
+      const deadline = Date.now() + 10_000;
+      while ((await lockHolders(application)).length > 0 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 20));
+      expect(await lockHolders(application)).toEqual([]);
+    } finally {
+      await pool.end();
+    }
   });
 
   it('is lost when its session is terminated: lost resolves, and a waiting acquirer gets it', async () => {
