@@ -1,7 +1,8 @@
 import type pg from 'pg';
-import type { AsyncWriteJournal, WriteOutcome } from '../../src/persistence/journal.js';
+import type { AsyncWriteJournal, Lease, WriteOutcome } from '../../src/persistence/journal.js';
 import type { AtomicWrite, PersistentRepr } from '../../src/persistence/persistent-repr.js';
 import { WriteBatcher } from '../../src/persistence/write-batcher.js';
+import { AdvisoryLeases } from './advisory-leases.js';
 import { PluginClosedError } from './errors.js';
 import {
   globalStatements,
@@ -37,6 +38,7 @@ export class PostgresJournal implements AsyncWriteJournal {
   readonly #writes: WriteStatements;
   readonly #reads: ReadStatements;
   readonly #global: GlobalStatements;
+  #leases: AdvisoryLeases | undefined;
   #started: Promise<void> | undefined;
   #closed = false;
 
@@ -102,6 +104,16 @@ export class PostgresJournal implements AsyncWriteJournal {
     await deleteTo(this.pool, this.#reads, persistenceId, toSequenceNr);
   }
 
+  /**
+   * An exclusive lease on `name` within this schema, as a session-level advisory lock on a connection of
+   * its own (see the SPI's `Lease`, and README "Leases"); undefined when anyone holds it already.
+   */
+  acquireLease(name: string): Promise<Lease | undefined> {
+    if (this.#closed) return Promise.reject(new PluginClosedError('postgresJournal'));
+    this.#leases ??= new AdvisoryLeases(this.#options);
+    return this.#leases.acquire(name);
+  }
+
   /** Events of every persistenceId in `ordering` order, never past a position a late commit could fill. */
   async readAllEvents(options: GlobalReadOptions = {}): Promise<OrderedEvent[]> {
     await this.#ready();
@@ -118,6 +130,8 @@ export class PostgresJournal implements AsyncWriteJournal {
     if (this.#closed) return;
     this.#closed = true;
     await this.#batcher.idle();
+    // Only after the last write: whoever takes a lease over next must find every write of ours stored.
+    await this.#leases?.close();
     this.#writer.release();
     await this.#handle.release();
   }

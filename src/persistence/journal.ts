@@ -37,6 +37,15 @@ export const WRITE_OK: WriteOutcome = Object.freeze({ status: 'ok' });
  *   number stays readable.
  * - `close` releases connections and files; a closed journal is not used again, except that the
  *   in-memory journal keeps its contents for a second system (tests rely on that).
+ * - `acquireLease` (optional): see `Lease`. A journal that offers it gives every process using the same
+ *   store (for PostgreSQL: the same database and schema) exclusive, named leases, so that callers can
+ *   elect one owner of something (the service's outbox, an entity partition) without loading a database
+ *   driver themselves: `Persistence.get(system).journal.acquireLease?.(name)`. It tries once and does not
+ *   wait: it resolves with the lease when the name was free, with `undefined` when anyone holds it (another
+ *   process, or this same journal), and rejects when the store cannot be asked (retry later). The plugin
+ *   namespaces the name by its store (schema), so equal names in different schemas never collide. A
+ *   lease lasts until `release()`, until `close()` of the journal (which releases it), or until it is
+ *   lost. Journals without it (in-memory, SQLite: one process per store anyway) leave it undefined.
  */
 export interface AsyncWriteJournal {
   writeMessages(writes: readonly AtomicWrite[]): Promise<readonly WriteOutcome[]>;
@@ -53,5 +62,29 @@ export interface AsyncWriteJournal {
   start?(): Promise<void>;
   /** Cheap liveness probe for health endpoints; resolves when the store answers. */
   ping?(): Promise<void>;
+  /** Optional exclusive, named leases across processes (see above and `Lease`). */
+  acquireLease?(name: string): Promise<Lease | undefined>;
   close(): Promise<void>;
+}
+
+/**
+ * An exclusive, named lease held by one process through its journal (PostgreSQL: a session-level
+ * advisory lock on a connection of its own). While `held`, no other holder of the same name exists in
+ * the store; the lease ends when the holder releases it, when its journal closes, or when the process
+ * dies (the store frees it with the session).
+ *
+ * It can also be lost while the process lives (the database restarted, the network broke, an operator
+ * ended the session): then `lost` resolves with the reason, and the holder must stop acting as the
+ * owner at once — another process may own the name a moment later. A lease is a notice, not a fence:
+ * a stale owner's journal writes are refused by the sequence-number check, which is the second line of
+ * defence. `lost` never resolves after `release()` (or the journal's `close()`), and never rejects.
+ */
+export interface Lease {
+  readonly name: string;
+  /** True until released or lost. */
+  readonly held: boolean;
+  /** Resolves with the reason once the lease is lost without being released. */
+  readonly lost: Promise<Error>;
+  /** Gives the lease up; idempotent, and harmless after a loss. */
+  release(): Promise<void>;
 }

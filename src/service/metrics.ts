@@ -3,6 +3,7 @@
  * histogram are all the service needs, and the format is small and stable.
  */
 import type { OutboxStats } from '../../delivery/outbox/outbox-protocol.js';
+import type { Role } from './outbox-role.js';
 
 /** Seconds; from sub-millisecond SQLite commits to a struggling remote database. */
 const LATENCY_BUCKETS = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
@@ -27,7 +28,9 @@ export class Histogram {
 }
 
 export interface ServiceMetricsSnapshot {
-  readonly outbox: OutboxStats;
+  /** Undefined on a standby: the outbox's figures belong to the active process. */
+  readonly outbox: OutboxStats | undefined;
+  readonly role: Role;
   readonly brokerConnected: boolean | undefined;
   /** Confirmations ignored because they did not prove receipt (forged, stale), this process. */
   readonly rejectedConfirmations: number;
@@ -45,16 +48,25 @@ export class ServiceMetrics {
     this.#requests.set(key, (this.#requests.get(key) ?? 0) + 1);
   }
 
-  render({ outbox, brokerConnected, rejectedConfirmations }: ServiceMetricsSnapshot): string {
+  render({ outbox, role, brokerConnected, rejectedConfirmations }: ServiceMetricsSnapshot): string {
     const blocks = [
-      metric('steadfast_messages_accepted_total', 'counter', 'Messages accepted and persisted (all time, from the journal).', outbox.accepted),
+      ...(outbox === undefined
+        ? []
+        : [
+            metric('steadfast_messages_accepted_total', 'counter', 'Messages accepted and persisted (all time, from the journal).', outbox.accepted),
+            metric('steadfast_deliveries_sent_total', 'counter', 'Delivery attempts handed to a transport (first sends and redeliveries), this process.', outbox.sent),
+            metric('steadfast_deliveries_redelivered_total', 'counter', 'Delivery attempts after the first one, this process.', outbox.redelivered),
+            metric('steadfast_deliveries_confirmed_total', 'counter', 'Deliveries confirmed by their destination (all time, from the journal).', outbox.confirmed),
+            metric('steadfast_deliveries_dead_lettered', 'gauge', 'Deliveries given up on and kept for inspection and redrive.', outbox.deadLettered),
+            metric('steadfast_deliveries_in_flight', 'gauge', 'Accepted deliveries not confirmed yet.', outbox.inFlight),
+          ]),
       metric('steadfast_messages_duplicate_total', 'counter', 'Submissions answered with an earlier delivery id (same idempotency key), this process.', this.duplicates),
-      metric('steadfast_deliveries_sent_total', 'counter', 'Delivery attempts handed to a transport (first sends and redeliveries), this process.', outbox.sent),
-      metric('steadfast_deliveries_redelivered_total', 'counter', 'Delivery attempts after the first one, this process.', outbox.redelivered),
-      metric('steadfast_deliveries_confirmed_total', 'counter', 'Deliveries confirmed by their destination (all time, from the journal).', outbox.confirmed),
-      metric('steadfast_deliveries_dead_lettered', 'gauge', 'Deliveries given up on and kept for inspection and redrive.', outbox.deadLettered),
-      metric('steadfast_deliveries_in_flight', 'gauge', 'Accepted deliveries not confirmed yet.', outbox.inFlight),
       metric('steadfast_confirmations_rejected_total', 'counter', 'Confirmation replies ignored because their token did not prove receipt (forged or stale), this process.', rejectedConfirmations),
+      [
+        '# HELP steadfast_role The role of this process: active (runs the outbox) or standby (waits for the outbox lease); 1 for the current one.',
+        '# TYPE steadfast_role gauge',
+        ...(['active', 'standby'] as const).map((each) => `steadfast_role{role="${each}"} ${each === role ? 1 : 0}`),
+      ].join('\n'),
       this.journalWrite.render('steadfast_journal_write_duration_seconds', 'Time from submitting a message to the outbox until it is persisted.'),
       [
         '# HELP steadfast_http_requests_total HTTP API requests by route and status.',

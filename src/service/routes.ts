@@ -3,9 +3,9 @@
  * request is either refused with nothing persisted, or persisted and answered with its delivery id.
  */
 import { AskTimeoutError, InvalidOptionError } from '../actor/errors.js';
-import { EventRejectedError, SerializationError } from '../persistence/errors.js';
+import { EventRejectedError, SequenceNrConflictError, SerializationError } from '../persistence/errors.js';
 import { DeliveryNotDeadLetteredError, MaxUnconfirmedMessagesExceededError, UnknownTransportError } from '../../delivery/errors.js';
-import type { InFlightDelivery, Outbox } from '../../delivery/outbox/outbox.js';
+import type { InFlightDelivery } from '../../delivery/outbox/outbox.js';
 import type { JsonValue, TransportDestination } from '../../delivery/transport.js';
 import { DestinationNotAllowedError } from '../../delivery/http/errors.js';
 import type { DestinationCheck } from './destination-policy.js';
@@ -13,14 +13,17 @@ import { shown } from './redaction.js';
 import { BadRequestError, NotFoundError, ServiceUnavailableError, TooManyRequestsError } from './errors.js';
 import type { RequestContext, Route, RouteResult } from './http-server.js';
 import type { ServiceMetrics } from './metrics.js';
+import type { OutboxHolder, Role } from './outbox-role.js';
 
 export interface HealthReport {
   readonly healthy: boolean;
+  readonly role: Role;
   readonly checks: Readonly<Record<string, { readonly ok: boolean; readonly error?: string }>>;
 }
 
 export interface RouteDependencies {
-  readonly outbox: Outbox;
+  /** Absent on a standby (the outbox routes answer 503 `standby`), there after a takeover. */
+  readonly outbox: OutboxHolder;
   readonly metrics: ServiceMetrics;
   health(): Promise<HealthReport>;
   brokerConnected(): boolean | undefined;
@@ -36,6 +39,7 @@ const ok = (json: unknown, status = 200): RouteResult => ({ status, json });
 
 export function apiRoutes(deps: RouteDependencies): Route[] {
   const { outbox, metrics } = deps;
+  // outbox.get() throws 503 `standby` on a standby; it is synchronous, so the active path does not wait.
   return [
     { method: 'POST', path: '/messages', body: 'json', handle: (context) => submit(deps, context) },
     {
@@ -44,7 +48,7 @@ export function apiRoutes(deps: RouteDependencies): Route[] {
       body: 'none',
       handle: async (context) => {
         const limit = parseLimit(context.query.get('limit'));
-        const all = await queried(outbox.inFlight());
+        const all = await queried(outbox.get().inFlight());
         return ok({ count: all.length, deliveries: all.slice(0, limit).map((d) => shown(describeInFlight(d))) });
       },
     },
@@ -54,7 +58,7 @@ export function apiRoutes(deps: RouteDependencies): Route[] {
       body: 'none',
       handle: async ({ params }) => {
         const id = parseDeliveryId(params.id);
-        const status = await queried(outbox.status(id));
+        const status = await queried(outbox.get().status(id));
         if (status.status === 'unknown') throw new NotFoundError('delivery_not_found', `no delivery ${id}`);
         return ok(shown(status));
       },
@@ -64,7 +68,7 @@ export function apiRoutes(deps: RouteDependencies): Route[] {
       path: '/dead-letters',
       body: 'none',
       handle: async () => {
-        const deadLetters = await queried(outbox.deadLetters());
+        const deadLetters = await queried(outbox.get().deadLetters());
         return ok({ count: deadLetters.length, deadLetters: deadLetters.map((d) => shown({ ...d, deadLetteredAt: new Date(d.deadLetteredAt).toISOString() })) });
       },
     },
@@ -72,7 +76,7 @@ export function apiRoutes(deps: RouteDependencies): Route[] {
       method: 'POST',
       path: '/dead-letters/redrive',
       body: 'optional-json',
-      handle: async () => ok({ redriven: await outbox.redrive().catch(refusedRedrive) }),
+      handle: async () => ok({ redriven: await outbox.get().redrive().catch(refusedRedrive) }),
     },
     {
       method: 'POST',
@@ -80,7 +84,7 @@ export function apiRoutes(deps: RouteDependencies): Route[] {
       body: 'optional-json',
       handle: async ({ params }) => {
         const id = parseDeliveryId(params.id);
-        const redriven = await outbox.redrive(id).catch(refusedRedrive);
+        const redriven = await outbox.get().redrive(id).catch(refusedRedrive);
         return ok({ redriven });
       },
     },
@@ -90,7 +94,7 @@ export function apiRoutes(deps: RouteDependencies): Route[] {
       body: 'none',
       handle: async () => {
         const report = await deps.health();
-        return ok({ status: report.healthy ? 'ok' : 'unavailable', checks: report.checks }, report.healthy ? 200 : 503);
+        return ok({ status: report.healthy ? 'ok' : 'unavailable', role: report.role, checks: report.checks }, report.healthy ? 200 : 503);
       },
     },
     {
@@ -98,14 +102,20 @@ export function apiRoutes(deps: RouteDependencies): Route[] {
       path: '/metrics',
       body: 'none',
       handle: async () => {
-        const stats = await queried(outbox.stats());
-        return { status: 200, text: metrics.render({ outbox: stats, brokerConnected: deps.brokerConnected(), rejectedConfirmations: deps.rejectedConfirmations() }), contentType: 'text/plain; version=0.0.4; charset=utf-8' };
+        // A standby has no outbox figures; the rest (role, requests, broker) it reports all the same.
+        const current = outbox.current;
+        const stats = current === undefined ? undefined : await queried(current.stats());
+        return {
+          status: 200,
+          text: metrics.render({ outbox: stats, role: outbox.role, brokerConnected: deps.brokerConnected(), rejectedConfirmations: deps.rejectedConfirmations() }),
+          contentType: 'text/plain; version=0.0.4; charset=utf-8',
+        };
       },
     },
   ];
 }
 
-async function submit({ outbox, metrics, checkDestination }: RouteDependencies, { body, headers }: RequestContext): Promise<RouteResult> {
+async function submit({ outbox: holder, metrics, checkDestination }: RouteDependencies, { body, headers }: RequestContext): Promise<RouteResult> {
   if (body === null || typeof body !== 'object' || Array.isArray(body)) {
     throw new BadRequestError('invalid_request', 'the body must be a JSON object like {"destination": {...}, "payload": ..., "idempotencyKey": "..."}');
   }
@@ -123,6 +133,7 @@ async function submit({ outbox, metrics, checkDestination }: RouteDependencies, 
   checkDestination?.(destination as TransportDestination);
   if (!('payload' in fields)) throw new BadRequestError('invalid_request', 'payload is required (any JSON value)');
   const idempotencyKey = idempotencyKeyOf(fields.idempotencyKey, headers['idempotency-key']);
+  const outbox = holder.get();
   const started = performance.now();
   let accepted;
   try {
@@ -135,6 +146,8 @@ async function submit({ outbox, metrics, checkDestination }: RouteDependencies, 
     // The journal itself refused the content (PostgreSQL's jsonb takes no \u0000): retrying cannot help.
     if (error instanceof EventRejectedError) throw new BadRequestError('invalid_payload', `the journal refused to store this payload: ${error.message}`);
     if (error instanceof MaxUnconfirmedMessagesExceededError) throw tooMany(error);
+    // This process stepped down (lost the outbox lease) while the message was on its way.
+    if (holder.current !== outbox) throw holder.standbyError();
     throw unavailable(error);
   }
   if (accepted.duplicate) metrics.duplicates++;
@@ -206,6 +219,11 @@ async function queried<T>(promise: Promise<T>): Promise<T> {
 }
 
 function unavailable(error: unknown): ServiceUnavailableError {
+  // Another writer stored events of the outbox's stream (a process that had just lost its lease): the
+  // outbox restarts and recovers them. Nothing of this submission was stored.
+  if (error instanceof SequenceNrConflictError) {
+    return new ServiceUnavailableError('outbox_restarting', 'the outbox is recovering events another process wrote; retry with the same idempotency key');
+  }
   if (error instanceof AskTimeoutError) {
     return new ServiceUnavailableError('outbox_timeout', 'the outbox did not answer in time (journal slow or recovering); a submission may have been persisted: retry with the same idempotency key');
   }

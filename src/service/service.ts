@@ -1,7 +1,8 @@
 /**
- * Wiring of the service: stores, transports, the actor system, the durable outbox and the HTTP API;
- * and the orderly way down (stop accepting, answer what is being handled, terminate the system, which
- * flushes journal writes and closes plugins and transports).
+ * Wiring of the service: stores, transports, the actor system, the durable outbox (behind its lease
+ * when the store is shared: see outbox-role.ts) and the HTTP API; and the orderly way down (stop
+ * accepting, answer what is being handled, terminate the system, which flushes journal writes and
+ * closes plugins and transports).
  */
 import type { AddressInfo } from 'node:net';
 import type { Logger } from 'pino';
@@ -18,13 +19,17 @@ import { ApiAuth } from './auth.js';
 import { amqpDestinationCheck, type DestinationCheck } from './destination-policy.js';
 import { ApiServer } from './http-server.js';
 import { ServiceMetrics } from './metrics.js';
+import { OutboxHolder, OutboxOwnership, type Role } from './outbox-role.js';
 import { apiRoutes, type HealthReport } from './routes.js';
 import { createStores } from './stores.js';
 
 export interface RunningService {
   readonly address: AddressInfo;
   readonly system: ActorSystem;
-  readonly outbox: Outbox;
+  /** `active` runs the outbox; `standby` waits for another process's lease (PostgreSQL only). */
+  readonly role: Role;
+  /** The outbox while active, else undefined. */
+  readonly outbox: Outbox | undefined;
   /** Stops accepting, answers requests being handled, terminates the system. Idempotent. */
   shutdown(): Promise<void>;
 }
@@ -37,6 +42,10 @@ interface BrokerProbe {
 const HEALTH_TIMEOUT_MS = 2000;
 /** Recovery of a long journal can take a while; the API opens only once the outbox answers. */
 const RECOVERY_WAIT_MS = 10 * 60_000;
+/** The outbox's actor name and persistenceId; its lease is named after it. */
+const OUTBOX_NAME = 'outbox';
+/** A standby tries the lease this often: the takeover comes at most this long after the lock freed, plus recovery. */
+const STANDBY_POLL_MS = 1000;
 
 export async function startService(config: ServiceConfig, logger: Logger): Promise<RunningService> {
   const stores = await createStores(config, logger);
@@ -61,15 +70,37 @@ export async function startService(config: ServiceConfig, logger: Logger): Promi
     logger.info({ journal: stores.description }, 'journal ready');
     // Started now so the reply queue is consumed before anything is sent, and health reflects the broker.
     await DeliveryTransports.get(system).startAll();
-    const outbox = Outbox.start(system, {
-      redeliverInterval: config.redeliverIntervalMs,
-      redeliveryBackoff: { maxInterval: config.redeliveryMaxIntervalMs },
-      snapshotEvery: config.snapshotEvery,
-      maxUnconfirmedMessages: config.maxUnconfirmedMessages,
-      ...(config.deadLetterAfterAttempts > 0 ? { deadLetterAfterAttempts: config.deadLetterAfterAttempts } : {}),
+
+    const holder = new OutboxHolder(stores.leaseScope);
+    const startOutbox = async (): Promise<Outbox> => {
+      const outbox = Outbox.start(system, {
+        name: OUTBOX_NAME,
+        redeliverInterval: config.redeliverIntervalMs,
+        redeliveryBackoff: { maxInterval: config.redeliveryMaxIntervalMs },
+        snapshotEvery: config.snapshotEvery,
+        maxUnconfirmedMessages: config.maxUnconfirmedMessages,
+        ...(config.deadLetterAfterAttempts > 0 ? { deadLetterAfterAttempts: config.deadLetterAfterAttempts } : {}),
+      });
+      try {
+        const recovered = await waitForRecovery(outbox);
+        logger.info({ inFlight: recovered.inFlight, accepted: recovered.accepted, confirmed: recovered.confirmed }, 'outbox recovered; unconfirmed deliveries are being sent again');
+      } catch (error) {
+        await outbox.stop();
+        throw error;
+      }
+      return outbox;
+    };
+    // The journal offers leases when several processes can share its store (PostgreSQL); then one of
+    // them is active and the others wait as hot standbys. The lease is the outbox's, not the journal's:
+    // other processes (entities, projections) keep using the same schema.
+    const journal = stores.journal;
+    const ownership = new OutboxOwnership({
+      holder,
+      logger,
+      acquire: journal.acquireLease === undefined ? undefined : () => journal.acquireLease!(`outbox:${OUTBOX_NAME}`),
+      startOutbox,
+      pollIntervalMs: STANDBY_POLL_MS,
     });
-    const recovered = await waitForRecovery(outbox);
-    logger.info({ inFlight: recovered.inFlight, accepted: recovered.accepted, confirmed: recovered.confirmed }, 'outbox recovered; unconfirmed deliveries are being sent again');
 
     const metrics = new ServiceMetrics();
     const health = async (): Promise<HealthReport> => {
@@ -82,31 +113,51 @@ export async function startService(config: ServiceConfig, logger: Logger): Promi
       }
       if (broker) checks.broker = broker.isConnected() ? { ok: true } : { ok: false, error: 'not connected to RabbitMQ (reconnecting)' };
       if (server.isClosing) checks.service = { ok: false, error: 'shutting down' };
-      return { healthy: Object.values(checks).every((check) => check.ok), checks };
+      const role = holder.role;
+      return { healthy: role === 'active' && Object.values(checks).every((check) => check.ok), role, checks };
     };
     const auth = new ApiAuth(config.apiToken);
-    const routes = [...apiRoutes({ outbox, metrics, health, brokerConnected: () => broker?.isConnected(), rejectedConfirmations: () => DeliveryTransports.get(system).rejectedConfirmations, checkDestination }), ...auth.routes()];
+    const routes = [
+      ...apiRoutes({ outbox: holder, metrics, health, brokerConnected: () => broker?.isConnected(), rejectedConfirmations: () => DeliveryTransports.get(system).rejectedConfirmations, checkDestination }),
+      ...auth.routes(),
+    ];
     const server = new ApiServer(routes, {
       authorize: auth.authorize,
       maxBodyBytes: config.maxBodyBytes,
       logger: logger.child({ component: 'http' }),
       onResponse: (route, status) => metrics.countRequest(route, status),
     });
+
+    try {
+      await ownership.start();
+    } catch (error) {
+      if (error instanceof StartupError) throw error;
+      throw new StartupError(`cannot take the outbox lease (${stores.description}): ${(error as Error).message}`, error);
+    }
+    // An active process opens the API once the outbox recovered; a standby at once, to say so.
     let address: AddressInfo;
     try {
       address = await server.listen(config.port, config.host);
     } catch (error) {
+      await ownership.close();
       throw new StartupError(`cannot listen on ${config.host}:${config.port}: ${(error as Error).message}`, error);
     }
     let stopping: Promise<void> | undefined;
     return {
       address,
       system,
-      outbox,
+      get role() {
+        return holder.role;
+      },
+      get outbox() {
+        return holder.current;
+      },
       shutdown: () =>
         (stopping ??= (async () => {
           await server.close();
           logger.info('HTTP server closed; every accepted message is persisted');
+          // No takeover from here on; the journal's close (after the last write) releases the lease.
+          await ownership.close();
           await system.terminate();
         })()),
     };

@@ -13,6 +13,8 @@ export interface Stores {
   readonly snapshotStore: SnapshotStore;
   /** For log lines: where the data lives, without credentials. */
   readonly description: string;
+  /** What one outbox is unique within, for the standby's answers and log lines (e.g. "schema steadfast"). */
+  readonly leaseScope: string;
 }
 
 export async function createStores(config: ServiceConfig, logger: Logger): Promise<Stores> {
@@ -23,6 +25,7 @@ export async function createStores(config: ServiceConfig, logger: Logger): Promi
       journal: postgresJournal(options),
       snapshotStore: postgresSnapshotStore(options),
       description: `PostgreSQL ${redactUrl(config.pgUrl)} schema ${config.pgSchema}`,
+      leaseScope: `schema ${config.pgSchema}`,
     };
   }
   const { sqliteJournal, sqliteSnapshotStore } = await import('../../journal/sqlite/index.js');
@@ -33,5 +36,6 @@ export async function createStores(config: ServiceConfig, logger: Logger): Promi
     journal: sqliteJournal({ path, logger: sqliteLogger }),
     snapshotStore: sqliteSnapshotStore({ path, logger: sqliteLogger }),
     description: `SQLite ${path}`,
+    leaseScope: path,
   };
 }

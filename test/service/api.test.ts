@@ -180,7 +180,7 @@ describe('routes', () => {
   });
 
   it('reports health', async () => {
-    expect(await getJson(service.baseUrl, '/healthz')).toEqual({ status: 200, json: { status: 'ok', checks: { journal: { ok: true } } } });
+    expect(await getJson(service.baseUrl, '/healthz')).toEqual({ status: 200, json: { status: 'ok', role: 'active', checks: { journal: { ok: true } } } });
   });
 
   it('exposes Prometheus metrics in the text format', async () => {
@@ -211,6 +211,9 @@ describe('routes', () => {
       expect(declared.has(name), name).toBe(true);
     }
     expect(declared.get('steadfast_journal_write_duration_seconds')).toBe('histogram');
+    // SQLite: one process per store, so always the active one.
+    expect(text).toMatch(/^steadfast_role\{role="active"\} 1$/m);
+    expect(text).toMatch(/^steadfast_role\{role="standby"\} 0$/m);
     const buckets = [...text.matchAll(/^steadfast_journal_write_duration_seconds_bucket\{le="([^"]+)"\} (\d+)$/gm)].map((m) => Number(m[2]));
     expect(buckets.length).toBeGreaterThan(5);
     expect(buckets).toEqual([...buckets].sort((a, b) => a - b));

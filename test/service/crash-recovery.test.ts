@@ -122,7 +122,7 @@ describe('service: SIGKILL half-way through 2 x 1000 submissions, then restart',
     expect(recovered.inFlight as number).toBeGreaterThan(0);
     console.log(`killed after ${acceptedBeforeKill} accepted; ${String(recovered.inFlight)} unconfirmed resumed after restart`);
     const health = await getJson(service.baseUrl, '/healthz');
-    expect(health).toEqual({ status: 200, json: { status: 'ok', checks: amqp ? { journal: { ok: true }, broker: { ok: true } } : { journal: { ok: true } } } });
+    expect(health).toEqual({ status: 200, json: { status: 'ok', role: 'active', checks: amqp ? { journal: { ok: true }, broker: { ok: true } } : { journal: { ok: true } } } });
     await submitAll();
     expect(pending).toEqual([]);
     expect(acceptedIds.size).toBe(messages.length);

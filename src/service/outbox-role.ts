@@ -1,0 +1,198 @@
+/**
+ * One writer per outbox. With a store shared by several processes (PostgreSQL), the process that holds
+ * the outbox's lease is the active one: it runs the outbox and accepts messages. Any other process on
+ * the same store is a hot standby: it listens, answers the outbox routes with 503 `standby`, and tries
+ * the lease every POLL interval; when the active process dies its session ends, the lock frees, and
+ * the standby takes over (recovers the outbox, which resends what is unconfirmed). A lease lost while
+ * the process lives (database restarted, network cut) makes the active one step down to standby.
+ * Stores used by one process at a time (SQLite, in memory) need no lease: the role is always active.
+ */
+import type { Logger } from 'pino';
+import type { Outbox } from '../../delivery/outbox/outbox.js';
+import type { Lease } from '../persistence/journal.js';
+import { ServiceUnavailableError } from './errors.js';
+
+export type Role = 'active' | 'standby';
+
+/**
+ * Where the routes reach the outbox: present while this process is active, absent on a standby, and
+ * there again after a takeover. `get()` is synchronous, so the active path pays no extra await.
+ */
+export class OutboxHolder {
+  #outbox: Outbox | undefined;
+
+  /** Names the store in answers and log lines, e.g. "schema steadfast". */
+  constructor(readonly scope: string) {}
+
+  get role(): Role {
+    return this.#outbox === undefined ? 'standby' : 'active';
+  }
+
+  /** The outbox while active, else undefined. */
+  get current(): Outbox | undefined {
+    return this.#outbox;
+  }
+
+  /** The outbox, or a 503 `standby` (with Retry-After) to throw at the caller. */
+  get(): Outbox {
+    const outbox = this.#outbox;
+    if (outbox === undefined) throw this.standbyError();
+    return outbox;
+  }
+
+  /** 503 with `Retry-After: 1` (ServiceUnavailableError's). */
+  standbyError(): ServiceUnavailableError {
+    return new ServiceUnavailableError(
+      'standby',
+      `this process is a hot standby: another process holds the outbox of ${this.scope}; send to the active one, or retry here (it takes over when the active one stops)`,
+    );
+  }
+
+  activate(outbox: Outbox): void {
+    this.#outbox = outbox;
+  }
+
+  deactivate(): Outbox | undefined {
+    const outbox = this.#outbox;
+    this.#outbox = undefined;
+    return outbox;
+  }
+}
+
+export interface OwnershipOptions {
+  readonly holder: OutboxHolder;
+  readonly logger: Logger;
+  /** Tries the lease once; undefined when the store needs none (one process per store anyway). */
+  readonly acquire: (() => Promise<Lease | undefined>) | undefined;
+  /** Starts the outbox and resolves once it recovered (rejects if it cannot). */
+  readonly startOutbox: () => Promise<Outbox>;
+  readonly pollIntervalMs: number;
+}
+
+/** The role's life: active or standby at start, then takeovers and step-downs until close(). */
+export class OutboxOwnership {
+  readonly #options: OwnershipOptions;
+  #loop: Promise<void> | undefined;
+  #closing = false;
+  #wake: (() => void) | undefined;
+  readonly #closed: Promise<void>;
+  #resolveClosed!: () => void;
+
+  constructor(options: OwnershipOptions) {
+    this.#options = options;
+    this.#closed = new Promise<void>((resolve) => (this.#resolveClosed = resolve));
+  }
+
+  /**
+   * Resolves once the first role is settled: active (lease taken or not needed, outbox recovered) or
+   * standby (waiting for the lease in the background). Rejects when the store cannot be asked or the
+   * outbox cannot recover — at start that is the operator's to fix, so the process exits.
+   */
+  async start(): Promise<Role> {
+    const { acquire, holder, startOutbox } = this.#options;
+    if (acquire === undefined) {
+      holder.activate(await startOutbox());
+      return 'active';
+    }
+    const lease = await acquire();
+    if (lease === undefined) {
+      this.#loop = this.#run(undefined);
+      return 'standby';
+    }
+    let outbox: Outbox;
+    try {
+      outbox = await startOutbox();
+    } catch (error) {
+      await lease.release();
+      throw error;
+    }
+    this.#loop = this.#run({ lease, outbox });
+    return holder.role;
+  }
+
+  /** Stops waiting and watching; the outbox stays (the system's termination stops it, the journal's close releases the lease). */
+  async close(): Promise<void> {
+    this.#closing = true;
+    this.#resolveClosed();
+    this.#wake?.();
+    await this.#loop;
+  }
+
+  async #run(initial: { lease: Lease; outbox: Outbox } | undefined): Promise<void> {
+    const { holder, logger } = this.#options;
+    let active = initial;
+    try {
+      for (;;) {
+        if (active === undefined) {
+          logger.info({ role: 'standby' }, `another process holds the outbox of ${holder.scope}; waiting as hot standby`);
+          active = await this.#takeOver();
+          if (active === undefined) return;
+        }
+        const { lease, outbox } = active;
+        active = undefined;
+        if (this.#closing) return;
+        if (lease.held) {
+          holder.activate(outbox);
+          const outcome = await Promise.race([lease.lost, this.#closed.then(() => undefined)]);
+          if (outcome === undefined) return; // closing: stay as we are until the system terminates
+          logger.warn({ err: outcome, role: 'standby' }, `lost the outbox lease of ${holder.scope}; stepping down: no more accepting or sending here`);
+        } else {
+          logger.warn({ role: 'standby' }, `lost the outbox lease of ${holder.scope} while the outbox recovered; stepping down`);
+        }
+        holder.deactivate();
+        // Stopped before anyone else may write: the journal's sequence-number check refuses any stale write.
+        await outbox.stop();
+        await lease.release();
+      }
+    } catch (error) {
+      logger.error({ err: error }, 'the outbox role failed; this process stays standby');
+      holder.deactivate();
+    }
+  }
+
+  /** Polls the lease until it is ours and the outbox recovered behind it; undefined when closing. */
+  async #takeOver(): Promise<{ lease: Lease; outbox: Outbox } | undefined> {
+    const { acquire, holder, logger, startOutbox, pollIntervalMs } = this.#options;
+    let failing = false;
+    for (;;) {
+      if (this.#closing) return undefined;
+      let lease: Lease | undefined;
+      try {
+        lease = await acquire!();
+        if (failing) logger.info(`the store answers again; still waiting as hot standby for the outbox of ${holder.scope}`);
+        failing = false;
+      } catch (error) {
+        if (!failing) logger.warn({ err: error }, `cannot ask for the outbox lease of ${holder.scope}; retrying every ${pollIntervalMs} ms`);
+        failing = true;
+      }
+      if (lease !== undefined) {
+        if (this.#closing) {
+          await lease.release();
+          return undefined;
+        }
+        const started = performance.now();
+        logger.info({ role: 'active' }, `took over the outbox of ${holder.scope} (the active process is gone); recovering`);
+        try {
+          const outbox = await startOutbox();
+          logger.info({ role: 'active', recoveryMs: Math.round(performance.now() - started) }, `active: the outbox of ${holder.scope} is ours`);
+          return { lease, outbox };
+        } catch (error) {
+          logger.error({ err: error }, `took the outbox lease of ${holder.scope} but the outbox did not recover; releasing it and waiting again`);
+          await lease.release();
+        }
+      }
+      await this.#sleep(pollIntervalMs);
+    }
+  }
+
+  #sleep(ms: number): Promise<void> {
+    return new Promise<void>((resolve) => {
+      const timer = setTimeout(done, ms);
+      function done(): void {
+        clearTimeout(timer);
+        resolve();
+      }
+      this.#wake = done;
+    });
+  }
+}
