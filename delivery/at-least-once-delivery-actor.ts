@@ -5,7 +5,7 @@ import { PersistentActor } from '../src/persistence/persistent-actor.js';
 import { SaveSnapshotFailure, SaveSnapshotSuccess } from '../src/persistence/protocol.js';
 import { resolveDeliverySettings, type AtLeastOnceDeliverySettings, type ResolvedDeliverySettings } from './delivery-settings.js';
 import { describeDestination, toPlainDestination, validateDestination, type Destination, type PlainDestination } from './destination.js';
-import { DeliveryStateDeletionError, MaxUnconfirmedMessagesExceededError } from './errors.js';
+import { DeliveryIdsExhaustedError, DeliveryStateDeletionError, MaxUnconfirmedMessagesExceededError } from './errors.js';
 import {
   DeliveryAttemptsExhausted,
   DeliveryConfirmed,
@@ -168,7 +168,7 @@ export abstract class AtLeastOnceDeliveryActor<Command = unknown, Event = unknow
     if (!replaying && this.#deliveries.size >= this.#deliverySettings.maxUnconfirmedMessages) {
       throw new MaxUnconfirmedMessagesExceededError(this.persistenceId, this.#deliverySettings.maxUnconfirmedMessages);
     }
-    if (this.#currentDeliveryId >= Number.MAX_SAFE_INTEGER) throw new InvalidOptionError('delivery ids are exhausted');
+    if (this.#currentDeliveryId >= Number.MAX_SAFE_INTEGER) throw new DeliveryIdsExhaustedError(this.persistenceId);
     const deliveryId = ++this.#currentDeliveryId;
     const record = newRecord(deliveryId, destination, makeMessage(deliveryId), this.lastSequenceNr, !replaying, undefined);
     this.#deliveries.set(deliveryId, record);

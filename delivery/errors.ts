@@ -30,6 +30,13 @@ export class DeliveryStateDeletionError extends SteadfastError {
   }
 }
 
+/** Every delivery id up to Number.MAX_SAFE_INTEGER was handed out: ids are never reused, so no more deliveries. */
+export class DeliveryIdsExhaustedError extends SteadfastError {
+  constructor(readonly persistenceId: string) {
+    super('ERR_DELIVERY_IDS_EXHAUSTED', `"${persistenceId}" has handed out every delivery id up to ${Number.MAX_SAFE_INTEGER}; ids are never reused`);
+  }
+}
+
 /** `Outbox.redrive(id)` for a delivery that is not (or no longer) dead-lettered. */
 export class DeliveryNotDeadLetteredError extends SteadfastError {
   constructor(

@@ -6,7 +6,7 @@ export { AtLeastOnceDeliveryActor, type AtLeastOnceDeliveryOptions, type Deliver
 export { AtLeastOnceDeliveryReceiveActor } from './at-least-once-delivery-receive-actor.js';
 export type { AtLeastOnceDeliverySettings } from './delivery-settings.js';
 export { describeDestination, toPlainDestination, type Destination, type PlainDestination } from './destination.js';
-export { DeliveryNotDeadLetteredError, DeliveryStateDeletionError, MaxUnconfirmedMessagesExceededError, UnknownTransportError } from './errors.js';
+export { DeliveryIdsExhaustedError, DeliveryNotDeadLetteredError, DeliveryStateDeletionError, MaxUnconfirmedMessagesExceededError, UnknownTransportError } from './errors.js';
 export {
   DeliveryAttemptsExhausted,
   DeliveryConfirmed,

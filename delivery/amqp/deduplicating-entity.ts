@@ -8,7 +8,7 @@
  * the journal or neither is. A redelivered duplicate is answered at once and applied no second time.
  */
 import { StatusFailure } from '../../src/actor/messages.js';
-import { InvalidOptionError } from '../../src/actor/errors.js';
+import { InvalidOptionError, asError } from '../../src/actor/errors.js';
 import type { PersistentActorSettings } from '../../src/persistence/persistence-settings.js';
 import { PersistentActor, type PersistenceReply } from '../../src/persistence/persistent-actor.js';
 import { RecoveryCompleted, SaveSnapshotFailure, SaveSnapshotSuccess, SnapshotOffer } from '../../src/persistence/protocol.js';
@@ -134,7 +134,7 @@ export abstract class DeduplicatingEntity<State, Event, Command = never> extends
       }
       events = this.applyDelivery(delivery, this.#state);
     } catch (error) {
-      this.sender.tell(new StatusFailure(error instanceof Error ? error : new Error(String(error))));
+      this.sender.tell(new StatusFailure(asError(error)));
       return;
     }
     const replyTo = this.sender;

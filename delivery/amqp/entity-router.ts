@@ -8,6 +8,7 @@ import { Actor } from '../../src/actor/actor.js';
 import type { ActorRef } from '../../src/actor/actor-ref.js';
 import { StatusFailure, Terminated } from '../../src/actor/messages.js';
 import type { PersistentActor } from '../../src/persistence/persistent-actor.js';
+import { asError } from '../../src/actor/errors.js';
 
 /** Routes `message` to the entity `entityId` (created on demand). */
 export class EntityEnvelope {
@@ -81,7 +82,7 @@ export class EntityRouter extends Actor {
       ref = this.context.actorOf(() => factory(entityId), name);
     } catch (error) {
       // e.g. the previous incarnation still holds the persistenceId while it stops: the asker retries.
-      this.sender.tell(new StatusFailure(error instanceof Error ? error : new Error(String(error))));
+      this.sender.tell(new StatusFailure(asError(error)));
       return;
     }
     this.context.watch(ref);

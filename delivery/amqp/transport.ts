@@ -7,7 +7,7 @@
  * again: the journal is the buffer, nothing is queued in memory here.
  */
 import type { Logger } from 'pino';
-import { InvalidOptionError } from '../../src/actor/errors.js';
+import { InvalidOptionError, asError } from '../../src/actor/errors.js';
 import type { DeliveryTransport, JsonValue, OutboundDelivery, TransportContext, TransportDestination } from '../transport.js';
 import { AmqpConnectionManager, type AmqpConnectionOptions } from './connection-manager.js';
 import { resolveDestination, type AmqpDestination, type ResolvedDestination } from './destination.js';
@@ -236,7 +236,7 @@ function raceTimeout(promise: Promise<void>, timeoutMs: number): Promise<void> {
       },
       (error: unknown) => {
         clearTimeout(timer);
-        reject(error instanceof Error ? error : new Error(String(error)));
+        reject(asError(error));
       },
     );
   });

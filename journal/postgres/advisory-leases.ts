@@ -1,6 +1,6 @@
 import pg from 'pg';
 import type { Lease } from '../../src/persistence/journal.js';
-import { InvalidOptionError } from '../../src/actor/errors.js';
+import { InvalidOptionError, asError } from '../../src/actor/errors.js';
 import { PluginClosedError } from './errors.js';
 import type { PostgresLogger, ResolvedOptions } from './options.js';
 import { advisoryLockKey } from './sql-names.js';
@@ -94,7 +94,7 @@ export class AdvisoryLeases {
       await client.connect();
       await client.query(SESSION_SETTINGS);
     } catch (error) {
-      connection.fail(error instanceof Error ? error : new Error(String(error)));
+      connection.fail(asError(error));
       if (this.#connection === connection) this.#connection = undefined;
       throw error;
     }
@@ -150,7 +150,7 @@ class LeaseConnection {
     } catch (error) {
       // An unanswered or failed lease query leaves the state of the locks unknown: the session must go,
       // so that the server frees whatever it still holds, and the holders learn their leases are lost.
-      this.fail(error instanceof Error ? error : new Error(String(error)));
+      this.fail(asError(error));
       throw error;
     }
   }

@@ -1,5 +1,6 @@
 import type pg from 'pg';
 import type { PostgresLogger } from './options.js';
+import { asError } from '../../src/actor/errors.js';
 
 /**
  * The one connection group commit writes through. Flushes are serial, so holding it saves a pool
@@ -54,6 +55,6 @@ export class WriterConnection {
     const client = this.#client;
     this.#client = undefined;
     this.#broken = false;
-    client?.release(error instanceof Error ? error : new Error(String(error)));
+    client?.release(asError(error));
   }
 }

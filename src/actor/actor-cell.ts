@@ -5,7 +5,7 @@ import type { ActorRef, InternalActorRef } from './actor-ref.js';
 import type { ActorSystem } from './actor-system.js';
 import { constructWith } from './construction.js';
 import type { Runnable } from './dispatcher.js';
-import { ActorNameTakenError, StashOverflowError } from './errors.js';
+import { ActorNameTakenError, InvalidOptionError, StashOverflowError } from './errors.js';
 import { LocalActorRef } from './local-actor-ref.js';
 import { Mailbox, type Envelope } from './mailbox.js';
 import { PoisonPill, Terminated } from './messages.js';
@@ -158,7 +158,7 @@ export class ActorCell implements ActorContext, Runnable {
     if (ref === this.self) return this.stopSelf();
     const cell = ref instanceof LocalActorRef ? ref.cell : undefined;
     if (!cell || cell.parentCell !== this) {
-      return Promise.reject(new Error(`${ref.path} is not a child of ${this.path}; only self and children can be stopped here`));
+      return Promise.reject(new InvalidOptionError(`${ref.path} is not a child of ${this.path}; only self and children can be stopped here`));
     }
     return cell.stopSelf();
   }

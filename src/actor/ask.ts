@@ -1,6 +1,6 @@
 import type { ActorRef, InternalActorRef } from './actor-ref.js';
 import type { ActorSystem } from './actor-system.js';
-import { AskTimeoutError } from './errors.js';
+import { AskTimeoutError, SteadfastError } from './errors.js';
 import { StatusFailure } from './messages.js';
 
 let askCounter = 0;
@@ -58,7 +58,7 @@ class AskRef<Reply> implements InternalActorRef {
   }
 
   ask(): Promise<never> {
-    return Promise.reject(new Error('a temporary ask ref cannot be asked'));
+    return Promise.reject(new SteadfastError('ERR_UNSUPPORTED', 'a temporary ask ref cannot be asked'));
   }
 }
 

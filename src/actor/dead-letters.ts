@@ -3,6 +3,7 @@ import type { ActorRef, InternalActorRef } from './actor-ref.js';
 import type { ActorSystem } from './actor-system.js';
 import { describeMessage } from './actor-cell.js';
 import { DeadLetter } from './messages.js';
+import { SteadfastError } from './errors.js';
 
 export type DeadLetterListener = (deadLetter: DeadLetter) => void;
 
@@ -37,7 +38,7 @@ export class DeadLetterOffice {
       },
       ask<Reply>(message: unknown): Promise<Reply> {
         office.publish(new DeadLetter(message, undefined, '/deadLetters', 'asked dead letters'));
-        return Promise.reject(new Error('dead letters never reply'));
+        return Promise.reject(new SteadfastError('ERR_UNSUPPORTED', 'dead letters never reply'));
       },
       toJSON() {
         return '/deadLetters';

@@ -12,6 +12,11 @@ export class SteadfastError extends Error {
   }
 }
 
+/** A thrown or rejected value as an Error (non-Error values are wrapped, their text kept). */
+export function asError(error: unknown): Error {
+  return error instanceof Error ? error : new Error(String(error));
+}
+
 /** Options or arguments that cannot be used: raised once, at the edge, naming the offending setting. */
 export class InvalidOptionError extends SteadfastError {
   constructor(message: string) {

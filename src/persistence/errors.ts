@@ -13,6 +13,13 @@ export class PersistenceIdTakenError extends SteadfastError {
   }
 }
 
+/** ActorSystem.create without a journal or snapshot store, in a program that never loaded the defaults. */
+export class NoJournalConfiguredError extends SteadfastError {
+  constructor() {
+    super('ERR_NO_JOURNAL', 'no journal configured: pass `journal` and `snapshotStore` to ActorSystem.create, or import from "steadfast"');
+  }
+}
+
 export class InvalidPersistenceIdError extends SteadfastError {
   constructor(message: string) {
     super('ERR_INVALID_PERSISTENCE_ID', message);

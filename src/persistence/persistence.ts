@@ -1,6 +1,6 @@
 import type { ActorSystem, ExtensionId } from '../actor/actor-system.js';
 import { CircuitBreaker, type BreakerCallback } from './circuit-breaker.js';
-import { PersistenceIdTakenError } from './errors.js';
+import { NoJournalConfiguredError, PersistenceIdTakenError } from './errors.js';
 import { EventAdapters } from './event-adapter.js';
 import type { AsyncWriteJournal, WriteOutcome } from './journal.js';
 import { resolvePersistenceSettings, type ResolvedPersistenceSettings } from './persistence-settings.js';
@@ -66,7 +66,7 @@ export class Persistence {
     this.adapters = new EventAdapters(options.eventAdapters ?? []);
     this.recoveryPermits = new RecoveryPermits(this.settings.maxConcurrentRecoveries);
     if (!defaultPlugins && (!system.options.journal || !system.options.snapshotStore)) {
-      throw new Error('no journal configured: pass `journal` and `snapshotStore` to ActorSystem.create, or import from "steadfast"');
+      throw new NoJournalConfiguredError();
     }
     this.journal = system.options.journal ?? defaultPlugins!.journal(system);
     this.snapshotStore = system.options.snapshotStore ?? defaultPlugins!.snapshotStore(system);

@@ -3,6 +3,7 @@ import type { Persistence } from './persistence.js';
 import { SnapshotOffer } from './protocol.js';
 import type { Recovery } from './recovery.js';
 import { parseManifest } from './serialization.js';
+import { asError } from '../actor/errors.js';
 
 export interface RecoveryTarget {
   readonly persistence: Persistence;
@@ -95,7 +96,7 @@ export async function runRecovery(target: RecoveryTarget): Promise<number> {
     return await Promise.race([work(), timeout]);
   } catch (error) {
     const failure: RecoveryFailure = {
-      cause: error instanceof Error ? error : new Error(String(error)),
+      cause: asError(error),
       ...(currentEvent !== undefined ? { event: currentEvent } : {}),
     };
     throw failure;

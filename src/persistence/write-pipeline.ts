@@ -1,3 +1,4 @@
+import { asError } from '../actor/errors.js';
 import type { ActorCell } from '../actor/actor-cell.js';
 import type { ActorRef } from '../actor/actor-ref.js';
 import type { BreakerCallback } from './circuit-breaker.js';
@@ -341,9 +342,7 @@ export function isThenable(value: unknown): value is PromiseLike<void> {
   return value !== undefined && value !== null && typeof (value as PromiseLike<void>).then === 'function';
 }
 
-export function asError(error: unknown): Error {
-  return error instanceof Error ? error : new Error(String(error));
-}
+export { asError };
 
 function missingOutcome(cause: Error | undefined): WriteOutcome {
   return { status: 'failed', cause: cause ?? new Error('the journal returned fewer outcomes than writes') };

@@ -7,7 +7,7 @@
 import type { AddressInfo } from 'node:net';
 import type { Logger } from 'pino';
 import { ActorSystem } from '../actor/actor-system.js';
-import { AskTimeoutError } from '../actor/errors.js';
+import { AskTimeoutError, asError } from '../actor/errors.js';
 import { Persistence } from '../persistence/persistence.js';
 import { Outbox } from '../../delivery/outbox/outbox.js';
 import type { DeliveryTransport } from '../../delivery/transport.js';
@@ -188,7 +188,7 @@ function withTimeout<T>(promise: Promise<T>, ms: number, what: string): Promise<
       },
       (error: unknown) => {
         clearTimeout(timer);
-        reject(error instanceof Error ? error : new Error(String(error)));
+        reject(asError(error));
       },
     );
   });
