@@ -132,6 +132,14 @@ describe('the layer rule', () => {
     expect(across).toEqual([]);
   });
 
+  it('storage plugins reach the core only through the plugin SPI module (the testkit may also use the actor runtime)', () => {
+    const reaching = graph
+      .filter((edge) => edge.from.startsWith('journal/') && edge.target?.startsWith('src/'))
+      .filter((edge) => edge.target !== 'src/persistence/spi.ts' && !(edge.from.startsWith('journal/testkit/') && edge.target!.startsWith('src/actor/')))
+      .map((edge) => `${edge.from} imports ${edge.specifier}`);
+    expect(reaching).toEqual([]);
+  });
+
   it('has no cycle between folders (a folder’s index.ts re-exports its subtree and is left out)', () => {
     const edges = graph
       .filter((edge) => edge.target !== undefined && !facades.has(edge.from) && !edge.from.endsWith('/index.ts') && files.includes(edge.target))

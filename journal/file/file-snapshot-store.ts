@@ -1,12 +1,8 @@
+import { InvalidOptionError, type SerializedValue, type SnapshotMetadata, type SnapshotSelectionCriteria, type SnapshotStore, type StoredSnapshot } from '../../src/persistence/spi.js';
 import { randomUUID } from 'node:crypto';
 import { mkdir, open, readdir, readFile, rename, stat, unlink } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import type { Logger } from 'pino';
-import { InvalidOptionError } from '../../src/actor/errors.js';
-import type { SerializedValue } from '../../src/persistence/serialized-value.js';
-import type { SnapshotMetadata } from '../../src/persistence/snapshot-metadata.js';
-import type { SnapshotSelectionCriteria } from '../../src/persistence/snapshot-selection-criteria.js';
-import type { SnapshotStore, StoredSnapshot } from '../../src/persistence/snapshot-store.js';
 import { defaultLogger } from '../memory/default-logger.js';
 import { decodeSnapshotFile, encodeSnapshotFile } from './snapshot-file-format.js';
 import { type ParsedSnapshotName, parseSnapshotFileName, snapshotFileName, snapshotFilePrefix } from './snapshot-file-name.js';

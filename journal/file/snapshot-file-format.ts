@@ -1,7 +1,5 @@
+import { SnapshotMetadata, SteadfastError, type StoredSnapshot } from '../../src/persistence/spi.js';
 import { createHash } from 'node:crypto';
-import type { StoredSnapshot } from '../../src/persistence/snapshot-store.js';
-import { SnapshotMetadata } from '../../src/persistence/snapshot-metadata.js';
-import { SteadfastError } from '../../src/actor/errors.js';
 
 /**
  * Layout of one snapshot file:

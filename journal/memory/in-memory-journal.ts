@@ -1,7 +1,5 @@
+import { type AsyncWriteJournal, type AtomicWrite, type PersistentRepr, WRITE_OK, type WriteOutcome } from '../../src/persistence/spi.js';
 import type { Logger } from 'pino';
-import type { AsyncWriteJournal, WriteOutcome } from '../../src/persistence/journal.js';
-import { WRITE_OK } from '../../src/persistence/journal.js';
-import type { AtomicWrite, PersistentRepr } from '../../src/persistence/persistent-repr.js';
 import { defaultLogger } from './default-logger.js';
 import { checkAtomicWrite } from './write-checks.js';
 

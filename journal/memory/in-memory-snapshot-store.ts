@@ -1,7 +1,4 @@
-import type { SerializedValue } from '../../src/persistence/serialized-value.js';
-import type { SnapshotMetadata } from '../../src/persistence/snapshot-metadata.js';
-import type { SnapshotSelectionCriteria } from '../../src/persistence/snapshot-selection-criteria.js';
-import type { SnapshotStore, StoredSnapshot } from '../../src/persistence/snapshot-store.js';
+import { type SerializedValue, type SnapshotMetadata, type SnapshotSelectionCriteria, type SnapshotStore, type StoredSnapshot } from '../../src/persistence/spi.js';
 
 /**
  * Snapshots kept in memory, per persistenceId sorted by (sequenceNr, timestamp) ascending so `load`

@@ -1,6 +1,4 @@
-import type { WriteOutcome } from '../../src/persistence/journal.js';
-import type { AtomicWrite } from '../../src/persistence/persistent-repr.js';
-import { EventRejectedError, SequenceNrConflictError } from '../../src/persistence/errors.js';
+import { type AtomicWrite, EventRejectedError, SequenceNrConflictError, type WriteOutcome } from '../../src/persistence/spi.js';
 
 /**
  * Checks one AtomicWrite against the stream it extends; shared by the journals that keep the

@@ -1,6 +1,5 @@
+import { asError, InvalidOptionError, type Lease } from '../../src/persistence/spi.js';
 import pg from 'pg';
-import type { Lease } from '../../src/persistence/journal.js';
-import { InvalidOptionError, asError } from '../../src/actor/errors.js';
 import { PluginClosedError } from './errors.js';
 import type { PostgresLogger, ResolvedOptions } from './options.js';
 import { advisoryLockKey } from './sql-names.js';

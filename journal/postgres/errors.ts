@@ -1,4 +1,4 @@
-import { SteadfastError } from '../../src/actor/errors.js';
+import { SteadfastError } from '../../src/persistence/spi.js';
 
 /** The schema is older than this version of steadfast needs, and the plugin was told not to migrate. */
 export class SchemaBehindError extends SteadfastError {

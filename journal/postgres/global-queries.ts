@@ -1,6 +1,5 @@
+import { InvalidOptionError, type PersistentRepr } from '../../src/persistence/spi.js';
 import type pg from 'pg';
-import { InvalidOptionError } from '../../src/actor/errors.js';
-import type { PersistentRepr } from '../../src/persistence/persistent-repr.js';
 import { payloadOf, ROW_TYPES, toSafeNumber } from './row-codec.js';
 
 /** An event with its position in the schema-wide order. */

@@ -4,8 +4,8 @@
  * effect. Recording the pair in a separate transaction is the classic hole: a crash between the two
  * either applies the effect twice or loses it.
  */
+import { InvalidOptionError } from '../../src/persistence/spi.js';
 import type pg from 'pg';
-import { InvalidOptionError } from '../../src/actor/errors.js';
 import { openPool, type PoolHandle } from './pool.js';
 import { resolveOptions, type PostgresPluginOptions } from './options.js';
 import { quoteIdent } from './sql-names.js';

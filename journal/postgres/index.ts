@@ -11,5 +11,5 @@ export type { OrderedEvent, GlobalReadOptions } from './global-queries.js';
 export type { PostgresPluginOptions, PostgresLogger } from './options.js';
 export { SchemaBehindError, UnsafeIntegerError, PluginClosedError } from './errors.js';
 // The core's classes, shared by every journal, re-exported for convenience.
-export { EventRejectedError, SequenceNrConflictError } from '../../src/persistence/errors.js';
+export { EventRejectedError, SequenceNrConflictError } from '../../src/persistence/spi.js';
 export { postgresInbox, PostgresInbox, type PostgresInboxOptions, type InboxOutcome } from './inbox.js';

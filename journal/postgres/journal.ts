@@ -1,7 +1,5 @@
+import { type AsyncWriteJournal, type AtomicWrite, type Lease, type PersistentRepr, WriteBatcher, type WriteOutcome } from '../../src/persistence/spi.js';
 import type pg from 'pg';
-import type { AsyncWriteJournal, Lease, WriteOutcome } from '../../src/persistence/journal.js';
-import type { AtomicWrite, PersistentRepr } from '../../src/persistence/persistent-repr.js';
-import { WriteBatcher } from '../../src/persistence/write-batcher.js';
 import { AdvisoryLeases } from './advisory-leases.js';
 import { PluginClosedError } from './errors.js';
 import {

@@ -1,7 +1,7 @@
+import { InvalidOptionError } from '../../src/persistence/spi.js';
 import type { ConnectionOptions } from 'node:tls';
 import type pg from 'pg';
 import type { Logger } from 'pino';
-import { InvalidOptionError } from '../../src/actor/errors.js';
 import { validateSchemaName } from './sql-names.js';
 
 /** The logging calls the plugin makes; a pino logger fits. */

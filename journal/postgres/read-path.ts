@@ -1,5 +1,5 @@
+import { type PersistentRepr } from '../../src/persistence/spi.js';
 import type pg from 'pg';
-import type { PersistentRepr } from '../../src/persistence/persistent-repr.js';
 import { payloadOf, ROW_TYPES, toSafeNumber } from './row-codec.js';
 
 /** Rows per round trip of a replay: large enough to amortize the trip, small enough to bound memory. */

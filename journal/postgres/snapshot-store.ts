@@ -1,9 +1,5 @@
+import { InvalidOptionError, type SerializedValue, SnapshotMetadata, type SnapshotSelectionCriteria, type SnapshotStore, type StoredSnapshot } from '../../src/persistence/spi.js';
 import type pg from 'pg';
-import { SnapshotMetadata } from '../../src/persistence/snapshot-metadata.js';
-import type { SnapshotSelectionCriteria } from '../../src/persistence/snapshot-selection-criteria.js';
-import type { SnapshotStore, StoredSnapshot } from '../../src/persistence/snapshot-store.js';
-import type { SerializedValue } from '../../src/persistence/serialized-value.js';
-import { InvalidOptionError } from '../../src/actor/errors.js';
 import { PluginClosedError } from './errors.js';
 import { prepareSchema } from './migrations.js';
 import { resolveOptions, type PostgresPluginOptions, type ResolvedOptions } from './options.js';

@@ -1,4 +1,4 @@
-import { InvalidOptionError } from '../../src/actor/errors.js';
+import { InvalidOptionError } from '../../src/persistence/spi.js';
 
 // Unquoted-identifier shape, at most NAMEDATALEN - 1 bytes: anything else is refused rather than
 // escaped, so a schema name can never carry SQL and always means the same in psql and in code.

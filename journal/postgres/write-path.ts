@@ -1,8 +1,6 @@
+import { type AtomicWrite, EventRejectedError, SequenceNrConflictError, WRITE_OK, type WriteOutcome } from '../../src/persistence/spi.js';
 import type pg from 'pg';
-import { WRITE_OK, type WriteOutcome } from '../../src/persistence/journal.js';
-import type { AtomicWrite } from '../../src/persistence/persistent-repr.js';
 import { byteaArray, intArray, tagsLiteral, textArray } from './array-literal.js';
-import { EventRejectedError, SequenceNrConflictError } from '../../src/persistence/errors.js';
 import { isContentError, sqlState } from './pool.js';
 import type { PostgresLogger } from './options.js';
 import type { WriterConnection } from './writer-connection.js';

@@ -1,6 +1,6 @@
+import { asError } from '../../src/persistence/spi.js';
 import type pg from 'pg';
 import type { PostgresLogger } from './options.js';
-import { asError } from '../../src/actor/errors.js';
 
 /**
  * The one connection group commit writes through. Flushes are serial, so holding it saves a pool

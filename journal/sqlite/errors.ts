@@ -1,4 +1,4 @@
-import { SteadfastError } from '../../src/actor/errors.js';
+import { SteadfastError } from '../../src/persistence/spi.js';
 
 /**
  * Another process has the database open. The SQLite plugins take the file for themselves

@@ -7,4 +7,4 @@ export { SqliteSnapshotStore, sqliteSnapshotStore } from './sqlite-snapshot-stor
 export type { SqliteDatabaseOptions, SqliteJournalOptions, SqliteSnapshotStoreOptions, SqliteSynchronous } from './options.js';
 export { JournalLockedError, PluginClosedError, SchemaVersionError } from './errors.js';
 // The core's classes, shared by every journal, re-exported for convenience.
-export { EventRejectedError, SequenceNrConflictError } from '../../src/persistence/errors.js';
+export { EventRejectedError, SequenceNrConflictError } from '../../src/persistence/spi.js';

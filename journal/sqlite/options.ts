@@ -1,5 +1,5 @@
+import { InvalidOptionError } from '../../src/persistence/spi.js';
 import type { Logger } from 'pino';
-import { InvalidOptionError } from '../../src/actor/errors.js';
 
 export type SqliteSynchronous = 'FULL' | 'NORMAL';
 

@@ -1,7 +1,7 @@
+import { InvalidOptionError } from '../../src/persistence/spi.js';
 import { mkdirSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import Database from 'better-sqlite3';
-import { InvalidOptionError } from '../../src/actor/errors.js';
 import { Checkpointer } from './checkpointer.js';
 import { JournalLockedError } from './errors.js';
 import type { ResolvedDatabaseOptions, SqliteSynchronous } from './options.js';

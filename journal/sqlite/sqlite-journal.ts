@@ -1,8 +1,5 @@
+import { type AsyncWriteJournal, type AtomicWrite, type PersistentRepr, WRITE_OK, WriteBatcher, type WriteOutcome } from '../../src/persistence/spi.js';
 import type Database from 'better-sqlite3';
-import type { AsyncWriteJournal, WriteOutcome } from '../../src/persistence/journal.js';
-import { WRITE_OK } from '../../src/persistence/journal.js';
-import type { AtomicWrite, PersistentRepr } from '../../src/persistence/persistent-repr.js';
-import { WriteBatcher } from '../../src/persistence/write-batcher.js';
 import { checkAtomicWrite } from '../memory/write-checks.js';
 import { PluginClosedError } from './errors.js';
 import { checkInteger, type ResolvedDatabaseOptions, type SqliteJournalOptions, validateDatabaseOptions } from './options.js';

@@ -1,8 +1,5 @@
+import { type SerializedValue, SnapshotMetadata, type SnapshotSelectionCriteria, type SnapshotStore, type StoredSnapshot } from '../../src/persistence/spi.js';
 import type Database from 'better-sqlite3';
-import type { SerializedValue } from '../../src/persistence/serialized-value.js';
-import { SnapshotMetadata } from '../../src/persistence/snapshot-metadata.js';
-import type { SnapshotSelectionCriteria } from '../../src/persistence/snapshot-selection-criteria.js';
-import type { SnapshotStore, StoredSnapshot } from '../../src/persistence/snapshot-store.js';
 import { PluginClosedError } from './errors.js';
 import { type ResolvedDatabaseOptions, type SqliteSnapshotStoreOptions, validateDatabaseOptions } from './options.js';
 import { acquireDatabase, type DatabaseLease } from './shared-database.js';

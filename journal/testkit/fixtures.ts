@@ -1,8 +1,6 @@
+import { type AsyncWriteJournal, type AtomicWrite, type PersistentRepr, type SerializedValue } from '../../src/persistence/spi.js';
 import { randomUUID } from 'node:crypto';
 import { expect } from 'vitest';
-import type { AsyncWriteJournal } from '../../src/persistence/journal.js';
-import type { AtomicWrite, PersistentRepr } from '../../src/persistence/persistent-repr.js';
-import type { SerializedValue } from '../../src/persistence/serialized-value.js';
 
 let counter = 0;
 

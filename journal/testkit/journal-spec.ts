@@ -1,7 +1,5 @@
+import { type AsyncWriteJournal, type AtomicWrite, type PersistentRepr, SequenceNrConflictError } from '../../src/persistence/spi.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { SequenceNrConflictError } from '../../src/persistence/errors.js';
-import type { AsyncWriteJournal } from '../../src/persistence/journal.js';
-import type { AtomicWrite, PersistentRepr } from '../../src/persistence/persistent-repr.js';
 import {
   allBytes,
   atomicWrite,

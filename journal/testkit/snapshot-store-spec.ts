@@ -1,8 +1,5 @@
+import { type SerializedValue, SnapshotMetadata, SnapshotSelectionCriteria, type SnapshotStore } from '../../src/persistence/spi.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { SerializedValue } from '../../src/persistence/serialized-value.js';
-import { SnapshotMetadata } from '../../src/persistence/snapshot-metadata.js';
-import { SnapshotSelectionCriteria } from '../../src/persistence/snapshot-selection-criteria.js';
-import type { SnapshotStore } from '../../src/persistence/snapshot-store.js';
 import { allBytes, expectSameSerialized, type JsonComparison, uniquePersistenceId } from './fixtures.js';
 
 export interface SnapshotStoreSpecOptions {
