@@ -5,12 +5,27 @@
  */
 import { fileSnapshotStore } from '../journal/file/index.js';
 import { inMemoryJournal } from '../journal/memory/index.js';
-import { configureDefaultPlugins } from './persistence/persistence.js';
+import { ActorSystem as CoreActorSystem, type ActorSystemOptions } from './actor/actor-system.js';
 
-configureDefaultPlugins({
-  journal: (system) => inMemoryJournal({ logger: system.log }),
-  snapshotStore: (system) => fileSnapshotStore({ dir: './snapshots', logger: system.log }),
-});
+/**
+ * The actor system, with the bare library's plugin defaults: the in-memory journal (it warns that
+ * nothing survives a restart) and local-file snapshots under ./snapshots, for whichever of `journal`
+ * and `snapshotStore` the options leave out. Wired here, explicitly, rather than installed as a side
+ * effect of importing: the core's own `ActorSystem` (src/actor) has no defaults and says so.
+ */
+export class ActorSystem extends CoreActorSystem {
+  static override create(name: string, options: ActorSystemOptions = {}): ActorSystem {
+    const withDefaults: ActorSystemOptions =
+      options !== null && typeof options === 'object'
+        ? {
+            ...options,
+            journal: options.journal ?? ((system) => inMemoryJournal({ logger: system.log })),
+            snapshotStore: options.snapshotStore ?? ((system) => fileSnapshotStore({ dir: './snapshots', logger: system.log })),
+          }
+        : options;
+    return new ActorSystem(name, withDefaults);
+  }
+}
 
 export * from './actor/index.js';
 export * from './persistence/index.js';

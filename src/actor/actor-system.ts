@@ -87,7 +87,8 @@ export class ActorSystem {
     return new ActorSystem(name, options);
   }
 
-  private constructor(name: string, options: ActorSystemOptions) {
+  /** Use `ActorSystem.create`. Protected so that the package entry point can add its plugin defaults. */
+  protected constructor(name: string, options: ActorSystemOptions) {
     validateActorName(name);
     if (options === null || typeof options !== 'object') {
       throw new InvalidOptionError('ActorSystem options must be an object');

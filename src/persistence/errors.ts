@@ -16,7 +16,7 @@ export class PersistenceIdTakenError extends SteadfastError {
 /** ActorSystem.create without a journal or snapshot store, in a program that never loaded the defaults. */
 export class NoJournalConfiguredError extends SteadfastError {
   constructor() {
-    super('ERR_NO_JOURNAL', 'no journal configured: pass `journal` and `snapshotStore` to ActorSystem.create, or import from "steadfast"');
+    super('ERR_NO_JOURNAL', 'no journal configured: pass `journal` and `snapshotStore` to ActorSystem.create (the ActorSystem of the `steadfast` entry point brings defaults)');
   }
 }
 

@@ -4,6 +4,10 @@ import type { EventAdapter } from './event-adapter.js';
 import type { AsyncWriteJournal } from './journal.js';
 import type { Serializer } from './serialization.js';
 import type { SnapshotStore } from './snapshot-store.js';
+import type { ActorSystem } from '../actor/actor-system.js';
+
+/** A plugin, or a factory that makes it for the system (called once, when persistence is first used). */
+export type PluginOption<Plugin> = Plugin | ((system: ActorSystem) => Plugin);
 
 /**
  * What happens to a command that arrives while a persistent actor's internal stash is full:
@@ -36,10 +40,13 @@ export interface PersistenceOptions extends PersistentActorSettings {
 
 declare module '../actor/actor-system.js' {
   interface ActorSystemOptions {
-    /** Where events go. Default: the in-memory journal (nothing survives a restart; it warns). */
-    journal?: AsyncWriteJournal;
-    /** Where snapshots go. Default: local files under ./snapshots. */
-    snapshotStore?: SnapshotStore;
+    /**
+     * Where events go: a journal, or a factory called with the system. Default (ActorSystem.create from
+     * `steadfast`): the in-memory journal (nothing survives a restart; it warns).
+     */
+    journal?: PluginOption<AsyncWriteJournal>;
+    /** Where snapshots go (or a factory). Default (from `steadfast`): local files under ./snapshots. */
+    snapshotStore?: PluginOption<SnapshotStore>;
     persistence?: PersistenceOptions;
   }
 }

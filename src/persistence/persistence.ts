@@ -3,7 +3,7 @@ import { CircuitBreaker, type BreakerCallback } from './circuit-breaker.js';
 import { NoJournalConfiguredError, PersistenceIdTakenError } from './errors.js';
 import { EventAdapters } from './event-adapter.js';
 import type { AsyncWriteJournal, WriteOutcome } from './journal.js';
-import { resolvePersistenceSettings, type ResolvedPersistenceSettings } from './persistence-settings.js';
+import { resolvePersistenceSettings, type PluginOption, type ResolvedPersistenceSettings } from './persistence-settings.js';
 import type { AtomicWrite, PersistentRepr } from './persistent-repr.js';
 import { RecoveryPermits } from './recovery-permits.js';
 import { JsonSerializer, SerializationRegistry } from './serialization.js';
@@ -12,19 +12,8 @@ import type { SnapshotMetadata } from './snapshot-metadata.js';
 import type { SnapshotSelectionCriteria } from './snapshot-selection-criteria.js';
 import type { SnapshotStore, StoredSnapshot } from './snapshot-store.js';
 
-export interface DefaultPlugins {
-  journal(system: ActorSystem): AsyncWriteJournal;
-  snapshotStore(system: ActorSystem): SnapshotStore;
-}
-
-let defaultPlugins: DefaultPlugins | undefined;
-
-/**
- * The package entry point installs the default plugins (in-memory journal, local-file snapshots).
- * They live in `journal/`, a layer above this one, so this layer only holds the factory.
- */
-export function configureDefaultPlugins(plugins: DefaultPlugins): void {
-  defaultPlugins = plugins;
+function resolvePlugin<Plugin extends object>(option: PluginOption<Plugin> | undefined, system: ActorSystem): Plugin | undefined {
+  return typeof option === 'function' ? (option as (system: ActorSystem) => Plugin)(system) : option;
 }
 
 // Replays are bounded by the recovery event timeout, not by the breaker's call timeout.
@@ -65,11 +54,13 @@ export class Persistence {
     this.serialization = new SerializationRegistry(options.serializers ?? [], new JsonSerializer(options.schemaVersions));
     this.adapters = new EventAdapters(options.eventAdapters ?? []);
     this.recoveryPermits = new RecoveryPermits(this.settings.maxConcurrentRecoveries);
-    if (!defaultPlugins && (!system.options.journal || !system.options.snapshotStore)) {
-      throw new NoJournalConfiguredError();
-    }
-    this.journal = system.options.journal ?? defaultPlugins!.journal(system);
-    this.snapshotStore = system.options.snapshotStore ?? defaultPlugins!.snapshotStore(system);
+    // The defaults (in-memory journal, local-file snapshots) live in journal/, a layer above this one:
+    // the `steadfast` entry point's ActorSystem.create passes them as factories; this layer has none.
+    const journal = resolvePlugin(system.options.journal, system);
+    const snapshotStore = resolvePlugin(system.options.snapshotStore, system);
+    if (!journal || !snapshotStore) throw new NoJournalConfiguredError();
+    this.journal = journal;
+    this.snapshotStore = snapshotStore;
     const log = system.log.child({ component: 'persistence' });
     this.#journalBreaker = new CircuitBreaker('journal', this.settings.journalCircuitBreaker, (state) =>
       log.warn(`journal circuit breaker is now ${state}`),
