@@ -1,0 +1,82 @@
+/**
+ * One delivery of an AtLeastOnceDeliveryActor while it is unconfirmed, and the two ways it is shown:
+ * to operators (`DeliveryInfo`, with attempts and times) and to the actor (`UnconfirmedDelivery`).
+ */
+import { toPlainDestination, type Destination, type PlainDestination } from './destination.js';
+import type { UnconfirmedDelivery } from './messages.js';
+
+/** One unconfirmed delivery as operators see it. Times are wall-clock ms (undefined: not sent yet). */
+export interface DeliveryInfo extends UnconfirmedDelivery {
+  readonly firstAttemptAt: number | undefined;
+  readonly lastAttemptAt: number | undefined;
+  readonly lastError: string | undefined;
+  /** Given up on after `deadLetterAfterAttempts` sends; waiting for the actor to persist that. */
+  readonly exhausted: boolean;
+}
+
+export interface DeliveryRecord {
+  readonly deliveryId: number;
+  readonly destination: Destination;
+  readonly plainDestination: PlainDestination;
+  readonly message: unknown;
+  attempt: number;
+  /** Monotonic time (performance.now) when the next send is due: wall-clock jumps cannot cause storms or stalls. */
+  dueAt: number;
+  firstAttemptAt: number | undefined;
+  lastAttemptAt: number | undefined;
+  lastError: string | undefined;
+  exhausted: boolean;
+  /** Sequence number of the event whose handler made the delivery (replay keys it as it was keyed then). */
+  readonly createdAtSequenceNr: number;
+  /** Made by a live handler, not rebuilt by replay: keyed with the current identity. */
+  readonly live: boolean;
+  /** Wire sender id of the delivery's key; set once, at the first send (or restored from a snapshot). */
+  senderId: string | undefined;
+  token: string | undefined;
+  keyResolved: boolean;
+}
+
+/** Not sent yet, and due at once: the first send (or, after recovery, the resend) happens right away. */
+export function newRecord(
+  deliveryId: number,
+  destination: Destination,
+  message: unknown,
+  createdAtSequenceNr: number,
+  live: boolean,
+  senderId: string | undefined,
+): DeliveryRecord {
+  return {
+    deliveryId,
+    destination,
+    plainDestination: toPlainDestination(destination),
+    message,
+    attempt: 0,
+    dueAt: Number.NEGATIVE_INFINITY,
+    firstAttemptAt: undefined,
+    lastAttemptAt: undefined,
+    lastError: undefined,
+    exhausted: false,
+    createdAtSequenceNr,
+    live,
+    senderId,
+    token: undefined,
+    keyResolved: false,
+  };
+}
+
+export function toInfo(record: DeliveryRecord): DeliveryInfo {
+  return {
+    deliveryId: record.deliveryId,
+    destination: record.plainDestination,
+    message: record.message,
+    attempt: record.attempt,
+    firstAttemptAt: record.firstAttemptAt,
+    lastAttemptAt: record.lastAttemptAt,
+    lastError: record.lastError,
+    exhausted: record.exhausted,
+  };
+}
+
+export function describeRecord(record: DeliveryRecord): UnconfirmedDelivery {
+  return { deliveryId: record.deliveryId, destination: record.plainDestination, message: record.message, attempt: record.attempt };
+}
