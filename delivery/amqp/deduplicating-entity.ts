@@ -12,6 +12,7 @@ import { InvalidOptionError, asError } from '../../src/actor/errors.js';
 import type { PersistentActorSettings } from '../../src/persistence/persistence-settings.js';
 import { PersistentActor, type PersistenceReply } from '../../src/persistence/persistent-actor.js';
 import { RecoveryCompleted, SaveSnapshotFailure, SaveSnapshotSuccess, SnapshotOffer } from '../../src/persistence/protocol.js';
+import { SnapshotPolicy } from '../../src/persistence/snapshot-policy.js';
 import { ReceivedDeliveries, type ReceivedDeliveriesSnapshot } from '../received-deliveries.js';
 import { DeliveryApplied, InboundDelivery } from './inbound-delivery.js';
 
@@ -50,9 +51,7 @@ export abstract class DeduplicatingEntity<State, Event, Command = never> extends
   readonly persistenceId: string;
   #state: State;
   #received = new ReceivedDeliveries();
-  readonly #snapshotEvery: number;
-  #appliedSinceSnapshot = 0;
-  #snapshotInFlight = false;
+  readonly #snapshots: SnapshotPolicy;
 
   /**
    * @param persistenceId the entity's event stream, e.g. `account-${entityId}`.
@@ -62,9 +61,7 @@ export abstract class DeduplicatingEntity<State, Event, Command = never> extends
     super(options);
     this.persistenceId = persistenceId;
     this.#state = initialState;
-    const every = options.snapshotEvery ?? 1000;
-    if (!Number.isSafeInteger(every) || every < 0) throw new InvalidOptionError(`snapshotEvery must be an integer >= 0, got ${String(every)}`);
-    this.#snapshotEvery = every;
+    this.#snapshots = new SnapshotPolicy(options.snapshotEvery ?? 1000);
   }
 
   /** The state after every applied delivery so far. */
@@ -102,7 +99,7 @@ export abstract class DeduplicatingEntity<State, Event, Command = never> extends
       return;
     }
     if (command instanceof SaveSnapshotSuccess || command instanceof SaveSnapshotFailure) {
-      this.#snapshotInFlight = false;
+      this.#snapshots.settled();
       if (command instanceof SaveSnapshotFailure) this.log.warn({ err: command.cause }, 'entity snapshot failed; retried after the next deliveries');
     }
     this.onOtherCommand(command as Command | PersistenceReply);
@@ -167,13 +164,11 @@ export abstract class DeduplicatingEntity<State, Event, Command = never> extends
     let state = this.#state;
     for (const effect of event.events) state = this.applyEvent(state, effect);
     this.#state = state;
-    this.#appliedSinceSnapshot++;
+    this.#snapshots.applied();
   }
 
   #maybeSnapshot(): void {
-    if (this.#snapshotEvery === 0 || this.#appliedSinceSnapshot < this.#snapshotEvery || this.#snapshotInFlight) return;
-    this.#appliedSinceSnapshot = 0;
-    this.#snapshotInFlight = true;
+    if (!this.#snapshots.takeIfDue()) return;
     this.saveSnapshot({ state: this.#state, received: this.#received.toSnapshot() } satisfies DeduplicatingEntitySnapshot<State>);
   }
 }

@@ -7,12 +7,14 @@ import {
   SnapshotOffer,
 } from '../../src/persistence/protocol.js';
 import type { PersistenceReply } from '../../src/persistence/persistent-actor.js';
+import { SnapshotPolicy } from '../../src/persistence/snapshot-policy.js';
 import { SnapshotSelectionCriteria } from '../../src/persistence/snapshot-selection-criteria.js';
 import { AtLeastOnceDeliveryActor, type AtLeastOnceDeliveryOptions } from '../at-least-once-delivery-actor.js';
 import type { PlainDestination } from '../destination.js';
-import type { ActorRef } from '../../src/actor/actor-ref.js';
 import { DeliveryNotDeadLetteredError, MaxUnconfirmedMessagesExceededError } from '../errors.js';
 import { DeliveryAttemptsExhausted, DeliveryConfirmed, DeliveryEnvelope, UnconfirmedWarning, type AtLeastOnceDeliverySnapshot } from '../messages.js';
+import { DeadLetterBook } from './dead-letter-book.js';
+import { IdempotencyKeys } from './idempotency-keys.js';
 import {
   OutboxDeliveryStatus,
   OutboxQuery,
@@ -20,7 +22,6 @@ import {
   OutboxSend,
   type DeadLetteredDelivery,
   type DeliveryStatus,
-  type FormerDeadLetter,
   type OutboxEvent,
   type OutboxSnapshot,
   type OutboxStats,
@@ -52,22 +53,14 @@ type OutboxCommand = OutboxSend | OutboxQuery | OutboxDeliveryStatus | OutboxRed
  */
 export class OutboxActor extends AtLeastOnceDeliveryActor<OutboxCommand, OutboxEvent> {
   readonly persistenceId: string;
-  readonly #snapshotEvery: number;
+  readonly #snapshots: SnapshotPolicy;
   readonly #deleteEventsOnSnapshot: boolean;
-  readonly #maxKeys: number;
-  readonly #maxDeadLetters: number;
-  readonly #keys = new Map<string, number>();
-  readonly #pendingKeys = new Map<string, ActorRef[]>();
-  readonly #deadLetters = new Map<number, DeadLetteredDelivery>();
-  /** Without them, a redriven or dropped id would look confirmed (it left the unconfirmed set too). */
-  readonly #formerDeadLetters = new Map<number, FormerDeadLetter>();
-  #outcomesForgottenUpTo = 0;
-  #eventsSinceSnapshot = 0;
+  readonly #keys: IdempotencyKeys;
+  readonly #deadLetters: DeadLetterBook;
   /** Deliveries whose `accepted` or `redriven` event is still being persisted. */
   #deliveriesBeingPersisted = 0;
   /** Dead letters in a `redriven` event still being persisted: a second redrive must not take them again. */
   readonly #redrivesBeingPersisted = new Set<number>();
-  #snapshotInFlight = false;
   /**
    * Confirmations wait here while the previous `confirmed` event is being written, then go out as one
    * event: under load one journal row per write round trip instead of one per confirmation, and an
@@ -83,10 +76,10 @@ export class OutboxActor extends AtLeastOnceDeliveryActor<OutboxCommand, OutboxE
   constructor(options: OutboxActorOptions) {
     super(options);
     this.persistenceId = options.persistenceId;
-    this.#snapshotEvery = options.snapshotEvery ?? 1000;
+    this.#snapshots = new SnapshotPolicy(options.snapshotEvery ?? 1000);
     this.#deleteEventsOnSnapshot = options.deleteEventsOnSnapshot ?? false;
-    this.#maxKeys = options.maxIdempotencyKeys ?? 100_000;
-    this.#maxDeadLetters = options.maxDeadLetters ?? 10_000;
+    this.#keys = new IdempotencyKeys(options.maxIdempotencyKeys ?? 100_000);
+    this.#deadLetters = new DeadLetterBook(options.maxDeadLetters ?? 10_000);
   }
 
   onCommand(command: OutboxCommand | PersistenceReply): void {
@@ -117,7 +110,7 @@ export class OutboxActor extends AtLeastOnceDeliveryActor<OutboxCommand, OutboxE
       return;
     }
     if (command instanceof SaveSnapshotSuccess) {
-      this.#snapshotInFlight = false;
+      this.#snapshots.settled();
       if (this.#deleteEventsOnSnapshot) {
         this.deleteMessages(command.metadata.sequenceNr);
         if (command.metadata.sequenceNr > 1) this.deleteSnapshots(new SnapshotSelectionCriteria({ maxSequenceNr: command.metadata.sequenceNr - 1 }));
@@ -125,7 +118,7 @@ export class OutboxActor extends AtLeastOnceDeliveryActor<OutboxCommand, OutboxE
       return;
     }
     if (command instanceof SaveSnapshotFailure) {
-      this.#snapshotInFlight = false;
+      this.#snapshots.settled();
       this.log.warn({ err: command.cause }, 'outbox snapshot failed; it is retried after the next events');
       return;
     }
@@ -146,12 +139,11 @@ export class OutboxActor extends AtLeastOnceDeliveryActor<OutboxCommand, OutboxE
           message: this.#messageFor(delivery.destination, delivery.deliveryId, delivery.message) as typeof delivery.message,
         })),
       });
-      for (const [key, id] of snapshot.idempotencyKeys) this.#keys.set(key, id);
-      for (const dead of snapshot.deadLetters) this.#deadLetters.set(dead.deliveryId, dead);
+      this.#keys.restore(snapshot.idempotencyKeys);
+      this.#deadLetters.restore(snapshot);
       this.#accepted = snapshot.acceptedCount;
       this.#confirmed = snapshot.confirmedCount;
       this.#highestConfirmed = snapshot.highestConfirmed;
-      this.#restoreFormerDeadLetters(snapshot);
       return;
     }
     this.#apply(message);
@@ -180,10 +172,7 @@ export class OutboxActor extends AtLeastOnceDeliveryActor<OutboxCommand, OutboxE
         this.#deliveriesBeingPersisted--;
         this.sender.tell(new StatusFailure(cause));
         const key = event.idempotencyKey;
-        if (key !== undefined) {
-          for (const waiter of this.#pendingKeys.get(key) ?? []) waiter.tell(new StatusFailure(cause));
-          this.#pendingKeys.delete(key);
-        }
+        if (key !== undefined) for (const waiter of this.#keys.settle(key)) waiter.tell(new StatusFailure(cause));
         break;
       }
       case 'redriven':
@@ -206,19 +195,15 @@ export class OutboxActor extends AtLeastOnceDeliveryActor<OutboxCommand, OutboxE
   #send(command: OutboxSend): void {
     const key = command.idempotencyKey;
     if (key !== undefined) {
-      const known = this.#keys.get(key);
+      const known = this.#keys.idOf(key);
       if (known !== undefined) {
         this.sender.tell({ deliveryId: known, duplicate: true } satisfies SendAccepted);
         return;
       }
-      const waiting = this.#pendingKeys.get(key);
-      if (waiting) {
-        waiting.push(this.sender);
-        return;
-      }
+      if (this.#keys.waitIfPending(key, this.sender)) return;
     }
     if (this.#refusedOverLimit(1)) return;
-    if (key !== undefined) this.#pendingKeys.set(key, []);
+    if (key !== undefined) this.#keys.markPending(key);
     this.#deliveriesBeingPersisted++;
     const { destination, payload } = command;
     // Two literals rather than a conditional spread, which V8 builds as a slow dictionary object.
@@ -230,10 +215,7 @@ export class OutboxActor extends AtLeastOnceDeliveryActor<OutboxCommand, OutboxE
       this.#deliveriesBeingPersisted--;
       const deliveryId = this.#apply(persisted);
       this.sender.tell({ deliveryId, duplicate: false } satisfies SendAccepted);
-      if (key !== undefined) {
-        for (const waiter of this.#pendingKeys.get(key) ?? []) waiter.tell({ deliveryId, duplicate: true } satisfies SendAccepted);
-        this.#pendingKeys.delete(key);
-      }
+      if (key !== undefined) for (const waiter of this.#keys.settle(key)) waiter.tell({ deliveryId, duplicate: true } satisfies SendAccepted);
     });
   }
 
@@ -250,13 +232,13 @@ export class OutboxActor extends AtLeastOnceDeliveryActor<OutboxCommand, OutboxE
 
   /** Applies an event to the state (live and during replay); returns the delivery id of an `accepted`. */
   #apply(event: OutboxEvent): number {
-    this.#eventsSinceSnapshot++;
+    this.#snapshots.applied();
     let deliveryId = 0;
     switch (event.type) {
       case 'accepted': {
         this.#accepted++;
         deliveryId = this.deliver(event.destination, (id) => this.#messageFor(event.destination, id, event.payload));
-        if (event.idempotencyKey !== undefined) this.#rememberKey(event.idempotencyKey, deliveryId);
+        if (event.idempotencyKey !== undefined) this.#keys.remember(event.idempotencyKey, deliveryId);
         break;
       }
       case 'confirmed':
@@ -270,7 +252,7 @@ export class OutboxActor extends AtLeastOnceDeliveryActor<OutboxCommand, OutboxE
       case 'dead-lettered': {
         const info = this.unconfirmedDelivery(event.deliveryId);
         if (info && this.confirmDelivery(event.deliveryId)) {
-          this.#deadLetters.set(event.deliveryId, {
+          const dropped = this.#deadLetters.add({
             deliveryId: event.deliveryId,
             destination: info.destination,
             payload: this.#payloadOf(info.message),
@@ -278,54 +260,23 @@ export class OutboxActor extends AtLeastOnceDeliveryActor<OutboxCommand, OutboxE
             reason: event.reason,
             deadLetteredAt: event.at,
           });
-          while (this.#deadLetters.size > this.#maxDeadLetters) this.#drop(this.#deadLetters.values().next().value!);
+          // The message is given up for good here; replay would only repeat the warning.
+          if (!this.isRecovering) {
+            for (const dead of dropped) this.log.warn({ deliveryId: dead.deliveryId, maxDeadLetters: this.#deadLetters.max }, 'dropped the oldest dead letter: maxDeadLetters reached');
+          }
         }
         break;
       }
       case 'redriven':
         for (const id of event.deliveryIds) {
-          const dead = this.#deadLetters.get(id);
+          const dead = this.#deadLetters.take(id);
           if (!dead) continue;
-          this.#deadLetters.delete(id);
-          const redrivenAs = this.deliver(dead.destination, (newId) => this.#messageFor(dead.destination, newId, dead.payload));
-          this.#rememberFormer({ deliveryId: id, outcome: 'redriven', redrivenAs });
+          this.#deadLetters.redriven(id, this.deliver(dead.destination, (newId) => this.#messageFor(dead.destination, newId, dead.payload)));
         }
         break;
     }
     if (!this.isRecovering) this.#maybeSnapshot();
     return deliveryId;
-  }
-
-  #drop(dead: DeadLetteredDelivery): void {
-    this.#deadLetters.delete(dead.deliveryId);
-    this.#rememberFormer({ deliveryId: dead.deliveryId, outcome: 'dropped', reason: dead.reason, attempts: dead.attempts, destination: dead.destination });
-    // The message is given up for good here; replay would only repeat the warning.
-    if (!this.isRecovering) {
-      this.log.warn({ deliveryId: dead.deliveryId, maxDeadLetters: this.#maxDeadLetters }, 'dropped the oldest dead letter: maxDeadLetters reached');
-    }
-  }
-
-  #rememberFormer(former: FormerDeadLetter): void {
-    this.#formerDeadLetters.set(former.deliveryId, former);
-    while (this.#formerDeadLetters.size > this.#maxDeadLetters) {
-      const oldest = this.#formerDeadLetters.keys().next().value!;
-      this.#formerDeadLetters.delete(oldest);
-      this.#outcomesForgottenUpTo = Math.max(this.#outcomesForgottenUpTo, oldest);
-    }
-  }
-
-  #restoreFormerDeadLetters(snapshot: OutboxSnapshot): void {
-    if (snapshot.formerDeadLetters !== undefined) {
-      for (const former of snapshot.formerDeadLetters) this.#formerDeadLetters.set(former.deliveryId, former);
-      this.#outcomesForgottenUpTo = snapshot.outcomesForgottenUpTo ?? 0;
-      return;
-    }
-    // An older snapshot without the record. Every id handed out is in flight, dead-lettered,
-    // confirmed, redriven or dropped; if the counts leave none for the last two, no id is mistaken
-    // for confirmed. Otherwise the ids up to the counter cannot be told apart any more.
-    const { delivery, deadLetters, confirmedCount } = snapshot;
-    const formerCount = delivery.currentDeliveryId - delivery.unconfirmedDeliveries.length - deadLetters.length - confirmedCount;
-    if (formerCount > 0) this.#outcomesForgottenUpTo = delivery.currentDeliveryId;
   }
 
   #messageFor(destination: PlainDestination, deliveryId: number, payload: unknown): unknown {
@@ -347,24 +298,15 @@ export class OutboxActor extends AtLeastOnceDeliveryActor<OutboxCommand, OutboxE
     return (message instanceof DeliveryEnvelope ? message.payload : message) as DeadLetteredDelivery['payload'];
   }
 
-  #rememberKey(key: string, deliveryId: number): void {
-    this.#keys.set(key, deliveryId);
-    while (this.#keys.size > this.#maxKeys) this.#keys.delete(this.#keys.keys().next().value!);
-  }
-
   #maybeSnapshot(): void {
-    if (this.#eventsSinceSnapshot < this.#snapshotEvery || this.#snapshotInFlight) return;
-    this.#eventsSinceSnapshot = 0;
-    this.#snapshotInFlight = true;
+    if (!this.#snapshots.takeIfDue()) return;
     const snapshot: OutboxSnapshot = {
       delivery: this.#plainDeliverySnapshot(),
-      idempotencyKeys: [...this.#keys.entries()],
-      deadLetters: [...this.#deadLetters.values()],
+      idempotencyKeys: this.#keys.entries(),
+      ...this.#deadLetters.snapshotFields(),
       confirmedCount: this.#confirmed,
       acceptedCount: this.#accepted,
       highestConfirmed: this.#highestConfirmed,
-      formerDeadLetters: [...this.#formerDeadLetters.values()],
-      outcomesForgottenUpTo: this.#outcomesForgottenUpTo,
     };
     this.saveSnapshot(snapshot);
   }
@@ -375,7 +317,7 @@ export class OutboxActor extends AtLeastOnceDeliveryActor<OutboxCommand, OutboxE
         this.sender.tell(this.unconfirmedDeliveries().map((delivery) => ({ ...delivery, message: this.#payloadOf(delivery.message) })));
         return;
       case 'dead-letters':
-        this.sender.tell([...this.#deadLetters.values()]);
+        this.sender.tell(this.#deadLetters.list());
         return;
       case 'stats':
       case 'delivery': {
@@ -397,17 +339,13 @@ export class OutboxActor extends AtLeastOnceDeliveryActor<OutboxCommand, OutboxE
   #status(deliveryId: number): DeliveryStatus {
     const inFlight = this.unconfirmedDelivery(deliveryId);
     if (inFlight) return { status: 'in-flight', deliveryId, attempts: inFlight.attempt, lastError: inFlight.lastError, destination: inFlight.destination };
-    const dead = this.#deadLetters.get(deliveryId);
-    if (dead) return { status: 'dead-lettered', deliveryId, reason: dead.reason, attempts: dead.attempts, destination: dead.destination };
-    const former = this.#formerDeadLetters.get(deliveryId);
-    if (former?.outcome === 'redriven') return { status: 'redriven', deliveryId, redrivenAs: former.redrivenAs };
-    if (former?.outcome === 'dropped') return { status: 'dropped', deliveryId, reason: former.reason, attempts: former.attempts, destination: former.destination };
     if (deliveryId < 1 || deliveryId > this.currentDeliveryId) return { status: 'unknown', deliveryId };
-    return { status: deliveryId <= this.#outcomesForgottenUpTo ? 'forgotten' : 'confirmed', deliveryId };
+    const known = this.#deadLetters.statusOf(deliveryId);
+    return known === 'finished' ? { status: 'confirmed', deliveryId } : known;
   }
 
   #redrive(command: OutboxRedrive): void {
-    const requested = command.deliveryId === undefined ? [...this.#deadLetters.keys()] : [command.deliveryId];
+    const requested = command.deliveryId === undefined ? this.#deadLetters.ids() : [command.deliveryId];
     const ids = requested.filter((id) => this.#deadLetters.has(id) && !this.#redrivesBeingPersisted.has(id));
     if (ids.length === 0) {
       if (command.deliveryId !== undefined) this.sender.tell(new StatusFailure(new DeliveryNotDeadLetteredError(this.persistenceId, command.deliveryId)));
@@ -423,7 +361,7 @@ export class OutboxActor extends AtLeastOnceDeliveryActor<OutboxCommand, OutboxE
       for (const id of ids) this.#redrivesBeingPersisted.delete(id);
       this.#apply(event);
       // A dead letter dropped meanwhile (maxDeadLetters) was not sent again: the answer says so.
-      this.sender.tell(event.deliveryIds.filter((id) => this.#formerDeadLetters.get(id)?.outcome === 'redriven'));
+      this.sender.tell(event.deliveryIds.filter((id) => this.#deadLetters.wasRedriven(id)));
     });
   }
 }
