@@ -2,7 +2,11 @@
  * The typed handler lists behind the receive-style actors (`ReceivePersistentActor`,
  * `AtLeastOnceDeliveryReceiveActor`, Akka's `Command<T>` / `Recover<T>`): handlers registered per
  * class (matched with `instanceof`) or per `type` string, each with an optional predicate, tried in
- * registration order, the first match wins. One class for both actor bases, so they cannot drift apart.
+ * registration order, the first match wins.
+ *
+ * The two actor bases extend different classes (TypeScript has no multiple inheritance), so the
+ * registration methods are written once here and put on both prototypes by `installReceiveStyle`; each
+ * class declares their types by merging the `ReceiveStyle` interface. They cannot drift apart.
  */
 import type { Logger } from 'pino';
 import type { ActorRef } from '../actor/actor-ref.js';
@@ -163,5 +167,52 @@ export class ReceiveHandlers {
     if (this.#unhandledEventTypes.has(type)) return;
     this.#unhandledEventTypes.add(type);
     host.log.warn({ message: type }, message instanceof SnapshotOffer ? 'no recover handler takes the SnapshotOffer; the snapshot is ignored' : 'no recover handler takes this event; it is skipped (logged once per type)');
+  }
+}
+
+const HANDLERS = Symbol('steadfast.receiveHandlers');
+
+interface WithHandlers {
+  [HANDLERS]?: ReceiveHandlers;
+}
+
+function handlersOf(actor: object): ReceiveHandlers {
+  return ((actor as WithHandlers)[HANDLERS] ??= new ReceiveHandlers());
+}
+
+/** `onCommand` of a receive-style actor. */
+export function dispatchCommand(actor: ReceiveHost, command: unknown): void | Promise<void> {
+  return handlersOf(actor).dispatchCommand(command, actor);
+}
+
+/** `onRecover` of a receive-style actor. */
+export function dispatchRecover(actor: ReceiveHost, message: unknown): void {
+  handlersOf(actor).dispatchRecover(message, actor);
+}
+
+type Registration = (this: object, ...args: never[]) => void;
+
+const REGISTRATION: Readonly<Record<keyof ReceiveStyle<unknown, unknown>, Registration>> = {
+  command(this: object, type: MessageClass<unknown> | string, handler: (command: never) => unknown, predicate?: (command: never) => boolean) {
+    handlersOf(this).addCommand(type, handler, predicate);
+  },
+  commandAny(this: object, handler: (command: never) => unknown) {
+    handlersOf(this).addCommandAny(handler);
+  },
+  recover(this: object, type: MessageClass<unknown> | string, handler: (message: never) => void, predicate?: (message: never) => boolean) {
+    handlersOf(this).addRecover(type, handler, predicate);
+  },
+  recoverAny(this: object, handler: (message: never) => void) {
+    handlersOf(this).addRecoverAny(handler);
+  },
+  become(this: object, configure: () => void) {
+    handlersOf(this).become(configure);
+  },
+};
+
+/** Puts the registration methods on `actorClass`'s prototype (non-enumerable, like class methods). */
+export function installReceiveStyle(actorClass: abstract new (...args: never[]) => object): void {
+  for (const [name, method] of Object.entries(REGISTRATION)) {
+    Object.defineProperty(actorClass.prototype, name, { value: method, writable: true, configurable: true, enumerable: false });
   }
 }

@@ -1,7 +1,10 @@
 import type { PersistentActorSettings } from './persistence-settings.js';
 import { PersistentActor, type PersistenceReply } from './persistent-actor.js';
 import type { RecoveryCompleted, SnapshotOffer } from './protocol.js';
-import { ReceiveHandlers, type CommandHandler, type MessageClass, type OfType, type ReceiveStyle, type RecoverHandler, type TypeName } from './receive-handlers.js';
+import { dispatchCommand, dispatchRecover, installReceiveStyle, type ReceiveStyle } from './receive-handlers.js';
+
+// The registration methods (command, commandAny, recover, recoverAny, become) and their types.
+export interface ReceivePersistentActor<Command = unknown, Event = unknown> extends ReceiveStyle<Command, Event> {}
 
 /**
  * A PersistentActor configured with typed handlers instead of one `onCommand` (the seeds'
@@ -17,43 +20,20 @@ import { ReceiveHandlers, type CommandHandler, type MessageClass, type OfType, t
  * Handlers are tried in registration order and the first match wins; command handlers may be async
  * (the mailbox waits). A command no handler takes goes to dead letters with the reason `unhandled`;
  * a persistence reply (`SaveSnapshotSuccess`, ...) no handler takes is dropped with a debug line.
+ * `become(() => { this.command(...) })` replaces the command handlers; recovery handlers stay.
  */
-export abstract class ReceivePersistentActor<Command = unknown, Event = unknown> extends PersistentActor<Command, Event> implements ReceiveStyle<Command, Event> {
-  readonly #handlers = new ReceiveHandlers();
-
+export abstract class ReceivePersistentActor<Command = unknown, Event = unknown> extends PersistentActor<Command, Event> {
   constructor(options: PersistentActorSettings = {}) {
     super(options);
   }
 
-  command<T>(type: MessageClass<T>, handler: CommandHandler<T>, predicate?: (command: T) => boolean): void;
-  command<Name extends TypeName<Command>>(type: Name, handler: CommandHandler<OfType<Command, Name>>, predicate?: (command: OfType<Command, Name>) => boolean): void;
-  command(type: MessageClass<unknown> | string, handler: (command: never) => unknown, predicate?: (command: never) => boolean): void {
-    this.#handlers.addCommand(type, handler, predicate);
-  }
-
-  commandAny(handler: CommandHandler<unknown>): void {
-    this.#handlers.addCommandAny(handler);
-  }
-
-  recover<T>(type: MessageClass<T>, handler: RecoverHandler<T>, predicate?: (message: T) => boolean): void;
-  recover<Name extends TypeName<Event>>(type: Name, handler: RecoverHandler<OfType<Event, Name>>, predicate?: (event: OfType<Event, Name>) => boolean): void;
-  recover(type: MessageClass<unknown> | string, handler: (message: never) => void, predicate?: (message: never) => boolean): void {
-    this.#handlers.addRecover(type, handler, predicate);
-  }
-
-  recoverAny(handler: RecoverHandler<Event | SnapshotOffer | RecoveryCompleted>): void {
-    this.#handlers.addRecoverAny(handler);
-  }
-
-  become(configure: () => void): void {
-    this.#handlers.become(configure);
-  }
-
   onCommand(command: Command | PersistenceReply): void | Promise<void> {
-    return this.#handlers.dispatchCommand(command, this);
+    return dispatchCommand(this, command);
   }
 
   onRecover(message: Event | SnapshotOffer | RecoveryCompleted): void {
-    this.#handlers.dispatchRecover(message, this);
+    dispatchRecover(this, message);
   }
 }
+
+installReceiveStyle(ReceivePersistentActor);
