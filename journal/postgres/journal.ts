@@ -10,10 +10,9 @@ import {
   type GlobalStatements,
   type OrderedEvent,
 } from './global-queries.js';
-import { prepareSchema } from './migrations.js';
 import { resolveOptions, type PostgresPluginOptions, type ResolvedOptions } from './options.js';
-import { openPool, type PoolHandle } from './pool.js';
 import { deleteTo, readHighest, readStatements, replay, type ReadStatements } from './read-path.js';
+import { SchemaConnection } from './schema-connection.js';
 import { advisoryLockKey, quoteIdent } from './sql-names.js';
 import { storeBatch, writeStatements, type WriteStatements } from './write-path.js';
 import { WriterConnection } from './writer-connection.js';
@@ -30,20 +29,18 @@ const MAX_EVENTS_PER_FLUSH = 5000;
 export class PostgresJournal implements AsyncWriteJournal {
   readonly schema: string;
   readonly #options: ResolvedOptions;
-  readonly #handle: PoolHandle;
+  readonly #connection: SchemaConnection;
   readonly #batcher: WriteBatcher;
   readonly #writer: WriterConnection;
   readonly #writes: WriteStatements;
   readonly #reads: ReadStatements;
   readonly #global: GlobalStatements;
   #leases: AdvisoryLeases | undefined;
-  #started: Promise<void> | undefined;
-  #closed = false;
 
   constructor(options: PostgresJournalOptions) {
     this.#options = resolveOptions(options, 'postgresJournal');
     this.schema = this.#options.schema;
-    this.#handle = openPool(this.#options);
+    this.#connection = new SchemaConnection(this.#options, 'postgresJournal');
     const quoted = quoteIdent(this.schema);
     // Prepared statement names are per connection; a pool shared by plugins on different schemas must
     // not see one name with two texts.
@@ -51,33 +48,25 @@ export class PostgresJournal implements AsyncWriteJournal {
     this.#writes = writeStatements(quoted, advisoryLockKey('write', this.schema), statementId);
     this.#reads = readStatements(quoted, statementId);
     this.#global = globalStatements(quoted);
-    this.#writer = new WriterConnection(this.#handle.pool, this.#options.logger);
+    this.#writer = new WriterConnection(this.pool, this.#options.logger);
     this.#batcher = new WriteBatcher((writes) => this.#flush(writes), { maxEventsPerFlush: MAX_EVENTS_PER_FLUSH });
   }
 
   /** The pool in use (the one passed in, or the plugin's own). */
   get pool(): pg.Pool {
-    return this.#handle.pool;
+    return this.#connection.pool;
   }
 
   start(): Promise<void> {
-    this.#started ??= (async () => {
-      await prepareSchema(this.pool, this.schema, this.#options);
-    })();
-    // A failed start (server down) may be retried by calling start() again.
-    this.#started.catch(() => {
-      this.#started = undefined;
-    });
-    return this.#started;
+    return this.#connection.start();
   }
 
-  async ping(): Promise<void> {
-    this.#assertOpen();
-    await this.pool.query('select 1');
+  ping(): Promise<void> {
+    return this.#connection.ping();
   }
 
   writeMessages(writes: readonly AtomicWrite[]): Promise<readonly WriteOutcome[]> {
-    if (this.#closed) return Promise.reject(new PluginClosedError('postgresJournal'));
+    if (this.#connection.closed) return Promise.reject(new PluginClosedError('postgresJournal'));
     return this.#batcher.write(writes);
   }
 
@@ -107,7 +96,7 @@ export class PostgresJournal implements AsyncWriteJournal {
    * its own (see the SPI's `Lease`, and README "Leases"); undefined when anyone holds it already.
    */
   acquireLease(name: string): Promise<Lease | undefined> {
-    if (this.#closed) return Promise.reject(new PluginClosedError('postgresJournal'));
+    if (this.#connection.closed) return Promise.reject(new PluginClosedError('postgresJournal'));
     this.#leases ??= new AdvisoryLeases(this.#options);
     return this.#leases.acquire(name);
   }
@@ -125,28 +114,22 @@ export class PostgresJournal implements AsyncWriteJournal {
   }
 
   async close(): Promise<void> {
-    if (this.#closed) return;
-    this.#closed = true;
+    if (!this.#connection.markClosed()) return;
     await this.#batcher.idle();
     // Only after the last write: whoever takes a lease over next must find every write of ours stored.
     await this.#leases?.close();
     this.#writer.release();
-    await this.#handle.release();
+    await this.#connection.release();
   }
 
   async #flush(writes: readonly AtomicWrite[]): Promise<readonly WriteOutcome[]> {
     // No closed check here: close() waits for writes accepted before it, and they must go out.
-    await (this.#started ?? this.start());
+    await this.#connection.migrated();
     return storeBatch(this.#writer, this.#writes, writes, this.#options.logger);
   }
 
   #ready(): Promise<void> {
-    this.#assertOpen();
-    return this.#started ?? this.start();
-  }
-
-  #assertOpen(): void {
-    if (this.#closed) throw new PluginClosedError('postgresJournal');
+    return this.#connection.ready();
   }
 }
 

@@ -1,10 +1,8 @@
 import { InvalidOptionError, type SerializedValue, SnapshotMetadata, type SnapshotSelectionCriteria, type SnapshotStore, type StoredSnapshot } from '../../src/persistence/spi.js';
 import type pg from 'pg';
-import { PluginClosedError } from './errors.js';
-import { prepareSchema } from './migrations.js';
 import { resolveOptions, type PostgresPluginOptions, type ResolvedOptions } from './options.js';
-import { openPool, type PoolHandle } from './pool.js';
 import { payloadOf, ROW_TYPES, toSafeNumber } from './row-codec.js';
+import { SchemaConnection } from './schema-connection.js';
 import { quoteIdent } from './sql-names.js';
 
 export type PostgresSnapshotStoreOptions = PostgresPluginOptions;
@@ -21,35 +19,26 @@ const LOAD_CANDIDATES = 5;
 export class PostgresSnapshotStore implements SnapshotStore {
   readonly schema: string;
   readonly #options: ResolvedOptions;
-  readonly #handle: PoolHandle;
+  readonly #connection: SchemaConnection;
   readonly #table: string;
-  #started: Promise<void> | undefined;
-  #closed = false;
 
   constructor(options: PostgresSnapshotStoreOptions) {
     this.#options = resolveOptions(options, 'postgresSnapshotStore');
     this.schema = this.#options.schema;
-    this.#handle = openPool(this.#options);
+    this.#connection = new SchemaConnection(this.#options, 'postgresSnapshotStore');
     this.#table = `${quoteIdent(this.schema)}.snapshots`;
   }
 
   get pool(): pg.Pool {
-    return this.#handle.pool;
+    return this.#connection.pool;
   }
 
   start(): Promise<void> {
-    this.#started ??= (async () => {
-      await prepareSchema(this.pool, this.schema, this.#options);
-    })();
-    this.#started.catch(() => {
-      this.#started = undefined;
-    });
-    return this.#started;
+    return this.#connection.start();
   }
 
-  async ping(): Promise<void> {
-    this.#assertOpen();
-    await this.pool.query('select 1');
+  ping(): Promise<void> {
+    return this.#connection.ping();
   }
 
   async load(persistenceId: string, criteria: SnapshotSelectionCriteria): Promise<StoredSnapshot | undefined> {
@@ -118,18 +107,11 @@ export class PostgresSnapshotStore implements SnapshotStore {
   }
 
   async close(): Promise<void> {
-    if (this.#closed) return;
-    this.#closed = true;
-    await this.#handle.release();
+    if (this.#connection.markClosed()) await this.#connection.release();
   }
 
   #ready(): Promise<void> {
-    this.#assertOpen();
-    return this.#started ?? this.start();
-  }
-
-  #assertOpen(): void {
-    if (this.#closed) throw new PluginClosedError('postgresSnapshotStore');
+    return this.#connection.ready();
   }
 }
 

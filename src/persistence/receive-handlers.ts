@@ -11,20 +11,7 @@
 import type { Logger } from 'pino';
 import type { ActorRef } from '../actor/actor-ref.js';
 import type { ActorSystem } from '../actor/actor-system.js';
-import {
-  DeleteMessagesFailure,
-  DeleteMessagesSuccess,
-  DeleteSnapshotFailure,
-  DeleteSnapshotsFailure,
-  DeleteSnapshotsSuccess,
-  DeleteSnapshotSuccess,
-  LoadSnapshotFailed,
-  LoadSnapshotResult,
-  RecoveryCompleted,
-  SaveSnapshotFailure,
-  SaveSnapshotSuccess,
-  SnapshotOffer,
-} from './protocol.js';
+import * as protocol from './protocol.js';
 import { isThenable } from './write-pipeline.js';
 
 /** A class whose instances a handler takes (any class: abstract, or with a private constructor like RecoveryCompleted). */
@@ -50,7 +37,7 @@ export interface ReceiveStyle<Command, Event> {
   commandAny(handler: CommandHandler<unknown>): void;
   recover<T>(type: MessageClass<T>, handler: RecoverHandler<T>, predicate?: (message: T) => boolean): void;
   recover<Name extends TypeName<Event>>(type: Name, handler: RecoverHandler<OfType<Event, Name>>, predicate?: (event: OfType<Event, Name>) => boolean): void;
-  recoverAny(handler: RecoverHandler<Event | SnapshotOffer | RecoveryCompleted>): void;
+  recoverAny(handler: RecoverHandler<Event | protocol.SnapshotOffer | protocol.RecoveryCompleted>): void;
   become(configure: () => void): void;
 }
 
@@ -60,16 +47,16 @@ interface Entry {
 }
 
 const PERSISTENCE_REPLIES: readonly MessageClass<unknown>[] = [
-  SaveSnapshotSuccess,
-  SaveSnapshotFailure,
-  DeleteSnapshotSuccess,
-  DeleteSnapshotFailure,
-  DeleteSnapshotsSuccess,
-  DeleteSnapshotsFailure,
-  DeleteMessagesSuccess,
-  DeleteMessagesFailure,
-  LoadSnapshotResult,
-  LoadSnapshotFailed,
+  protocol.SaveSnapshotSuccess,
+  protocol.SaveSnapshotFailure,
+  protocol.DeleteSnapshotSuccess,
+  protocol.DeleteSnapshotFailure,
+  protocol.DeleteSnapshotsSuccess,
+  protocol.DeleteSnapshotsFailure,
+  protocol.DeleteMessagesSuccess,
+  protocol.DeleteMessagesFailure,
+  protocol.LoadSnapshotResult,
+  protocol.LoadSnapshotFailed,
 ];
 
 export function isPersistenceReply(message: unknown): boolean {
@@ -161,12 +148,12 @@ export class ReceiveHandlers {
         return;
       }
     }
-    if (message instanceof RecoveryCompleted) return;
+    if (message instanceof protocol.RecoveryCompleted) return;
     // Without a handler the state misses what this event says: worth one warning per type.
     const type = describe(message);
     if (this.#unhandledEventTypes.has(type)) return;
     this.#unhandledEventTypes.add(type);
-    host.log.warn({ message: type }, message instanceof SnapshotOffer ? 'no recover handler takes the SnapshotOffer; the snapshot is ignored' : 'no recover handler takes this event; it is skipped (logged once per type)');
+    host.log.warn({ message: type }, message instanceof protocol.SnapshotOffer ? 'no recover handler takes the SnapshotOffer; the snapshot is ignored' : 'no recover handler takes this event; it is skipped (logged once per type)');
   }
 }
 
