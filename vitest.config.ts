@@ -11,6 +11,13 @@ const shared = {
 
 export default defineConfig({
   test: {
+    // `npm run test:coverage`: V8 coverage of the library code (not the tests, benches or examples).
+    coverage: {
+      provider: 'v8',
+      include: ['src/**/*.ts', 'delivery/**/*.ts', 'journal/**/*.ts', 'service/**/*.ts'],
+      reporter: ['text-summary', 'html'],
+      reportsDirectory: 'coverage',
+    },
     projects: [
       {
         test: {

@@ -2,10 +2,14 @@
  * Every error steadfast throws or reports is a `SteadfastError` with a stable `code`, so callers can
  * branch on `error.code` instead of parsing messages (which may be reworded between releases).
  */
-export class SteadfastError extends Error {
-  readonly code: string;
+import type { SteadfastErrorCode } from './error-codes.js';
 
-  constructor(code: string, message: string, options?: { cause?: unknown }) {
+export type { SteadfastErrorCode } from './error-codes.js';
+
+export class SteadfastError extends Error {
+  readonly code: SteadfastErrorCode;
+
+  constructor(code: SteadfastErrorCode, message: string, options?: { cause?: unknown }) {
     super(message, options);
     this.code = code;
     this.name = new.target.name;

@@ -21,6 +21,7 @@ export {
   InvalidOptionError,
   StashOverflowError,
   SteadfastError,
+  type SteadfastErrorCode,
 } from './errors.js';
 export { DeadLetter, PoisonPill, StatusFailure, Terminated } from './messages.js';
 export {

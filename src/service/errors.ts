@@ -19,17 +19,19 @@ export class StartupError extends SteadfastError {
 
 /**
  * A request the API answers with a 4xx/5xx. `code` here is the API's stable error code (the JSON body's
- * `error.code`), snake_case like the rest of the API.
+ * `error.code`), snake_case like the rest of the API: an answer to a caller, not a library error, so it
+ * is not a SteadfastError (whose codes are the ERR_ ones of docs/errors.md).
  */
-export class HttpError extends SteadfastError {
+export class HttpError extends Error {
   constructor(
     readonly status: number,
-    code: string,
+    readonly code: string,
     message: string,
     /** Extra response headers (e.g. Allow on a 405). */
     readonly headers: Readonly<Record<string, string>> = {},
   ) {
-    super(code, message);
+    super(message);
+    this.name = new.target.name;
   }
 }
 
