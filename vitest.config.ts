@@ -1,9 +1,22 @@
+import { fileURLToPath } from 'node:url';
 import { defineConfig } from 'vitest/config';
+
+// The package's entry points by name, as tsconfig.json's `paths` maps them (the examples import "steadfast").
+const entry = (path: string): string => fileURLToPath(new URL(path, import.meta.url));
+const alias = {
+  'steadfast/sqlite': entry('./journal/sqlite/index.ts'),
+  'steadfast/postgres': entry('./journal/postgres/index.ts'),
+  'steadfast/amqp': entry('./delivery/amqp/index.ts'),
+  'steadfast/testkit': entry('./journal/testkit/index.ts'),
+  'steadfast/http': entry('./delivery/http/index.ts'),
+  steadfast: entry('./src/index.ts'),
+};
 
 // Two projects: `main` runs files two at a time (integration suites share one PostgreSQL and one
 // RabbitMQ); `timing` holds tests that measure the event loop, which only mean something when no
 // other test file competes for the 2 cores, so `npm test` runs them afterwards, one file at a time.
 const shared = {
+  alias,
   testTimeout: 30_000,
   hookTimeout: 60_000,
   pool: 'forks' as const,
