@@ -1,7 +1,7 @@
-import { isActorRef } from '../src/actor/actor-ref.js';
+import { isActorRef, type ActorRef } from '../src/actor/actor-ref.js';
 import { InvalidOptionError } from '../src/actor/errors.js';
 import type { PersistentActorSettings } from '../src/persistence/persistence-settings.js';
-import { PersistentActor } from '../src/persistence/persistent-actor.js';
+import { PersistentActor, type PersistenceReply } from '../src/persistence/persistent-actor.js';
 import { SaveSnapshotFailure, SaveSnapshotSuccess } from '../src/persistence/protocol.js';
 import { resolveDeliverySettings, type AtLeastOnceDeliverySettings, type ResolvedDeliverySettings } from './delivery-settings.js';
 import { describeDestination, toPlainDestination, validateDestination, type Destination, type PlainDestination } from './destination.js';
@@ -11,6 +11,7 @@ import {
   DeliveryConfirmed,
   UnconfirmedWarning,
   type AtLeastOnceDeliverySnapshot,
+  type DeliveryNotice,
   type UnconfirmedDelivery,
 } from './messages.js';
 import { SenderIdentities, SenderIdentity } from './sender-identity.js';
@@ -121,6 +122,13 @@ export abstract class AtLeastOnceDeliveryActor<Command = unknown, Event = unknow
   #identity: SenderIdentity | undefined;
   #rejectedConfirmations = 0;
   #rejectedConfirmationsLoggedAt = Number.NEGATIVE_INFINITY;
+
+  /**
+   * Commands, persistence replies, and the delivery notices (`DeliveryConfirmed` from transports,
+   * `UnconfirmedWarning`, `DeliveryAttemptsExhausted`). As for PersistentActor, a subclass declares
+   * only what it handles, e.g. `onCommand(command: Command | DeliveryConfirmed)`.
+   */
+  abstract override onCommand(command: Command | PersistenceReply | DeliveryNotice): void | Promise<void>;
 
   constructor(options: AtLeastOnceDeliveryOptions = {}) {
     super(options);
@@ -476,8 +484,10 @@ export abstract class AtLeastOnceDeliveryActor<Command = unknown, Event = unknow
       sent++;
       if (record.attempt === warnAfterNumberOfUnconfirmedAttempts) warnings.push(this.#describe(record));
     }
-    if (warnings.length > 0) this.self.tell(new UnconfirmedWarning(warnings));
-    if (exhausted.length > 0) this.self.tell(new DeliveryAttemptsExhausted(exhausted));
+    // Notices to itself, outside the public Command type (the handler receives them all the same).
+    const self: ActorRef = this.self;
+    if (warnings.length > 0) self.tell(new UnconfirmedWarning(warnings));
+    if (exhausted.length > 0) self.tell(new DeliveryAttemptsExhausted(exhausted));
     if (waiting - exhausted.length > 0) this.#ensureTimer();
     else this.#stopTimer();
   }

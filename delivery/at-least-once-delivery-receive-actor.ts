@@ -10,6 +10,7 @@ import {
   type TypeName,
 } from '../src/persistence/receive-handlers.js';
 import { AtLeastOnceDeliveryActor, type AtLeastOnceDeliveryOptions } from './at-least-once-delivery-actor.js';
+import type { DeliveryNotice } from './messages.js';
 
 /**
  * An AtLeastOnceDeliveryActor configured with typed handlers (the seeds'
@@ -49,7 +50,7 @@ export abstract class AtLeastOnceDeliveryReceiveActor<Command = unknown, Event =
     this.#handlers.become(configure);
   }
 
-  onCommand(command: Command | PersistenceReply): void | Promise<void> {
+  onCommand(command: Command | PersistenceReply | DeliveryNotice): void | Promise<void> {
     return this.#handlers.dispatchCommand(command, this);
   }
 

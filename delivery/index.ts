@@ -13,6 +13,7 @@ export {
   DeliveryEnvelope,
   UnconfirmedWarning,
   type AtLeastOnceDeliverySnapshot,
+  type DeliveryNotice,
   type UnconfirmedDelivery,
 } from './messages.js';
 export { Outbox, type InFlightDelivery, type OutboxOptions, type SendOptions } from './outbox/outbox.js';

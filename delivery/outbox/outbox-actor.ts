@@ -12,7 +12,7 @@ import { AtLeastOnceDeliveryActor, type AtLeastOnceDeliveryOptions } from '../at
 import type { PlainDestination } from '../destination.js';
 import type { ActorRef } from '../../src/actor/actor-ref.js';
 import { DeliveryNotDeadLetteredError, MaxUnconfirmedMessagesExceededError } from '../errors.js';
-import { DeliveryAttemptsExhausted, DeliveryConfirmed, DeliveryEnvelope, UnconfirmedWarning, type AtLeastOnceDeliverySnapshot } from '../messages.js';
+import { DeliveryAttemptsExhausted, DeliveryConfirmed, DeliveryEnvelope, UnconfirmedWarning, type AtLeastOnceDeliverySnapshot, type DeliveryNotice } from '../messages.js';
 import {
   OutboxDeliveryStatus,
   OutboxQuery,
@@ -43,7 +43,8 @@ export interface OutboxActorOptions extends AtLeastOnceDeliveryOptions {
   maxDeadLetters?: number;
 }
 
-type OutboxCommand = OutboxSend | OutboxQuery | OutboxDeliveryStatus | OutboxRedrive | DeliveryConfirmed | UnconfirmedWarning | DeliveryAttemptsExhausted;
+/** What `Outbox` (and only it) sends to its actor; confirmations and notices arrive as DeliveryNotice. */
+export type OutboxCommand = OutboxSend | OutboxQuery | OutboxDeliveryStatus | OutboxRedrive;
 
 /**
  * The ready-made durable outbox: `OutboxSend` is persisted (answered once it is in the journal),
@@ -89,7 +90,7 @@ export class OutboxActor extends AtLeastOnceDeliveryActor<OutboxCommand, OutboxE
     this.#maxDeadLetters = options.maxDeadLetters ?? 10_000;
   }
 
-  onCommand(command: OutboxCommand | PersistenceReply): void {
+  onCommand(command: OutboxCommand | PersistenceReply | DeliveryNotice): void {
     if (command instanceof OutboxSend) return this.#send(command);
     if (command instanceof DeliveryConfirmed) {
       if (this.isUnconfirmed(command.deliveryId)) {

@@ -1,6 +1,6 @@
 import pino, { type Logger } from 'pino';
 import { ActorCell } from './actor-cell.js';
-import { Actor, type ActorFactory } from './actor.js';
+import { Actor, type ActorFactory, type MessageOf } from './actor.js';
 import type { ActorRef, InternalActorRef } from './actor-ref.js';
 import { ask } from './ask.js';
 import { constructWith } from './construction.js';
@@ -141,8 +141,11 @@ export class ActorSystem {
     if (this.#terminating) throw new ActorSystemTerminatedError(this.name);
   }
 
-  /** Creates a top-level actor under `/user`. Names must be unique among siblings. */
-  actorOf<A extends Actor>(factory: ActorFactory<A>, name?: string): ActorRef {
+  /**
+   * Creates a top-level actor under `/user`. Names must be unique among siblings. The ref accepts the
+   * actor's messages (`MessageOf<A>`), so `ref.tell(wrongMessage)` does not compile.
+   */
+  actorOf<A extends Actor>(factory: ActorFactory<A>, name?: string): ActorRef<MessageOf<A>> {
     if (typeof factory !== 'function') {
       throw new InvalidOptionError('actorOf takes a factory function, e.g. system.actorOf(() => new MyActor(), "name")');
     }
@@ -155,7 +158,8 @@ export class ActorSystem {
     return Promise.resolve();
   }
 
-  ask<Reply = unknown>(target: ActorRef, message: unknown, timeoutMs?: number): Promise<Reply> {
+  /** `target.ask(message)` with this system's settings; `Reply` types the answer, `message` must fit `target`. */
+  ask<Reply = unknown, Message = unknown>(target: ActorRef<Message>, message: NoInfer<Message>, timeoutMs?: number): Promise<Reply> {
     const timeout = timeoutMs ?? this.settings.askTimeoutMs;
     if (!Number.isFinite(timeout) || timeout <= 0) {
       return Promise.reject(new InvalidOptionError(`ask timeout must be a positive number of ms, got ${String(timeoutMs)}`));
