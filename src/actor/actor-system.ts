@@ -158,7 +158,11 @@ export class ActorSystem {
     return Promise.resolve();
   }
 
-  /** `target.ask(message)` with this system's settings; `Reply` types the answer, `message` must fit `target`. */
+  /**
+   * Asks `target` with this system's settings. `message` must fit the target when the type arguments
+   * are inferred (`system.ask(ref, msg)`); TypeScript infers none of them once one is given, so with an
+   * explicit reply type prefer `ref.ask<Reply>(msg)`, which checks the message as well.
+   */
   ask<Reply = unknown, Message = unknown>(target: ActorRef<Message>, message: NoInfer<Message>, timeoutMs?: number): Promise<Reply> {
     const timeout = timeoutMs ?? this.settings.askTimeoutMs;
     if (!Number.isFinite(timeout) || timeout <= 0) {
