@@ -1,12 +1,12 @@
-import { isActorRef } from '../src/actor/actor-ref.js';
+import { isActorRef, type ActorRef } from '../src/actor/actor-ref.js';
 import type { PersistentActorSettings } from '../src/persistence/persistence-settings.js';
-import { PersistentActor } from '../src/persistence/persistent-actor.js';
+import { PersistentActor, type PersistenceReply } from '../src/persistence/persistent-actor.js';
 import { SaveSnapshotFailure, SaveSnapshotSuccess } from '../src/persistence/protocol.js';
 import { AtLeastOnceDeliverySemantic } from './at-least-once-delivery-semantic.js';
 import { resolveDeliverySettings, type AtLeastOnceDeliverySettings } from './delivery-settings.js';
 import type { DeliveryInfo, DeliveryRecord } from './delivery-record.js';
 import { describeDestination, validateDestination, type Destination } from './destination.js';
-import { DeliveryAttemptsExhausted, DeliveryConfirmed, UnconfirmedWarning, type AtLeastOnceDeliverySnapshot } from './messages.js';
+import { DeliveryAttemptsExhausted, DeliveryConfirmed, UnconfirmedWarning, type AtLeastOnceDeliverySnapshot, type DeliveryNotice } from './messages.js';
 import { SenderIdentities } from './sender-identity.js';
 import { DeliveryTransports, ReceiverConfirmation } from './transports.js';
 import type { TransportDestination } from './transport.js';
@@ -37,6 +37,13 @@ export abstract class AtLeastOnceDeliveryActor<Command = unknown, Event = unknow
   #sendFailuresLogged = 0;
   #rejectedConfirmations = 0;
   #rejectedConfirmationsLoggedAt = Number.NEGATIVE_INFINITY;
+
+  /**
+   * Commands, persistence replies, and the delivery notices (`DeliveryConfirmed` from transports,
+   * `UnconfirmedWarning`, `DeliveryAttemptsExhausted`). As for PersistentActor, a subclass declares
+   * only what it handles, e.g. `onCommand(command: Command | DeliveryConfirmed)`.
+   */
+  abstract override onCommand(command: Command | PersistenceReply | DeliveryNotice): void | Promise<void>;
 
   constructor(options: AtLeastOnceDeliveryOptions = {}) {
     super(options);
@@ -280,8 +287,10 @@ export abstract class AtLeastOnceDeliveryActor<Command = unknown, Event = unknow
       return;
     }
     const { warnings, exhausted, waiting } = this.#state.redeliverOverdue(performance.now(), this.#send);
-    if (warnings.length > 0) this.self.tell(new UnconfirmedWarning(warnings));
-    if (exhausted.length > 0) this.self.tell(new DeliveryAttemptsExhausted(exhausted));
+    // Notices to itself, outside the public Command type (the handler receives them all the same).
+    const self: ActorRef = this.self;
+    if (warnings.length > 0) self.tell(new UnconfirmedWarning(warnings));
+    if (exhausted.length > 0) self.tell(new DeliveryAttemptsExhausted(exhausted));
     if (waiting > 0) this.#ensureTimer();
     else this.#stopTimer();
   }

@@ -2,6 +2,7 @@ import type { PersistenceReply } from '../src/persistence/persistent-actor.js';
 import type { RecoveryCompleted, SnapshotOffer } from '../src/persistence/protocol.js';
 import { dispatchCommand, dispatchRecover, installReceiveStyle, type ReceiveStyle } from '../src/persistence/receive-handlers.js';
 import { AtLeastOnceDeliveryActor, type AtLeastOnceDeliveryOptions } from './at-least-once-delivery-actor.js';
+import type { DeliveryNotice } from './messages.js';
 
 // The registration methods (command, commandAny, recover, recoverAny, become) and their types.
 export interface AtLeastOnceDeliveryReceiveActor<Command = unknown, Event = unknown> extends ReceiveStyle<Command, Event> {}
@@ -18,7 +19,7 @@ export abstract class AtLeastOnceDeliveryReceiveActor<Command = unknown, Event =
     super(options);
   }
 
-  onCommand(command: Command | PersistenceReply): void | Promise<void> {
+  onCommand(command: Command | PersistenceReply | DeliveryNotice): void | Promise<void> {
     return dispatchCommand(this, command);
   }
 

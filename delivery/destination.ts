@@ -1,16 +1,17 @@
 import { InvalidOptionError } from '../src/actor/errors.js';
 import { isActorRef, type ActorRef } from '../src/actor/actor-ref.js';
 import { redactDestination } from './redaction.js';
-import type { TransportDestination } from './transport.js';
+import type { RegisteredDestination, TransportDestination } from './transport.js';
 
 /**
  * Where a delivery goes: an ActorRef, an actor path ("/user/orders"), or a transport destination
- * (plain data such as `{ transport: 'amqp', exchange: 'orders', routingKey: 'created' }`).
+ * (plain data such as `{ transport: 'amqp', exchange: 'orders', routingKey: 'created' }`) of a
+ * transport registered in `TransportNames`, so a misspelt transport does not compile.
  */
-export type Destination = ActorRef | string | TransportDestination;
+export type Destination = ActorRef | string | RegisteredDestination;
 
 /** The same, as plain data: a ref becomes its path, so it fits into snapshots and survives restarts. */
-export type PlainDestination = string | TransportDestination;
+export type PlainDestination = string | RegisteredDestination;
 
 export function toPlainDestination(destination: Destination): PlainDestination {
   if (typeof destination === 'string') return destination;
@@ -33,7 +34,7 @@ export function validateDestination(destination: unknown): asserts destination i
 }
 
 /** For log lines and messages: credentials in URLs and headers are redacted (see redaction.ts). */
-export function describeDestination(destination: PlainDestination): string {
+export function describeDestination(destination: string | TransportDestination<string>): string {
   if (typeof destination === 'string') return destination;
   const { transport, ...rest } = redactDestination(destination);
   return `${transport}:${JSON.stringify(rest)}`;

@@ -62,3 +62,11 @@ export interface AtLeastOnceDeliverySnapshot {
     readonly createdAtSequenceNr?: number;
   }[];
 }
+
+/**
+ * What an AtLeastOnceDeliveryActor's `onCommand` may receive besides its commands and the persistence
+ * replies: confirmations reported by transports (and by destinations that reply DeliveryConfirmed),
+ * and the actor's own notices. Refs to the actor do not accept them (they are not commands others
+ * send); declare the ones the actor handles in its `onCommand` parameter.
+ */
+export type DeliveryNotice = DeliveryConfirmed | UnconfirmedWarning | DeliveryAttemptsExhausted;

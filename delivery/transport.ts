@@ -8,11 +8,39 @@ import type { Logger } from 'pino';
 export type JsonPrimitive = string | number | boolean | null;
 export type JsonValue = JsonPrimitive | JsonValue[] | { [key: string]: JsonValue };
 
-/** The plain-data address of a destination served by a transport, e.g. `{ transport: 'amqp', exchange: 'orders', routingKey: 'created' }`. */
-export interface TransportDestination {
-  readonly transport: string;
+/**
+ * The transports a program can use, by name, each with the type of its destinations. Transports add
+ * themselves by declaration merging in their own modules (steadfast/http adds `http`, steadfast/amqp
+ * adds `amqp`); a transport of your own adds its name the same way:
+ *
+ * ```ts
+ * declare module 'steadfast' {
+ *   interface TransportNames { sqs: TransportDestination<'sqs'> & { readonly queueUrl: string } }
+ * }
+ * ```
+ *
+ * Then `{ transport: 'sqs', queueUrl }` is a `Destination`, and a misspelt name or a missing field
+ * does not compile. Types only: at run time the destination is checked as before, against the
+ * transports the system was created with (`UnknownTransportError`, `validateDestination`).
+ */
+export interface TransportNames {}
+
+/** The name of a transport registered in `TransportNames`. */
+export type TransportName = keyof TransportNames & string;
+
+/**
+ * The plain-data address of a destination served by a transport, e.g. `{ transport: 'amqp', exchange:
+ * 'orders', routingKey: 'created' }`: a transport name and JSON fields, so it survives a snapshot and
+ * a restart. `Name` defaults to the registered names; transports themselves see
+ * `TransportDestination<string>` (what a journal or an HTTP request may hold, validated at run time).
+ */
+export interface TransportDestination<Name extends string = TransportName> {
+  readonly transport: Name;
   readonly [field: string]: JsonValue;
 }
+
+/** A destination of one of the registered transports, with its own fields (`TransportNames[name]`). */
+export type RegisteredDestination = TransportNames[TransportName];
 
 /** One attempt to hand a delivery to its destination. */
 export interface OutboundDelivery {
@@ -62,16 +90,16 @@ export interface TransportContext {
 }
 
 export interface DeliveryTransport {
-  /** Matches `TransportDestination.transport`. */
+  /** Matches `TransportDestination.transport`; add it to `TransportNames` so destinations type-check. */
   readonly name: string;
   /** Throws an InvalidOptionError naming the field when the destination cannot be used. */
-  validateDestination(destination: TransportDestination): void;
+  validateDestination(destination: TransportDestination<string>): void;
   start(context: TransportContext): Promise<void>;
   /**
    * Hands one attempt to the destination. Resolving means "sent", not "confirmed" (confirmation comes
    * through `context.confirm`). Rejecting means this attempt failed; the delivery stays unconfirmed and
    * is sent again on the next redelivery tick. Must never hang: implementations time out.
    */
-  send(destination: TransportDestination, delivery: OutboundDelivery): Promise<void>;
+  send(destination: TransportDestination<string>, delivery: OutboundDelivery): Promise<void>;
   close(): Promise<void>;
 }

@@ -10,20 +10,27 @@ import { isPlainObject, typeName } from './options.js';
 /** 'consumer': confirmed by the receiver's reply (end to end). 'broker': by the publisher confirm (for non-steadfast receivers). */
 export type ConfirmMode = 'consumer' | 'broker';
 
-export type AmqpExchangeDestination = TransportDestination & {
+export type AmqpExchangeDestination = TransportDestination<'amqp'> & {
   readonly transport: 'amqp';
   readonly exchange: string;
   readonly routingKey: string;
   readonly confirm?: ConfirmMode;
 };
 
-export type AmqpQueueDestination = TransportDestination & {
+export type AmqpQueueDestination = TransportDestination<'amqp'> & {
   readonly transport: 'amqp';
   readonly queue: string;
   readonly confirm?: ConfirmMode;
 };
 
 export type AmqpDestination = AmqpExchangeDestination | AmqpQueueDestination;
+
+declare module '../transport.js' {
+  /** Registers the RabbitMQ transport's destinations (see TransportNames). */
+  interface TransportNames {
+    amqp: AmqpDestination;
+  }
+}
 
 /** What a publish needs, resolved from a destination. */
 export interface ResolvedDestination {

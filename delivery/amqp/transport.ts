@@ -115,7 +115,7 @@ export class AmqpTransport implements DeliveryTransport {
     return this.state.kind === 'running' ? this.state.manager : undefined;
   }
 
-  validateDestination(destination: TransportDestination): void {
+  validateDestination(destination: TransportDestination<string>): void {
     resolveDestination(destination);
   }
 
@@ -155,7 +155,7 @@ export class AmqpTransport implements DeliveryTransport {
     }
   }
 
-  send(destination: TransportDestination, delivery: OutboundDelivery): Promise<void> {
+  send(destination: TransportDestination<string>, delivery: OutboundDelivery): Promise<void> {
     if (this.state.kind !== 'running') {
       return Promise.reject(this.state.kind === 'closed' ? new AmqpClosedError('amqpTransport') : new AmqpUnavailableError('amqpTransport not started'));
     }

@@ -9,12 +9,19 @@ import type { TransportDestination } from '../transport.js';
 
 export type HttpMethod = 'POST' | 'PUT' | 'PATCH';
 
-export type HttpDestination = TransportDestination & {
+export type HttpDestination = TransportDestination<'http'> & {
   readonly transport: 'http';
   readonly url: string;
   readonly method?: HttpMethod;
   readonly headers?: { readonly [name: string]: string };
 };
+
+declare module '../transport.js' {
+  /** Registers the HTTP transport's destinations (see TransportNames). */
+  interface TransportNames {
+    http: HttpDestination;
+  }
+}
 
 export interface ResolvedHttpDestination {
   readonly url: URL;
@@ -42,7 +49,7 @@ export function httpDestination(url: string, options: { method?: HttpMethod; hea
 }
 
 /** Validates and resolves; throws InvalidOptionError naming the field. */
-export function resolveHttpDestination(destination: TransportDestination): ResolvedHttpDestination {
+export function resolveHttpDestination(destination: TransportDestination<string>): ResolvedHttpDestination {
   if (destination.transport !== 'http') throw new InvalidOptionError(`destination.transport must be 'http', got ${JSON.stringify(destination.transport)}`);
   for (const key of Object.keys(destination)) {
     if (!FIELDS.has(key)) throw new InvalidOptionError(`destination.${key} is not a field of an http destination (url, method, headers)`);

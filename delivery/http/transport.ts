@@ -50,7 +50,7 @@ export class HttpTransport implements DeliveryTransport {
   }
 
   /** Throws InvalidOptionError for a malformed destination, DestinationNotAllowedError for a refused one (allowedHosts). */
-  validateDestination(destination: TransportDestination): void {
+  validateDestination(destination: TransportDestination<string>): void {
     this.#policy.checkUrl(resolveHttpDestination(destination).url);
   }
 
@@ -59,7 +59,7 @@ export class HttpTransport implements DeliveryTransport {
     this.#logger = (this.#options.logger ?? context.logger).child({ transport: 'http' });
   }
 
-  async send(destination: TransportDestination, delivery: OutboundDelivery): Promise<void> {
+  async send(destination: TransportDestination<string>, delivery: OutboundDelivery): Promise<void> {
     if (this.#closed) throw new HttpTransportClosedError();
     const context = this.#context;
     if (!context) throw new HttpTransportClosedError();

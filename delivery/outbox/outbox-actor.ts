@@ -12,7 +12,7 @@ import { SnapshotSelectionCriteria } from '../../src/persistence/snapshot-select
 import { AtLeastOnceDeliveryActor, type AtLeastOnceDeliveryOptions } from '../at-least-once-delivery-actor.js';
 import type { PlainDestination } from '../destination.js';
 import { DeliveryNotDeadLetteredError, MaxUnconfirmedMessagesExceededError } from '../errors.js';
-import { DeliveryAttemptsExhausted, DeliveryConfirmed, DeliveryEnvelope, UnconfirmedWarning, type AtLeastOnceDeliverySnapshot } from '../messages.js';
+import { DeliveryAttemptsExhausted, DeliveryConfirmed, DeliveryEnvelope, UnconfirmedWarning, type AtLeastOnceDeliverySnapshot, type DeliveryNotice } from '../messages.js';
 import { DeadLetterBook } from './dead-letter-book.js';
 import { IdempotencyKeys } from './idempotency-keys.js';
 import {
@@ -44,7 +44,8 @@ export interface OutboxActorOptions extends AtLeastOnceDeliveryOptions {
   maxDeadLetters?: number;
 }
 
-type OutboxCommand = OutboxSend | OutboxQuery | OutboxDeliveryStatus | OutboxRedrive | DeliveryConfirmed | UnconfirmedWarning | DeliveryAttemptsExhausted;
+/** What `Outbox` (and only it) sends to its actor; confirmations and notices arrive as DeliveryNotice. */
+export type OutboxCommand = OutboxSend | OutboxQuery | OutboxDeliveryStatus | OutboxRedrive;
 
 /**
  * The ready-made durable outbox: `OutboxSend` is persisted (answered once it is in the journal),
@@ -82,7 +83,7 @@ export class OutboxActor extends AtLeastOnceDeliveryActor<OutboxCommand, OutboxE
     this.#deadLetters = new DeadLetterBook(options.maxDeadLetters ?? 10_000);
   }
 
-  onCommand(command: OutboxCommand | PersistenceReply): void {
+  onCommand(command: OutboxCommand | PersistenceReply | DeliveryNotice): void {
     if (command instanceof OutboxSend) return this.#send(command);
     if (command instanceof DeliveryConfirmed) {
       if (this.isUnconfirmed(command.deliveryId)) {

@@ -17,7 +17,7 @@ import {
   RecoveryCompleted,
   SnapshotOffer,
   type ActorRef,
-  type PersistenceReply,
+  type RecoveryMessage,
 } from '../../src/index.js';
 import { applyChange, EMPTY_STATE, type Change, type CommandMessage, type DesiredState } from './commands.js';
 import type { Distribution } from './distribution.js';
@@ -52,7 +52,8 @@ export class MediaSetEntity extends AtLeastOnceDeliveryActor<Ingest | GetMediaSe
     this.persistenceId = `media-set-${mediaSetId}`;
   }
 
-  onCommand(command: Ingest | GetMediaSet | DeliveryConfirmed | PersistenceReply): void {
+  // No snapshots or deletions requested: no persistence replies to expect, only commands.
+  onCommand(command: Ingest | GetMediaSet | DeliveryConfirmed): void {
     if (command instanceof Ingest) {
       if (this.#seen.has(command.message.messageId)) {
         this.sender.tell('duplicate' satisfies IngestResult);
@@ -69,7 +70,7 @@ export class MediaSetEntity extends AtLeastOnceDeliveryActor<Ingest | GetMediaSe
     }
   }
 
-  onRecover(message: MediaSetEvent | SnapshotOffer | RecoveryCompleted): void {
+  onRecover(message: RecoveryMessage<MediaSetEvent>): void {
     if (!(message instanceof SnapshotOffer) && !(message instanceof RecoveryCompleted)) this.#apply(message);
   }
 

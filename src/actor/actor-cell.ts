@@ -1,5 +1,5 @@
 import type { Logger } from 'pino';
-import type { Actor, ActorFactory } from './actor.js';
+import type { Actor, ActorFactory, MessageOf } from './actor.js';
 import type { ActorContext, Behavior } from './actor-context.js';
 import type { ActorRef, InternalActorRef } from './actor-ref.js';
 import type { ActorSystem } from './actor-system.js';
@@ -121,7 +121,7 @@ export class ActorCell implements ActorContext, Runnable {
     return this.#currentSender;
   }
 
-  actorOf<A extends Actor>(factory: ActorFactory<A>, name?: string): ActorRef {
+  actorOf<A extends Actor>(factory: ActorFactory<A>, name?: string): ActorRef<MessageOf<A>> {
     this.system.assertRunning();
     if (this.isStopping) {
       throw new ActorNameTakenError(`${this.path}/${name ?? '?'} (its parent is stopping)`);

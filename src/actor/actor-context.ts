@@ -1,5 +1,5 @@
 import type { Logger } from 'pino';
-import type { Actor, ActorFactory } from './actor.js';
+import type { Actor, ActorFactory, MessageOf } from './actor.js';
 import type { ActorRef } from './actor-ref.js';
 import type { ActorSystem } from './actor-system.js';
 import type { TimerScheduler } from './timers.js';
@@ -20,7 +20,8 @@ export interface ActorContext {
   /** The behavior installed by `become`, if any. */
   readonly behavior: Behavior | undefined;
 
-  actorOf<A extends Actor>(factory: ActorFactory<A>, name?: string): ActorRef;
+  /** Creates a child; the ref accepts the child's messages (`MessageOf<A>`). */
+  actorOf<A extends Actor>(factory: ActorFactory<A>, name?: string): ActorRef<MessageOf<A>>;
   child(name: string): ActorRef | undefined;
   /** Stops self or a child; resolves once it (and its children) stopped. */
   stop(ref: ActorRef): Promise<void>;

@@ -1,6 +1,6 @@
 import pino, { type Logger } from 'pino';
 import { ActorCell } from './actor-cell.js';
-import { Actor, type ActorFactory } from './actor.js';
+import { Actor, type ActorFactory, type MessageOf } from './actor.js';
 import type { ActorRef, InternalActorRef } from './actor-ref.js';
 import { ask } from './ask.js';
 import { constructWith } from './construction.js';
@@ -142,8 +142,11 @@ export class ActorSystem {
     if (this.#terminating) throw new ActorSystemTerminatedError(this.name);
   }
 
-  /** Creates a top-level actor under `/user`. Names must be unique among siblings. */
-  actorOf<A extends Actor>(factory: ActorFactory<A>, name?: string): ActorRef {
+  /**
+   * Creates a top-level actor under `/user`. Names must be unique among siblings. The ref accepts the
+   * actor's messages (`MessageOf<A>`), so `ref.tell(wrongMessage)` does not compile.
+   */
+  actorOf<A extends Actor>(factory: ActorFactory<A>, name?: string): ActorRef<MessageOf<A>> {
     if (typeof factory !== 'function') {
       throw new InvalidOptionError('actorOf takes a factory function, e.g. system.actorOf(() => new MyActor(), "name")');
     }
@@ -156,7 +159,12 @@ export class ActorSystem {
     return Promise.resolve();
   }
 
-  ask<Reply = unknown>(target: ActorRef, message: unknown, timeoutMs?: number): Promise<Reply> {
+  /**
+   * Asks `target` with this system's settings. `message` must fit the target when the type arguments
+   * are inferred (`system.ask(ref, msg)`); TypeScript infers none of them once one is given, so with an
+   * explicit reply type prefer `ref.ask<Reply>(msg)`, which checks the message as well.
+   */
+  ask<Reply = unknown, Message = unknown>(target: ActorRef<Message>, message: NoInfer<Message>, timeoutMs?: number): Promise<Reply> {
     const timeout = timeoutMs ?? this.settings.askTimeoutMs;
     if (!Number.isFinite(timeout) || timeout <= 0) {
       return Promise.reject(new InvalidOptionError(`ask timeout must be a positive number of ms, got ${String(timeoutMs)}`));

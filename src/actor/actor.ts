@@ -10,17 +10,23 @@ import { defaultSupervisorStrategy, type SupervisorStrategy } from './supervisio
  * from the constructor on.
  *
  * Lifecycle hooks may be async; the actor handles no message until they settled.
+ *
+ * `Message` is what the actor accepts: `class Counter extends Actor<Increment | Get>` makes
+ * `system.actorOf(() => new Counter())` an `ActorRef<Increment | Get>`. Without it (or with a
+ * `receive(message: unknown)`) the ref accepts anything, as before. The mailbox may still carry
+ * runtime messages besides (`Terminated` of a watched actor, a timer's message): declare them in
+ * `Message` if the actor handles them, or narrow them from `unknown` in an untyped actor.
  */
-export abstract class Actor {
+export abstract class Actor<Message = unknown> {
   readonly context: ActorContext;
 
   constructor() {
     this.context = takeConstructingCell();
   }
 
-  abstract receive(message: unknown): void | Promise<void>;
+  abstract receive(message: Message): void | Promise<void>;
 
-  get self(): ActorRef {
+  get self(): ActorRef<Message> {
     return this.context.self;
   }
 
@@ -62,7 +68,7 @@ export abstract class Actor {
    */
   aroundReceive(message: unknown): void | Promise<void> {
     const behavior = this.context.behavior;
-    return behavior ? behavior(message) : this.receive(message);
+    return behavior ? behavior(message) : this.receive(message as Message);
   }
 
   /**
@@ -94,3 +100,10 @@ export abstract class Actor {
 
 /** How actors are made: a factory, called again for every restart. */
 export type ActorFactory<A extends Actor = Actor> = () => A;
+
+/**
+ * The messages an actor accepts, read from its `receive` (for `Actor<M>`: `M`; for
+ * `PersistentActor<Command, Event>` and the actors built on it: `Command`). `unknown` for an actor
+ * that takes anything.
+ */
+export type MessageOf<A extends Actor> = A extends { receive(message: infer Message): unknown } ? Message : unknown;

@@ -1,12 +1,12 @@
-import { Actor, type ActorFactory } from './actor.js';
+import { Actor, type ActorFactory, type MessageOf } from './actor.js';
 import type { ActorRef } from './actor-ref.js';
 import { InvalidOptionError } from './errors.js';
 import { Terminated } from './messages.js';
 import { oneForOneStrategy, type SupervisorStrategy } from './supervision.js';
 
-export interface BackoffOptions {
+export interface BackoffOptions<A extends Actor = Actor> {
   /** The supervised actor. */
-  child: ActorFactory;
+  child: ActorFactory<A>;
   childName: string;
   /** First delay before a restart, ms. */
   minBackoffMs: number;
@@ -42,9 +42,10 @@ export function backoffDelay(attempt: number, minMs: number, maxMs: number, rand
 /**
  * Akka's BackoffSupervisor: owns one child, forwards messages to it, and brings it back after an
  * exponentially growing delay when it stops (or fails). Messages that arrive while the child is
- * down go to dead letters; senders that need them delivered use at-least-once delivery.
+ * down go to dead letters; senders that need them delivered use at-least-once delivery. Its ref
+ * accepts the child's messages (`props` infers them from the child factory).
  */
-export class BackoffSupervisor extends Actor {
+export class BackoffSupervisor<Message = unknown> extends Actor<Message> {
   #child: ActorRef | undefined;
   /** The child the strategy last stopped for a failure (on-failure mode tells that apart from a voluntary stop). */
   #failedChild: ActorRef | undefined;
@@ -54,7 +55,7 @@ export class BackoffSupervisor extends Actor {
   #generation = 0;
   readonly #settings: Required<Omit<BackoffOptions, 'onRestartScheduled'>> & Pick<BackoffOptions, 'onRestartScheduled'>;
 
-  static props(options: BackoffOptions): ActorFactory<BackoffSupervisor> {
+  static props<A extends Actor>(options: BackoffOptions<A>): ActorFactory<BackoffSupervisor<MessageOf<A>>> {
     validateBackoffOptions(options);
     return () => new BackoffSupervisor(options);
   }
@@ -89,7 +90,8 @@ export class BackoffSupervisor extends Actor {
     this.#startChild();
   }
 
-  receive(message: unknown): void {
+  // Besides the child's messages, its own: Terminated of the child and its timers' messages.
+  receive(message: Message): void {
     if (message instanceof Terminated) {
       if (message.actor !== this.#child) return;
       this.#child = undefined;

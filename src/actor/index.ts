@@ -2,7 +2,7 @@
  * The actor runtime: systems, refs, mailboxes, ask, timers, stash, supervision, death watch.
  * Everything else in steadfast builds on this layer; it imports nothing from the layers above.
  */
-export { Actor, type ActorFactory } from './actor.js';
+export { Actor, type ActorFactory, type MessageOf } from './actor.js';
 export type { ActorContext, Behavior } from './actor-context.js';
 export { isActorRef, type ActorRef } from './actor-ref.js';
 export {

@@ -8,7 +8,7 @@ export { EventAdapters, Tagged, type EventAdapter } from './event-adapter.js';
 export { WRITE_OK, type AsyncWriteJournal, type Lease, type WriteOutcome } from './journal.js';
 export { Persistence } from './persistence.js';
 export type { PersistenceOptions, PersistentActorSettings, PluginOption, StashOverflowStrategy } from './persistence-settings.js';
-export { PersistentActor, type Handler, type PersistenceReply } from './persistent-actor.js';
+export { PersistentActor, type Handler, type PersistenceReply, type RecoveryMessage } from './persistent-actor.js';
 export { highestSequenceNr, lowestSequenceNr, type AtomicWrite, type PersistentRepr } from './persistent-repr.js';
 export * from './protocol.js';
 export { Recovery, type RecoveryOptions } from './recovery.js';

@@ -43,6 +43,15 @@ export type PersistenceReply =
   | LoadSnapshotResult
   | LoadSnapshotFailed;
 
+/**
+ * What `onRecover` receives: a SnapshotOffer (only if snapshots are saved), the events, and
+ * RecoveryCompleted (always, last). With a `{ type }` union of events, narrow the two protocol messages
+ * first (`if (message instanceof SnapshotOffer) ...; if (message instanceof RecoveryCompleted) return;`),
+ * then switch on `message.type`; an actor that needs neither can use `ReceivePersistentActor`, whose
+ * `recover(...)` handlers drop a RecoveryCompleted nobody registered for.
+ */
+export type RecoveryMessage<Event, Snapshot = unknown> = Event | SnapshotOffer<Snapshot> | RecoveryCompleted;
+
 type Phase = 'starting' | 'recovering' | 'processing' | 'stopped';
 
 /**
@@ -58,13 +67,27 @@ type Phase = 'starting' | 'recovering' | 'processing' | 'stopped';
  * The write pipeline lives in write-pipeline.ts, the internal stash in internal-stash.ts, snapshot
  * and deletion requests in snapshot-operations.ts, the replay in recovery-run.ts.
  */
-export abstract class PersistentActor<Command = unknown, Event = unknown> extends Actor {
+export abstract class PersistentActor<Command = unknown, Event = unknown> extends Actor<Command> {
   /** Identifies the event stream; stable across incarnations. Set it in the constructor or as a getter. */
   abstract readonly persistenceId: string;
 
+  /**
+   * Handles a command, and the replies of this actor's own snapshot and deletion requests
+   * (`saveSnapshot` → SaveSnapshotSuccess / Failure, ..., as in Akka). Refs to the actor accept
+   * `Command` only: the replies are not part of what others may send.
+   *
+   * An actor that makes no such request may declare `onCommand(command: Command)`: TypeScript checks
+   * method parameters bivariantly (also under `strict`), so the narrower override compiles. One that
+   * does declare `onCommand(command: Command | PersistenceReply)` (or the replies it handles) and
+   * tells them apart with `instanceof`.
+   */
   abstract onCommand(command: Command | PersistenceReply): void | Promise<void>;
 
-  abstract onRecover(message: Event | SnapshotOffer | RecoveryCompleted): void;
+  /**
+   * Handles recovery: the SnapshotOffer (if a snapshot matched), the replayed events, then
+   * RecoveryCompleted (Akka's receiveRecover). See `RecoveryMessage`.
+   */
+  abstract onRecover(message: RecoveryMessage<Event>): void;
 
   readonly #persistence: Persistence;
   readonly #options: PersistentActorSettings;
@@ -97,8 +120,11 @@ export abstract class PersistentActor<Command = unknown, Event = unknown> extend
     });
   }
 
-  /** Not used: `aroundReceive` routes commands to `onCommand` and replayed events to `onRecover`. */
-  receive(_message: unknown): void {}
+  /**
+   * Not used: `aroundReceive` routes commands to `onCommand` and replayed events to `onRecover`. Its
+   * parameter is what makes `MessageOf<this>` the `Command` type.
+   */
+  receive(_message: Command): void {}
 
   /** How to recover; override to choose a snapshot, a target sequence number or none. */
   get recovery(): Recovery {

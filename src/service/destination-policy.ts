@@ -8,7 +8,7 @@
 import type { TransportDestination } from '../../delivery/transport.js';
 import { BadRequestError } from './errors.js';
 
-export type DestinationCheck = (destination: TransportDestination) => void;
+export type DestinationCheck = (destination: TransportDestination<string>) => void;
 
 export class DestinationNotAllowedApiError extends BadRequestError {
   constructor(message: string) {

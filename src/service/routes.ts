@@ -6,7 +6,7 @@ import { AskTimeoutError, InvalidOptionError } from '../actor/errors.js';
 import { EventRejectedError, SequenceNrConflictError, SerializationError } from '../persistence/errors.js';
 import { DeliveryNotDeadLetteredError, MaxUnconfirmedMessagesExceededError, UnknownTransportError } from '../../delivery/errors.js';
 import type { InFlightDelivery } from '../../delivery/outbox/outbox.js';
-import type { JsonValue, TransportDestination } from '../../delivery/transport.js';
+import type { JsonValue, RegisteredDestination, TransportDestination } from '../../delivery/transport.js';
 import { DestinationNotAllowedError } from '../../delivery/http/errors.js';
 import type { DestinationCheck } from './destination-policy.js';
 import { shown } from './redaction.js';
@@ -137,7 +137,7 @@ async function submit({ outbox: holder, metrics, checkDestination }: RouteDepend
   const started = performance.now();
   let accepted;
   try {
-    accepted = await outbox.send(destination as TransportDestination, fields.payload as JsonValue, idempotencyKey === undefined ? {} : { idempotencyKey });
+    accepted = await outbox.send(destination as RegisteredDestination, fields.payload as JsonValue, idempotencyKey === undefined ? {} : { idempotencyKey });
   } catch (error) {
     if (error instanceof DestinationNotAllowedError) throw new BadRequestError('destination_not_allowed', error.message);
     if (error instanceof UnknownTransportError) throw new BadRequestError('unknown_transport', `${error.message.split(';')[0]} (HTTP destinations use "http"; "amqp" needs AMQP_URL)`);

@@ -4,7 +4,7 @@
  * DeliveryTransport whose confirmations reach the sender through context.confirm, also after a restart.
  */
 import { afterEach, describe, expect, it } from 'vitest';
-import { DeliveryConfirmed, type OutboundDelivery, type TransportDestination } from '../../src/index.js';
+import { DeliveryConfirmed, type OutboundDelivery } from '../../src/index.js';
 import { TestProbe } from '../../journal/testkit/index.js';
 import {
   Confirmed,
@@ -72,7 +72,7 @@ describe('actor destinations', () => {
 });
 
 describe('transport destinations', () => {
-  const orders: TransportDestination = { transport: 'fake', topic: 'orders' };
+  const orders = { transport: 'fake' as const, topic: 'orders' };
 
   it('hands deliveries to the transport and takes its confirmation through context.confirm, also after the sender restarted', async () => {
     const plugins = stores();

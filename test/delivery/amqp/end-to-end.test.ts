@@ -142,7 +142,7 @@ describe.runIf(amqp && pg)('at-least-once delivery over RabbitMQ with PostgreSQL
     await DeliveryTransports.get(system).startAll();
     const outbox = Outbox.start(system, { redeliverInterval: 100 });
     try {
-      const destination = { transport: 'amqp', exchange, routingKey: 'nobody-bound' };
+      const destination = { transport: 'amqp' as const, exchange, routingKey: 'nobody-bound' };
       const first = await outbox.send(destination, { n: 1 });
       const second = await outbox.send(destination, { n: 2 });
       const inFlight = await eventually(() => outbox.inFlight(), (list) => list.length === 2 && list.every((d) => d.attempt >= 4), 20_000, 'four attempts each');

@@ -38,6 +38,13 @@ import {
 } from '../../../src/index.js';
 import { pino } from 'pino';
 import { TestProbe } from '../../../journal/testkit/index.js';
+
+// The fake transport's destinations, registered as a user's own transport would register its own.
+declare module '../../../src/index.js' {
+  interface TransportNames {
+    fake: TransportDestination<'fake'> & { readonly topic: string };
+  }
+}
 import { SENDER_IDENTITY_STREAM_PREFIX } from '../../../delivery/sender-identity.js';
 
 // The in-memory journal's "nothing survives the process" warning is noise in these tests.
