@@ -74,8 +74,9 @@ describe.runIf(amqp)('two senders, one deduplicating receiver', () => {
       await channel.assertQueue(queue, { durable: true });
       for (let n = 1; n <= 3; n++) await victim.outbox.send({ transport: 'amqp', queue }, { n });
       // The attacker knows the sender id (it is in every Idempotency-Key and message id) and the ids.
-      const peek = await channel.get(queue, { noAck: false });
-      if (peek === false) throw new Error('the delivery did not reach its queue');
+      // send() resolves once the delivery is stored; its publish follows: wait until it is in the queue.
+      const peek = await eventually(() => channel.get(queue, { noAck: false }), (message) => message !== false, 20_000, 'a delivery in the queue');
+      if (peek === false) throw new Error('unreachable: eventually returned no message');
       const senderId = (peek.properties.headers as Record<string, unknown>)[HEADER_SENDER] as string;
       expect(senderId).toMatch(/^outbox@[\w-]{16}$/);
       channel.nack(peek, false, true);
