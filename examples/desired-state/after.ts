@@ -18,7 +18,7 @@ import {
   SnapshotOffer,
   type ActorRef,
   type RecoveryMessage,
-} from '../../src/index.js';
+} from 'steadfast';
 import { applyChange, EMPTY_STATE, type Change, type CommandMessage, type DesiredState } from './commands.js';
 import type { Distribution } from './distribution.js';
 import type { CommandSource } from './source.js';

@@ -9,8 +9,8 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pino from 'pino';
-import { ActorSystem, SaveSnapshotSuccess, type ActorRef } from '../../src/index.js';
-import { sqliteJournal, sqliteSnapshotStore } from '../../journal/sqlite/index.js';
+import { ActorSystem, SaveSnapshotSuccess, type ActorRef } from 'steadfast';
+import { sqliteJournal, sqliteSnapshotStore } from 'steadfast/sqlite';
 import { GetSubscription, SubscriptionActor, TakeSnapshot, UpgradeComplete, UpgradeRejected, UpgradeSubscription, type ReadModel, type SubscriptionView } from './subscription-actor.js';
 import type { SubscriptionState } from './subscription-state.js';
 

@@ -5,7 +5,7 @@
  * callback — after all of them are in the journal — syncs the read model, sends the confirmation and
  * replies. On start the actor recovers: from the newest snapshot if there is one, then from the events.
  */
-import { ReceivePersistentActor, type ActorRef, RecoveryCompleted, SaveSnapshotFailure, SaveSnapshotSuccess, SnapshotOffer } from '../../src/index.js';
+import { ReceivePersistentActor, type ActorRef, RecoveryCompleted, SaveSnapshotFailure, SaveSnapshotSuccess, SnapshotOffer } from 'steadfast';
 import { apply, EMPTY, processUpgrade, type Plan, type SubscriptionEvent, type SubscriptionState } from './subscription-state.js';
 
 export class UpgradeSubscription {

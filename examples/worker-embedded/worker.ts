@@ -9,9 +9,9 @@
  */
 import { join } from 'node:path';
 import pino from 'pino';
-import { ActorSystem, Outbox } from '../../src/index.js';
-import { sqliteJournal, sqliteSnapshotStore } from '../../journal/sqlite/index.js';
-import { httpDestination, httpTransport } from '../../delivery/http/index.js';
+import { ActorSystem, Outbox } from 'steadfast';
+import { sqliteJournal, sqliteSnapshotStore } from 'steadfast/sqlite';
+import { httpDestination, httpTransport } from 'steadfast/http';
 
 const dataDir = process.env.DATA_DIR ?? './data/worker-embedded';
 const receiverUrl = process.env.RECEIVER_URL;

@@ -4,9 +4,17 @@ import { resolve } from 'node:path';
 
 const ROOT = resolve(import.meta.dirname, '../..');
 
-export function runExample(entry: string, env: Record<string, string> = {}): Promise<{ code: number | null; stdout: string; stderr: string }> {
+/**
+ * Runs `entry` (relative to the repository) with tsx. `cwd` defaults to the repository; elsewhere, the
+ * repository's tsconfig still maps `steadfast` to the sources (TSX_TSCONFIG_PATH).
+ */
+export function runExample(entry: string, env: Record<string, string> = {}, cwd = ROOT): Promise<{ code: number | null; stdout: string; stderr: string }> {
   return new Promise((done) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', entry], { cwd: ROOT, env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', ...env } });
+    // tsx by its resolved location, so that a run in another directory finds it too.
+    const child = spawn(process.execPath, ['--import', import.meta.resolve('tsx'), resolve(ROOT, entry)], {
+      cwd,
+      env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', TSX_TSCONFIG_PATH: resolve(ROOT, 'tsconfig.json'), ...env },
+    });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString('utf8')));
