@@ -19,16 +19,15 @@ const LAYERS: readonly (readonly [prefix: string, layer: number, name: string])[
   ['src/persistence/', 1, 'persistence'],
   ['journal/', 2, 'journal'],
   ['delivery/', 2, 'delivery'],
-  ['src/service/', 3, 'service'],
   ['service/', 3, 'service'],
 ];
 
 /** Which folders may load which driver. */
 const DRIVERS: Readonly<Record<string, readonly string[]>> = {
-  pg: ['journal/postgres/', 'src/service/', 'service/'],
-  'better-sqlite3': ['journal/sqlite/', 'src/service/', 'service/'],
-  amqplib: ['delivery/amqp/', 'src/service/', 'service/'],
-  mysql2: ['journal/mysql/', 'src/service/', 'service/'],
+  pg: ['journal/postgres/', 'service/'],
+  'better-sqlite3': ['journal/sqlite/', 'service/'],
+  amqplib: ['delivery/amqp/', 'service/'],
+  mysql2: ['journal/mysql/', 'service/'],
 };
 
 function sourceFiles(folder: string): string[] {

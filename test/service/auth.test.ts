@@ -4,7 +4,7 @@
  * speaks from a loopback source address of its own, so the rate limit of one does not touch another.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ApiAuth, FailureLimiter, isLoopbackHost, SESSION_COOKIE } from '../../src/service/auth.js';
+import { ApiAuth, FailureLimiter, isLoopbackHost, SESSION_COOKIE } from '../../service/auth.js';
 import { flakyEndpoint, type FlakyEndpoint } from './support/flaky-endpoint.js';
 import { call } from './support/requests.js';
 import { ServiceProcess, tempDataDir, type RunningServiceProcess } from './support/service-process.js';

@@ -5,8 +5,8 @@
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { loadConfig, redactedConfig, redactUrl, SETTINGS } from '../../src/service/config.js';
-import { ConfigError } from '../../src/service/errors.js';
+import { loadConfig, redactedConfig, redactUrl, SETTINGS } from '../../service/config.js';
+import { ConfigError } from '../../service/errors.js';
 import { ServiceProcess, tempDataDir } from './support/service-process.js';
 
 const data = tempDataDir('config');

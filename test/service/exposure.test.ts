@@ -3,8 +3,8 @@
  * setting), unless ALLOW_UNAUTHENTICATED=true, which starts with a warning.
  */
 import { afterAll, describe, expect, it } from 'vitest';
-import { loadConfig } from '../../src/service/config.js';
-import { ConfigError } from '../../src/service/errors.js';
+import { loadConfig } from '../../service/config.js';
+import { ConfigError } from '../../service/errors.js';
 import { ServiceProcess, tempDataDir } from './support/service-process.js';
 
 const data = tempDataDir('exposure');

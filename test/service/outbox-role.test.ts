@@ -6,8 +6,8 @@ import pino from 'pino';
 import { describe, expect, it } from 'vitest';
 import type { Outbox } from '../../delivery/outbox/outbox.js';
 import type { Lease } from '../../src/persistence/journal.js';
-import { OutboxHolder, OutboxOwnership } from '../../src/service/outbox-role.js';
-import { ServiceUnavailableError } from '../../src/service/errors.js';
+import { OutboxHolder, OutboxOwnership } from '../../service/outbox-role.js';
+import { ServiceUnavailableError } from '../../service/errors.js';
 
 class FakeLease implements Lease {
   held = true;

@@ -106,7 +106,7 @@ describe('the service logger', () => {
   it('redacts secrets in logged objects, messages, errors and bindings', async () => {
     const { default: pino } = await import('pino');
     const { Writable } = await import('node:stream');
-    const { redactingLoggerOptions } = await import('../../src/service/redaction.js');
+    const { redactingLoggerOptions } = await import('../../service/redaction.js');
     const lines: string[] = [];
     const stream = new Writable({ write: (chunk: Buffer, _encoding, done) => (lines.push(chunk.toString('utf8')), done()) });
     const logger = pino({ level: 'debug', ...redactingLoggerOptions }, stream).child({ target: 'https://user-u5:pw-q8Zr@h/x' });

@@ -1,5 +1,5 @@
 /**
- * The service as a child process, the way operators run it (`node --import tsx src/service/main.ts`),
+ * The service as a child process, the way operators run it (`node --import tsx service/main.ts`),
  * with its JSON log lines parsed, so tests wait on what it says instead of sleeping.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
@@ -48,7 +48,7 @@ export class ServiceProcess {
   }
 
   /** Starts the service with `env` over a minimal environment (no PG_URL/AMQP_URL unless given). */
-  static spawn(env: Record<string, string>, entry = 'src/service/main.ts'): ServiceProcess {
+  static spawn(env: Record<string, string>, entry = 'service/main.ts'): ServiceProcess {
     const base: Record<string, string> = { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '' };
     const child = spawn(process.execPath, ['--import', 'tsx', entry], { cwd: REPO_ROOT, env: { ...base, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
     return new ServiceProcess(child);

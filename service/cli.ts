@@ -22,7 +22,7 @@ async function main(argv: readonly string[]): Promise<void> {
       return;
     }
     case 'migrate': {
-      const { runMigrateCli } = await import('../../journal/postgres/migrate-cli.js');
+      const { runMigrateCli } = await import('../journal/postgres/migrate-cli.js');
       const args = [...rest];
       const schema = process.env.PG_SCHEMA;
       if (schema && !args.some((arg) => arg === '--schema' || arg.startsWith('--schema='))) args.push('--schema', schema);

@@ -2,12 +2,12 @@
  * The API's routes. Every route validates its input completely before it touches the outbox, so a
  * request is either refused with nothing persisted, or persisted and answered with its delivery id.
  */
-import { AskTimeoutError, InvalidOptionError } from '../actor/errors.js';
-import { EventRejectedError, SequenceNrConflictError, SerializationError } from '../persistence/errors.js';
-import { DeliveryNotDeadLetteredError, MaxUnconfirmedMessagesExceededError, UnknownTransportError } from '../../delivery/errors.js';
-import type { InFlightDelivery } from '../../delivery/outbox/outbox.js';
-import type { JsonValue, RegisteredDestination, TransportDestination } from '../../delivery/transport.js';
-import { DestinationNotAllowedError } from '../../delivery/http/errors.js';
+import { AskTimeoutError, InvalidOptionError } from '../src/actor/errors.js';
+import { EventRejectedError, SequenceNrConflictError, SerializationError } from '../src/persistence/errors.js';
+import { DeliveryNotDeadLetteredError, MaxUnconfirmedMessagesExceededError, UnknownTransportError } from '../delivery/errors.js';
+import type { InFlightDelivery } from '../delivery/outbox/outbox.js';
+import type { JsonValue, RegisteredDestination, TransportDestination } from '../delivery/transport.js';
+import { DestinationNotAllowedError } from '../delivery/http/errors.js';
 import type { DestinationCheck } from './destination-policy.js';
 import { shown } from './redaction.js';
 import { BadRequestError, NotFoundError, ServiceUnavailableError, TooManyRequestsError } from './errors.js';

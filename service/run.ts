@@ -3,7 +3,7 @@
  * one line when it cannot), signals (SIGTERM/SIGINT shut down gracefully; a second signal, or a shutdown
  * longer than SHUTDOWN_TIMEOUT_MS, exits at once — acceptable, since everything accepted is persisted).
  */
-import { SteadfastError } from '../actor/errors.js';
+import { SteadfastError } from '../src/actor/errors.js';
 import { securityWarnings } from './auth.js';
 import { loadConfig, redactedConfig, type ServiceConfig } from './config.js';
 import { ConfigError } from './errors.js';

@@ -1,4 +1,4 @@
-import { SteadfastError } from '../actor/errors.js';
+import { SteadfastError } from '../src/actor/errors.js';
 
 /** A setting has a value the service cannot use. The message names the setting and is printed alone, as one line. */
 export class ConfigError extends SteadfastError {

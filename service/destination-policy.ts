@@ -5,7 +5,7 @@
  * names (`amq.*` exchanges and queues, e.g. `amq.rabbitmq.reply-to`), and the default exchange with
  * the reply queue as routing key. Answered 400 `destination_not_allowed` before anything is persisted.
  */
-import type { TransportDestination } from '../../delivery/transport.js';
+import type { TransportDestination } from '../delivery/transport.js';
 import { BadRequestError } from './errors.js';
 
 export type DestinationCheck = (destination: TransportDestination<string>) => void;

@@ -4,9 +4,9 @@
  * and a wrong value becomes one ConfigError naming the setting.
  */
 import { readFileSync } from 'node:fs';
-import { InvalidOptionError } from '../actor/errors.js';
-import { HttpDestinationPolicy } from '../../delivery/http/allowed-hosts.js';
-import { REDACTED, redactUrl as redactUrlValue } from '../../delivery/redaction.js';
+import { InvalidOptionError } from '../src/actor/errors.js';
+import { HttpDestinationPolicy } from '../delivery/http/allowed-hosts.js';
+import { REDACTED, redactUrl as redactUrlValue } from '../delivery/redaction.js';
 import { isLoopbackHost } from './auth.js';
 import { ConfigError } from './errors.js';
 

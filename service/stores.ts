@@ -4,8 +4,8 @@
  */
 import { join } from 'node:path';
 import type { Logger } from 'pino';
-import type { AsyncWriteJournal } from '../persistence/journal.js';
-import type { SnapshotStore } from '../persistence/snapshot-store.js';
+import type { AsyncWriteJournal } from '../src/persistence/journal.js';
+import type { SnapshotStore } from '../src/persistence/snapshot-store.js';
 import { redactUrl, type ServiceConfig } from './config.js';
 
 export interface Stores {
@@ -19,7 +19,7 @@ export interface Stores {
 
 export async function createStores(config: ServiceConfig, logger: Logger): Promise<Stores> {
   if (config.pgUrl !== undefined) {
-    const { postgresJournal, postgresSnapshotStore } = await import('../../journal/postgres/index.js');
+    const { postgresJournal, postgresSnapshotStore } = await import('../journal/postgres/index.js');
     const options = { connectionString: config.pgUrl, schema: config.pgSchema, logger: logger.child({ plugin: 'postgres' }), applicationName: 'steadfast-service' };
     return {
       journal: postgresJournal(options),
@@ -28,7 +28,7 @@ export async function createStores(config: ServiceConfig, logger: Logger): Promi
       leaseScope: `schema ${config.pgSchema}`,
     };
   }
-  const { sqliteJournal, sqliteSnapshotStore } = await import('../../journal/sqlite/index.js');
+  const { sqliteJournal, sqliteSnapshotStore } = await import('../journal/sqlite/index.js');
   // One file for both: the plugins share one connection (and one lock) per file.
   const path = join(config.dataDir, 'steadfast.db');
   const sqliteLogger = logger.child({ plugin: 'sqlite' });

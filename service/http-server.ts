@@ -6,7 +6,7 @@
 import { createServer, type IncomingHttpHeaders, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Logger } from 'pino';
-import { redactText } from '../../delivery/redaction.js';
+import { redactText } from '../delivery/redaction.js';
 import { BadRequestError, HttpError, MethodNotAllowedError, NotFoundError, PayloadTooLargeError, ServiceUnavailableError, UnsupportedMediaTypeError } from './errors.js';
 
 export interface RequestContext {

@@ -3,7 +3,7 @@
  * settings (the rules: delivery/redaction.ts). The stored deliveries keep the real values: they must
  * send them.
  */
-import { isSecretHeaderName, REDACTED, redactDestination, redactText } from '../../delivery/redaction.js';
+import { isSecretHeaderName, REDACTED, redactDestination, redactText } from '../delivery/redaction.js';
 
 /** A delivery, status or dead letter as answered: `destination` redacted, `lastError` / `reason` texts too. */
 export function shown<T>(record: T): T {

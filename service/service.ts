@@ -6,13 +6,13 @@
  */
 import type { AddressInfo } from 'node:net';
 import type { Logger } from 'pino';
-import { ActorSystem } from '../actor/actor-system.js';
-import { AskTimeoutError, asError } from '../actor/errors.js';
-import { Persistence } from '../persistence/persistence.js';
-import { Outbox } from '../../delivery/outbox/outbox.js';
-import type { DeliveryTransport } from '../../delivery/transport.js';
-import { DeliveryTransports } from '../../delivery/transports.js';
-import { httpTransport } from '../../delivery/http/index.js';
+import { ActorSystem } from '../src/actor/actor-system.js';
+import { AskTimeoutError, asError } from '../src/actor/errors.js';
+import { Persistence } from '../src/persistence/persistence.js';
+import { Outbox } from '../delivery/outbox/outbox.js';
+import type { DeliveryTransport } from '../delivery/transport.js';
+import { DeliveryTransports } from '../delivery/transports.js';
+import { httpTransport } from '../delivery/http/index.js';
 import type { ServiceConfig } from './config.js';
 import { StartupError } from './errors.js';
 import { ApiAuth } from './auth.js';
@@ -54,7 +54,7 @@ export async function startService(config: ServiceConfig, logger: Logger): Promi
   let broker: BrokerProbe | undefined;
   let checkDestination: DestinationCheck | undefined;
   if (config.amqpUrl !== undefined) {
-    const { amqpTransport } = await import('../../delivery/amqp/index.js');
+    const { amqpTransport } = await import('../delivery/amqp/index.js');
     const amqp = amqpTransport({ url: config.amqpUrl, serviceName: config.amqpServiceName });
     transports.push(amqp);
     broker = { isConnected: () => amqp.connection?.isConnected ?? false };

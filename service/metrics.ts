@@ -2,7 +2,7 @@
  * Prometheus text exposition (format 0.0.4) without a client library: a few counters, gauges and one
  * histogram are all the service needs, and the format is small and stable.
  */
-import type { OutboxStats } from '../../delivery/outbox/outbox-protocol.js';
+import type { OutboxStats } from '../delivery/outbox/outbox-protocol.js';
 import type { Role } from './outbox-role.js';
 
 /** Seconds; from sub-millisecond SQLite commits to a struggling remote database. */

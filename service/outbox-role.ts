@@ -8,8 +8,8 @@
  * Stores used by one process at a time (SQLite, in memory) need no lease: the role is always active.
  */
 import type { Logger } from 'pino';
-import type { Outbox } from '../../delivery/outbox/outbox.js';
-import type { Lease } from '../persistence/journal.js';
+import type { Outbox } from '../delivery/outbox/outbox.js';
+import type { Lease } from '../src/persistence/journal.js';
 import { ServiceUnavailableError } from './errors.js';
 
 export type Role = 'active' | 'standby';

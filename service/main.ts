@@ -1,0 +1,4 @@
+/** `npm start`: runs the service (see service/README.md). */
+import { runService } from './run.js';
+
+await runService();
