@@ -12,7 +12,7 @@ import { pino } from 'pino';
 import { ActorSystem, DeliveryTransports, Outbox } from '../src/index.js';
 import type { TransportContext } from '../delivery/transport.js';
 import { postgresJournal, postgresSnapshotStore } from '../journal/postgres/index.js';
-import { AmqpTransport, DeduplicatingEntity, amqpConsumer, amqpEntityConsumer, amqpTransport, type InboundDelivery } from '../delivery/amqp/index.js';
+import { AmqpTransport, DeduplicatingEntity, amqpConsumer, amqpEntityConsumer, amqpTransport, } from '../delivery/amqp/index.js';
 import { describeCpu, measureCpu } from './cpu-split.js';
 import { elapsedMsSince, median, perSecond, type Benchmark, type BenchResult } from './harness.js';
 

@@ -4,7 +4,8 @@ import { dispatchCommand, dispatchRecover, installReceiveStyle, type ReceiveStyl
 import { AtLeastOnceDeliveryActor, type AtLeastOnceDeliveryOptions } from './at-least-once-delivery-actor.js';
 import type { DeliveryNotice } from './messages.js';
 
-// The registration methods (command, commandAny, recover, recoverAny, become) and their types.
+// The registration methods (command, commandAny, recover, recoverAny, become) and their types; the
+// implementations are put on the prototype by installReceiveStyle below.
 export interface AtLeastOnceDeliveryReceiveActor<Command = unknown, Event = unknown> extends ReceiveStyle<Command, Event> {}
 
 /**
@@ -14,6 +15,7 @@ export interface AtLeastOnceDeliveryReceiveActor<Command = unknown, Event = unkn
  * `confirmDelivery` are those of `AtLeastOnceDeliveryActor`. Confirmations arrive as
  * `DeliveryConfirmed` commands: `this.command(DeliveryConfirmed, (c) => this.persist(...))`.
  */
+// biome-ignore lint/suspicious/noUnsafeDeclarationMerging: the interface above declares what installReceiveStyle puts on the prototype
 export abstract class AtLeastOnceDeliveryReceiveActor<Command = unknown, Event = unknown> extends AtLeastOnceDeliveryActor<Command, Event> {
   constructor(options: AtLeastOnceDeliveryOptions = {}) {
     super(options);

@@ -161,7 +161,8 @@ export class AtLeastOnceDeliverySemantic {
     if (record.keyResolved) return true;
     const identity = this.#identity;
     if (identity === undefined) return false;
-    const senderId = (record.senderId ??= record.live ? identity.currentSenderId : identity.senderIdAt(record.createdAtSequenceNr));
+    record.senderId ??= record.live ? identity.currentSenderId : identity.senderIdAt(record.createdAtSequenceNr);
+    const senderId = record.senderId;
     record.token = identity.isLegacy(senderId) ? undefined : identity.tokenFor(senderId, record.deliveryId);
     record.keyResolved = true;
     return true;

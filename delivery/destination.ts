@@ -28,9 +28,7 @@ export function validateDestination(destination: unknown): asserts destination i
   }
   if (isActorRef(destination)) return;
   if (destination !== null && typeof destination === 'object' && typeof (destination as TransportDestination).transport === 'string') return;
-  throw new InvalidOptionError(
-    'a destination is an ActorRef, an actor path like "/user/receiver", or a transport destination like { transport: "amqp", queue: "orders" }',
-  );
+  throw new InvalidOptionError('a destination is an ActorRef, an actor path like "/user/receiver", or a transport destination like { transport: "amqp", queue: "orders" }');
 }
 
 /** For log lines and messages: credentials in URLs and headers are redacted (see redaction.ts). */

@@ -18,7 +18,16 @@ export {
 } from './messages.js';
 export { Outbox, type InFlightDelivery, type OutboxOptions, type SendOptions } from './outbox/outbox.js';
 export { OutboxActor, type OutboxActorOptions } from './outbox/outbox-actor.js';
-export { confirmedIdsOf, type DeadLetteredDelivery, type DeliveryStatus, type FormerDeadLetter, type OutboxEvent, type OutboxSnapshot, type OutboxStats, type SendAccepted } from './outbox/outbox-protocol.js';
+export {
+  confirmedIdsOf,
+  type DeadLetteredDelivery,
+  type DeliveryStatus,
+  type FormerDeadLetter,
+  type OutboxEvent,
+  type OutboxSnapshot,
+  type OutboxStats,
+  type SendAccepted,
+} from './outbox/outbox-protocol.js';
 export { ReceivedDeliveries, type ReceivedDeliveriesSnapshot } from './received-deliveries.js';
 export type { DeliveryTransport, JsonValue, OutboundDelivery, RegisteredDestination, TransportContext, TransportDestination, TransportName, TransportNames } from './transport.js';
 export { DeliveryTransports } from './transports.js';

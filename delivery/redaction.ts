@@ -31,17 +31,20 @@ function redactParameters(part: string): string {
   // part is '?a=1&b=2' or '#a=1' (or '' / a bare fragment)
   if (part.length <= 1) return part;
   const prefix = part[0]!;
-  const pairs = part.slice(1).split('&').map((pair) => {
-    const equals = pair.indexOf('=');
-    const rawName = equals === -1 ? pair : pair.slice(0, equals);
-    let name = rawName;
-    try {
-      name = decodeURIComponent(rawName.replace(/\+/g, ' '));
-    } catch {
-      // keep the raw name
-    }
-    return equals !== -1 && isSecretParameterName(name) ? `${rawName}=${MASK}` : pair;
-  });
+  const pairs = part
+    .slice(1)
+    .split('&')
+    .map((pair) => {
+      const equals = pair.indexOf('=');
+      const rawName = equals === -1 ? pair : pair.slice(0, equals);
+      let name = rawName;
+      try {
+        name = decodeURIComponent(rawName.replace(/\+/g, ' '));
+      } catch {
+        // keep the raw name
+      }
+      return equals !== -1 && isSecretParameterName(name) ? `${rawName}=${MASK}` : pair;
+    });
   return prefix + pairs.join('&');
 }
 
@@ -95,10 +98,12 @@ export function redactHeaders(headers: Readonly<Record<string, unknown>>): Recor
 
 /** URLs (with credentials or secret parameters) and `Bearer`/`Basic` credentials inside free text, e.g. error messages. */
 export function redactText(text: string): string {
-  return text
-    // No backslash in the match: inside a JSON line it starts an escape, which must stay as it is.
-    .replace(/\b[a-z][a-z0-9+.-]*:\/\/[^\s"'<>`\\]+/gi, (url) => redactUrl(url, { username: /^https?:/i.test(url) }))
-    .replace(/\b(Bearer|Basic|Digest)(\s+)[A-Za-z0-9._~+/=-]{4,}/g, `$1$2${REDACTED}`);
+  return (
+    text
+      // No backslash in the match: inside a JSON line it starts an escape, which must stay as it is.
+      .replace(/\b[a-z][a-z0-9+.-]*:\/\/[^\s"'<>`\\]+/gi, (url) => redactUrl(url, { username: /^https?:/i.test(url) }))
+      .replace(/\b(Bearer|Basic|Digest)(\s+)[A-Za-z0-9._~+/=-]{4,}/g, `$1$2${REDACTED}`)
+  );
 }
 
 /**

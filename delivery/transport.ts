@@ -23,6 +23,7 @@ export type JsonValue = JsonPrimitive | JsonValue[] | { [key: string]: JsonValue
  * does not compile. Types only: at run time the destination is checked as before, against the
  * transports the system was created with (`UnknownTransportError`, `validateDestination`).
  */
+// biome-ignore lint/suspicious/noEmptyInterface: filled by declaration merging, one entry per transport module
 export interface TransportNames {}
 
 /** The name of a transport registered in `TransportNames`. */

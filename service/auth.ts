@@ -46,19 +46,25 @@ export class UnauthorizedError extends HttpError {
 
 export class TooManyAuthFailuresError extends HttpError {
   constructor(retryAfterSeconds: number) {
-    super(429, 'too_many_auth_failures', `too many failed authentication attempts from this address; retry in ${retryAfterSeconds} s`, { 'Retry-After': String(retryAfterSeconds) });
+    super(429, 'too_many_auth_failures', `too many failed authentication attempts from this address; retry in ${retryAfterSeconds} s`, {
+      'Retry-After': String(retryAfterSeconds),
+    });
   }
 }
 
 export class CrossSiteRequestError extends HttpError {
   constructor() {
-    super(403, 'cross_site_request', 'a request authenticated by the session cookie must come from the service\'s own origin');
+    super(403, 'cross_site_request', "a request authenticated by the session cookie must come from the service's own origin");
   }
 }
 
 /** 127.0.0.0/8, ::1 (also IPv4-mapped), `localhost`. */
 export function isLoopbackHost(host: string): boolean {
-  const plain = host.trim().replace(/^\[|\]$/g, '').toLowerCase().replace(/\.$/, '');
+  const plain = host
+    .trim()
+    .replace(/^\[|\]$/g, '')
+    .toLowerCase()
+    .replace(/\.$/, '');
   if (plain === 'localhost' || plain.endsWith('.localhost')) return true;
   const version = isIP(plain);
   if (version === 4) return plain.startsWith('127.');
@@ -123,7 +129,10 @@ function keyOf(address: string): string {
   const left = head ? head.split(':') : [];
   const right = tail ? tail.split(':') : [];
   const groups = tail === undefined ? left : [...left, ...Array<string>(Math.max(0, 8 - left.length - right.length)).fill('0'), ...right];
-  return `${groups.slice(0, 4).map((g) => Number.parseInt(g || '0', 16).toString(16)).join(':')}::/64`;
+  return `${groups
+    .slice(0, 4)
+    .map((g) => Number.parseInt(g || '0', 16).toString(16))
+    .join(':')}::/64`;
 }
 
 export interface ApiAuthOptions {
@@ -163,7 +172,11 @@ export class ApiAuth {
     }
     const bearer = bearerOf(request);
     if (bearer === undefined) {
-      throw new UnauthorizedError(request.headers.cookie?.includes(`${SESSION_COOKIE}=`) ? 'the session has expired or is not valid; sign in again (POST /session)' : 'this API needs a token: send Authorization: Bearer <API_TOKEN> (or sign in with POST /session)');
+      throw new UnauthorizedError(
+        request.headers.cookie?.includes(`${SESSION_COOKIE}=`)
+          ? 'the session has expired or is not valid; sign in again (POST /session)'
+          : 'this API needs a token: send Authorization: Bearer <API_TOKEN> (or sign in with POST /session)',
+      );
     }
     this.#checkToken(bearer, request.socket.remoteAddress ?? 'unknown');
   };
@@ -216,7 +229,8 @@ export class ApiAuth {
     let token: string | undefined;
     if (body !== undefined) {
       const given = body !== null && typeof body === 'object' && !Array.isArray(body) ? (body as { token?: unknown }).token : undefined;
-      if (typeof given !== 'string') throw new BadRequestError('invalid_request', 'the body must be {"token": "<API_TOKEN>"} (or send no body and Authorization: Bearer <API_TOKEN>)');
+      if (typeof given !== 'string')
+        throw new BadRequestError('invalid_request', 'the body must be {"token": "<API_TOKEN>"} (or send no body and Authorization: Bearer <API_TOKEN>)');
       token = given;
     } else token = bearerOfHeaders(headers);
     if (token === undefined) throw new UnauthorizedError('sign in with {"token": "<API_TOKEN>"} or Authorization: Bearer <API_TOKEN>');
@@ -246,7 +260,11 @@ function bearerOfHeaders(headers: IncomingMessage['headers']): string | undefine
 
 /** Secure, unless plain HTTP to loopback (see the file comment). */
 function secureCookie(headers: IncomingMessage['headers'], remoteAddress: string | undefined): boolean {
-  const forwardedHttps = /^https$/i.test(String(headers['x-forwarded-proto'] ?? '').split(',')[0]!.trim());
+  const forwardedHttps = /^https$/i.test(
+    String(headers['x-forwarded-proto'] ?? '')
+      .split(',')[0]!
+      .trim(),
+  );
   if (forwardedHttps) return true;
   const hostHeader = headers.host ?? '';
   const host = hostHeader.startsWith('[') ? hostHeader.slice(0, hostHeader.indexOf(']') + 1) : hostHeader.split(':')[0]!;

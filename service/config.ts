@@ -100,7 +100,13 @@ const apiToken: Parse<string | undefined> = (value) => {
 
 /** Comma-separated (environment) or an array (file); each entry checked by the HTTP transport's policy. */
 const allowedHosts: Parse<readonly string[] | undefined> = (value) => {
-  const entries = typeof value === 'string' ? value.split(',').map((entry) => entry.trim()).filter((entry) => entry !== '') : value;
+  const entries =
+    typeof value === 'string'
+      ? value
+          .split(',')
+          .map((entry) => entry.trim())
+          .filter((entry) => entry !== '')
+      : value;
   if (!Array.isArray(entries) || entries.length === 0 || entries.some((entry) => typeof entry !== 'string')) {
     throw new Invalid(`must be a comma-separated list of hosts, *.wildcards or CIDR ranges (e.g. "hooks.example.com,*.internal.example.com,10.0.0.0/8"), got ${show(value)}`);
   }
@@ -127,9 +133,21 @@ export const SETTINGS = [
   setting('ALLOW_UNAUTHENTICATED', 'allowUnauthenticated', false, boolean, 'start on a non-loopback HOST without API_TOKEN (logs a warning)'),
   setting('DATA_DIR', 'dataDir', './data', text(), 'directory of the SQLite journal and snapshots (embedded default)'),
   setting('PG_URL', 'pgUrl', undefined, url(['postgres:', 'postgresql:'], 'postgres://user:password@host:5432/db'), 'use PostgreSQL for journal and snapshots instead of SQLite'),
-  setting('PG_SCHEMA', 'pgSchema', 'steadfast', text(/^[A-Za-z_][A-Za-z0-9_]{0,62}$/, 'must be a plain SQL identifier (letters, digits, _)'), 'PostgreSQL schema (created by the migration)'),
+  setting(
+    'PG_SCHEMA',
+    'pgSchema',
+    'steadfast',
+    text(/^[A-Za-z_][A-Za-z0-9_]{0,62}$/, 'must be a plain SQL identifier (letters, digits, _)'),
+    'PostgreSQL schema (created by the migration)',
+  ),
   setting('AMQP_URL', 'amqpUrl', undefined, url(['amqp:', 'amqps:'], 'amqp://guest:guest@127.0.0.1:5672'), 'enable the RabbitMQ transport'),
-  setting('AMQP_SERVICE_NAME', 'amqpServiceName', 'steadfast', text(/^[A-Za-z0-9_.:-]{1,200}$/, 'must be letters, digits and _ . : -'), 'names the reply queue (<name>.replies) and the AMQP appId'),
+  setting(
+    'AMQP_SERVICE_NAME',
+    'amqpServiceName',
+    'steadfast',
+    text(/^[A-Za-z0-9_.:-]{1,200}$/, 'must be letters, digits and _ . : -'),
+    'names the reply queue (<name>.replies) and the AMQP appId',
+  ),
   setting('LOG_LEVEL', 'logLevel', 'info', text(new RegExp(`^(${LOG_LEVELS.join('|')})$`), `must be one of ${LOG_LEVELS.join(', ')}`), 'pino log level'),
   setting('LOG_PRETTY', 'logPretty', false, boolean, 'human-readable logs (needs pino-pretty installed; JSON otherwise)'),
   setting('MAX_BODY_BYTES', 'maxBodyBytes', 1_048_576, integer(1, 64 * 1_048_576), 'largest request body accepted; larger ones get 413'),
@@ -139,7 +157,13 @@ export const SETTINGS = [
   setting('MAX_UNCONFIRMED_MESSAGES', 'maxUnconfirmedMessages', 100_000, integer(1), 'unconfirmed deliveries held at most; past it POST /messages and redrive answer 429'),
   setting('HTTP_TIMEOUT_MS', 'httpTimeoutMs', 10_000, integer(1), 'HTTP destinations: an attempt without a complete answer in this time fails'),
   setting('HTTP_MAX_CONCURRENCY', 'httpMaxConcurrency', 64, integer(1, 10_000), 'HTTP destinations: requests in flight at most'),
-  setting('HTTP_ALLOWED_HOSTS', 'httpAllowedHosts', undefined, allowedHosts, 'HTTP destinations: only these hosts (names, *.wildcards, CIDR ranges, optional :port); link-local and cloud-metadata addresses are refused either way'),
+  setting(
+    'HTTP_ALLOWED_HOSTS',
+    'httpAllowedHosts',
+    undefined,
+    allowedHosts,
+    'HTTP destinations: only these hosts (names, *.wildcards, CIDR ranges, optional :port); link-local and cloud-metadata addresses are refused either way',
+  ),
   setting('SHUTDOWN_TIMEOUT_MS', 'shutdownTimeoutMs', 30_000, integer(1), 'graceful shutdown gives up (exit 1) after this long'),
   setting('SNAPSHOT_EVERY', 'snapshotEvery', 1000, integer(1), 'the outbox saves a snapshot after this many events'),
 ] as const;

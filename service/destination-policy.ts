@@ -26,7 +26,8 @@ export function amqpDestinationCheck(replyQueue: string): DestinationCheck {
     }
     if (typeof exchange === 'string') {
       if (exchange.startsWith('amq.')) throw new DestinationNotAllowedApiError(`destination.exchange ${JSON.stringify(exchange)} is a broker-reserved exchange (amq.*)`);
-      if (exchange === '' && routingKey === replyQueue) throw new DestinationNotAllowedApiError(`destination.routingKey ${JSON.stringify(routingKey)} on the default exchange is this service's reply queue`);
+      if (exchange === '' && routingKey === replyQueue)
+        throw new DestinationNotAllowedApiError(`destination.routingKey ${JSON.stringify(routingKey)} on the default exchange is this service's reply queue`);
     }
   };
 }

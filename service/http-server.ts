@@ -121,7 +121,10 @@ export class ApiServer {
       allowed.push(route.method);
     }
     if (allowed.length > 0) throw new MethodNotAllowedError(method, pathname, allowed);
-    throw new NotFoundError('not_found', `no route ${method} ${pathname}; the API has POST /messages, GET /deliveries[/:id], GET /dead-letters, POST /dead-letters[/:id]/redrive, GET /healthz, GET /metrics, POST|DELETE /session`);
+    throw new NotFoundError(
+      'not_found',
+      `no route ${method} ${pathname}; the API has POST /messages, GET /deliveries[/:id], GET /dead-letters, POST /dead-letters[/:id]/redrive, GET /healthz, GET /metrics, POST|DELETE /session`,
+    );
   }
 
   async #readBody(request: IncomingMessage, route: Route): Promise<unknown> {

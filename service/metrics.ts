@@ -21,7 +21,7 @@ export class Histogram {
 
   render(name: string, help: string): string {
     const lines = [`# HELP ${name} ${help}`, `# TYPE ${name} histogram`];
-    LATENCY_BUCKETS.forEach((bound, i) => lines.push(`${name}_bucket{le="${bound}"} ${this.#counts[i]}`));
+    for (const [i, bound] of LATENCY_BUCKETS.entries()) lines.push(`${name}_bucket{le="${bound}"} ${this.#counts[i]}`);
     lines.push(`${name}_bucket{le="+Inf"} ${this.#count}`, `${name}_sum ${this.#sum}`, `${name}_count ${this.#count}`);
     return lines.join('\n');
   }
@@ -61,7 +61,12 @@ export class ServiceMetrics {
             metric('steadfast_deliveries_in_flight', 'gauge', 'Accepted deliveries not confirmed yet.', outbox.inFlight),
           ]),
       metric('steadfast_messages_duplicate_total', 'counter', 'Submissions answered with an earlier delivery id (same idempotency key), this process.', this.duplicates),
-      metric('steadfast_confirmations_rejected_total', 'counter', 'Confirmation replies ignored because their token did not prove receipt (forged or stale), this process.', rejectedConfirmations),
+      metric(
+        'steadfast_confirmations_rejected_total',
+        'counter',
+        'Confirmation replies ignored because their token did not prove receipt (forged or stale), this process.',
+        rejectedConfirmations,
+      ),
       [
         '# HELP steadfast_role The role of this process: active (runs the outbox) or standby (waits for the outbox lease); 1 for the current one.',
         '# TYPE steadfast_role gauge',

@@ -135,12 +135,13 @@ async function submit({ outbox: holder, metrics, checkDestination }: RouteDepend
   const idempotencyKey = idempotencyKeyOf(fields.idempotencyKey, headers['idempotency-key']);
   const outbox = holder.get();
   const started = performance.now();
-  let accepted;
+  let accepted: Awaited<ReturnType<typeof outbox.send>>;
   try {
     accepted = await outbox.send(destination as RegisteredDestination, fields.payload as JsonValue, idempotencyKey === undefined ? {} : { idempotencyKey });
   } catch (error) {
     if (error instanceof DestinationNotAllowedError) throw new BadRequestError('destination_not_allowed', error.message);
-    if (error instanceof UnknownTransportError) throw new BadRequestError('unknown_transport', `${error.message.split(';')[0]} (HTTP destinations use "http"; "amqp" needs AMQP_URL)`);
+    if (error instanceof UnknownTransportError)
+      throw new BadRequestError('unknown_transport', `${error.message.split(';')[0]} (HTTP destinations use "http"; "amqp" needs AMQP_URL)`);
     if (error instanceof InvalidOptionError) throw new BadRequestError('invalid_destination', error.message);
     if (error instanceof SerializationError) throw new BadRequestError('invalid_payload', error.message);
     // The journal itself refused the content (PostgreSQL's jsonb takes no \u0000): retrying cannot help.
@@ -225,7 +226,13 @@ function unavailable(error: unknown): ServiceUnavailableError {
     return new ServiceUnavailableError('outbox_restarting', 'the outbox is recovering events another process wrote; retry with the same idempotency key');
   }
   if (error instanceof AskTimeoutError) {
-    return new ServiceUnavailableError('outbox_timeout', 'the outbox did not answer in time (journal slow or recovering); a submission may have been persisted: retry with the same idempotency key');
+    return new ServiceUnavailableError(
+      'outbox_timeout',
+      'the outbox did not answer in time (journal slow or recovering); a submission may have been persisted: retry with the same idempotency key',
+    );
   }
-  return new ServiceUnavailableError('outbox_unavailable', `the outbox is unavailable: ${error instanceof Error ? error.message : String(error)}; retry with the same idempotency key`);
+  return new ServiceUnavailableError(
+    'outbox_unavailable',
+    `the outbox is unavailable: ${error instanceof Error ? error.message : String(error)}; retry with the same idempotency key`,
+  );
 }

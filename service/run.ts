@@ -41,7 +41,10 @@ export async function runService(env: NodeJS.ProcessEnv = process.env): Promise<
     process.exit(1);
   }
   const { address } = service;
-  logger.info({ role: service.role, host: address.address, port: address.port, url: `http://${address.family === 'IPv6' ? `[${address.address}]` : address.address}:${address.port}` }, 'steadfast listening');
+  logger.info(
+    { role: service.role, host: address.address, port: address.port, url: `http://${address.family === 'IPv6' ? `[${address.address}]` : address.address}:${address.port}` },
+    'steadfast listening',
+  );
 
   let signals = 0;
   const onSignal = (signal: NodeJS.Signals): void => {

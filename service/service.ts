@@ -83,7 +83,10 @@ export async function startService(config: ServiceConfig, logger: Logger): Promi
       });
       try {
         const recovered = await waitForRecovery(outbox);
-        logger.info({ inFlight: recovered.inFlight, accepted: recovered.accepted, confirmed: recovered.confirmed }, 'outbox recovered; unconfirmed deliveries are being sent again');
+        logger.info(
+          { inFlight: recovered.inFlight, accepted: recovered.accepted, confirmed: recovered.confirmed },
+          'outbox recovered; unconfirmed deliveries are being sent again',
+        );
       } catch (error) {
         await outbox.stop();
         throw error;
@@ -118,7 +121,14 @@ export async function startService(config: ServiceConfig, logger: Logger): Promi
     };
     const auth = new ApiAuth(config.apiToken);
     const routes = [
-      ...apiRoutes({ outbox: holder, metrics, health, brokerConnected: () => broker?.isConnected(), rejectedConfirmations: () => DeliveryTransports.get(system).rejectedConfirmations, checkDestination }),
+      ...apiRoutes({
+        outbox: holder,
+        metrics,
+        health,
+        brokerConnected: () => broker?.isConnected(),
+        rejectedConfirmations: () => DeliveryTransports.get(system).rejectedConfirmations,
+        checkDestination,
+      }),
       ...auth.routes(),
     ];
     const server = new ApiServer(routes, {

@@ -10,16 +10,7 @@
  * receiver, and confirmed again.
  */
 import type { ConfirmPublisher } from './publisher.js';
-import {
-  CONFIRMATION_MANIFEST,
-  CONFIRMATIONS_MANIFEST,
-  CONTENT_TYPE_JSON,
-  HEADER_DELIVERY_ID,
-  HEADER_SENDER,
-  HEADER_TOKEN,
-  confirmationBody,
-  confirmationsBody,
-} from './wire.js';
+import { CONFIRMATION_MANIFEST, CONFIRMATIONS_MANIFEST, CONTENT_TYPE_JSON, HEADER_DELIVERY_ID, HEADER_SENDER, HEADER_TOKEN, confirmationBody, confirmationsBody } from './wire.js';
 
 /** What a reply needs of a handled message (an inbound steadfast message has these fields). */
 export interface ConfirmedMessage {
@@ -52,7 +43,10 @@ export class ConfirmationReplies {
   /** Joins the batch for `replyTo` that leaves at the end of this turn. */
   add(replyTo: string, confirmation: ConfirmedMessage): void {
     let bySender = this.#batches.get(replyTo);
-    if (bySender === undefined) this.#batches.set(replyTo, (bySender = new Map()));
+    if (bySender === undefined) {
+      bySender = new Map();
+      this.#batches.set(replyTo, bySender);
+    }
     const token = confirmation.confirmationToken;
     const group = bySender.get(confirmation.senderId);
     if (group === undefined) {

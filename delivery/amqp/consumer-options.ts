@@ -5,7 +5,19 @@ import type { Logger } from 'pino';
 import { InvalidOptionError } from '../../src/actor/errors.js';
 import { AmqpConnectionManager } from './connection-manager.js';
 import type { InboundMessage } from './inbound.js';
-import { oneOf, optionalBoolean, optionalFunction, optionalInteger, optionalLogger, optionalString, requireObject, requireString, resolveReconnect, type ReconnectOptions, type ResolvedReconnect } from './options.js';
+import {
+  oneOf,
+  optionalBoolean,
+  optionalFunction,
+  optionalInteger,
+  optionalLogger,
+  optionalString,
+  requireObject,
+  requireString,
+  resolveReconnect,
+  type ReconnectOptions,
+  type ResolvedReconnect,
+} from './options.js';
 
 export interface AmqpConsumerOptions {
   /** Either a URL (the consumer owns its connection) or a shared connection manager. */

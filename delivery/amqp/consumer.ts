@@ -83,9 +83,7 @@ export class AmqpConsumer {
     if (this.phase !== 'new') throw new InvalidOptionError(`amqpConsumer can be started once (it is ${this.phase})`);
     this.phase = 'running';
     const o = this.options;
-    const manager =
-      o.connection ??
-      new AmqpConnectionManager({ url: o.url!, connectionName: `${o.queue} consumer`, logger: this.logger, reconnect: o.reconnect });
+    const manager = o.connection ?? new AmqpConnectionManager({ url: o.url!, connectionName: `${o.queue} consumer`, logger: this.logger, reconnect: o.reconnect });
     this.manager = manager;
     this.publisher = new ConfirmPublisher(manager, { name: `dead-letter ${o.queue}`, maxInFlight: o.prefetch * 2, publishTimeoutMs: o.publishTimeoutMs });
     this.consumeChannel = manager.createChannel({

@@ -44,10 +44,7 @@ export class GetEntityState {
   private constructor() {}
 }
 
-export abstract class DeduplicatingEntity<State, Event, Command = never> extends PersistentActor<
-  InboundDelivery | GetEntityState | Command,
-  DeliveryAppliedEvent<Event>
-> {
+export abstract class DeduplicatingEntity<State, Event, Command = never> extends PersistentActor<InboundDelivery | GetEntityState | Command, DeliveryAppliedEvent<Event>> {
   readonly persistenceId: string;
   #state: State;
   #received = new ReceivedDeliveries();

@@ -42,9 +42,7 @@ export interface ResolvedDestination {
 }
 
 export function exchangeDestination(exchange: string, routingKey: string, confirm?: ConfirmMode): AmqpExchangeDestination {
-  const destination: AmqpExchangeDestination = confirm
-    ? { transport: 'amqp', exchange, routingKey, confirm }
-    : { transport: 'amqp', exchange, routingKey };
+  const destination: AmqpExchangeDestination = confirm ? { transport: 'amqp', exchange, routingKey, confirm } : { transport: 'amqp', exchange, routingKey };
   resolveDestination(destination);
   return destination;
 }

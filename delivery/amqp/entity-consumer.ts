@@ -52,11 +52,20 @@ export class AmqpEntityConsumer {
     const replyTimeoutMs = optionalInteger(raw.replyTimeoutMs, 'options.replyTimeoutMs', 30_000, { min: 1 });
     const passivateAfterMs = raw.passivateAfterMs === undefined ? undefined : optionalInteger(raw.passivateAfterMs, 'options.passivateAfterMs', 0, { min: 1 });
     const routerName = optionalString(raw.routerName, 'options.routerName', `amqp-entities-${++routers}`);
-    const { system: _system, entityId: _entityId, entityFactory: _factory, routerName: _name, replyTimeoutMs: _timeout, passivateAfterMs: _passivate, ...consumerOptions } = options;
+    const {
+      system: _system,
+      entityId: _entityId,
+      entityFactory: _factory,
+      routerName: _name,
+      replyTimeoutMs: _timeout,
+      passivateAfterMs: _passivate,
+      ...consumerOptions
+    } = options;
 
     const idOf = (message: SteadfastInboundMessage): string => {
       const id = entityId(message);
-      if (typeof id !== 'string' || id.length === 0) throw new InvalidOptionError(`options.entityId returned ${JSON.stringify(id)} for ${message.messageId}; it must return a non-empty string`);
+      if (typeof id !== 'string' || id.length === 0)
+        throw new InvalidOptionError(`options.entityId returned ${JSON.stringify(id)} for ${message.messageId}; it must return a non-empty string`);
       return id;
     };
     this.#system = system;

@@ -28,7 +28,10 @@ export class AmqpConnectError extends SteadfastError {
 
 /** The broker did not confirm a publish within `publishTimeoutMs` (slow, blocked or half-dead broker). */
 export class AmqpPublishTimeoutError extends SteadfastError {
-  constructor(readonly messageId: string, readonly timeoutMs: number) {
+  constructor(
+    readonly messageId: string,
+    readonly timeoutMs: number,
+  ) {
     super('ERR_AMQP_PUBLISH_TIMEOUT', `no publisher confirm for ${messageId} within ${timeoutMs} ms`);
   }
 }
@@ -48,10 +51,7 @@ export class AmqpUnroutableError extends SteadfastError {
     readonly routingKey: string,
     readonly replyText: string,
   ) {
-    super(
-      'ERR_AMQP_UNROUTABLE',
-      `${messageId} to exchange "${exchange}" with routing key "${routingKey}" was returned: ${replyText}`,
-    );
+    super('ERR_AMQP_UNROUTABLE', `${messageId} to exchange "${exchange}" with routing key "${routingKey}" was returned: ${replyText}`);
   }
 }
 
@@ -73,7 +73,10 @@ export function redactUrl(url: string): string {
 
 /** A persistent entity answered an InboundDelivery with something other than DeliveryApplied. */
 export class UnexpectedEntityReplyError extends SteadfastError {
-  constructor(readonly entityId: string, readonly reply: string) {
+  constructor(
+    readonly entityId: string,
+    readonly reply: string,
+  ) {
     super('ERR_AMQP_ENTITY_REPLY', `entity "${entityId}" replied ${reply} to an InboundDelivery; it must reply DeliveryApplied once the effect is persisted (or StatusFailure)`);
   }
 }

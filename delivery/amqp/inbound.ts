@@ -4,7 +4,19 @@
  */
 import type { ConsumeMessage } from 'amqplib';
 import type { JsonValue } from '../transport.js';
-import { DEFAULT_MANIFEST, HEADER_ATTEMPT, HEADER_DELIVERY_ID, HEADER_OLDEST_UNCONFIRMED, HEADER_QUORUM_DELIVERY_COUNT, HEADER_REDELIVERIES, HEADER_SENDER, HEADER_TOKEN, isDeliveryId, isToken, numeric } from './wire.js';
+import {
+  DEFAULT_MANIFEST,
+  HEADER_ATTEMPT,
+  HEADER_DELIVERY_ID,
+  HEADER_OLDEST_UNCONFIRMED,
+  HEADER_QUORUM_DELIVERY_COUNT,
+  HEADER_REDELIVERIES,
+  HEADER_SENDER,
+  HEADER_TOKEN,
+  isDeliveryId,
+  isToken,
+  numeric,
+} from './wire.js';
 
 interface InboundBase {
   /** The AMQP message id; for steadfast senders `${senderId}:${deliveryId}`, the same on every redelivery. */
@@ -44,9 +56,7 @@ export type InboundMessage = SteadfastInboundMessage | ForeignInboundMessage;
 
 export type DeadLetterReason = 'invalid-json' | 'missing-headers' | 'unknown-manifest' | 'handler-failed' | 'poison';
 
-export type ParseResult =
-  | { readonly kind: 'ok'; readonly message: InboundMessage }
-  | { readonly kind: 'malformed'; readonly reason: DeadLetterReason; readonly detail: string };
+export type ParseResult = { readonly kind: 'ok'; readonly message: InboundMessage } | { readonly kind: 'malformed'; readonly reason: DeadLetterReason; readonly detail: string };
 
 export interface ParseRules {
   readonly requireSteadfastHeaders: boolean;
@@ -94,7 +104,21 @@ export function parseInbound(raw: ConsumeMessage, rules: ParseRules, deliveryCou
     const message: SteadfastInboundMessage =
       oldestUnconfirmedId === undefined
         ? { kind: 'steadfast', messageId, body, manifest, headers, redelivered, attempt: 1, deliveryCount, senderId, deliveryId, senderAttempt, confirmationToken }
-        : { kind: 'steadfast', messageId, body, manifest, headers, redelivered, attempt: 1, deliveryCount, senderId, deliveryId, senderAttempt, confirmationToken, oldestUnconfirmedId };
+        : {
+            kind: 'steadfast',
+            messageId,
+            body,
+            manifest,
+            headers,
+            redelivered,
+            attempt: 1,
+            deliveryCount,
+            senderId,
+            deliveryId,
+            senderAttempt,
+            confirmationToken,
+            oldestUnconfirmedId,
+          };
     return { kind: 'ok', message };
   }
   if (rules.requireSteadfastHeaders) {

@@ -44,12 +44,7 @@ export function optionalString(value: unknown, name: string, fallback: string): 
   return value === undefined ? fallback : requireString(value, name);
 }
 
-export function optionalInteger(
-  value: unknown,
-  name: string,
-  fallback: number,
-  { min = 0, max = Number.MAX_SAFE_INTEGER }: { min?: number; max?: number } = {},
-): number {
+export function optionalInteger(value: unknown, name: string, fallback: number, { min = 0, max = Number.MAX_SAFE_INTEGER }: { min?: number; max?: number } = {}): number {
   if (value === undefined) return fallback;
   if (typeof value !== 'number' || !Number.isInteger(value)) {
     throw new InvalidOptionError(`${name} must be an integer, got ${typeName(value)}`);

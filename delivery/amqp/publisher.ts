@@ -44,7 +44,10 @@ export class ConfirmPublisher {
   /** messageId -> the publish in flight with that id, or several, oldest first (a redelivery may overlap its predecessor). */
   private readonly byMessageId = new Map<string, Pending | Pending[]>();
 
-  constructor(manager: AmqpConnectionManager, private readonly options: ConfirmPublisherOptions) {
+  constructor(
+    manager: AmqpConnectionManager,
+    private readonly options: ConfirmPublisherOptions,
+  ) {
     this.managed = manager.createConfirmChannel({
       name: options.name,
       setup: async (channel) => {
@@ -75,9 +78,7 @@ export class ConfirmPublisher {
       return this.send(request, this.options.publishTimeoutMs);
     }
     const started = Date.now();
-    return this.acquireSlot(request.options.messageId ?? '', started).then(() =>
-      this.send(request, Math.max(1, this.options.publishTimeoutMs - (Date.now() - started))),
-    );
+    return this.acquireSlot(request.options.messageId ?? '', started).then(() => this.send(request, Math.max(1, this.options.publishTimeoutMs - (Date.now() - started))));
   }
 
   /** Publishes on a slot already taken; the returned promise settles with the broker's answer or the timeout. */

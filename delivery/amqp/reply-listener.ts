@@ -23,7 +23,10 @@ export class ReplyListener {
   /** The newest reply not acked yet, per channel: acked with `multiple` once per turn (one frame for many). */
   private pendingAck: { channel: Channel; message: ConsumeMessage } | undefined;
 
-  constructor(manager: AmqpConnectionManager, private readonly options: ReplyListenerOptions) {
+  constructor(
+    manager: AmqpConnectionManager,
+    private readonly options: ReplyListenerOptions,
+  ) {
     this.managed = manager.createChannel({
       name: `replies ${options.queue}`,
       setup: async (channel) => {
@@ -57,7 +60,10 @@ export class ReplyListener {
       for (const confirmation of confirmations) this.options.onConfirmation(confirmation);
     } else if (!this.malformedLogged) {
       this.malformedLogged = true;
-      this.options.logger.warn({ queue: this.options.queue, messageId: message.properties.messageId as unknown }, 'ignoring replies that carry no senderId/deliveryId (logged once)');
+      this.options.logger.warn(
+        { queue: this.options.queue, messageId: message.properties.messageId as unknown },
+        'ignoring replies that carry no senderId/deliveryId (logged once)',
+      );
     }
     this.ackSoon(channel, message);
   }

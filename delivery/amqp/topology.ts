@@ -155,4 +155,3 @@ export async function declareTopology(channel: Channel, topology: Topology): Pro
     await channel.bindQueue(b.queue, b.exchange, b.routingKey ?? '', b.arguments ? { ...b.arguments } : undefined);
   }
 }
-

@@ -16,7 +16,17 @@ import { optionalFunction, optionalInteger, optionalLogger, optionalString, requ
 import { ConfirmPublisher } from './publisher.js';
 import { ReplyListener } from './reply-listener.js';
 import { validateTopology, type Topology } from './topology.js';
-import { CONTENT_TYPE_JSON, DEFAULT_MANIFEST, HEADER_ATTEMPT, HEADER_DELIVERY_ID, HEADER_OLDEST_UNCONFIRMED, HEADER_REPLY_BATCHES, HEADER_SENDER, HEADER_TOKEN, messageIdOf } from './wire.js';
+import {
+  CONTENT_TYPE_JSON,
+  DEFAULT_MANIFEST,
+  HEADER_ATTEMPT,
+  HEADER_DELIVERY_ID,
+  HEADER_OLDEST_UNCONFIRMED,
+  HEADER_REPLY_BATCHES,
+  HEADER_SENDER,
+  HEADER_TOKEN,
+  messageIdOf,
+} from './wire.js';
 
 export type ManifestFunction = (message: JsonValue, destination: AmqpDestination) => string;
 
@@ -60,7 +70,14 @@ interface ResolvedOptions {
 
 type TransportState =
   | { readonly kind: 'new' }
-  | { readonly kind: 'running'; readonly manager: AmqpConnectionManager; readonly publisher: ConfirmPublisher; readonly replies: ReplyListener; readonly context: TransportContext; readonly logger: Logger }
+  | {
+      readonly kind: 'running';
+      readonly manager: AmqpConnectionManager;
+      readonly publisher: ConfirmPublisher;
+      readonly replies: ReplyListener;
+      readonly context: TransportContext;
+      readonly logger: Logger;
+    }
   | { readonly kind: 'closed' };
 
 export function defaultManifest(message: JsonValue): string {

@@ -204,7 +204,9 @@ export class HttpDestinationPolicy {
     }
     const name = host.replace(/\.$/, '');
     if (this.#entries) {
-      const listed = this.#entries.some((entry) => entry.kind !== 'address' && (entry.port === undefined || entry.port === port) && (entry.kind === 'name' ? entry.name === name : name.endsWith(entry.name)));
+      const listed = this.#entries.some(
+        (entry) => entry.kind !== 'address' && (entry.port === undefined || entry.port === port) && (entry.kind === 'name' ? entry.name === name : name.endsWith(entry.name)),
+      );
       if (!listed) throw this.#notListed(name, port);
       return;
     }

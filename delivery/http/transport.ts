@@ -112,20 +112,16 @@ export class HttpTransport implements DeliveryTransport {
         if ('status' in outcome) resolve(outcome.status);
         else reject(outcome.error);
       };
-      const request = (isHttps ? https : http).request(
-        target.url,
-        { method: target.method, headers, agent: isHttps ? this.#httpsAgent : this.#httpAgent },
-        (response) => {
-          const status = response.statusCode ?? 0;
-          // The body is not used, but it must be read to the end for the connection to be reused.
-          response.resume();
-          response.once('end', () => settle({ status }));
-          response.once('error', (error) => settle({ error: new HttpNetworkError(target.label, error) }));
-          response.once('close', () => {
-            if (!response.complete) settle({ error: new HttpNetworkError(target.label, new Error('connection closed before the answer was complete')) });
-          });
-        },
-      );
+      const request = (isHttps ? https : http).request(target.url, { method: target.method, headers, agent: isHttps ? this.#httpsAgent : this.#httpAgent }, (response) => {
+        const status = response.statusCode ?? 0;
+        // The body is not used, but it must be read to the end for the connection to be reused.
+        response.resume();
+        response.once('end', () => settle({ status }));
+        response.once('error', (error) => settle({ error: new HttpNetworkError(target.label, error) }));
+        response.once('close', () => {
+          if (!response.complete) settle({ error: new HttpNetworkError(target.label, new Error('connection closed before the answer was complete')) });
+        });
+      });
       this.#requests.add(request);
       const timer = setTimeout(() => {
         const error = new HttpTimeoutError(target.label, this.#options.timeoutMs);

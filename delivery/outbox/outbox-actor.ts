@@ -1,11 +1,5 @@
 import { StatusFailure } from '../../src/actor/messages.js';
-import {
-  DeleteMessagesFailure,
-  RecoveryCompleted,
-  SaveSnapshotFailure,
-  SaveSnapshotSuccess,
-  SnapshotOffer,
-} from '../../src/persistence/protocol.js';
+import { DeleteMessagesFailure, RecoveryCompleted, SaveSnapshotFailure, SaveSnapshotSuccess, SnapshotOffer } from '../../src/persistence/protocol.js';
 import type { PersistenceReply } from '../../src/persistence/persistent-actor.js';
 import { SnapshotPolicy } from '../../src/persistence/snapshot-policy.js';
 import { SnapshotSelectionCriteria } from '../../src/persistence/snapshot-selection-criteria.js';
@@ -98,7 +92,13 @@ export class OutboxActor extends AtLeastOnceDeliveryActor<OutboxCommand, OutboxE
     if (command instanceof DeliveryAttemptsExhausted) {
       for (const delivery of command.deliveries) {
         void this.persistAsync(
-          { type: 'dead-lettered', deliveryId: delivery.deliveryId, reason: delivery.lastError ?? `no confirmation after ${delivery.attempt} attempts`, attempts: delivery.attempt, at: Date.now() },
+          {
+            type: 'dead-lettered',
+            deliveryId: delivery.deliveryId,
+            reason: delivery.lastError ?? `no confirmation after ${delivery.attempt} attempts`,
+            attempts: delivery.attempt,
+            at: Date.now(),
+          },
           (event) => {
             this.#apply(event);
           },
@@ -107,7 +107,10 @@ export class OutboxActor extends AtLeastOnceDeliveryActor<OutboxCommand, OutboxE
       return;
     }
     if (command instanceof UnconfirmedWarning) {
-      this.log.warn({ deliveries: command.unconfirmedDeliveries.map((d) => d.deliveryId).slice(0, 20), count: command.unconfirmedDeliveries.length }, 'deliveries are still unconfirmed after repeated attempts');
+      this.log.warn(
+        { deliveries: command.unconfirmedDeliveries.map((d) => d.deliveryId).slice(0, 20), count: command.unconfirmedDeliveries.length },
+        'deliveries are still unconfirmed after repeated attempts',
+      );
       return;
     }
     if (command instanceof SaveSnapshotSuccess) {
@@ -263,7 +266,8 @@ export class OutboxActor extends AtLeastOnceDeliveryActor<OutboxCommand, OutboxE
           });
           // The message is given up for good here; replay would only repeat the warning.
           if (!this.isRecovering) {
-            for (const dead of dropped) this.log.warn({ deliveryId: dead.deliveryId, maxDeadLetters: this.#deadLetters.max }, 'dropped the oldest dead letter: maxDeadLetters reached');
+            for (const dead of dropped)
+              this.log.warn({ deliveryId: dead.deliveryId, maxDeadLetters: this.#deadLetters.max }, 'dropped the oldest dead letter: maxDeadLetters reached');
           }
         }
         break;
@@ -272,7 +276,10 @@ export class OutboxActor extends AtLeastOnceDeliveryActor<OutboxCommand, OutboxE
         for (const id of event.deliveryIds) {
           const dead = this.#deadLetters.take(id);
           if (!dead) continue;
-          this.#deadLetters.redriven(id, this.deliver(dead.destination, (newId) => this.#messageFor(dead.destination, newId, dead.payload)));
+          this.#deadLetters.redriven(
+            id,
+            this.deliver(dead.destination, (newId) => this.#messageFor(dead.destination, newId, dead.payload)),
+          );
         }
         break;
     }

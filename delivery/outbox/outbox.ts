@@ -58,7 +58,11 @@ export class Outbox {
     this.#system = system;
     this.#askTimeoutMs = options.askTimeoutMs ?? 10_000;
     if (!(this.#askTimeoutMs > 0)) throw new InvalidOptionError(`Outbox option askTimeoutMs must be > 0, got ${this.#askTimeoutMs}`);
-    for (const [key, value] of [['snapshotEvery', options.snapshotEvery], ['maxIdempotencyKeys', options.maxIdempotencyKeys], ['maxDeadLetters', options.maxDeadLetters]] as const) {
+    for (const [key, value] of [
+      ['snapshotEvery', options.snapshotEvery],
+      ['maxIdempotencyKeys', options.maxIdempotencyKeys],
+      ['maxDeadLetters', options.maxDeadLetters],
+    ] as const) {
       if (value !== undefined && !(Number.isSafeInteger(value) && value > 0)) {
         throw new InvalidOptionError(`Outbox option ${key} must be a positive integer, got ${JSON.stringify(value)}`);
       }

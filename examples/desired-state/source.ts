@@ -51,7 +51,8 @@ export async function rabbitQueue(url: string, label: string): Promise<CommandSo
       });
       // The consumer declares the queue (durable) before it consumes; then the stream is published.
       await consumer.start();
-      for (const message of messages) channel.sendToQueue(queue, Buffer.from(JSON.stringify(message)), { messageId: message.messageId, contentType: 'application/json', persistent: true });
+      for (const message of messages)
+        channel.sendToQueue(queue, Buffer.from(JSON.stringify(message)), { messageId: message.messageId, contentType: 'application/json', persistent: true });
       await channel.waitForConfirms();
       await finished;
       await consumer.close();

@@ -10,3 +10,4 @@ const system = ActorSystem.create('billing', {
 const outbox = Outbox.start(system, { redeliverInterval: 1000 });
 // Resolves once persisted; sent now and again until the consumer confirms — also after a crash.
 const { deliveryId } = await outbox.send({ transport: 'amqp', queue: 'invoices' }, { invoice: 42 }, { idempotencyKey: 'invoice-42' });
+console.log(`invoice 42 is delivery ${deliveryId}`); // keep the process running: it redelivers until confirmed

@@ -9,9 +9,18 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pino from 'pino';
-import { ActorSystem, SaveSnapshotSuccess, type ActorRef } from 'steadfast';
+import { ActorSystem, type SaveSnapshotSuccess, type ActorRef } from 'steadfast';
 import { sqliteJournal, sqliteSnapshotStore } from 'steadfast/sqlite';
-import { GetSubscription, SubscriptionActor, TakeSnapshot, UpgradeComplete, UpgradeRejected, UpgradeSubscription, type ReadModel, type SubscriptionView } from './subscription-actor.js';
+import {
+  GetSubscription,
+  SubscriptionActor,
+  TakeSnapshot,
+  type UpgradeComplete,
+  type UpgradeRejected,
+  UpgradeSubscription,
+  type ReadModel,
+  type SubscriptionView,
+} from './subscription-actor.js';
 import type { SubscriptionState } from './subscription-state.js';
 
 const ownDir = process.env.DATA_DIR === undefined;

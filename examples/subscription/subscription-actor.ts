@@ -77,7 +77,12 @@ export class SubscriptionActor extends ReceivePersistentActor<Command, Subscript
       );
     });
     this.command(GetSubscription, () =>
-      this.sender.tell({ state: this.#state, lastSequenceNr: this.lastSequenceNr, recoveredFromSnapshotAt: this.#recoveredFromSnapshotAt, eventsReplayed: this.#eventsReplayed } satisfies SubscriptionView),
+      this.sender.tell({
+        state: this.#state,
+        lastSequenceNr: this.lastSequenceNr,
+        recoveredFromSnapshotAt: this.#recoveredFromSnapshotAt,
+        eventsReplayed: this.#eventsReplayed,
+      } satisfies SubscriptionView),
     );
     this.command(TakeSnapshot, () => {
       this.#snapshotRequester = this.sender;

@@ -66,7 +66,9 @@ try {
   const missing = Array.from({ length: JOBS }, (_, i) => i + 1).filter((job) => !received.has(job));
   const duplicates = [...received.values()].reduce((sum, count) => sum + count - 1, 0);
   console.log(`demo: worker 2 ended with exit ${second.code}`);
-  console.log(`demo: ${JOBS - missing.length}/${JOBS} jobs delivered; ${duplicates} duplicate deliveries (at-least-once), ${keys.size} distinct Idempotency-Keys; ${requests - [...received.values()].reduce((a, b) => a + b, 0)} requests answered 503 and redelivered`);
+  console.log(
+    `demo: ${JOBS - missing.length}/${JOBS} jobs delivered; ${duplicates} duplicate deliveries (at-least-once), ${keys.size} distinct Idempotency-Keys; ${requests - [...received.values()].reduce((a, b) => a + b, 0)} requests answered 503 and redelivered`,
+  );
   if (first.signal === 'SIGKILL' && second.code === 0 && missing.length === 0 && keys.size === JOBS) {
     console.log('demo: OK — nothing lost across kill -9');
     exitCode = 0;

@@ -1,6 +1,13 @@
-import { InvalidOptionError, type SerializedValue, type SnapshotMetadata, type SnapshotSelectionCriteria, type SnapshotStore, type StoredSnapshot } from '../../src/persistence/spi.js';
+import {
+  InvalidOptionError,
+  type SerializedValue,
+  type SnapshotMetadata,
+  type SnapshotSelectionCriteria,
+  type SnapshotStore,
+  type StoredSnapshot,
+} from '../../src/persistence/spi.js';
 import { randomUUID } from 'node:crypto';
-import { mkdir, open, readdir, readFile, rename, stat, unlink } from 'node:fs/promises';
+import { type FileHandle, mkdir, open, readdir, readFile, rename, stat, unlink } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import type { Logger } from 'pino';
 import { defaultLogger } from '../memory/default-logger.js';
@@ -60,20 +67,14 @@ export class FileSnapshotStore implements SnapshotStore {
 
   async load(persistenceId: string, criteria: SnapshotSelectionCriteria): Promise<StoredSnapshot | undefined> {
     await this.start();
-    const candidates = (await this.#list(persistenceId)).filter((c) =>
-      criteria.matches({ persistenceId, sequenceNr: c.sequenceNr, timestamp: c.timestamp }),
-    );
+    const candidates = (await this.#list(persistenceId)).filter((c) => criteria.matches({ persistenceId, sequenceNr: c.sequenceNr, timestamp: c.timestamp }));
     candidates.sort((a, b) => b.sequenceNr - a.sequenceNr || b.timestamp - a.timestamp);
     for (const candidate of candidates) {
       const path = join(this.#dir, candidate.fileName);
       try {
         const stored = decodeSnapshotFile(path, await readFile(path));
         const { metadata } = stored;
-        if (
-          metadata.persistenceId !== persistenceId ||
-          metadata.sequenceNr !== candidate.sequenceNr ||
-          metadata.timestamp !== candidate.timestamp
-        ) {
+        if (metadata.persistenceId !== persistenceId || metadata.sequenceNr !== candidate.sequenceNr || metadata.timestamp !== candidate.timestamp) {
           throw new Error(`it holds snapshot ${metadata.sequenceNr} of "${metadata.persistenceId}"`);
         }
         return stored;
@@ -123,9 +124,7 @@ export class FileSnapshotStore implements SnapshotStore {
 
   async deleteMatching(persistenceId: string, criteria: SnapshotSelectionCriteria): Promise<void> {
     await this.start();
-    const doomed = (await this.#list(persistenceId)).filter((c) =>
-      criteria.matches({ persistenceId, sequenceNr: c.sequenceNr, timestamp: c.timestamp }),
-    );
+    const doomed = (await this.#list(persistenceId)).filter((c) => criteria.matches({ persistenceId, sequenceNr: c.sequenceNr, timestamp: c.timestamp }));
     await this.#unlinkAll(doomed);
   }
 
@@ -153,7 +152,7 @@ export class FileSnapshotStore implements SnapshotStore {
 
   /** Makes renames and unlinks durable: without it a crash may undo them even though the data is on disk. */
   async #syncDir(): Promise<void> {
-    let handle;
+    let handle: FileHandle;
     try {
       handle = await open(this.#dir, 'r');
     } catch {

@@ -24,7 +24,10 @@ interface Header {
 }
 
 export class CorruptSnapshotFileError extends SteadfastError {
-  constructor(readonly file: string, reason: string) {
+  constructor(
+    readonly file: string,
+    reason: string,
+  ) {
     super('ERR_CORRUPT_SNAPSHOT', `snapshot file ${file} cannot be read: ${reason}`);
   }
 }
@@ -41,9 +44,7 @@ export function encodeSnapshotFile(stored: StoredSnapshot): Buffer {
   };
   const headerBytes = Buffer.from(JSON.stringify(header), 'utf8');
   const payload =
-    typeof snapshot.payload === 'string'
-      ? Buffer.from(snapshot.payload, 'utf8')
-      : Buffer.from(snapshot.payload.buffer, snapshot.payload.byteOffset, snapshot.payload.byteLength);
+    typeof snapshot.payload === 'string' ? Buffer.from(snapshot.payload, 'utf8') : Buffer.from(snapshot.payload.buffer, snapshot.payload.byteOffset, snapshot.payload.byteLength);
   const length = Buffer.alloc(4);
   length.writeUInt32BE(headerBytes.length);
   const body = Buffer.concat([MAGIC, length, headerBytes, payload]);

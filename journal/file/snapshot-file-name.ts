@@ -16,8 +16,7 @@ const PREFIX = 'snapshot-';
 export function encodePersistenceId(persistenceId: string): string {
   let out = '';
   for (const byte of Buffer.from(persistenceId, 'utf8')) {
-    const isLiteral =
-      (byte >= 0x61 && byte <= 0x7a) || (byte >= 0x30 && byte <= 0x39) || byte === 0x5f || byte === 0x2e;
+    const isLiteral = (byte >= 0x61 && byte <= 0x7a) || (byte >= 0x30 && byte <= 0x39) || byte === 0x5f || byte === 0x2e;
     out += isLiteral ? String.fromCharCode(byte) : `%${byte.toString(16).toUpperCase().padStart(2, '0')}`;
     if (out.length > MAX_ENCODED_ID) return `~${createHash('sha256').update(persistenceId, 'utf8').digest('hex')}`;
   }

@@ -40,9 +40,7 @@ export class InMemoryJournal implements AsyncWriteJournal {
   async start(): Promise<void> {
     if (this.#warned) return;
     this.#warned = true;
-    (this.#logger ?? defaultLogger()).warn(
-      'steadfast is using the in-memory journal: persisted events do not survive a restart of this process',
-    );
+    (this.#logger ?? defaultLogger()).warn('steadfast is using the in-memory journal: persisted events do not survive a restart of this process');
   }
 
   async ping(): Promise<void> {}

@@ -1,4 +1,4 @@
-import { type SerializedValue, type SnapshotMetadata, type SnapshotSelectionCriteria, type SnapshotStore, type StoredSnapshot } from '../../src/persistence/spi.js';
+import type { SerializedValue, SnapshotMetadata, SnapshotSelectionCriteria, SnapshotStore, StoredSnapshot } from '../../src/persistence/spi.js';
 
 /**
  * Snapshots kept in memory, per persistenceId sorted by (sequenceNr, timestamp) ascending so `load`
@@ -27,10 +27,7 @@ export class InMemorySnapshotStore implements SnapshotStore {
   }
 
   async delete(metadata: SnapshotMetadata): Promise<void> {
-    this.#remove(
-      metadata.persistenceId,
-      (m) => m.sequenceNr === metadata.sequenceNr && (metadata.timestamp === 0 || m.timestamp === metadata.timestamp),
-    );
+    this.#remove(metadata.persistenceId, (m) => m.sequenceNr === metadata.sequenceNr && (metadata.timestamp === 0 || m.timestamp === metadata.timestamp));
   }
 
   async deleteMatching(persistenceId: string, criteria: SnapshotSelectionCriteria): Promise<void> {

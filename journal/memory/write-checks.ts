@@ -34,14 +34,7 @@ export function checkAtomicWrite(write: AtomicWrite, highest: number): WriteOutc
   return undefined;
 }
 
-function malformed(
-  payload: unknown,
-  serializerId: unknown,
-  manifest: unknown,
-  writerUuid: unknown,
-  timestamp: unknown,
-  tags: unknown,
-): string | undefined {
+function malformed(payload: unknown, serializerId: unknown, manifest: unknown, writerUuid: unknown, timestamp: unknown, tags: unknown): string | undefined {
   if (typeof payload !== 'string' && !(payload instanceof Uint8Array)) return 'payload must be a string or a Uint8Array';
   if (typeof serializerId !== 'string') return 'serializerId must be a string';
   if (typeof manifest !== 'string') return 'manifest must be a string';

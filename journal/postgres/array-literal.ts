@@ -17,7 +17,7 @@ export function textArray(values: readonly (string | null)[]): string {
     const value = values[i];
     out += value === null || value === undefined ? 'NULL' : quoteElement(value);
   }
-  return out + '}';
+  return `${out}}`;
 }
 
 export function intArray(values: readonly number[]): string {
@@ -37,7 +37,7 @@ export function byteaArray(values: readonly (Uint8Array | null)[]): string {
       out += `"\\\\x${buffer.toString('hex')}"`;
     }
   }
-  return out + '}';
+  return `${out}}`;
 }
 
 /** One row's tags as the text of a text[] literal, to travel as one element of a text[] column. */
@@ -48,5 +48,5 @@ export function tagsLiteral(tags: readonly string[]): string {
     if (i > 0) out += ',';
     out += quoteElement(tags[i]!);
   }
-  return out + '}';
+  return `${out}}`;
 }

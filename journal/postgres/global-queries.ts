@@ -81,12 +81,7 @@ export async function queryAllEvents(pool: pg.Pool, statements: GlobalStatements
   return toEvents(result.rows);
 }
 
-export async function queryEventsByTag(
-  pool: pg.Pool,
-  statements: GlobalStatements,
-  tag: string,
-  options: GlobalReadOptions,
-): Promise<OrderedEvent[]> {
+export async function queryEventsByTag(pool: pg.Pool, statements: GlobalStatements, tag: string, options: GlobalReadOptions): Promise<OrderedEvent[]> {
   if (typeof tag !== 'string' || tag === '') throw new InvalidOptionError('tag must be a non-empty string');
   const { from, limit } = resolve(options);
   const result = await pool.query<GlobalRow>({ text: statements.byTag, values: [tag, from, limit], rowMode: 'array', types: ROW_TYPES });

@@ -62,14 +62,12 @@ export class PostgresInbox {
    */
   async process(senderId: string, deliveryId: number, effect: (client: pg.PoolClient) => Promise<void>): Promise<InboxOutcome> {
     if (typeof senderId !== 'string' || senderId.length === 0) throw new InvalidOptionError('postgresInbox.process: senderId must be a non-empty string');
-    if (!Number.isSafeInteger(deliveryId) || deliveryId < 1) throw new InvalidOptionError(`postgresInbox.process: deliveryId must be a positive integer, got ${String(deliveryId)}`);
+    if (!Number.isSafeInteger(deliveryId) || deliveryId < 1)
+      throw new InvalidOptionError(`postgresInbox.process: deliveryId must be a positive integer, got ${String(deliveryId)}`);
     const client = await this.pool.connect();
     try {
       await client.query('begin');
-      const inserted = await client.query(
-        `insert into ${this.#table} (sender_id, delivery_id) values ($1, $2) on conflict do nothing returning 1`,
-        [senderId, deliveryId],
-      );
+      const inserted = await client.query(`insert into ${this.#table} (sender_id, delivery_id) values ($1, $2) on conflict do nothing returning 1`, [senderId, deliveryId]);
       if (inserted.rowCount === 0) {
         await client.query('commit');
         return 'duplicate';

@@ -2,14 +2,7 @@ import { type AsyncWriteJournal, type AtomicWrite, type Lease, type PersistentRe
 import type pg from 'pg';
 import { AdvisoryLeases } from './advisory-leases.js';
 import { PluginClosedError } from './errors.js';
-import {
-  globalStatements,
-  queryAllEvents,
-  queryEventsByTag,
-  type GlobalReadOptions,
-  type GlobalStatements,
-  type OrderedEvent,
-} from './global-queries.js';
+import { globalStatements, queryAllEvents, queryEventsByTag, type GlobalReadOptions, type GlobalStatements, type OrderedEvent } from './global-queries.js';
 import { resolveOptions, type PostgresPluginOptions, type ResolvedOptions } from './options.js';
 import { deleteTo, readHighest, readStatements, replay, type ReadStatements } from './read-path.js';
 import { SchemaConnection } from './schema-connection.js';

@@ -117,10 +117,7 @@ export async function applyMigrations(pool: pg.Pool, schema: string, logger?: Po
 
 /** The highest applied version, 0 when the schema or its migrations table does not exist. */
 export async function currentVersion(pool: pg.Pool, schema: string): Promise<number> {
-  const exists = await pool.query<{ found: boolean }>(
-    `select to_regclass($1) is not null as found`,
-    [`${quoteIdent(schema)}.schema_migrations`],
-  );
+  const exists = await pool.query<{ found: boolean }>(`select to_regclass($1) is not null as found`, [`${quoteIdent(schema)}.schema_migrations`]);
   if (!exists.rows[0]?.found) return 0;
   const result = await pool.query<{ version: number | null }>(`select max(version) as version from ${quoteIdent(schema)}.schema_migrations`);
   return result.rows[0]?.version ?? 0;
@@ -137,11 +134,7 @@ export async function requireLatest(pool: pg.Pool, schema: string, logger: Postg
 }
 
 /** What a plugin does at start: apply pending migrations, or (autoMigrate off) insist they were applied. */
-export async function prepareSchema(
-  pool: pg.Pool,
-  schema: string,
-  options: { readonly autoMigrate: boolean; readonly logger: PostgresLogger },
-): Promise<void> {
+export async function prepareSchema(pool: pg.Pool, schema: string, options: { readonly autoMigrate: boolean; readonly logger: PostgresLogger }): Promise<void> {
   if (options.autoMigrate) await applyMigrations(pool, schema, options.logger);
   else await requireLatest(pool, schema, options.logger);
 }

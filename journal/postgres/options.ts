@@ -39,9 +39,7 @@ export interface ResolvedOptions {
   readonly applicationName: string;
 }
 
-const KNOWN = new Set([
-  'connectionString', 'schema', 'pool', 'poolSize', 'statementTimeoutMs', 'ssl', 'autoMigrate', 'logger', 'applicationName',
-]);
+const KNOWN = new Set(['connectionString', 'schema', 'pool', 'poolSize', 'statementTimeoutMs', 'ssl', 'autoMigrate', 'logger', 'applicationName']);
 
 const noop = (): void => {};
 const SILENT: PostgresLogger = { debug: noop, info: noop, warn: noop, error: noop } as unknown as PostgresLogger;
@@ -76,9 +74,7 @@ export function resolveOptions(options: PostgresPluginOptions, who: string): Res
   }
   const statementTimeoutMs = options.statementTimeoutMs ?? 30_000;
   if (!Number.isInteger(statementTimeoutMs) || statementTimeoutMs < 0 || statementTimeoutMs > 2_147_483_647) {
-    throw new InvalidOptionError(
-      `${who}: statementTimeoutMs must be a non-negative integer (ms, 0 = none), got ${String(options.statementTimeoutMs)}`,
-    );
+    throw new InvalidOptionError(`${who}: statementTimeoutMs must be a non-negative integer (ms, 0 = none), got ${String(options.statementTimeoutMs)}`);
   }
   const ssl = options.ssl;
   if (ssl !== undefined && typeof ssl !== 'boolean' && (typeof ssl !== 'object' || ssl === null)) {

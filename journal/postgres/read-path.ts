@@ -1,4 +1,4 @@
-import { type PersistentRepr } from '../../src/persistence/spi.js';
+import type { PersistentRepr } from '../../src/persistence/spi.js';
 import type pg from 'pg';
 import { payloadOf, ROW_TYPES, toSafeNumber } from './row-codec.js';
 

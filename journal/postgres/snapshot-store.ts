@@ -91,10 +91,11 @@ export class PostgresSnapshotStore implements SnapshotStore {
 
   async delete(metadata: SnapshotMetadata): Promise<void> {
     await this.#ready();
-    await this.pool.query(
-      `delete from ${this.#table} where persistence_id = $1 and sequence_nr = $2 and ($3::int8 = 0 or timestamp_ms = $3)`,
-      [metadata.persistenceId, metadata.sequenceNr, metadata.timestamp],
-    );
+    await this.pool.query(`delete from ${this.#table} where persistence_id = $1 and sequence_nr = $2 and ($3::int8 = 0 or timestamp_ms = $3)`, [
+      metadata.persistenceId,
+      metadata.sequenceNr,
+      metadata.timestamp,
+    ]);
   }
 
   async deleteMatching(persistenceId: string, criteria: SnapshotSelectionCriteria): Promise<void> {

@@ -152,12 +152,7 @@ function insertQuery(statements: WriteStatements, columns: Columns): pg.QueryCon
  * connection broke during COMMIT) the outcome is unknown — the at-least-once ambiguity every database
  * client has; a retry then meets the primary key and fails instead of duplicating.
  */
-export async function storeBatch(
-  writer: WriterConnection,
-  statements: WriteStatements,
-  writes: readonly AtomicWrite[],
-  logger: PostgresLogger,
-): Promise<WriteOutcome[]> {
+export async function storeBatch(writer: WriterConnection, statements: WriteStatements, writes: readonly AtomicWrite[], logger: PostgresLogger): Promise<WriteOutcome[]> {
   const outcomes: WriteOutcome[] = new Array<WriteOutcome>(writes.length).fill(WRITE_OK);
   const columns = emptyColumns();
   const stored: number[] = [];
@@ -180,7 +175,10 @@ export async function storeBatch(
     if (!isContentError(error)) throw error;
     logger.debug({ err: error, writes: stored.length }, 'steadfast/postgres: batch refused, isolating its writes');
   }
-  await writer.use((client) => storeIsolated(client, statements, writes, stored, outcomes), () => false);
+  await writer.use(
+    (client) => storeIsolated(client, statements, writes, stored, outcomes),
+    () => false,
+  );
   return outcomes;
 }
 

@@ -213,9 +213,7 @@ export class SqliteJournal implements AsyncWriteJournal {
            deleted_to = max(deleted_to, excluded.deleted_to)`,
       ),
     };
-    this.#writeTransaction = db.transaction((writes: readonly AtomicWrite[], outcomes: WriteOutcome[], touched: Map<string, number>) =>
-      this.#writeAll(writes, outcomes, touched),
-    );
+    this.#writeTransaction = db.transaction((writes: readonly AtomicWrite[], outcomes: WriteOutcome[], touched: Map<string, number>) => this.#writeAll(writes, outcomes, touched));
     this.#lease = lease;
     return lease;
   }

@@ -39,13 +39,7 @@ export class SqliteSnapshotStore implements SnapshotStore {
   }
 
   async load(persistenceId: string, criteria: SnapshotSelectionCriteria): Promise<StoredSnapshot | undefined> {
-    const row = this.#open().load.get(
-      persistenceId,
-      criteria.minSequenceNr,
-      criteria.maxSequenceNr,
-      criteria.minTimestamp,
-      criteria.maxTimestamp,
-    ) as SnapshotRow | undefined;
+    const row = this.#open().load.get(persistenceId, criteria.minSequenceNr, criteria.maxSequenceNr, criteria.minTimestamp, criteria.maxTimestamp) as SnapshotRow | undefined;
     if (row === undefined) return undefined;
     return {
       metadata: new SnapshotMetadata(persistenceId, row.sequence_nr, row.timestamp),
@@ -55,14 +49,7 @@ export class SqliteSnapshotStore implements SnapshotStore {
 
   async save(metadata: SnapshotMetadata, snapshot: SerializedValue): Promise<void> {
     const payload = typeof snapshot.payload === 'string' ? snapshot.payload : asBuffer(snapshot.payload);
-    this.#open().save.run(
-      metadata.persistenceId,
-      metadata.sequenceNr,
-      metadata.timestamp,
-      snapshot.serializerId,
-      snapshot.manifest,
-      payload,
-    );
+    this.#open().save.run(metadata.persistenceId, metadata.sequenceNr, metadata.timestamp, snapshot.serializerId, snapshot.manifest, payload);
     this.#lease?.afterCommit();
   }
 
@@ -71,13 +58,7 @@ export class SqliteSnapshotStore implements SnapshotStore {
   }
 
   async deleteMatching(persistenceId: string, criteria: SnapshotSelectionCriteria): Promise<void> {
-    this.#open().deleteMatching.run(
-      persistenceId,
-      criteria.minSequenceNr,
-      criteria.maxSequenceNr,
-      criteria.minTimestamp,
-      criteria.maxTimestamp,
-    );
+    this.#open().deleteMatching.run(persistenceId, criteria.minSequenceNr, criteria.maxSequenceNr, criteria.minTimestamp, criteria.maxTimestamp);
   }
 
   async close(): Promise<void> {

@@ -1,4 +1,4 @@
-import { type AsyncWriteJournal, type AtomicWrite, type PersistentRepr, type SerializedValue } from '../../src/persistence/spi.js';
+import type { AsyncWriteJournal, AtomicWrite, PersistentRepr, SerializedValue } from '../../src/persistence/spi.js';
 import { randomUUID } from 'node:crypto';
 import { expect } from 'vitest';
 

@@ -1,17 +1,6 @@
 import { type AsyncWriteJournal, type AtomicWrite, type PersistentRepr, SequenceNrConflictError } from '../../src/persistence/spi.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import {
-  allBytes,
-  atomicWrite,
-  expectSameEvent,
-  jsonEvent,
-  type JsonComparison,
-  range,
-  replayAll,
-  sequenceNrs,
-  uniquePersistenceId,
-  writeEvents,
-} from './fixtures.js';
+import { allBytes, atomicWrite, expectSameEvent, jsonEvent, type JsonComparison, range, replayAll, sequenceNrs, uniquePersistenceId, writeEvents } from './fixtures.js';
 
 export interface JournalSpecOptions {
   /** Length of the stream in the long-replay test (default 20 000). */
@@ -35,11 +24,7 @@ export interface JournalSpecOptions {
  *
  *   journalSpec('sqlite', () => sqliteJournal({ path }));
  */
-export function journalSpec(
-  name: string,
-  factory: () => AsyncWriteJournal | Promise<AsyncWriteJournal>,
-  options: JournalSpecOptions = {},
-): void {
+export function journalSpec(name: string, factory: () => AsyncWriteJournal | Promise<AsyncWriteJournal>, options: JournalSpecOptions = {}): void {
   const largeStream = options.largeStreamEvents ?? 20_000;
   const writers = options.concurrentWriters ?? 200;
   const timeout = options.timeoutMs;
@@ -70,7 +55,7 @@ export function journalSpec(
         const pid = await fiveEvents('replay-all');
         const events = await replayAll(journal, pid);
         expect(sequenceNrs(events)).toEqual([1, 2, 3, 4, 5]);
-        events.forEach((event, i) => same(event, jsonEvent(pid, i + 1)));
+        for (const [i, event] of events.entries()) same(event, jsonEvent(pid, i + 1));
       });
 
       it('replays from a lower bound', { timeout }, async () => {
@@ -285,7 +270,7 @@ export function journalSpec(
         // Atomic: neither the colliding events 4, 5 nor the new 6, 7 of the failed write were stored.
         const events = await replayAll(journal, conflicted);
         expect(sequenceNrs(events)).toEqual([1, 2, 3, 4, 5]);
-        events.forEach((event, i) => same(event, jsonEvent(conflicted, i + 1)));
+        for (const [i, event] of events.entries()) same(event, jsonEvent(conflicted, i + 1));
         expect(await journal.readHighestSequenceNr(conflicted, 0)).toBe(5);
         expect(sequenceNrs(await replayAll(journal, before))).toEqual([1, 2]);
         expect(sequenceNrs(await replayAll(journal, after))).toEqual([1]);
@@ -329,7 +314,7 @@ export function journalSpec(
           for (let round = 0; round < rounds; round++) total += 1 + ((index + round) % 3);
           const events = await replayAll(journal, pid);
           expect(sequenceNrs(events)).toEqual(range(1, total));
-          events.forEach((event, i) => same(event, jsonEvent(pid, i + 1)));
+          for (const [i, event] of events.entries()) same(event, jsonEvent(pid, i + 1));
           expect(await journal.readHighestSequenceNr(pid, 0)).toBe(total);
         }
       });
@@ -338,9 +323,7 @@ export function journalSpec(
         const pids = range(1, 20).map((i) => uniquePersistenceId(`concurrent-conflict-${i}`));
         await Promise.all(pids.map((pid) => journal.writeMessages([atomicWrite(pid, 1, 2)])));
         const victim = pids[7]!;
-        const calls = pids.map((pid) =>
-          journal.writeMessages([pid === victim ? atomicWrite(pid, 2, 3) : atomicWrite(pid, 3, 4)]),
-        );
+        const calls = pids.map((pid) => journal.writeMessages([pid === victim ? atomicWrite(pid, 2, 3) : atomicWrite(pid, 3, 4)]));
         const outcomes = (await Promise.all(calls)).map((o) => o[0]!.status);
         expect(outcomes).toEqual(pids.map((pid) => (pid === victim ? 'failed' : 'ok')));
         expect(sequenceNrs(await replayAll(journal, victim))).toEqual([1, 2]);
@@ -359,7 +342,7 @@ export function journalSpec(
         expect((await journal.writeMessages([{ persistenceId: pid, events }])).map((o) => o.status)).toEqual(['ok']);
         const replayed = await replayAll(journal, pid);
         expect(replayed).toHaveLength(3);
-        replayed.forEach((event, i) => same(event, events[i]!));
+        for (const [i, event] of replayed.entries()) same(event, events[i]!);
       });
 
       const jsonTitle = jsonPayloads === 'exact' ? 'exactly (kept as text, not re-encoded)' : 'as the same JSON value (semantic comparison)';
@@ -372,13 +355,11 @@ export function journalSpec(
           '[]',
           '{"big":12345678901234567890,"neg":-0.5e-7}',
         ];
-        const events = texts.map((payload, i) =>
-          jsonEvent(pid, i + 1, { payload, tags: i === 0 ? ['tag with space', 'ünï', 'x'] : ['only'] }),
-        );
+        const events = texts.map((payload, i) => jsonEvent(pid, i + 1, { payload, tags: i === 0 ? ['tag with space', 'ünï', 'x'] : ['only'] }));
         expect((await journal.writeMessages([{ persistenceId: pid, events }])).map((o) => o.status)).toEqual(['ok']);
         const replayed = await replayAll(journal, pid);
         expect(replayed).toHaveLength(texts.length);
-        replayed.forEach((event, i) => same(event, events[i]!));
+        for (const [i, event] of replayed.entries()) same(event, events[i]!);
       });
     });
   });

@@ -19,11 +19,7 @@ function snapshotOf(persistenceId: string, sequenceNr: number): SerializedValue 
  * The snapshot store TCK (what Akka's SnapshotStoreSpec checks): every snapshot store plugin must
  * pass it. `factory` is called once for the suite; each test uses persistenceIds of its own.
  */
-export function snapshotStoreSpec(
-  name: string,
-  factory: () => SnapshotStore | Promise<SnapshotStore>,
-  options: SnapshotStoreSpecOptions = {},
-): void {
+export function snapshotStoreSpec(name: string, factory: () => SnapshotStore | Promise<SnapshotStore>, options: SnapshotStoreSpecOptions = {}): void {
   const timeout = options.timeoutMs;
   const json = options.jsonPayloads ?? 'exact';
 

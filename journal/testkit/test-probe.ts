@@ -85,21 +85,15 @@ export class TestProbe {
   /** The next message must equal `expected` (deep strict equality) or satisfy the predicate; resolves with it. */
   expectMsg<T = unknown>(expected: T | ((message: unknown) => boolean), timeoutMs = TestProbe.defaultTimeoutMs): Promise<T> {
     const isPredicate = typeof expected === 'function';
-    const matches: Predicate = isPredicate
-      ? (expected as Predicate)
-      : (message) => isDeepStrictEqual(message, expected);
+    const matches: Predicate = isPredicate ? (expected as Predicate) : (message) => isDeepStrictEqual(message, expected);
     const what = isPredicate ? `a message matching ${(expected as Predicate).name || 'the predicate'}` : show(expected);
-    return this.#next(timeoutMs, what, (received) =>
-      matches(received.message) ? undefined : `expected ${what}, got ${show(received.message)}`,
-    ) as Promise<T>;
+    return this.#next(timeoutMs, what, (received) => (matches(received.message) ? undefined : `expected ${what}, got ${show(received.message)}`)) as Promise<T>;
   }
 
   /** The next message must be an instance of `type`; resolves with it. */
   expectMsgType<T>(type: abstract new (...args: never[]) => T, timeoutMs = TestProbe.defaultTimeoutMs): Promise<T> {
     const what = `a message of type ${type.name}`;
-    return this.#next(timeoutMs, what, (received) =>
-      received.message instanceof type ? undefined : `expected ${what}, got ${show(received.message)}`,
-    ) as Promise<T>;
+    return this.#next(timeoutMs, what, (received) => (received.message instanceof type ? undefined : `expected ${what}, got ${show(received.message)}`)) as Promise<T>;
   }
 
   /** Resolves after `durationMs` if no message arrived meanwhile (or was already waiting); rejects at the first one. */
@@ -132,10 +126,14 @@ export class TestProbe {
   fishForMessage<T = unknown>(predicate: (message: unknown) => boolean, timeoutMs = TestProbe.defaultTimeoutMs): Promise<T> {
     const skipped: unknown[] = [];
     const what = `a message matching ${predicate.name || 'the predicate'}`;
-    return this.#take(timeoutMs, () => `${what}; skipped ${skipped.length === 0 ? 'nothing' : show(skipped)}`, (received, done) => {
-      if (predicate(received.message)) done.resolve(received.message);
-      else skipped.push(received.message);
-    }) as Promise<T>;
+    return this.#take(
+      timeoutMs,
+      () => `${what}; skipped ${skipped.length === 0 ? 'nothing' : show(skipped)}`,
+      (received, done) => {
+        if (predicate(received.message)) done.resolve(received.message);
+        else skipped.push(received.message);
+      },
+    ) as Promise<T>;
   }
 
   /** Resolves with the next `n` messages, in order. */
@@ -143,10 +141,14 @@ export class TestProbe {
     if (!Number.isSafeInteger(n) || n < 0) return Promise.reject(new RangeError(`receiveN takes a count >= 0, got ${n}`));
     const got: unknown[] = [];
     if (n === 0) return Promise.resolve(got);
-    return this.#take(timeoutMs, () => `${n} messages; got ${got.length}: ${show(got)}`, (received, done) => {
-      got.push(received.message);
-      if (got.length === n) done.resolve(got);
-    }) as Promise<unknown[]>;
+    return this.#take(
+      timeoutMs,
+      () => `${n} messages; got ${got.length}: ${show(got)}`,
+      (received, done) => {
+        got.push(received.message);
+        if (got.length === n) done.resolve(got);
+      },
+    ) as Promise<unknown[]>;
   }
 
   /** Watches `ref`: when it stops, the probe receives `Terminated(ref)` like any other message. */
@@ -173,22 +175,22 @@ export class TestProbe {
 
   /** Takes exactly one message; `mismatch` returns why it does not fit, or undefined when it does. */
   #next(timeoutMs: number, what: string, mismatch: (received: Received) => string | undefined): Promise<unknown> {
-    return this.#take(timeoutMs, () => `${what}; nothing arrived`, (received, done) => {
-      const problem = mismatch(received);
-      if (problem === undefined) done.resolve(received.message);
-      else done.reject(new TestProbeError(`${this.ref.path}: ${problem}`));
-    });
+    return this.#take(
+      timeoutMs,
+      () => `${what}; nothing arrived`,
+      (received, done) => {
+        const problem = mismatch(received);
+        if (problem === undefined) done.resolve(received.message);
+        else done.reject(new TestProbeError(`${this.ref.path}: ${problem}`));
+      },
+    );
   }
 
   /**
    * Feeds queued, then arriving messages to `consume` until it settles `done`, or the deadline passes.
    * One expectation at a time: two concurrent ones would race for the same messages.
    */
-  #take(
-    timeoutMs: number,
-    describe: () => string,
-    consume: (received: Received, done: { resolve(value: unknown): void; reject(error: Error): void }) => void,
-  ): Promise<unknown> {
+  #take(timeoutMs: number, describe: () => string, consume: (received: Received, done: { resolve(value: unknown): void; reject(error: Error): void }) => void): Promise<unknown> {
     const busy = this.#busyError('an expectation');
     if (busy) return Promise.reject(busy);
     if (!(timeoutMs > 0) || !Number.isFinite(timeoutMs)) {

@@ -169,7 +169,10 @@ export class ActorCell implements ActorContext, Runnable {
     this.#watching.add(ref);
     const target = ref instanceof LocalActorRef ? ref.cell : undefined;
     if (!target || target.isTerminated) this.deliver(new Terminated(ref), undefined);
-    else (target.#watchers ??= new Set()).add(this);
+    else {
+      target.#watchers ??= new Set();
+      target.#watchers.add(this);
+    }
     return ref;
   }
 
@@ -229,7 +232,11 @@ export class ActorCell implements ActorContext, Runnable {
   run(limit: number): void {
     if (this.#busy) return;
     if (this.#state === 'starting') {
-      this.#runHook(() => this.actor.aroundPreStart(), () => this.#becomeRunning(), 'preStart');
+      this.#runHook(
+        () => this.actor.aroundPreStart(),
+        () => this.#becomeRunning(),
+        'preStart',
+      );
       return;
     }
     if (this.#state !== 'running') return;
@@ -427,7 +434,11 @@ export class ActorCell implements ActorContext, Runnable {
           this.#failInLifecycle(error, 'actor factory (restart)');
           return;
         }
-        this.#runHook(() => this.actor.aroundPostRestart(reason), () => this.#becomeRunning(), 'postRestart');
+        this.#runHook(
+          () => this.actor.aroundPostRestart(reason),
+          () => this.#becomeRunning(),
+          'postRestart',
+        );
       },
       'preRestart',
     );

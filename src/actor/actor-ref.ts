@@ -38,10 +38,5 @@ export interface InternalActorRef<Message = unknown> extends ActorRef<Message> {
 }
 
 export function isActorRef(value: unknown): value is ActorRef {
-  return (
-    typeof value === 'object' &&
-    value !== null &&
-    typeof (value as ActorRef).tell === 'function' &&
-    typeof (value as ActorRef).path === 'string'
-  );
+  return typeof value === 'object' && value !== null && typeof (value as ActorRef).tell === 'function' && typeof (value as ActorRef).path === 'string';
 }

@@ -106,7 +106,7 @@ export class ActorSystem {
     const root = options.logger ?? pino({ level: process.env.STEADFAST_LOG_LEVEL ?? 'info' });
     this.log = root.child({ system: name });
     this.dispatcher = new Dispatcher({ throughput: this.settings.throughput, turnBudgetMs: this.settings.turnBudgetMs });
-    this.#deadLetterOffice = new DeadLetterOffice(this, this.log, this.settings.deadLetterLogLimit, 10_000);
+    this.#deadLetterOffice = new DeadLetterOffice(this.log, this.settings.deadLetterLogLimit, 10_000);
     const guardianFactory = () => new Guardian();
     this.#guardian = new ActorCell(this, undefined, 'user', '/user', guardianFactory);
     // The guardian is built like any actor so that it supervises its children the same way.

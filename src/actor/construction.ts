@@ -18,10 +18,7 @@ export function constructWith<T>(context: ActorContext, factory: () => T): T {
 export function takeConstructingCell(): ActorContext {
   const context = constructing;
   if (!context) {
-    throw new SteadfastError(
-      'ERR_ACTOR_OUTSIDE_SYSTEM',
-      'an actor can only be created by actorOf: pass a factory, e.g. system.actorOf(() => new MyActor())',
-    );
+    throw new SteadfastError('ERR_ACTOR_OUTSIDE_SYSTEM', 'an actor can only be created by actorOf: pass a factory, e.g. system.actorOf(() => new MyActor())');
   }
   // One factory call creates one actor; a nested `new` of another actor inside it must not steal it.
   constructing = undefined;

@@ -1,6 +1,5 @@
 import type { Logger } from 'pino';
 import type { ActorRef, InternalActorRef } from './actor-ref.js';
-import type { ActorSystem } from './actor-system.js';
 import { describeMessage } from './actor-cell.js';
 import { DeadLetter } from './messages.js';
 import { SteadfastError } from './errors.js';
@@ -20,7 +19,6 @@ export class DeadLetterOffice {
   readonly ref: InternalActorRef;
 
   constructor(
-    private readonly system: ActorSystem,
     private readonly logger: Logger,
     private readonly logLimitPerWindow: number,
     private readonly windowMs: number,

@@ -41,7 +41,10 @@ export class ActorNameTakenError extends SteadfastError {
 }
 
 export class AskTimeoutError extends SteadfastError {
-  constructor(readonly path: string, readonly timeoutMs: number) {
+  constructor(
+    readonly path: string,
+    readonly timeoutMs: number,
+  ) {
     super('ERR_ASK_TIMEOUT', `no reply from ${path} within ${timeoutMs} ms`);
   }
 }
@@ -53,7 +56,10 @@ export class ActorSystemTerminatedError extends SteadfastError {
 }
 
 export class StashOverflowError extends SteadfastError {
-  constructor(readonly path: string, readonly capacity: number) {
+  constructor(
+    readonly path: string,
+    readonly capacity: number,
+  ) {
     super('ERR_STASH_OVERFLOW', `stash of ${path} is full (capacity ${capacity})`);
   }
 }

@@ -16,9 +16,7 @@ export function validateActorName(name: string): void {
     throw new InvalidActorNameError(`actor name "${name}" starts with "$", which is reserved for generated names`);
   }
   if (!VALID_NAME.test(name)) {
-    throw new InvalidActorNameError(
-      `actor name "${name}" has characters that are not allowed (use letters, digits and _ - . ~ : @ + = , ! ' *)`,
-    );
+    throw new InvalidActorNameError(`actor name "${name}" has characters that are not allowed (use letters, digits and _ - . ~ : @ + = , ! ' *)`);
   }
 }
 

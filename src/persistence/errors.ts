@@ -6,10 +6,7 @@ export class PersistenceIdTakenError extends SteadfastError {
     readonly persistenceId: string,
     readonly existingPath: string,
   ) {
-    super(
-      'ERR_PERSISTENCE_ID_TAKEN',
-      `persistenceId "${persistenceId}" is already used by ${existingPath}; two incarnations writing one event stream would corrupt it`,
-    );
+    super('ERR_PERSISTENCE_ID_TAKEN', `persistenceId "${persistenceId}" is already used by ${existingPath}; two incarnations writing one event stream would corrupt it`);
   }
 }
 
@@ -46,10 +43,7 @@ export class RecoveryTimeoutError extends SteadfastError {
     readonly timeoutMs: number,
     readonly lastSequenceNr: number,
   ) {
-    super(
-      'ERR_RECOVERY_TIMEOUT',
-      `recovery of "${persistenceId}" made no progress for ${timeoutMs} ms (last sequence number ${lastSequenceNr})`,
-    );
+    super('ERR_RECOVERY_TIMEOUT', `recovery of "${persistenceId}" made no progress for ${timeoutMs} ms (last sequence number ${lastSequenceNr})`);
   }
 }
 

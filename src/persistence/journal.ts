@@ -9,10 +9,7 @@ import type { AtomicWrite, PersistentRepr } from './persistent-repr.js';
  *   healthy (e.g. another writer already holds this sequence number); the actor is told through
  *   `onPersistFailure` and stops.
  */
-export type WriteOutcome =
-  | { readonly status: 'ok' }
-  | { readonly status: 'rejected'; readonly cause: Error }
-  | { readonly status: 'failed'; readonly cause: Error };
+export type WriteOutcome = { readonly status: 'ok' } | { readonly status: 'rejected'; readonly cause: Error } | { readonly status: 'failed'; readonly cause: Error };
 
 export const WRITE_OK: WriteOutcome = Object.freeze({ status: 'ok' });
 
@@ -49,13 +46,7 @@ export const WRITE_OK: WriteOutcome = Object.freeze({ status: 'ok' });
  */
 export interface AsyncWriteJournal {
   writeMessages(writes: readonly AtomicWrite[]): Promise<readonly WriteOutcome[]>;
-  replayMessages(
-    persistenceId: string,
-    fromSequenceNr: number,
-    toSequenceNr: number,
-    max: number,
-    onMessage: (event: PersistentRepr) => void | Promise<void>,
-  ): Promise<void>;
+  replayMessages(persistenceId: string, fromSequenceNr: number, toSequenceNr: number, max: number, onMessage: (event: PersistentRepr) => void | Promise<void>): Promise<void>;
   readHighestSequenceNr(persistenceId: string, fromSequenceNr: number): Promise<number>;
   deleteMessagesTo(persistenceId: string, toSequenceNr: number): Promise<void>;
   /** Optional readiness step (migrations, opening files); the system awaits it before first use. */

@@ -62,12 +62,8 @@ export class Persistence {
     this.journal = journal;
     this.snapshotStore = snapshotStore;
     const log = system.log.child({ component: 'persistence' });
-    this.#journalBreaker = new CircuitBreaker('journal', this.settings.journalCircuitBreaker, (state) =>
-      log.warn(`journal circuit breaker is now ${state}`),
-    );
-    this.#snapshotBreaker = new CircuitBreaker('snapshot store', this.settings.snapshotCircuitBreaker, (state) =>
-      log.warn(`snapshot store circuit breaker is now ${state}`),
-    );
+    this.#journalBreaker = new CircuitBreaker('journal', this.settings.journalCircuitBreaker, (state) => log.warn(`journal circuit breaker is now ${state}`));
+    this.#snapshotBreaker = new CircuitBreaker('snapshot store', this.settings.snapshotCircuitBreaker, (state) => log.warn(`snapshot store circuit breaker is now ${state}`));
     system.registerOnTermination(() => this.#close());
   }
 
@@ -116,13 +112,7 @@ export class Persistence {
     }
   };
 
-  replayMessages(
-    persistenceId: string,
-    fromSequenceNr: number,
-    toSequenceNr: number,
-    max: number,
-    onMessage: (event: PersistentRepr) => void | Promise<void>,
-  ): Promise<void> {
+  replayMessages(persistenceId: string, fromSequenceNr: number, toSequenceNr: number, max: number, onMessage: (event: PersistentRepr) => void | Promise<void>): Promise<void> {
     return this.#journalBreaker.call(
       'replayMessages',
       async () => {

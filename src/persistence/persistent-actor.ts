@@ -103,7 +103,11 @@ export abstract class PersistentActor<Command = unknown, Event = unknown> extend
     this.#persistence = Persistence.get(this.context.system);
     this.#options = options;
     const cell = this.#cell;
-    this.#stash = new InternalStash(cell, () => this.#settings, () => this.#pid);
+    this.#stash = new InternalStash(
+      cell,
+      () => this.#settings,
+      () => this.#pid,
+    );
     this.#pipeline = new WritePipeline({
       persistence: this.#persistence,
       cell,

@@ -153,7 +153,12 @@ export class ReceiveHandlers {
     const type = describe(message);
     if (this.#unhandledEventTypes.has(type)) return;
     this.#unhandledEventTypes.add(type);
-    host.log.warn({ message: type }, message instanceof protocol.SnapshotOffer ? 'no recover handler takes the SnapshotOffer; the snapshot is ignored' : 'no recover handler takes this event; it is skipped (logged once per type)');
+    host.log.warn(
+      { message: type },
+      message instanceof protocol.SnapshotOffer
+        ? 'no recover handler takes the SnapshotOffer; the snapshot is ignored'
+        : 'no recover handler takes this event; it is skipped (logged once per type)',
+    );
   }
 }
 
@@ -164,7 +169,9 @@ interface WithHandlers {
 }
 
 function handlersOf(actor: object): ReceiveHandlers {
-  return ((actor as WithHandlers)[HANDLERS] ??= new ReceiveHandlers());
+  const holder = actor as WithHandlers;
+  holder[HANDLERS] ??= new ReceiveHandlers();
+  return holder[HANDLERS];
 }
 
 /** `onCommand` of a receive-style actor. */

@@ -3,7 +3,8 @@ import { PersistentActor, type PersistenceReply } from './persistent-actor.js';
 import type { RecoveryCompleted, SnapshotOffer } from './protocol.js';
 import { dispatchCommand, dispatchRecover, installReceiveStyle, type ReceiveStyle } from './receive-handlers.js';
 
-// The registration methods (command, commandAny, recover, recoverAny, become) and their types.
+// The registration methods (command, commandAny, recover, recoverAny, become) and their types; the
+// implementations are put on the prototype by installReceiveStyle below.
 export interface ReceivePersistentActor<Command = unknown, Event = unknown> extends ReceiveStyle<Command, Event> {}
 
 /**
@@ -22,6 +23,7 @@ export interface ReceivePersistentActor<Command = unknown, Event = unknown> exte
  * a persistence reply (`SaveSnapshotSuccess`, ...) no handler takes is dropped with a debug line.
  * `become(() => { this.command(...) })` replaces the command handlers; recovery handlers stay.
  */
+// biome-ignore lint/suspicious/noUnsafeDeclarationMerging: the interface above declares what installReceiveStyle puts on the prototype
 export abstract class ReceivePersistentActor<Command = unknown, Event = unknown> extends PersistentActor<Command, Event> {
   constructor(options: PersistentActorSettings = {}) {
     super(options);

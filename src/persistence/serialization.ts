@@ -100,9 +100,7 @@ function checkValue(value: unknown, ancestors: object[]): void {
         const prototype = Object.getPrototypeOf(value) as unknown;
         if (prototype !== Object.prototype && prototype !== null) {
           const name = (value as object).constructor?.name ?? 'unknown class';
-          throw new PathProblem(
-            (path) => `${path} is an instance of ${name}; events and snapshots must be plain data (or register a serializer for ${name})`,
-          );
+          throw new PathProblem((path) => `${path} is an instance of ${name}; events and snapshots must be plain data (or register a serializer for ${name})`);
         }
         for (const key in value) {
           if (!Object.hasOwn(value, key)) continue;
@@ -189,9 +187,7 @@ export class SerializationRegistry {
   deserialize(value: SerializedValue): unknown {
     const serializer = this.#byId.get(value.serializerId);
     if (!serializer) {
-      throw new DeserializationError(
-        `no serializer with id "${value.serializerId}" is registered (manifest "${value.manifest}")`,
-      );
+      throw new DeserializationError(`no serializer with id "${value.serializerId}" is registered (manifest "${value.manifest}")`);
     }
     try {
       return serializer.deserialize(value.payload, value.manifest);

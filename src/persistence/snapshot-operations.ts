@@ -87,9 +87,7 @@ export function deleteMessages(host: OperationsHost, toSequenceNr: number, valid
   const last = host.lastSequenceNr;
   const target = toSequenceNr === Number.MAX_SAFE_INTEGER ? last : toSequenceNr;
   if (!Number.isSafeInteger(target) || target < 0 || target > last) {
-    const error = new InvalidDeleteError(
-      `cannot delete messages to ${toSequenceNr}: the highest persisted sequence number of "${host.persistenceId}" is ${last}`,
-    );
+    const error = new InvalidDeleteError(`cannot delete messages to ${toSequenceNr}: the highest persisted sequence number of "${host.persistenceId}" is ${last}`);
     host.self.tell(new DeleteMessagesFailure(error, toSequenceNr));
     return;
   }

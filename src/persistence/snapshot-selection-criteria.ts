@@ -31,10 +31,7 @@ export class SnapshotSelectionCriteria {
 
   matches(metadata: SnapshotMetadata): boolean {
     return (
-      metadata.sequenceNr <= this.maxSequenceNr &&
-      metadata.timestamp <= this.maxTimestamp &&
-      metadata.sequenceNr >= this.minSequenceNr &&
-      metadata.timestamp >= this.minTimestamp
+      metadata.sequenceNr <= this.maxSequenceNr && metadata.timestamp <= this.maxTimestamp && metadata.sequenceNr >= this.minSequenceNr && metadata.timestamp >= this.minTimestamp
     );
   }
 

@@ -37,10 +37,7 @@ export class WriteBatcher {
   #flushing = false;
   #idleWaiters: (() => void)[] = [];
 
-  constructor(
-    flush: (writes: readonly AtomicWrite[]) => Promise<readonly WriteOutcome[]>,
-    options: WriteBatcherOptions = {},
-  ) {
+  constructor(flush: (writes: readonly AtomicWrite[]) => Promise<readonly WriteOutcome[]>, options: WriteBatcherOptions = {}) {
     this.#flush = flush;
     this.#maxEvents = options.maxEventsPerFlush ?? 10_000;
     this.#gatherOneTurn = options.gatherOneTurn ?? false;

@@ -99,12 +99,7 @@ export class WritePipeline {
     return this.#scheduled(group);
   }
 
-  persist<E>(
-    events: readonly E[],
-    handler: (event: E) => void | Promise<void>,
-    stashing: boolean,
-    onComplete: (() => void | Promise<void>) | undefined,
-  ): Promise<void> {
+  persist<E>(events: readonly E[], handler: (event: E) => void | Promise<void>, stashing: boolean, onComplete: (() => void | Promise<void>) | undefined): Promise<void> {
     if (!Array.isArray(events)) throw new TypeError('persistAll takes an array of events');
     const group = new InvocationGroup();
     const sender = this.#host.cell.currentSender;
