@@ -70,6 +70,10 @@ describe('Outbox.send', () => {
     expect(await outbox.status(2)).toEqual({ status: 'unknown', deliveryId: 2 });
     expect(await outbox.inFlight()).toEqual([]);
     expect(await outbox.stats()).toMatchObject({ accepted: 1, confirmed: 1, inFlight: 0 });
+    // Copies sent before the confirmation was applied may still be queued at the receiver (the outbox
+    // tells synchronously, so they are ahead of a marker told now); after it, none may come.
+    receiver.ref.tell('sentinel');
+    await receiver.fishForMessage((message) => message === 'sentinel');
     await receiver.expectNoMessage(300); // three intervals: no more copies
   });
 
