@@ -251,7 +251,8 @@ describe('recovery failures', () => {
     expect((failure!.cause as RecoveryTimeoutError).persistenceId).toBe('rt');
     const elapsed = failure!.at - started;
     expect(elapsed).toBeGreaterThanOrEqual(190);
-    expect(elapsed).toBeLessThan(2_000);
+    // Not the 30 s default: the bound leaves any scheduling delay a margin of seconds.
+    expect(elapsed).toBeLessThan(10_000);
   });
 
   it('a per-actor recoveryEventTimeoutMs overrides the system default', async () => {
