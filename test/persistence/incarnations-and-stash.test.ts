@@ -127,6 +127,11 @@ describe('bounded internal stash', () => {
   it("'reply': every overflowing ask rejects with StashOverflowError; the rest are answered", async () => {
     const capacity = 20;
     const run = await floodWhilePersisting('reply', capacity, 'ask');
+    // Release the write only once the flood was handled (the overflowing asks refused): released
+    // earlier, commands still queued on a loaded machine would find no persist in progress.
+    const refusedSoFar = new Recorder<unknown>();
+    for (const ask of run.asks) void ask.then((result) => result instanceof StashOverflowError && refusedSoFar.push(result));
+    await refusedSoFar.waitFor(run.sent - capacity);
     run.gate.resolve();
     const results = await Promise.all(run.asks);
     const answered = results.filter((result) => typeof result === 'number');
