@@ -121,7 +121,7 @@ describe('bounded internal stash', () => {
     expect(run.logs.lines.filter((line) => line.msg.includes('internal stash')).length).toBe(1);
     // Not restarted: recovery ran exactly once.
     expect(run.starts.values).toHaveLength(1);
-    expect(await run.ref.ask('after', 1_000).catch(() => 'no reply')).toBe('after');
+    expect(await run.ref.ask('after').catch(() => 'no reply')).toBe('after');
   });
 
   it("'reply': every overflowing ask rejects with StashOverflowError; the rest are answered", async () => {
