@@ -65,10 +65,10 @@ describe.runIf(amqp)('at-least-once delivery over RabbitMQ under SIGKILL', () =>
 
   // The sender runs once on SQLite and once on PostgreSQL (issue: both journals under SIGKILL); the
   // receiver keeps its own SQLite file in both runs.
-  it(`delivers ${TOTAL} messages exactly once through ${KILLS} kills (sender on SQLite)`, { timeout: soak ? 1_800_000 : 120_000 }, () =>
+  it(`delivers ${TOTAL} messages exactly once through ${KILLS} kills (sender on SQLite)`, { timeout: soak ? 1_800_000 : 300_000 }, () =>
     runCrash('sqlite', { kind: 'sqlite', path: join(dir, 'sender.db') }));
 
-  it.runIf(pg)(`delivers ${TOTAL} messages exactly once through ${KILLS} kills (sender on PostgreSQL)`, { timeout: soak ? 1_800_000 : 120_000 }, () =>
+  it.runIf(pg)(`delivers ${TOTAL} messages exactly once through ${KILLS} kills (sender on PostgreSQL)`, { timeout: soak ? 1_800_000 : 300_000 }, () =>
     runCrash('postgres', { kind: 'postgres', connectionString: pg!.connectionString, schema: pg!.schema }));
 
   async function runCrash(label: string, senderJournal: JournalConfig): Promise<void> {
@@ -112,7 +112,7 @@ describe.runIf(amqp)('at-least-once delivery over RabbitMQ under SIGKILL', () =>
         }
         kills[victim]++;
       }
-      await sender.waitFor(/^done$/, soak ? 1_200_000 : 60_000);
+      await sender.waitFor(/^done$/, soak ? 1_200_000 : 180_000);
     } finally {
       await sender.stop();
       await receiver.stop();

@@ -66,7 +66,7 @@ function start(connectionString: string, schema: string): Run {
 }
 
 describe.runIf(pgr)('postgresJournal survives SIGKILL of its process', () => {
-  it(`keeps every acknowledged event and leaves no holes across ${KILLS} kills`, { timeout: soak ? 1_800_000 : 120_000 }, async () => {
+  it(`keeps every acknowledged event and leaves no holes across ${KILLS} kills`, { timeout: soak ? 1_800_000 : 300_000 }, async () => {
     const schema = pgr!.schema;
     const highestAcked = new Map<string, number>();
     let totalAcks = 0;

@@ -23,7 +23,7 @@ afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 const ACK = /^ack (\S+) (\d+) end$/;
 
-it(`keeps every acknowledged event through ${KILLS} SIGKILLs`, { timeout: soak ? 900_000 : 120_000 }, async () => {
+it(`keeps every acknowledged event through ${KILLS} SIGKILLs`, { timeout: soak ? 900_000 : 300_000 }, async () => {
   const path = join(dir, 'crash.db');
   const acknowledged = new Map<string, number>();
   let totalAcks = 0;

@@ -18,6 +18,7 @@ import {
   stores,
   type SenderState,
 } from './support/delivery-fixtures.js';
+import { ManualClock } from '../support/manual-clock.js';
 
 const systems = new Systems();
 afterEach(() => systems.terminateAll());
@@ -41,18 +42,26 @@ describe('actor destinations', () => {
   });
 
   it('resolves an actor path at each send: a receiver created after the first send gets the redelivery', async () => {
-    const system = systems.start('late', stores());
-    const reports = TestProbe.create(system, 'reports');
-    const seen = TestProbe.create(system, 'seen');
-    const sender = startSender(system, { persistenceId: 'late', destination: '/user/late-receiver', reports: reports.ref, settings: { redeliverInterval: 100 } });
-    await reports.expectMsgType(Recovered);
-    sender.tell({ type: 'send', text: 'a' });
-    // The first send went to dead letters: nobody lives at the path yet.
-    const first = await sender.ask<SenderState>({ type: 'state' });
-    expect(first.deliveries.map((d) => [d.deliveryId, d.attempt])).toEqual([[1, 1]]);
-    system.actorOf(() => new ConfirmingDestination(seen.ref), 'late-receiver');
-    expect(await seen.expectMsg(isPayload, 5000)).toEqual({ id: 1, text: 'a' });
-    expect(await reports.expectMsgType(Confirmed)).toEqual(new Confirmed(1, 0));
+    // On the manual clock no redelivery is due until the test moves it: the first send is the only one
+    // before the receiver exists, however slow the machine.
+    const clock = ManualClock.install();
+    try {
+      const system = systems.start('late', stores());
+      const reports = TestProbe.create(system, 'reports');
+      const seen = TestProbe.create(system, 'seen');
+      const sender = startSender(system, { persistenceId: 'late', destination: '/user/late-receiver', reports: reports.ref, settings: { redeliverInterval: 100 } });
+      await reports.expectMsgType(Recovered);
+      sender.tell({ type: 'send', text: 'a' });
+      // The first send went to dead letters: nobody lives at the path yet.
+      const first = await sender.ask<SenderState>({ type: 'state' });
+      expect(first.deliveries.map((d) => [d.deliveryId, d.attempt])).toEqual([[1, 1]]);
+      system.actorOf(() => new ConfirmingDestination(seen.ref), 'late-receiver');
+      clock.advance(100);
+      expect(await seen.expectMsg(isPayload, 5000)).toEqual({ id: 1, text: 'a' });
+      expect(await reports.expectMsgType(Confirmed)).toEqual(new Confirmed(1, 0));
+    } finally {
+      clock.restore();
+    }
   });
 
   it('reaches a receiver that was stopped and created again under the same path', async () => {

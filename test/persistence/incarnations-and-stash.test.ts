@@ -4,6 +4,16 @@ import { FaultyJournal } from './support/faulty-journal.js';
 import { captureLogs, Deferred, memoryPlugins, Recorder, testSystem } from './support/harness.js';
 import { ScriptedActor } from './support/scripted-actor.js';
 
+/** Dead letters as they come; `waitForMatching(n, match)` resolves once n matching ones arrived. */
+class LetterBox extends Recorder<DeadLetter> {
+  async waitForMatching(count: number, match: (letter: DeadLetter) => boolean = () => true): Promise<DeadLetter[]> {
+    for (let seen = this.values.filter(match).length; seen < count; seen = this.values.filter(match).length) {
+      await this.waitFor(this.values.length + (count - seen));
+    }
+    return this.values.filter(match);
+  }
+}
+
 describe('one incarnation per persistenceId', () => {
   it('a second live actor with the same persistenceId is refused by actorOf; allowed again once the first stopped', async () => {
     const { system } = testSystem();
@@ -56,7 +66,7 @@ async function floodWhilePersisting(strategy: 'drop' | 'reply', capacity: number
   const { system } = testSystem({ journal, snapshotStore: plugins.snapshotStore, logger: logs.logger });
   const handled = new Recorder<number>();
   const starts = new Recorder<number>();
-  const deadLetters: DeadLetter[] = [];
+  const deadLetters = new LetterBox();
   system.onDeadLetter((letter) => deadLetters.push(letter));
   const ref = system.actorOf(
     () =>
@@ -93,8 +103,11 @@ describe('bounded internal stash', () => {
   it("'drop': ten times the capacity sent while a persist is pending; handled + dead letters = sent, in order, no restart", async () => {
     const capacity = 50;
     const run = await floodWhilePersisting('drop', capacity, 'tell');
-    await new Promise((resolve) => setImmediate(resolve));
-    const overflow = run.deadLetters.filter((letter) => letter.reason.startsWith('internal stash overflow'));
+    const isOverflow = (letter: DeadLetter): boolean => letter.reason.startsWith('internal stash overflow');
+    // Every command has reached the actor (and the overflow dead letters) once the flood is handled; a
+    // loaded machine may need more than one turn of the event loop for that.
+    await run.deadLetters.waitForMatching(run.sent - capacity, isOverflow);
+    const overflow = run.deadLetters.values.filter(isOverflow);
     expect(overflow).toHaveLength(run.sent - capacity);
     run.gate.resolve();
     await run.handled.waitFor(capacity);
@@ -108,12 +121,17 @@ describe('bounded internal stash', () => {
     expect(run.logs.lines.filter((line) => line.msg.includes('internal stash')).length).toBe(1);
     // Not restarted: recovery ran exactly once.
     expect(run.starts.values).toHaveLength(1);
-    expect(await run.ref.ask('after', 1_000).catch(() => 'no reply')).toBe('after');
+    expect(await run.ref.ask('after').catch(() => 'no reply')).toBe('after');
   });
 
   it("'reply': every overflowing ask rejects with StashOverflowError; the rest are answered", async () => {
     const capacity = 20;
     const run = await floodWhilePersisting('reply', capacity, 'ask');
+    // Release the write only once the flood was handled (the overflowing asks refused): released
+    // earlier, commands still queued on a loaded machine would find no persist in progress.
+    const refusedSoFar = new Recorder<unknown>();
+    for (const ask of run.asks) void ask.then((result) => result instanceof StashOverflowError && refusedSoFar.push(result));
+    await refusedSoFar.waitFor(run.sent - capacity);
     run.gate.resolve();
     const results = await Promise.all(run.asks);
     const answered = results.filter((result) => typeof result === 'number');
@@ -133,22 +151,27 @@ describe('bounded internal stash', () => {
       await inner.replayMessages(args.persistenceId, args.from, args.to, args.max, args.onMessage);
     };
     const { system } = testSystem({ journal, snapshotStore: plugins.snapshotStore });
-    const dropped: DeadLetter[] = [];
+    const dropped = new LetterBox();
     system.onDeadLetter((letter) => dropped.push(letter));
     const handled = new Recorder<number>();
     const ref = system.actorOf(() => new ScriptedActor('rec-flood', { command: (actor, command) => handled.push(command as number) }, { internalStashCapacity: 5 }));
     for (let i = 0; i < 50; i++) ref.tell(i);
-    await new Promise((resolve) => setImmediate(resolve));
+    // All 50 arrive while the replay is held: 5 are kept, 45 dropped, before the recovery may finish.
+    await dropped.waitForMatching(45);
     release.resolve();
     await handled.waitFor(5);
     expect(handled.values).toEqual([0, 1, 2, 3, 4]);
-    expect(dropped).toHaveLength(45);
+    expect(dropped.values).toHaveLength(45);
   });
 
   it('commands held when the actor stops go to dead letters (never lost silently)', async () => {
     const plugins = memoryPlugins();
     const journal = new FaultyJournal(plugins.journal);
-    journal.onWrite = () => new Promise(() => {});
+    const writeIssued = new Deferred();
+    journal.onWrite = () => {
+      writeIssued.resolve();
+      return new Promise(() => {});
+    };
     // terminate() waits for in-flight writes, at most the breaker's call timeout: keep it short here.
     const { system } = testSystem({ journal, snapshotStore: plugins.snapshotStore, persistence: { journalCircuitBreaker: { callTimeoutMs: 200 } } });
     const dropped: DeadLetter[] = [];
@@ -166,7 +189,8 @@ describe('bounded internal stash', () => {
       }
     }
     system.actorOf(() => new Watcher());
-    await new Promise((resolve) => setImmediate(resolve));
+    // 'first' is being persisted (so 0, 1, 2 are held, or still queued behind it): stop it now.
+    await writeIssued.promise;
     await system.stop(ref);
     await stopped.promise;
     expect(dropped.map((letter) => letter.message)).toEqual([0, 1, 2]);

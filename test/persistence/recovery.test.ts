@@ -226,7 +226,7 @@ describe('recovery', () => {
     state = [];
     ref.tell('boom');
     await recoveries.waitFor(2);
-    expect(await ref.ask('state', 2_000)).toEqual({ state: [1, 2], seq: 2 });
+    expect(await ref.ask('state')).toEqual({ state: [1, 2], seq: 2 });
     expect(await ref.ask(3)).toBe(3);
   });
 });

@@ -27,7 +27,7 @@ describe('assertJsonRoundTrips', () => {
 
 describe('CircuitBreaker call timeouts', () => {
   it('times out each hung call after callTimeoutMs, in order, and lets fast calls through meanwhile', async () => {
-    const breaker = new CircuitBreaker('test store', { maxFailures: 100, callTimeoutMs: 100, resetTimeoutMs: 1_000 });
+    const breaker = new CircuitBreaker('test store', { maxFailures: 100, callTimeoutMs: 100, resetTimeoutMs: 60_000 });
     const started = performance.now();
     const hung = [0, 1, 2].map(() => breaker.call('op', () => new Promise<never>(() => {})).catch((error: unknown) => ({ error, at: performance.now() - started })));
     expect(await breaker.call('op', async () => 'fast')).toBe('fast');
@@ -35,7 +35,8 @@ describe('CircuitBreaker call timeouts', () => {
     for (const result of results) {
       expect((result as { error: unknown }).error).toBeInstanceOf(CallTimeoutError);
       expect((result as { at: number }).at).toBeGreaterThanOrEqual(95);
-      expect((result as { at: number }).at).toBeLessThan(1_000);
+      // After callTimeoutMs, not after another setting (resetTimeoutMs is 60 s): seconds of margin for scheduling.
+      expect((result as { at: number }).at).toBeLessThan(10_000);
     }
   });
 

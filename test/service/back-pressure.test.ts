@@ -40,11 +40,14 @@ it('answers 429 to a message and to a redrive past MAX_UNCONFIRMED_MESSAGES, and
   const dead = await postJson(service.baseUrl, '/messages', { destination: { transport: 'http', url: failing.url }, payload: { n: 1 } });
   expect(dead.status).toBe(202);
   const deadId = dead.json.deliveryId as number;
-  await eventually('dead-lettered after one attempt', async () => (await getJson(service.baseUrl, `/deliveries/${deadId}`)).json.status === 'dead-lettered', 10_000);
+  // Due again after REDELIVER_INTERVAL_MS (5 s, the default), looked at every 2.5 s: up to ~7.5 s.
+  await eventually('dead-lettered after one attempt', async () => (await getJson(service.baseUrl, `/deliveries/${deadId}`)).json.status === 'dead-lettered', 30_000);
 
   const held = await postJson(service.baseUrl, '/messages', { destination: { transport: 'http', url: silentUrl }, payload: { n: 2 } });
   expect(held.status).toBe(202);
   const heldId = held.json.deliveryId as number;
+  // `held` is in flight until it is due again, 5 s from now (then dead-lettered in its turn): the checks
+  // below, a few local requests, come long before.
 
   const refused = await postJson(service.baseUrl, '/messages', { destination: { transport: 'http', url: failing.url }, payload: { n: 3 } });
   expect(refused).toMatchObject({ status: 429, json: { error: { code: 'too_many_unconfirmed' } } });

@@ -94,31 +94,55 @@ describe.runIf(amqp && pg)('at-least-once delivery over RabbitMQ with PostgreSQL
     const receiverJournal = await pgJournal('stream_recv');
     const senderJournal = await pgJournal('stream_send');
     const receiver = await startReceiver(receiverJournal, queue);
-    const { system } = senderSystem(senderJournal, 'stream');
+    // The sender's transport says when it lost its connection: that is when a drop has happened.
+    const progress = new Progress();
+    let connectionsLost = 0;
+    const senderLogger = pino({ level: 'warn' }, {
+      write(line: string) {
+        const entry = JSON.parse(line) as { msg: string; transport?: string };
+        if (entry.transport === 'amqp' && entry.msg === 'AMQP connection lost; reconnecting') {
+          connectionsLost++;
+          progress.notify();
+        }
+      },
+    });
+    const { system } = senderSystem(senderJournal, 'stream', senderLogger);
     await DeliveryTransports.get(system).startAll();
     const outbox = Outbox.start(system, { redeliverInterval: 3000 });
+    // Drop k is started once `dropAt` deliveries are confirmed. Sends past `holdAfter` wait until the
+    // sender's transport has lost its connection k times, so the drop lands while the stream runs, however
+    // long rabbitmqctl takes and however fast the machine is (the margin in between keeps the stream
+    // flowing while rabbitmqctl works, on a machine of the usual speed).
+    const drops = [
+      { dropAt: 1500, holdAfter: 4500 },
+      { dropAt: 5000, holdAfter: 9000 },
+    ];
     try {
-      // Paced like live traffic (about 1000/s), so that both drops land in the middle of the stream.
+      // Paced like live traffic (about 1000/s).
       const started = Date.now();
       let next = 1;
       const worker = async () => {
         while (next <= TOTAL) {
           const n = next++;
+          for (const [k, drop] of drops.entries()) {
+            if (n > drop.holdAfter) await progress.until(() => connectionsLost > k, 120_000, `drop ${k + 1} to reach the sender`);
+          }
           const due = started + n - Date.now();
           if (due > 0) await new Promise((resolve) => setTimeout(resolve, due));
           await outbox.send({ transport: 'amqp', queue }, creditPayload(n, ACCOUNTS));
         }
       };
       const sending = Promise.all(Array.from({ length: 100 }, worker));
-      for (const at of [3000, 7000]) {
-        await eventually(() => outbox.stats(), (s) => s.confirmed >= at, 60_000, `${at} confirmed`);
+      for (const [k, drop] of drops.entries()) {
+        await eventually(() => outbox.stats(), (s) => s.confirmed >= drop.dropAt, 60_000, `${drop.dropAt} confirmed`);
         // The broker closes every connection of this test: the sender's transport and the receiver's consumer.
         expect(await closeConnectionsNamed(amqp!.prefix, 'e2e drop')).toBeGreaterThanOrEqual(2);
-        expect((await outbox.stats()).confirmed).toBeLessThan(TOTAL);
+        await progress.until(() => connectionsLost > k, 60_000, `the sender's transport to lose its connection (drop ${k + 1})`);
       }
       await sending;
       const stats = await eventually(() => outbox.stats(), (s) => s.confirmed === TOTAL && s.inFlight === 0, 120_000, 'every delivery confirmed');
       expect(stats.accepted).toBe(TOTAL);
+      expect(connectionsLost).toBe(drops.length);
     } finally {
       await receiver.close();
       await system.terminate();

@@ -21,7 +21,19 @@ export class SimulatedSender {
     private readonly transport: DeliveryTransport,
     private readonly destination: TransportDestination,
     readonly senderId: string,
-    private readonly options: { redeliverAfterMs: number; tickMs: number; window: number; firstSendsPerSecond?: number; onSend?: (sends: number) => void },
+    private readonly options: {
+      redeliverAfterMs: number;
+      tickMs: number;
+      window: number;
+      firstSendsPerSecond?: number;
+      onSend?: (sends: number) => void;
+      /**
+       * First sends of ids above `afterId` wait for `until`: the test holds the stream back until what it
+       * injected (a dropped connection) has happened, so that it lands mid-stream on any machine. The
+       * pacing starts again from the moment `until` settles.
+       */
+      hold?: { afterId: number; until: Promise<unknown> };
+    },
   ) {}
 
   /** Called from the TransportContext's confirm. */
@@ -33,14 +45,22 @@ export class SimulatedSender {
     for (let id = 1; id <= count; id++) this.unconfirmed.set(id, { attempt: 0, lastSentAt: 0, sending: false });
     this.timer = setInterval(() => this.redeliver(), this.options.tickMs);
     let next = 1;
-    const started = Date.now();
+    let paceStart = Date.now();
+    let paceFrom = 0;
     const rate = this.options.firstSendsPerSecond;
+    const hold = this.options.hold;
+    const restartPacing = (): void => {
+      paceStart = Date.now();
+      paceFrom = Math.min(hold!.afterId, next - 1);
+    };
+    hold?.until.then(restartPacing, restartPacing);
     const worker = async () => {
       while (next <= count) {
         const id = next++;
+        if (hold && id > hold.afterId) await hold.until;
         // Pacing like a live system, so that a fault injected "mid-stream" lands mid-stream.
         if (rate) {
-          const due = started + (id / rate) * 1000 - Date.now();
+          const due = paceStart + ((id - paceFrom) / rate) * 1000 - Date.now();
           if (due > 0) await new Promise((resolve) => setTimeout(resolve, due));
         }
         await this.sendOne(id);

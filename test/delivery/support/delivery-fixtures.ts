@@ -3,7 +3,7 @@
  * to probes, a destination that loses the first messages, a manual monotonic clock, a fake transport,
  * and plugin instances that outlive an ActorSystem (a second system on them plays the restarted process).
  */
-import { afterEach, vi, type MockInstance } from 'vitest';
+import { afterEach } from 'vitest';
 import {
   Actor,
   ActorSystem,
@@ -38,6 +38,7 @@ import {
 } from '../../../src/index.js';
 import { pino } from 'pino';
 import { TestProbe } from '../../../journal/testkit/index.js';
+import { ManualClock } from '../../support/manual-clock.js';
 
 // The fake transport's destinations, registered as a user's own transport would register its own.
 declare module '../../../src/index.js' {
@@ -368,33 +369,8 @@ export class TickBatches {
 
 // --- clock --------------------------------------------------------------------------------------------
 
-/**
- * Freezes performance.now (the actor's monotonic clock) and lets the test move it: which deliveries
- * a tick finds due then depends only on the test, not on how loaded the machine is. Real timers still
- * fire (ticks keep coming); only the time they read is controlled. Moves stay far below the journal's
- * call timeout so the circuit breaker never sees a stale call.
- */
-export class ManualClock {
-  readonly #spy: MockInstance<() => number>;
-  #now: number;
-
-  private constructor() {
-    this.#now = performance.now();
-    this.#spy = vi.spyOn(performance, 'now').mockImplementation(() => this.#now);
-  }
-
-  static install(): ManualClock {
-    return new ManualClock();
-  }
-
-  advance(ms: number): void {
-    this.#now += ms;
-  }
-
-  restore(): void {
-    this.#spy.mockRestore();
-  }
-}
+// Moves stay far below the journal's call timeout, so the circuit breaker never sees a stale call.
+export { ManualClock };
 
 // --- transport ----------------------------------------------------------------------------------------
 

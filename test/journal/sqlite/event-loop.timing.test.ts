@@ -1,92 +1,54 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { afterAll, expect, it } from 'vitest';
-import { sqliteJournal, type SqliteJournal } from '../../../journal/sqlite/index.js';
-import type { AtomicWrite, PersistentRepr } from '../../../src/persistence/persistent-repr.js';
+import { sqliteJournal } from '../../../journal/sqlite/index.js';
+import { expectedEvents, LONG_STREAM, runLoad, writeLongStream, type LoadOptions, type LoadReport } from './event-loop-load.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'steadfast-sqlite-loop-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-const payload = JSON.stringify({ kind: 'OrderPlaced', lines: Array.from({ length: 4 }, (_, i) => ({ sku: `sku-${i}`, qty: i + 1 })) });
-const LONG_STREAM = 30_000;
-const THINK_MS = 50;
+/** 1000 writers with think time, 250 writes of 128 events queued at once (32 000 events), a 30 000-event replay. */
+const LOAD: LoadOptions = { writers: 1000, writesPerWriter: 25, backlogWrites: 250, backlogEvents: 128 };
 
-function batch(persistenceId: string, from: number, size: number): AtomicWrite {
-  const events: PersistentRepr[] = [];
-  for (let nr = from; nr < from + size; nr++) {
-    events.push({ persistenceId, sequenceNr: nr, writerUuid: 'w', timestamp: Date.now(), tags: ['order'], serializerId: 'json', manifest: 'OrderPlaced', payload });
-  }
-  return { persistenceId, events };
-}
-
-interface Window {
-  worstMs: number;
-  p99Ms: number;
-  written: number;
-  replayed: number;
-  failures: number;
-}
-
-/** 1000 writers (persistAll-like batches of 1-5 events) plus a full replay of a long stream, for `ms`. */
-async function loadWindow(journal: SqliteJournal, round: number, ms: number): Promise<Window> {
-  const histogram = monitorEventLoopDelay({ resolution: 1 });
-  histogram.enable();
-  const deadline = performance.now() + ms;
-  let written = 0;
-  let failures = 0;
-  const writer = async (index: number): Promise<void> => {
-    const pid = `writer-${round}-${index}`;
-    let next = 1;
-    while (performance.now() < deadline) {
-      const size = 1 + (next % 5);
-      const [outcome] = await journal.writeMessages([batch(pid, next, size)]);
-      // A plain comparison: expect() per write would itself cost milliseconds per round of writers.
-      if (outcome?.status !== 'ok') failures++;
-      next += size;
-      written += size;
-      // Each writer thinks between commands, as actors do; 1000 of them still make ~50k events/s.
-      // Flat-out writers would saturate a core, and then the OS scheduler's time slices (whenever
-      // another process wants the CPU) would show up as event-loop delay that no journal can avoid.
-      await new Promise<void>((resolve) => setTimeout(resolve, THINK_MS));
-    }
-  };
-  let replayed = 0;
-  const replay = journal.replayMessages('long', 1, Number.MAX_SAFE_INTEGER, Number.MAX_SAFE_INTEGER, () => {
-    replayed++;
-  });
-  await Promise.all([...Array.from({ length: 1000 }, (_, i) => writer(i)), replay]);
-  histogram.disable();
-  return { worstMs: histogram.max / 1e6, p99Ms: histogram.percentile(99) / 1e6, written, replayed, failures };
-}
+/**
+ * A bound for the longest synchronous stretch of one event-loop turn, with a margin. Measured
+ * (2 vCPUs, shared): 5-9 ms on a quiet machine, 8-20 ms with two CPU burners running. A journal that
+ * commits whatever is queued in one transaction (the 32 000-event backlog) takes 90-110 ms in that
+ * turn; one that replays the stream in one page 55-70 ms. The tight figure (worst event-loop delay
+ * < 20 ms, wall time, without the backlog) is a benchmark target: bench/sqlite.bench.ts, bench/README.md.
+ */
+const TURN_WORK_BOUND_MS = 50;
 
 /*
  * What this bounds is the journal's own synchronous work on the event loop: transaction size, replay
- * pages, deletion chunks, and WAL checkpoints (moved to a worker thread). It runs with the default,
- * synchronous=FULL, so every commit's fsync happens on the event loop too: that is the configuration
- * users get. An fsync's latency belongs to the disk and to whatever else uses it, and the machine's other
- * load can only add delay, never hide it, so the test measures up to three windows and needs one clean
- * one. A journal that stalls the loop by itself fails all three. (Committing on a worker thread was
- * measured and rejected: no better worst delay, rarer but longer stalls; see bench/README.md.)
+ * pages, deletion chunks, and WAL checkpoints (moved to a worker thread). It counts the time the process
+ * ran, not wall time (see event-loop-load.ts): the machine's other load (a descheduled process) and the
+ * disk (an fsync of synchronous=FULL, which every commit does on the event loop) add wall-clock delay
+ * that no journal can avoid, and that delay is logged but not asserted. Garbage collection still counts,
+ * so the test measures up to three rounds and needs one under the bound; a journal that stalls the loop
+ * by itself fails all three. The load-independent half (events per transaction, pages per turn) is in
+ * event-loop.test.ts. (Committing on a worker thread was measured and rejected: no better worst delay,
+ * rarer but longer stalls; see bench/README.md.)
  */
-it('keeps the event loop responsive (worst delay < 20 ms) under heavy write load and a long replay', { timeout: 60_000 }, async () => {
+it(`keeps each event-loop turn's synchronous work under ${TURN_WORK_BOUND_MS} ms under heavy write load, a queued backlog and a long replay`, { timeout: 120_000 }, async () => {
   const journal = sqliteJournal({ path: join(dir, 'loop.db') });
   await journal.start();
-  for (let from = 1; from <= LONG_STREAM; from += 1000) await journal.writeMessages([batch('long', from, 1000)]);
+  await writeLongStream(journal);
 
-  const windows: Window[] = [];
+  const rounds: LoadReport[] = [];
   for (let round = 0; round < 3; round++) {
-    const window = await loadWindow(journal, round, 1500);
-    windows.push(window);
+    const report = await runLoad(journal, round, LOAD);
+    rounds.push(report);
     console.log(
-      `event loop under load, window ${round + 1}: ${window.written} events written, ${window.replayed} replayed, worst delay ${window.worstMs.toFixed(1)} ms, p99 ${window.p99Ms.toFixed(1)} ms`,
+      `event loop under load, round ${round + 1}: ${report.written} events written, ${report.replayed} replayed in ${(report.elapsedMs / 1000).toFixed(2)} s; ` +
+        `longest turn ${report.longestTurnWorkMs.toFixed(1)} ms of work; event-loop delay worst ${report.worstMs.toFixed(1)} ms, p99 ${report.p99Ms.toFixed(1)} ms`,
     );
-    expect(window.failures).toBe(0);
-    expect(window.replayed).toBe(LONG_STREAM);
-    expect(window.written).toBeGreaterThan(20_000);
-    if (window.worstMs < 20) break;
+    expect(report.failures).toBe(0);
+    expect(report.written).toBe(expectedEvents(LOAD));
+    expect(report.replayed).toBe(LONG_STREAM);
+    if (report.longestTurnWorkMs < TURN_WORK_BOUND_MS) break;
   }
   await journal.close();
-  expect(Math.min(...windows.map((w) => w.worstMs))).toBeLessThan(20);
+  expect(Math.min(...rounds.map((r) => r.longestTurnWorkMs))).toBeLessThan(TURN_WORK_BOUND_MS);
 });

@@ -12,20 +12,21 @@ export interface FlakyEndpoint {
   close(): Promise<void>;
 }
 
-/** `fail(requestNumber)` decides whether a request is answered 500. */
-export async function flakyEndpoint(fail: (requestNumber: number) => boolean = () => false): Promise<FlakyEndpoint> {
+/** `fail(requestNumber, body)` decides whether a request is answered 500. */
+export async function flakyEndpoint(fail: (requestNumber: number, body: unknown) => boolean = () => false): Promise<FlakyEndpoint> {
   const endpoint = { accepted: [] as unknown[], headers: [] as IncomingHttpHeaders[], requests: 0, failures: 0 };
   const server: Server = createServer((request, response) => {
     const chunks: Buffer[] = [];
     request.on('data', (chunk: Buffer) => chunks.push(chunk));
     request.on('end', () => {
       const number = ++endpoint.requests;
-      if (fail(number)) {
+      const body = JSON.parse(Buffer.concat(chunks).toString('utf8')) as unknown;
+      if (fail(number, body)) {
         endpoint.failures++;
         response.writeHead(500).end('try again');
         return;
       }
-      endpoint.accepted.push(JSON.parse(Buffer.concat(chunks).toString('utf8')) as unknown);
+      endpoint.accepted.push(body);
       endpoint.headers.push(request.headers);
       response.writeHead(200).end('ok');
     });
