@@ -1,4 +1,4 @@
-import { type AsyncWriteJournal, type AtomicWrite, type PersistentRepr, WRITE_OK, type WriteOutcome } from '../../src/persistence/spi.js';
+import { type AsyncWriteJournal, type AtomicWrite, type PersistentRepr, WRITE_OK, type WriteOutcome, type ReplayedEvent } from '../../src/persistence/spi.js';
 import type { Logger } from 'pino';
 import { defaultLogger } from './default-logger.js';
 import { checkAtomicWrite } from './write-checks.js';
@@ -83,13 +83,7 @@ export class InMemoryJournal implements AsyncWriteJournal {
     return WRITE_OK;
   }
 
-  async replayMessages(
-    persistenceId: string,
-    fromSequenceNr: number,
-    toSequenceNr: number,
-    max: number,
-    onMessage: (event: PersistentRepr) => void | Promise<void>,
-  ): Promise<void> {
+  async replayMessages(persistenceId: string, fromSequenceNr: number, toSequenceNr: number, max: number, onMessage: ReplayedEvent): Promise<void> {
     const stream = this.#streams.get(persistenceId);
     if (stream === undefined || max <= 0) return;
     // Captured once: events written during the replay are not part of it, and a concurrent delete

@@ -1,11 +1,10 @@
-import { type AsyncWriteJournal, type AtomicWrite, type Lease, type PersistentRepr, WriteBatcher, type WriteOutcome } from '../../src/persistence/spi.js';
-import type pg from 'pg';
+import { type AsyncWriteJournal, type AtomicWrite, type Lease, WriteBatcher, type WriteOutcome, type ReplayedEvent } from '../../src/persistence/spi.js';
 import { AdvisoryLeases } from './advisory-leases.js';
 import { PluginClosedError } from './errors.js';
 import { globalStatements, queryAllEvents, queryEventsByTag, type GlobalReadOptions, type GlobalStatements, type OrderedEvent } from './global-queries.js';
-import { resolveOptions, type PostgresPluginOptions, type ResolvedOptions } from './options.js';
+import { resolveOptions, type PostgresPluginOptions, } from './options.js';
 import { deleteTo, readHighest, readStatements, replay, type ReadStatements } from './read-path.js';
-import { SchemaConnection } from './schema-connection.js';
+import { PostgresPlugin } from './schema-connection.js';
 import { advisoryLockKey, quoteIdent } from './sql-names.js';
 import { storeBatch, writeStatements, type WriteStatements } from './write-path.js';
 import { WriterConnection } from './writer-connection.js';
@@ -19,10 +18,7 @@ const MAX_EVENTS_PER_FLUSH = 5000;
  * The PostgreSQL journal: group commit through WriteBatcher (one multi-row INSERT per flush), paged
  * replay, and schema-wide ordered reads for queries (readAllEvents / readEventsByTag).
  */
-export class PostgresJournal implements AsyncWriteJournal {
-  readonly schema: string;
-  readonly #options: ResolvedOptions;
-  readonly #connection: SchemaConnection;
+export class PostgresJournal extends PostgresPlugin implements AsyncWriteJournal {
   readonly #batcher: WriteBatcher;
   readonly #writer: WriterConnection;
   readonly #writes: WriteStatements;
@@ -31,9 +27,7 @@ export class PostgresJournal implements AsyncWriteJournal {
   #leases: AdvisoryLeases | undefined;
 
   constructor(options: PostgresJournalOptions) {
-    this.#options = resolveOptions(options, 'postgresJournal');
-    this.schema = this.#options.schema;
-    this.#connection = new SchemaConnection(this.#options, 'postgresJournal');
+    super(resolveOptions(options, 'postgresJournal'), 'postgresJournal');
     const quoted = quoteIdent(this.schema);
     // Prepared statement names are per connection; a pool shared by plugins on different schemas must
     // not see one name with two texts.
@@ -41,35 +35,16 @@ export class PostgresJournal implements AsyncWriteJournal {
     this.#writes = writeStatements(quoted, advisoryLockKey('write', this.schema), statementId);
     this.#reads = readStatements(quoted, statementId);
     this.#global = globalStatements(quoted);
-    this.#writer = new WriterConnection(this.pool, this.#options.logger);
+    this.#writer = new WriterConnection(this.pool, this.options.logger);
     this.#batcher = new WriteBatcher((writes) => this.#flush(writes), { maxEventsPerFlush: MAX_EVENTS_PER_FLUSH });
   }
 
-  /** The pool in use (the one passed in, or the plugin's own). */
-  get pool(): pg.Pool {
-    return this.#connection.pool;
-  }
-
-  start(): Promise<void> {
-    return this.#connection.start();
-  }
-
-  ping(): Promise<void> {
-    return this.#connection.ping();
-  }
-
   writeMessages(writes: readonly AtomicWrite[]): Promise<readonly WriteOutcome[]> {
-    if (this.#connection.closed) return Promise.reject(new PluginClosedError('postgresJournal'));
+    if (this.connection.closed) return Promise.reject(new PluginClosedError('postgresJournal'));
     return this.#batcher.write(writes);
   }
 
-  async replayMessages(
-    persistenceId: string,
-    fromSequenceNr: number,
-    toSequenceNr: number,
-    max: number,
-    onMessage: (event: PersistentRepr) => void | Promise<void>,
-  ): Promise<void> {
+  async replayMessages(persistenceId: string, fromSequenceNr: number, toSequenceNr: number, max: number, onMessage: ReplayedEvent): Promise<void> {
     await this.#ready();
     await replay(this.pool, this.#reads, persistenceId, fromSequenceNr, toSequenceNr, max, onMessage);
   }
@@ -89,8 +64,8 @@ export class PostgresJournal implements AsyncWriteJournal {
    * its own (see the SPI's `Lease`, and README "Leases"); undefined when anyone holds it already.
    */
   acquireLease(name: string): Promise<Lease | undefined> {
-    if (this.#connection.closed) return Promise.reject(new PluginClosedError('postgresJournal'));
-    this.#leases ??= new AdvisoryLeases(this.#options);
+    if (this.connection.closed) return Promise.reject(new PluginClosedError('postgresJournal'));
+    this.#leases ??= new AdvisoryLeases(this.options);
     return this.#leases.acquire(name);
   }
 
@@ -107,22 +82,22 @@ export class PostgresJournal implements AsyncWriteJournal {
   }
 
   async close(): Promise<void> {
-    if (!this.#connection.markClosed()) return;
+    if (!this.connection.markClosed()) return;
     await this.#batcher.idle();
     // Only after the last write: whoever takes a lease over next must find every write of ours stored.
     await this.#leases?.close();
     this.#writer.release();
-    await this.#connection.release();
+    await this.connection.release();
   }
 
   async #flush(writes: readonly AtomicWrite[]): Promise<readonly WriteOutcome[]> {
     // No closed check here: close() waits for writes accepted before it, and they must go out.
-    await this.#connection.migrated();
-    return storeBatch(this.#writer, this.#writes, writes, this.#options.logger);
+    await this.connection.migrated();
+    return storeBatch(this.#writer, this.#writes, writes, this.options.logger);
   }
 
   #ready(): Promise<void> {
-    return this.#connection.ready();
+    return this.connection.ready();
   }
 }
 

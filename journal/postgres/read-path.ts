@@ -1,4 +1,4 @@
-import type { PersistentRepr } from '../../src/persistence/spi.js';
+import type { PersistentRepr, ReplayedEvent } from '../../src/persistence/spi.js';
 import type pg from 'pg';
 import { payloadOf, ROW_TYPES, toSafeNumber } from './row-codec.js';
 
@@ -73,7 +73,7 @@ export async function replay(
   fromSequenceNr: number,
   toSequenceNr: number,
   max: number,
-  onMessage: (event: PersistentRepr) => void | Promise<void>,
+  onMessage: ReplayedEvent,
 ): Promise<void> {
   if (max <= 0 || fromSequenceNr > toSequenceNr) return;
   let remaining = max;

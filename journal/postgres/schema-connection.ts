@@ -71,3 +71,32 @@ export class SchemaConnection {
     return this.#handle.release();
   }
 }
+
+/**
+ * The base of the PostgreSQL plugins: its options resolved, the schema, and the shared lifecycle
+ * (`pool`, `start`, `ping`) through one SchemaConnection.
+ */
+export abstract class PostgresPlugin {
+  readonly schema: string;
+  protected readonly options: ResolvedOptions;
+  protected readonly connection: SchemaConnection;
+
+  protected constructor(options: ResolvedOptions, pluginName: string) {
+    this.options = options;
+    this.schema = options.schema;
+    this.connection = new SchemaConnection(options, pluginName);
+  }
+
+  /** The pool in use (the one passed in, or the plugin's own). */
+  get pool(): pg.Pool {
+    return this.connection.pool;
+  }
+
+  start(): Promise<void> {
+    return this.connection.start();
+  }
+
+  ping(): Promise<void> {
+    return this.connection.ping();
+  }
+}

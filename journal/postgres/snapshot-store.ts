@@ -1,8 +1,7 @@
 import { InvalidOptionError, type SerializedValue, SnapshotMetadata, type SnapshotSelectionCriteria, type SnapshotStore, type StoredSnapshot } from '../../src/persistence/spi.js';
-import type pg from 'pg';
-import { resolveOptions, type PostgresPluginOptions, type ResolvedOptions } from './options.js';
+import { resolveOptions, type PostgresPluginOptions, } from './options.js';
 import { payloadOf, ROW_TYPES, toSafeNumber } from './row-codec.js';
-import { SchemaConnection } from './schema-connection.js';
+import { PostgresPlugin } from './schema-connection.js';
 import { quoteIdent } from './sql-names.js';
 
 export type PostgresSnapshotStoreOptions = PostgresPluginOptions;
@@ -16,29 +15,12 @@ const LOAD_CANDIDATES = 5;
  * Snapshots in one table keyed (persistence_id, sequence_nr). A save is one upsert statement, so a crash
  * leaves either the old row or the new one, never a torn snapshot.
  */
-export class PostgresSnapshotStore implements SnapshotStore {
-  readonly schema: string;
-  readonly #options: ResolvedOptions;
-  readonly #connection: SchemaConnection;
+export class PostgresSnapshotStore extends PostgresPlugin implements SnapshotStore {
   readonly #table: string;
 
   constructor(options: PostgresSnapshotStoreOptions) {
-    this.#options = resolveOptions(options, 'postgresSnapshotStore');
-    this.schema = this.#options.schema;
-    this.#connection = new SchemaConnection(this.#options, 'postgresSnapshotStore');
+    super(resolveOptions(options, 'postgresSnapshotStore'), 'postgresSnapshotStore');
     this.#table = `${quoteIdent(this.schema)}.snapshots`;
-  }
-
-  get pool(): pg.Pool {
-    return this.#connection.pool;
-  }
-
-  start(): Promise<void> {
-    return this.#connection.start();
-  }
-
-  ping(): Promise<void> {
-    return this.#connection.ping();
   }
 
   async load(persistenceId: string, criteria: SnapshotSelectionCriteria): Promise<StoredSnapshot | undefined> {
@@ -65,7 +47,7 @@ export class PostgresSnapshotStore implements SnapshotStore {
             snapshot: { serializerId: row[3], manifest: row[4], payload: payloadOf(row[5], row[6]) },
           };
         } catch (error) {
-          this.#options.logger.warn({ err: error, persistenceId, sequenceNr: row[1] }, 'steadfast/postgres: unreadable snapshot skipped');
+          this.options.logger.warn({ err: error, persistenceId, sequenceNr: row[1] }, 'steadfast/postgres: unreadable snapshot skipped');
         }
       }
       if (rows.length < LOAD_CANDIDATES) return undefined;
@@ -108,11 +90,11 @@ export class PostgresSnapshotStore implements SnapshotStore {
   }
 
   async close(): Promise<void> {
-    if (this.#connection.markClosed()) await this.#connection.release();
+    if (this.connection.markClosed()) await this.connection.release();
   }
 
   #ready(): Promise<void> {
-    return this.#connection.ready();
+    return this.connection.ready();
   }
 }
 

@@ -7,7 +7,7 @@ const SCHEMA_NAME = /^[A-Za-z_][A-Za-z0-9_]{0,62}$/;
 export function validateSchemaName(schema: unknown): string {
   if (typeof schema !== 'string' || !SCHEMA_NAME.test(schema)) {
     throw new InvalidOptionError(
-      `schema must be a PostgreSQL identifier (letters, digits, underscores, not starting with a digit, ` + `at most 63 characters), got ${JSON.stringify(schema)}`,
+      `schema must be a PostgreSQL identifier (letters, digits, underscores, not starting with a digit, at most 63 characters), got ${JSON.stringify(schema)}`,
     );
   }
   return schema;

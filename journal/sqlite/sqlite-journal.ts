@@ -1,4 +1,4 @@
-import { type AsyncWriteJournal, type AtomicWrite, type PersistentRepr, WRITE_OK, WriteBatcher, type WriteOutcome } from '../../src/persistence/spi.js';
+import { type AsyncWriteJournal, type AtomicWrite, WRITE_OK, WriteBatcher, type WriteOutcome, type ReplayedEvent } from '../../src/persistence/spi.js';
 import type Database from 'better-sqlite3';
 import { checkAtomicWrite } from '../memory/write-checks.js';
 import { PluginClosedError } from './errors.js';
@@ -115,13 +115,7 @@ export class SqliteJournal implements AsyncWriteJournal {
     }
   }
 
-  async replayMessages(
-    persistenceId: string,
-    fromSequenceNr: number,
-    toSequenceNr: number,
-    max: number,
-    onMessage: (event: PersistentRepr) => void | Promise<void>,
-  ): Promise<void> {
+  async replayMessages(persistenceId: string, fromSequenceNr: number, toSequenceNr: number, max: number, onMessage: ReplayedEvent): Promise<void> {
     let remaining = Math.min(max, Number.MAX_SAFE_INTEGER);
     let next = Math.max(fromSequenceNr, 1);
     const to = Math.min(toSequenceNr, Number.MAX_SAFE_INTEGER);

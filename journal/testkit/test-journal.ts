@@ -16,7 +16,7 @@
  * bytes). The sender-identity streams the delivery actors keep next to their events are never matched
  * unless a rule names them.
  */
-import { type AsyncWriteJournal, type AtomicWrite, type PersistentRepr, SteadfastError, type WriteOutcome } from '../../src/persistence/spi.js';
+import { type AsyncWriteJournal, type AtomicWrite, type PersistentRepr, SteadfastError, type WriteOutcome, type ReplayedEvent } from '../../src/persistence/spi.js';
 import { InMemoryJournal } from '../memory/in-memory-journal.js';
 
 /** Which calls a rule applies to: all of them, those of one persistenceId, those whose event matches, or both. */
@@ -174,13 +174,7 @@ export class TestJournal implements AsyncWriteJournal {
     return outcomes;
   }
 
-  async replayMessages(
-    persistenceId: string,
-    fromSequenceNr: number,
-    toSequenceNr: number,
-    max: number,
-    onMessage: (event: PersistentRepr) => void | Promise<void>,
-  ): Promise<void> {
+  async replayMessages(persistenceId: string, fromSequenceNr: number, toSequenceNr: number, max: number, onMessage: ReplayedEvent): Promise<void> {
     this.calls.replayMessages++;
     for (const rule of this.#matching('replay', (rule) => this.#idMatches(rule.filter, persistenceId))) {
       if (rule.effect.kind === 'hold') await this.#wait(rule.effect);

@@ -5,7 +5,7 @@
 export * from './circuit-breaker.js';
 export * from './errors.js';
 export { EventAdapters, Tagged, type EventAdapter } from './event-adapter.js';
-export { WRITE_OK, type AsyncWriteJournal, type Lease, type WriteOutcome } from './journal.js';
+export { WRITE_OK, type AsyncWriteJournal, type Lease, type ReplayedEvent, type WriteOutcome } from './journal.js';
 export { Persistence } from './persistence.js';
 export type { PersistenceOptions, PersistentActorSettings, PluginOption, StashOverflowStrategy } from './persistence-settings.js';
 export { PersistentActor, type Handler, type PersistenceReply, type RecoveryMessage } from './persistent-actor.js';

@@ -13,6 +13,9 @@ export type WriteOutcome = { readonly status: 'ok' } | { readonly status: 'rejec
 
 export const WRITE_OK: WriteOutcome = Object.freeze({ status: 'ok' });
 
+/** Receives one replayed event; a returned promise holds the replay until it settles (back-pressure). */
+export type ReplayedEvent = (event: PersistentRepr) => void | Promise<void>;
+
 /**
  * The journal plugin SPI (Akka's AsyncWriteJournal). Implement this to store events anywhere.
  *
@@ -46,7 +49,7 @@ export const WRITE_OK: WriteOutcome = Object.freeze({ status: 'ok' });
  */
 export interface AsyncWriteJournal {
   writeMessages(writes: readonly AtomicWrite[]): Promise<readonly WriteOutcome[]>;
-  replayMessages(persistenceId: string, fromSequenceNr: number, toSequenceNr: number, max: number, onMessage: (event: PersistentRepr) => void | Promise<void>): Promise<void>;
+  replayMessages(persistenceId: string, fromSequenceNr: number, toSequenceNr: number, max: number, onMessage: ReplayedEvent): Promise<void>;
   readHighestSequenceNr(persistenceId: string, fromSequenceNr: number): Promise<number>;
   deleteMessagesTo(persistenceId: string, toSequenceNr: number): Promise<void>;
   /** Optional readiness step (migrations, opening files); the system awaits it before first use. */

@@ -2,9 +2,9 @@ import type { ActorSystem, ExtensionId } from '../actor/actor-system.js';
 import { CircuitBreaker, type BreakerCallback } from './circuit-breaker.js';
 import { NoJournalConfiguredError, PersistenceIdTakenError } from './errors.js';
 import { EventAdapters } from './event-adapter.js';
-import type { AsyncWriteJournal, WriteOutcome } from './journal.js';
+import type { AsyncWriteJournal, WriteOutcome, ReplayedEvent } from './journal.js';
 import { resolvePersistenceSettings, type PluginOption, type ResolvedPersistenceSettings } from './persistence-settings.js';
-import type { AtomicWrite, PersistentRepr } from './persistent-repr.js';
+import type { AtomicWrite, } from './persistent-repr.js';
 import { RecoveryPermits } from './recovery-permits.js';
 import { JsonSerializer, SerializationRegistry } from './serialization.js';
 import type { SerializedValue } from './serialized-value.js';
@@ -112,7 +112,7 @@ export class Persistence {
     }
   };
 
-  replayMessages(persistenceId: string, fromSequenceNr: number, toSequenceNr: number, max: number, onMessage: (event: PersistentRepr) => void | Promise<void>): Promise<void> {
+  replayMessages(persistenceId: string, fromSequenceNr: number, toSequenceNr: number, max: number, onMessage: ReplayedEvent): Promise<void> {
     return this.#journalBreaker.call(
       'replayMessages',
       async () => {

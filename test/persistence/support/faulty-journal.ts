@@ -1,14 +1,4 @@
-import type {
-  AsyncWriteJournal,
-  AtomicWrite,
-  PersistentRepr,
-  SerializedValue,
-  SnapshotMetadata,
-  SnapshotSelectionCriteria,
-  SnapshotStore,
-  StoredSnapshot,
-  WriteOutcome,
-} from '../../../src/index.js';
+import type { AsyncWriteJournal, AtomicWrite, PersistentRepr, SerializedValue, SnapshotMetadata, SnapshotSelectionCriteria, SnapshotStore, StoredSnapshot, WriteOutcome, ReplayedEvent } from '../../../src/index.js';
 
 type Awaitable<T> = T | Promise<T>;
 
@@ -26,7 +16,7 @@ export class FaultyJournal implements AsyncWriteJournal {
 
   onWrite?: (writes: readonly AtomicWrite[], inner: AsyncWriteJournal) => Awaitable<readonly WriteOutcome[]>;
   onReplay?: (
-    args: { persistenceId: string; from: number; to: number; max: number; onMessage: (event: PersistentRepr) => void | Promise<void> },
+    args: { persistenceId: string; from: number; to: number; max: number; onMessage: ReplayedEvent },
     inner: AsyncWriteJournal,
   ) => Promise<void>;
   onReadHighest?: (persistenceId: string, inner: AsyncWriteJournal) => Promise<number>;
@@ -46,7 +36,7 @@ export class FaultyJournal implements AsyncWriteJournal {
     from: number,
     to: number,
     max: number,
-    onMessage: (event: PersistentRepr) => void | Promise<void>,
+    onMessage: ReplayedEvent,
   ): Promise<void> {
     this.calls.replayMessages++;
     this.replayOrder.push(persistenceId);
