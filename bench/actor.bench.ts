@@ -18,9 +18,7 @@ class Start {
 
 /** Returns each message to its sender until `total` messages have been handled by both players together. */
 class Player extends Actor {
-  constructor(
-    private readonly shared: { handled: number; readonly total: number; readonly done: () => void },
-  ) {
+  constructor(private readonly shared: { handled: number; readonly total: number; readonly done: () => void }) {
     super();
   }
 
@@ -53,7 +51,10 @@ async function pingPong(total: number, inFlight: number): Promise<number> {
 }
 
 class Sink extends Actor {
-  constructor(private readonly expected: number, private readonly done: () => void) {
+  constructor(
+    private readonly expected: number,
+    private readonly done: () => void,
+  ) {
     super();
   }
 
@@ -108,11 +109,17 @@ function collect(): void {
 async function heapPerIdleActor(count: number): Promise<number> {
   const system = ActorSystem.create('bench', { logger: silent });
   // The probe actor's ask: makes sure the system and its guardian are past startup before the baseline.
-  await system.actorOf(() => new (class extends Actor {
-    receive(): void {
-      this.sender.tell('up');
-    }
-  })(), 'probe').ask('up');
+  await system
+    .actorOf(
+      () =>
+        new (class extends Actor {
+          receive(): void {
+            this.sender.tell('up');
+          }
+        })(),
+      'probe',
+    )
+    .ask('up');
   collect();
   const before = process.memoryUsage().heapUsed;
   // Measured once every actor ran its preStart: idle, not waiting to start.

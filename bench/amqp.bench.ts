@@ -12,7 +12,7 @@ import { pino } from 'pino';
 import { ActorSystem, DeliveryTransports, Outbox } from '../src/index.js';
 import type { TransportContext } from '../delivery/transport.js';
 import { postgresJournal, postgresSnapshotStore } from '../journal/postgres/index.js';
-import { AmqpTransport, DeduplicatingEntity, amqpConsumer, amqpEntityConsumer, amqpTransport, } from '../delivery/amqp/index.js';
+import { AmqpTransport, DeduplicatingEntity, amqpConsumer, amqpEntityConsumer, amqpTransport } from '../delivery/amqp/index.js';
 import { describeCpu, measureCpu } from './cpu-split.js';
 import { elapsedMsSince, median, perSecond, type Benchmark, type BenchResult } from './harness.js';
 
@@ -83,9 +83,14 @@ async function rawRoundTrip(window: number, messages = MESSAGES): Promise<number
     });
     const started = process.hrtime.bigint();
     const driver = windowed(messages, window, (id) => {
-      publish.sendToQueue(queue, Buffer.from(JSON.stringify({ id })), { persistent: true, messageId: `raw:${id}`, replyTo: replies, contentType: 'application/json' }, (error: unknown) => {
-        if (error) throw new Error(`raw publish ${id} failed`);
-      });
+      publish.sendToQueue(
+        queue,
+        Buffer.from(JSON.stringify({ id })),
+        { persistent: true, messageId: `raw:${id}`, replyTo: replies, contentType: 'application/json' },
+        (error: unknown) => {
+          if (error) throw new Error(`raw publish ${id} failed`);
+        },
+      );
     });
     await replyChannel.consume(replies, (message) => {
       if (!message) return;
@@ -193,7 +198,10 @@ async function endToEnd(window: number, messages = MESSAGES): Promise<number> {
   const admin = new pg.Pool({ connectionString: pgUrl, max: 2 });
   const schemas = [`bench_amqp_send_${process.pid}`, `bench_amqp_recv_${process.pid}`];
   for (const schema of schemas) await admin.query(`drop schema if exists "${schema}" cascade; create schema "${schema}"`);
-  const plugins = (schema: string) => ({ journal: postgresJournal({ connectionString: pgUrl, schema }), snapshotStore: postgresSnapshotStore({ connectionString: pgUrl, schema }) });
+  const plugins = (schema: string) => ({
+    journal: postgresJournal({ connectionString: pgUrl, schema }),
+    snapshotStore: postgresSnapshotStore({ connectionString: pgUrl, schema }),
+  });
   const receiver = ActorSystem.create('bench-receiver', { ...plugins(schemas[1]!), logger: silent });
   const consumer = amqpEntityConsumer({
     system: receiver,

@@ -3,15 +3,7 @@
  * (serialization check, write pipeline, handler scheduling, replay), not a database's.
  */
 import pino from 'pino';
-import {
-  ActorSystem,
-  inMemoryJournal,
-  inMemorySnapshotStore,
-  PersistentActor,
-  RecoveryCompleted,
-  type AtomicWrite,
-  type PersistentRepr,
-} from '../src/index.js';
+import { ActorSystem, inMemoryJournal, inMemorySnapshotStore, PersistentActor, RecoveryCompleted, type AtomicWrite, type PersistentRepr } from '../src/index.js';
 import { elapsedMsSince, perSecond, type Benchmark, type BenchResult } from './harness.js';
 
 const silent = pino({ level: 'silent' });

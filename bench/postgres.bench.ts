@@ -165,7 +165,10 @@ async function rawReplayRate(pool: pg.Pool, schema: string, id: string, expected
 /** An order with a dozen lines: about 1 KB of JSON, where rendering jsonb as text starts to dominate a replay. */
 function largeEvent(persistenceId: string, sequenceNr: number): PersistentRepr {
   const lines = Array.from({ length: 12 }, (_, i) => ({ sku: `sku-${i}`, qty: i + 1, price: 19.99 + i, note: 'some text for the line' }));
-  return { ...event(persistenceId, sequenceNr), payload: JSON.stringify({ type: 'OrderPlaced', orderId: `o-${sequenceNr}`, customer: { id: 'c-1', name: 'Someone', tier: 'gold' }, lines }) };
+  return {
+    ...event(persistenceId, sequenceNr),
+    payload: JSON.stringify({ type: 'OrderPlaced', orderId: `o-${sequenceNr}`, customer: { id: 'c-1', name: 'Someone', tier: 'gold' }, lines }),
+  };
 }
 
 async function fillReplayStream(journal: PostgresJournal, id: string, make: (id: string, nr: number) => PersistentRepr): Promise<void> {

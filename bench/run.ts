@@ -71,10 +71,14 @@ for (const file of files) {
 }
 
 console.log('');
-console.log(`node ${process.version}, ${new Date().toISOString()}, library from ${process.execArgv.some((arg) => arg.includes('compiled.mjs')) ? 'dist/ (compiled)' : 'sources via tsx'}`);
+console.log(
+  `node ${process.version}, ${new Date().toISOString()}, library from ${process.execArgv.some((arg) => arg.includes('compiled.mjs')) ? 'dist/ (compiled)' : 'sources via tsx'}`,
+);
 console.log('| benchmark | value | unit | baseline | ratio | target | meets |');
 console.log('| --- | ---: | --- | ---: | ---: | --- | --- |');
 for (const row of rows) {
   const meets = row.meetsTarget === undefined ? '' : row.meetsTarget ? 'yes' : 'NO';
-  console.log(`| ${row.name} | ${format(row.value, row.value < 10 ? 3 : 0)} | ${row.unit} | ${format(row.baseline, row.baseline !== undefined && row.baseline < 10 ? 3 : 0)} | ${format(row.ratio, 2)} | ${row.target ?? ''} | ${meets} |`);
+  console.log(
+    `| ${row.name} | ${format(row.value, row.value < 10 ? 3 : 0)} | ${row.unit} | ${format(row.baseline, row.baseline !== undefined && row.baseline < 10 ? 3 : 0)} | ${format(row.ratio, 2)} | ${row.target ?? ''} | ${meets} |`,
+  );
 }

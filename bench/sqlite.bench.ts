@@ -14,7 +14,14 @@ import { type Benchmark, type BenchResult, elapsedMsSince, median, percentile, p
 import { runLoad, writeLongStream } from '../test/journal/sqlite/event-loop-load.js';
 import { pino } from 'pino';
 
-const PAYLOAD = JSON.stringify({ kind: 'OrderPlaced', orderId: 'o-123456', lines: [{ sku: 'sku-1', qty: 2 }, { sku: 'sku-2', qty: 1 }] });
+const PAYLOAD = JSON.stringify({
+  kind: 'OrderPlaced',
+  orderId: 'o-123456',
+  lines: [
+    { sku: 'sku-1', qty: 2 },
+    { sku: 'sku-2', qty: 1 },
+  ],
+});
 const WRITERS = 1000;
 const EVENTS_PER_WRITER = 30;
 
@@ -118,9 +125,19 @@ async function singleWriterLatency(): Promise<BenchResult[]> {
     const result = (p: number): BenchResult => {
       const value = percentile(times, p);
       const baseline = percentile(rawTimes, p);
-      return { name: `sqliteJournal single-writer persist latency p${p} (raw: one-row autocommit)`, value: round(value), unit: 'ms', baseline: round(baseline), ratio: round(baseline / value) };
+      return {
+        name: `sqliteJournal single-writer persist latency p${p} (raw: one-row autocommit)`,
+        value: round(value),
+        unit: 'ms',
+        baseline: round(baseline),
+        ratio: round(baseline / value),
+      };
     };
-    const rate = (samples: readonly number[]): number => perSecond(samples.length, samples.reduce((sum, ms) => sum + ms, 0));
+    const rate = (samples: readonly number[]): number =>
+      perSecond(
+        samples.length,
+        samples.reduce((sum, ms) => sum + ms, 0),
+      );
     const journalRate = rate(times);
     const rawRate = rate(rawTimes);
     const sequential: BenchResult = {
@@ -176,7 +193,11 @@ async function eventLoopDelay(): Promise<BenchResult[]> {
     return [
       { name: `sqliteJournal worst event-loop delay, ${label}`, value: round(worst), unit: 'ms', target: '< 20 ms', meetsTarget: worst < 20 },
       { name: `sqliteJournal event-loop delay p99, ${label}`, value: round(median(rounds.map((report) => report.p99Ms))), unit: 'ms' },
-      { name: `sqliteJournal longest turn, work only (the test's measure; bound there 50 ms), ${label}`, value: round(median(rounds.map((report) => report.longestTurnWorkMs))), unit: 'ms' },
+      {
+        name: `sqliteJournal longest turn, work only (the test's measure; bound there 50 ms), ${label}`,
+        value: round(median(rounds.map((report) => report.longestTurnWorkMs))),
+        unit: 'ms',
+      },
     ];
   });
 }
@@ -207,7 +228,13 @@ async function memoryJournal(): Promise<BenchResult[]> {
   });
   const replays = perSecond(seen, elapsedMsSince(replayStart));
   return [
-    { name: 'inMemoryJournal writes (SPI, one event per call, 1000 pids, 1M events)', value: writes, unit: 'events/s', target: '>= 300k (through the runtime)', meetsTarget: writes >= 300_000 },
+    {
+      name: 'inMemoryJournal writes (SPI, one event per call, 1000 pids, 1M events)',
+      value: writes,
+      unit: 'events/s',
+      target: '>= 300k (through the runtime)',
+      meetsTarget: writes >= 300_000,
+    },
     { name: 'inMemoryJournal replay (SPI, one pid, 1M events)', value: replays, unit: 'events/s', target: '>= 1M (through the runtime)', meetsTarget: replays >= 1_000_000 },
   ];
 }

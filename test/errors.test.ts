@@ -21,9 +21,7 @@ function sources(folder: string): string[] {
 
 const unionCodes = [...read('src/actor/error-codes.ts').matchAll(/\| '(ERR_[A-Z_]+)'/g)].map((m) => m[1]!);
 const tableCodes = [...read('docs/errors.md').matchAll(/^\| `(ERR_[A-Z_]+)` \|/gm)].map((m) => m[1]!);
-const thrownCodes = new Set(
-  ['src', 'delivery', 'journal'].flatMap(sources).flatMap((file) => [...read(file).matchAll(/['"](ERR_[A-Z_]+)['"]/g)].map((m) => m[1]!)),
-);
+const thrownCodes = new Set(['src', 'delivery', 'journal'].flatMap(sources).flatMap((file) => [...read(file).matchAll(/['"](ERR_[A-Z_]+)['"]/g)].map((m) => m[1]!)));
 
 describe('error codes', () => {
   it('the union and the docs table list the same codes, each once', () => {

@@ -2,7 +2,7 @@ import { type AsyncWriteJournal, type AtomicWrite, type Lease, WriteBatcher, typ
 import { AdvisoryLeases } from './advisory-leases.js';
 import { PluginClosedError } from './errors.js';
 import { globalStatements, queryAllEvents, queryEventsByTag, type GlobalReadOptions, type GlobalStatements, type OrderedEvent } from './global-queries.js';
-import { resolveOptions, type PostgresPluginOptions, } from './options.js';
+import { resolveOptions, type PostgresPluginOptions } from './options.js';
 import { deleteTo, readHighest, readStatements, replay, type ReadStatements } from './read-path.js';
 import { PostgresPlugin } from './schema-connection.js';
 import { advisoryLockKey, quoteIdent } from './sql-names.js';

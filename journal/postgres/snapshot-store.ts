@@ -1,5 +1,5 @@
 import { InvalidOptionError, type SerializedValue, SnapshotMetadata, type SnapshotSelectionCriteria, type SnapshotStore, type StoredSnapshot } from '../../src/persistence/spi.js';
-import { resolveOptions, type PostgresPluginOptions, } from './options.js';
+import { resolveOptions, type PostgresPluginOptions } from './options.js';
 import { payloadOf, ROW_TYPES, toSafeNumber } from './row-codec.js';
 import { PostgresPlugin } from './schema-connection.js';
 import { quoteIdent } from './sql-names.js';

@@ -4,7 +4,7 @@ import { NoJournalConfiguredError, PersistenceIdTakenError } from './errors.js';
 import { EventAdapters } from './event-adapter.js';
 import type { AsyncWriteJournal, WriteOutcome, ReplayedEvent } from './journal.js';
 import { resolvePersistenceSettings, type PluginOption, type ResolvedPersistenceSettings } from './persistence-settings.js';
-import type { AtomicWrite, } from './persistent-repr.js';
+import type { AtomicWrite } from './persistent-repr.js';
 import { RecoveryPermits } from './recovery-permits.js';
 import { JsonSerializer, SerializationRegistry } from './serialization.js';
 import type { SerializedValue } from './serialized-value.js';

@@ -1,12 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import {
-  Actor,
-  ActorSystem,
-  ActorSystemTerminatedError,
-  InvalidActorNameError,
-  InvalidOptionError,
-  type ActorRef,
-} from '../../src/actor/index.js';
+import { Actor, ActorSystem, ActorSystemTerminatedError, InvalidActorNameError, InvalidOptionError, type ActorRef } from '../../src/actor/index.js';
 import { deferred, failOnProcessErrors, testSystem } from './support.js';
 
 failOnProcessErrors();

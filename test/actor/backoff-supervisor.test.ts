@@ -57,18 +57,13 @@ describe('BackoffSupervisor', () => {
     const child = (): Actor => new Worker(timeline());
     expect(() => BackoffSupervisor.props({ child, childName: 'w', minBackoffMs: 0, maxBackoffMs: 10 })).toThrow(InvalidOptionError);
     expect(() => BackoffSupervisor.props({ child, childName: 'w', minBackoffMs: 50, maxBackoffMs: 10 })).toThrow(InvalidOptionError);
-    expect(() => BackoffSupervisor.props({ child, childName: 'w', minBackoffMs: 5, maxBackoffMs: 10, randomFactor: -1 })).toThrow(
-      InvalidOptionError,
-    );
+    expect(() => BackoffSupervisor.props({ child, childName: 'w', minBackoffMs: 5, maxBackoffMs: 10, randomFactor: -1 })).toThrow(InvalidOptionError);
   });
 
   it('forwards messages to the child with their sender', async () => {
     const system = testSystem();
     const times = timeline();
-    const supervisor = system.actorOf(
-      BackoffSupervisor.props({ child: () => new Worker(times), childName: 'worker', minBackoffMs: 50, maxBackoffMs: 400 }),
-      'backoff',
-    );
+    const supervisor = system.actorOf(BackoffSupervisor.props({ child: () => new Worker(times), childName: 'worker', minBackoffMs: 50, maxBackoffMs: 400 }), 'backoff');
     expect(await supervisor.ask('hello')).toEqual({ echo: 'hello', from: '/user/backoff/worker' });
   });
 

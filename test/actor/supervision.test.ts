@@ -87,7 +87,7 @@ class Parent extends Actor {
 /** Resolves `terminated` when `target` stops; answers any other message once it watches. */
 class Watcher extends Actor {
   constructor(
-    private readonly target: ActorRef,
+    target: ActorRef,
     private readonly terminated: Deferred<ActorRef>,
   ) {
     super();
@@ -147,16 +147,7 @@ describe('supervision', () => {
     child.tell('throw');
     child.tell('c');
     expect(await child.ask('count?')).toEqual({ instance: 2, count: 1 });
-    expect(events.log).toEqual([
-      '#1 got a',
-      '#1 got b',
-      '#1 got throw',
-      '#1 preRestart thrown throw',
-      '#1 postStop',
-      '#2 postRestart thrown',
-      '#2 got c',
-      '#2 got count?',
-    ]);
+    expect(events.log).toEqual(['#1 got a', '#1 got b', '#1 got throw', '#1 preRestart thrown throw', '#1 postStop', '#2 postRestart thrown', '#2 got c', '#2 got count?']);
     // Same ref before and after: the restart is invisible to senders.
     expect(await childOf(parent)).toBe(child);
     const failure = lines.find((line) => line.msg.includes('the message is dropped'));
@@ -167,10 +158,7 @@ describe('supervision', () => {
     const system = testSystem();
     const events: Events = { log: [], instances: 0 };
     // The child of the restarting actor is itself a Parent with a Counter under it.
-    const top = system.actorOf(
-      () => new Parent(() => new Parent(() => new Counter(events), oneForOneStrategy()), oneForOneStrategy()),
-      'top',
-    );
+    const top = system.actorOf(() => new Parent(() => new Parent(() => new Counter(events), oneForOneStrategy()), oneForOneStrategy()), 'top');
     const middle = await childOf(top);
     const leafBefore = await childOf(middle);
     leafBefore.tell('x');
@@ -218,11 +206,14 @@ describe('supervision', () => {
     const decisions: unknown[] = [];
     const grand = system.actorOf(
       () =>
-        new Parent(() => {
-          parentInstances.push(parentInstances.length + 1);
-          if (parentInstances.length === 2) secondParent.resolve();
-          return new Parent(() => new Counter(events), recording('escalate', decisions));
-        }, recording('restart', decisions)),
+        new Parent(
+          () => {
+            parentInstances.push(parentInstances.length + 1);
+            if (parentInstances.length === 2) secondParent.resolve();
+            return new Parent(() => new Counter(events), recording('escalate', decisions));
+          },
+          recording('restart', decisions),
+        ),
       'grand',
     );
     const parent = await childOf(grand);
@@ -304,10 +295,7 @@ describe('supervision', () => {
     const system = testSystem();
     const events: Events = { log: [], instances: 0 };
     const terminated = deferred<ActorRef>();
-    const parent = system.actorOf(
-      () => new Parent(() => new Counter(events), oneForOneStrategy({ maxRestarts: 2, withinMs: 60_000 }), terminated),
-      'p',
-    );
+    const parent = system.actorOf(() => new Parent(() => new Counter(events), oneForOneStrategy({ maxRestarts: 2, withinMs: 60_000 }), terminated), 'p');
     const child = await childOf(parent);
     child.tell('throw');
     child.tell('throw');

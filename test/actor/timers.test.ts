@@ -39,10 +39,12 @@ describe('timers', () => {
     const got = deferred<unknown>();
     const ref = system.actorOf(() => new TimerActor((message) => got.resolve(message)));
     const started = performance.now();
-    expect(await ref.ask(((self) => {
-      self.context.timers.startSingleTimer('once', 'tick', 30);
-      return self.context.timers.isTimerActive('once');
-    }) satisfies Script)).toBe(true);
+    expect(
+      await ref.ask(((self) => {
+        self.context.timers.startSingleTimer('once', 'tick', 30);
+        return self.context.timers.isTimerActive('once');
+      }) satisfies Script),
+    ).toBe(true);
     expect(await got.promise).toBe('tick');
     expect(performance.now() - started).toBeGreaterThanOrEqual(25);
     expect(await ref.ask(((self) => self.context.timers.isTimerActive('once')) satisfies Script)).toBe(false);
@@ -164,14 +166,16 @@ describe('timers', () => {
   it('refuses a negative or non-finite delay', async () => {
     const system = testSystem({ guardianSupervisorStrategy: oneForOneStrategy({ decide: () => 'resume' }) });
     const ref: ActorRef = system.actorOf(() => new TimerActor());
-    const attempt = (delay: number): Script => (self) => {
-      try {
-        self.context.timers.startSingleTimer('bad', 'x', delay);
-        return 'accepted';
-      } catch (error) {
-        return error instanceof RangeError ? 'RangeError' : 'other';
-      }
-    };
+    const attempt =
+      (delay: number): Script =>
+      (self) => {
+        try {
+          self.context.timers.startSingleTimer('bad', 'x', delay);
+          return 'accepted';
+        } catch (error) {
+          return error instanceof RangeError ? 'RangeError' : 'other';
+        }
+      };
     expect(await ref.ask(attempt(-1))).toBe('RangeError');
     expect(await ref.ask(attempt(Number.POSITIVE_INFINITY))).toBe('RangeError');
     expect(await ref.ask(attempt(Number.NaN))).toBe('RangeError');

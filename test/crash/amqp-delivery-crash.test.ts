@@ -13,7 +13,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { pino } from 'pino';
 import { afterAll, describe, expect, it } from 'vitest';
-import { ActorSystem, Outbox } from '../../src/index.js';
+import { ActorSystem, Outbox, type OutboxStats } from '../../src/index.js';
 import { amqpTransport, EntityEnvelope, EntityRouter, GetEntityState } from '../../delivery/amqp/index.js';
 import { amqpResource, postgresResource } from '../support/services.js';
 import { AccountEntity, type AccountState } from '../delivery/amqp/account-entity.js';
@@ -41,11 +41,16 @@ async function killAfterProgress(victim: FixtureProcess, pattern: RegExp, progre
   const ready = victim.lines.findIndex((line) => line.startsWith('ready'));
   let base: number | undefined;
   const midStream = await victim
-    .waitFor(pattern, patienceMs, (match) => {
-      const value = Number(match[1]);
-      base ??= value;
-      return value - base >= progress;
-    }, Math.max(0, ready))
+    .waitFor(
+      pattern,
+      patienceMs,
+      (match) => {
+        const value = Number(match[1]);
+        base ??= value;
+        return value - base >= progress;
+      },
+      Math.max(0, ready),
+    )
     .then(
       () => true,
       // No progress within patience (e.g. the stream is through for now): a kill at this moment is just as valid.
@@ -66,10 +71,12 @@ describe.runIf(amqp)('at-least-once delivery over RabbitMQ under SIGKILL', () =>
   // The sender runs once on SQLite and once on PostgreSQL (issue: both journals under SIGKILL); the
   // receiver keeps its own SQLite file in both runs.
   it(`delivers ${TOTAL} messages exactly once through ${KILLS} kills (sender on SQLite)`, { timeout: soak ? 1_800_000 : 300_000 }, () =>
-    runCrash('sqlite', { kind: 'sqlite', path: join(dir, 'sender.db') }));
+    runCrash('sqlite', { kind: 'sqlite', path: join(dir, 'sender.db') }),
+  );
 
   it.runIf(pg)(`delivers ${TOTAL} messages exactly once through ${KILLS} kills (sender on PostgreSQL)`, { timeout: soak ? 1_800_000 : 300_000 }, () =>
-    runCrash('postgres', { kind: 'postgres', connectionString: pg!.connectionString, schema: pg!.schema }));
+    runCrash('postgres', { kind: 'postgres', connectionString: pg!.connectionString, schema: pg!.schema }),
+  );
 
   async function runCrash(label: string, senderJournal: JournalConfig): Promise<void> {
     const queue = amqp!.name(`crash-${label}`);
@@ -79,7 +86,7 @@ describe.runIf(amqp)('at-least-once delivery over RabbitMQ under SIGKILL', () =>
       url: amqp!.url,
       journal: senderJournal,
       queue,
-      serviceName: amqp!.prefix + `crash-sender-${label}`,
+      serviceName: `${amqp!.prefix}crash-sender-${label}`,
       replyQueue: amqp!.name(`crash-${label}.replies`),
       total: TOTAL,
       accounts: ACCOUNTS,
@@ -131,9 +138,14 @@ describe.runIf(amqp)('at-least-once delivery over RabbitMQ under SIGKILL', () =>
     } finally {
       await verifyReceiver.terminate();
     }
-    const transport = amqpTransport({ url: amqp!.url, serviceName: amqp!.prefix + `crash-verify-${label}`, replyQueue: amqp!.name(`crash-${label}.verify.replies`), logger: silent });
+    const transport = amqpTransport({
+      url: amqp!.url,
+      serviceName: `${amqp!.prefix}crash-verify-${label}`,
+      replyQueue: amqp!.name(`crash-${label}.verify.replies`),
+      logger: silent,
+    });
     const verifySender = ActorSystem.create('verify-sender', { ...openJournal(senderJournal), transports: [transport], logger: silent });
-    let stats;
+    let stats: OutboxStats;
     try {
       stats = await Outbox.start(verifySender, { name: 'outbox' }).stats();
     } finally {
@@ -148,7 +160,9 @@ describe.runIf(amqp)('at-least-once delivery over RabbitMQ under SIGKILL', () =>
       if (count > 1) twice++;
     }
     const delivered = [...counts.keys()].filter((n) => n >= 1 && n <= TOTAL).length;
-    console.log(`[sender on ${label}] delivered ${delivered}, lost ${lost}, applied twice ${twice}, redelivered ${duplicates} (kills: sender ${kills.sender}, receiver ${kills.receiver}, ${kills.midStream} of them mid-stream)`);
+    console.log(
+      `[sender on ${label}] delivered ${delivered}, lost ${lost}, applied twice ${twice}, redelivered ${duplicates} (kills: sender ${kills.sender}, receiver ${kills.receiver}, ${kills.midStream} of them mid-stream)`,
+    );
     expect(kills.sender + kills.receiver).toBeGreaterThanOrEqual(20);
     expect({ delivered, lost, twice, unexpected: counts.size - delivered }).toEqual({ delivered: TOTAL, lost: 0, twice: 0, unexpected: 0 });
     expect(stats).toMatchObject({ accepted: TOTAL, confirmed: TOTAL, inFlight: 0 });

@@ -6,7 +6,15 @@
  * kept out of dead letters.
  */
 import { describe, expect, it } from 'vitest';
-import { AtLeastOnceDeliveryReceiveActor, DeliveryConfirmed, SaveSnapshotSuccess, SnapshotOffer, type ActorRef, type ActorSystem, type AtLeastOnceDeliverySnapshot } from '../../src/index.js';
+import {
+  AtLeastOnceDeliveryReceiveActor,
+  DeliveryConfirmed,
+  SaveSnapshotSuccess,
+  SnapshotOffer,
+  type ActorRef,
+  type ActorSystem,
+  type AtLeastOnceDeliverySnapshot,
+} from '../../src/index.js';
 import { captureLogs } from '../persistence/support/harness.js';
 import { TestProbe } from '../../journal/testkit/index.js';
 import { isPayload, LossyDestination, stores, systemsWithClock, type Payload } from './support/delivery-fixtures.js';

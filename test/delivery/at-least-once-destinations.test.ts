@@ -23,8 +23,7 @@ import { ManualClock } from '../support/manual-clock.js';
 const systems = new Systems();
 afterEach(() => systems.terminateAll());
 
-const isOutbound = (message: unknown): message is OutboundDelivery =>
-  message !== null && typeof message === 'object' && typeof (message as OutboundDelivery).senderId === 'string';
+const isOutbound = (message: unknown): message is OutboundDelivery => message !== null && typeof message === 'object' && typeof (message as OutboundDelivery).senderId === 'string';
 
 describe('actor destinations', () => {
   it('an ActorRef destination is kept as its path in the delivery state', async () => {

@@ -43,7 +43,13 @@ describe('opt-in redeliveryBackoff', () => {
     const system = systems.start('fixed', stores());
     const reports = TestProbe.create(system, 'reports');
     const destination = TestProbe.create(system, 'destination');
-    const sender = startSender(system, { persistenceId: 'fixed', destination: destination.ref, reports: reports.ref, ticks: destination.ref, settings: { redeliverInterval: 100 } });
+    const sender = startSender(system, {
+      persistenceId: 'fixed',
+      destination: destination.ref,
+      reports: reports.ref,
+      ticks: destination.ref,
+      settings: { redeliverInterval: 100 },
+    });
     await reports.expectMsgType(Recovered);
     const batches = new TickBatches(destination);
     sender.tell({ type: 'send', text: 'a' });
@@ -72,10 +78,16 @@ describe('opt-in deadLetterAfterAttempts', () => {
     await reports.expectMsgType(Recovered);
     sender.tell({ type: 'send', text: 'a' });
     sender.tell({ type: 'send', text: 'b' });
-    expect(await destination.receiveN(2)).toEqual([{ id: 1, text: 'a' }, { id: 2, text: 'b' }]);
+    expect(await destination.receiveN(2)).toEqual([
+      { id: 1, text: 'a' },
+      { id: 2, text: 'b' },
+    ]);
     for (let attempt = 2; attempt <= 3; attempt++) {
       manual.advance(100);
-      expect(await destination.receiveN(2)).toEqual([{ id: 1, text: 'a' }, { id: 2, text: 'b' }]);
+      expect(await destination.receiveN(2)).toEqual([
+        { id: 1, text: 'a' },
+        { id: 2, text: 'b' },
+      ]);
     }
     manual.advance(100);
     const exhausted = await reports.expectMsgType(DeliveryAttemptsExhausted);

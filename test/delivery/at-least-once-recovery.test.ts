@@ -6,7 +6,15 @@
  * A second ActorSystem on the same plugin instances plays the restarted process.
  */
 import { afterEach, describe, expect, it } from 'vitest';
-import { DeleteMessagesFailure, DeleteMessagesSuccess, DeliveryConfirmed, DeliveryStateDeletionError, SaveSnapshotSuccess, type ActorRef, type AtLeastOnceDeliverySnapshot } from '../../src/index.js';
+import {
+  DeleteMessagesFailure,
+  DeleteMessagesSuccess,
+  DeliveryConfirmed,
+  DeliveryStateDeletionError,
+  SaveSnapshotSuccess,
+  type ActorRef,
+  type AtLeastOnceDeliverySnapshot,
+} from '../../src/index.js';
 import { TestProbe } from '../../journal/testkit/index.js';
 import { Confirmed, Recovered, Systems, isPayload, startSender, stores, type SenderState, type Stores } from './support/delivery-fixtures.js';
 
@@ -63,7 +71,10 @@ describe('AtLeastOnceDeliveryActor after a restart', () => {
     sender.tell({ type: 'crash' });
     sender.tell({ type: 'send', text: 'c' });
     expect(await reports.expectMsgType(Recovered)).toEqual(new Recovered(0, 1, 2));
-    expect(await destination.receiveN(2)).toEqual([{ id: 2, text: 'b' }, { id: 3, text: 'c' }]);
+    expect(await destination.receiveN(2)).toEqual([
+      { id: 2, text: 'b' },
+      { id: 3, text: 'c' },
+    ]);
   });
 
   it('restores the counter and the unconfirmed set exactly from a delivery snapshot plus later events', async () => {
@@ -84,7 +95,10 @@ describe('AtLeastOnceDeliveryActor after a restart', () => {
 
     const second = await incarnation('snap-2', plugins, 'snap');
     expect(second.recovered).toEqual(new Recovered(0, 2, 4));
-    expect(await second.destination.receiveN(2)).toEqual([{ id: 2, text: 'b' }, { id: 4, text: 'd' }]);
+    expect(await second.destination.receiveN(2)).toEqual([
+      { id: 2, text: 'b' },
+      { id: 4, text: 'd' },
+    ]);
     const after = await second.sender.ask<SenderState>({ type: 'state' });
     expect(withoutAttempts(after)).toEqual(withoutAttempts(before));
     expect(after.currentDeliveryId).toBe(before.currentDeliveryId);

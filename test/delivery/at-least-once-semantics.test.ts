@@ -35,7 +35,10 @@ describe('AtLeastOnceDeliveryActor: ids, loss and confirmation', () => {
     await reports.expectMsgType(Recovered);
     sender.tell({ type: 'send', text: 'a' });
     sender.tell({ type: 'send', text: 'b' });
-    expect(await destination.receiveN(2)).toEqual([{ id: 1, text: 'a' }, { id: 2, text: 'b' }]);
+    expect(await destination.receiveN(2)).toEqual([
+      { id: 1, text: 'a' },
+      { id: 2, text: 'b' },
+    ]);
     destination.lastSender.tell(new DeliveryConfirmed(2));
     expect(await reports.expectMsgType(Confirmed)).toEqual(new Confirmed(2, 1));
     // The highest id was confirmed: the next delivery must still not take it again.
@@ -178,7 +181,12 @@ describe('AtLeastOnceDeliveryActor: the redelivery tick', () => {
     const system = systems.start('max', stores());
     const reports = TestProbe.create(system, 'reports');
     const destination = TestProbe.create(system, 'destination');
-    const sender = startSender(system, { persistenceId: 'max', destination: destination.ref, reports: reports.ref, settings: { redeliverInterval: 60_000, maxUnconfirmedMessages: 2 } });
+    const sender = startSender(system, {
+      persistenceId: 'max',
+      destination: destination.ref,
+      reports: reports.ref,
+      settings: { redeliverInterval: 60_000, maxUnconfirmedMessages: 2 },
+    });
     await reports.expectMsgType(Recovered);
     expect(await sender.ask({ type: 'deliver', text: 'a' })).toBe(1);
     expect(await sender.ask({ type: 'deliver', text: 'b' })).toBe(2);
@@ -225,7 +233,13 @@ describe('AtLeastOnceDeliveryActor: timer and clock', () => {
     const system = systems.start('clock', stores());
     const reports = TestProbe.create(system, 'reports');
     const destination = TestProbe.create(system, 'destination');
-    const sender = startSender(system, { persistenceId: 'clock', destination: destination.ref, reports: reports.ref, ticks: destination.ref, settings: { redeliverInterval: 100 } });
+    const sender = startSender(system, {
+      persistenceId: 'clock',
+      destination: destination.ref,
+      reports: reports.ref,
+      ticks: destination.ref,
+      settings: { redeliverInterval: 100 },
+    });
     await reports.expectMsgType(Recovered);
     const batches = new TickBatches(destination);
     sender.tell({ type: 'send', text: 'a' });

@@ -32,7 +32,9 @@ describe('Outbox dead letters (deadLetterAfterAttempts)', () => {
     manual.advance(100);
     expect(await deadLettered).toMatchObject({ type: 'dead-lettered', deliveryId: 1, attempts: 3, reason: 'no confirmation after 3 attempts' });
     await settleMicrotasks();
-    expect(await outbox.deadLetters()).toMatchObject([{ deliveryId: 1, destination: '/user/receiver', payload: { n: 1 }, attempts: 3, reason: 'no confirmation after 3 attempts' }]);
+    expect(await outbox.deadLetters()).toMatchObject([
+      { deliveryId: 1, destination: '/user/receiver', payload: { n: 1 }, attempts: 3, reason: 'no confirmation after 3 attempts' },
+    ]);
     expect(await outbox.status(1)).toEqual({ status: 'dead-lettered', deliveryId: 1, reason: 'no confirmation after 3 attempts', attempts: 3, destination: '/user/receiver' });
     expect(await outbox.inFlight()).toEqual([]);
     manual.advance(1000);
@@ -61,7 +63,7 @@ describe('Outbox dead letters (deadLetterAfterAttempts)', () => {
     await expect(recovered.redrive(1)).rejects.toMatchObject({ code: 'ERR_NOT_DEAD_LETTERED', deliveryId: 1, message: 'delivery 1 is not dead-lettered' });
   });
 
-  it('gives the transport\'s last error as the reason when the sends failed', async () => {
+  it("gives the transport's last error as the reason when the sends failed", async () => {
     const manual = installClock();
     const fake = new FakeTransport();
     fake.behaviour = 'reject';

@@ -97,7 +97,10 @@ describe('Outbox.send', () => {
     await all;
     await settleMicrotasks();
     const confirmations = (await plugins.journal.events('outbox')).filter(isConfirmed);
-    expect(confirmations).toEqual([{ type: 'confirmed', deliveryIds: [1] }, { type: 'confirmed', deliveryIds: [2, 3, 4, 5] }]);
+    expect(confirmations).toEqual([
+      { type: 'confirmed', deliveryIds: [1] },
+      { type: 'confirmed', deliveryIds: [2, 3, 4, 5] },
+    ]);
     expect(await outbox.stats()).toMatchObject({ accepted: 5, confirmed: 5, inFlight: 0 });
     await first.terminate();
 

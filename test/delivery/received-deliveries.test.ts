@@ -14,7 +14,6 @@ import {
   ReceivedDeliveries,
   RecoveryCompleted,
   type ActorRef,
-  type OutboxEvent,
   type PersistenceReply,
   type ReceivedDeliveriesSnapshot,
 } from '../../src/index.js';
@@ -102,7 +101,10 @@ describe('ReceivedDeliveries', () => {
 type Applied = { type: 'applied'; senderId: string; deliveryId: number; amount: number };
 
 class AppliedReport {
-  constructor(readonly deliveryId: number, readonly total: number) {}
+  constructor(
+    readonly deliveryId: number,
+    readonly total: number,
+  ) {}
 }
 class DuplicateReport {
   constructor(readonly deliveryId: number) {}
@@ -161,8 +163,7 @@ class Account extends PersistentActor<DeliveryEnvelope<{ amount: number }> | { t
 const systems = new Systems();
 afterEach(() => systems.terminateAll());
 
-const confirmedEvent = (deliveryId: number) => (event: unknown) =>
-  isConfirmed(event) && confirmedIdsOf(event).includes(deliveryId);
+const confirmedEvent = (deliveryId: number) => (event: unknown) => isConfirmed(event) && confirmedIdsOf(event).includes(deliveryId);
 
 /** Distinct ids with a persisted confirmation (two confirmations in flight may both be stored). */
 async function confirmedIds(plugins: ObservedStores): Promise<number[]> {

@@ -17,7 +17,20 @@ describe('redaction', () => {
   });
 
   it('masks credential-like headers', () => {
-    expect(redactHeaders({ Authorization: 'Bearer s', 'Proxy-Authorization': 'p', Cookie: 'c', 'Set-Cookie': 'c', 'X-Api-Key': 'k', 'X-Auth-Token': 't', 'Private-Token': 't', 'X-Client-Secret': 's', 'X-Trace-Id': 'keep', Accept: 'keep' })).toEqual({
+    expect(
+      redactHeaders({
+        Authorization: 'Bearer s',
+        'Proxy-Authorization': 'p',
+        Cookie: 'c',
+        'Set-Cookie': 'c',
+        'X-Api-Key': 'k',
+        'X-Auth-Token': 't',
+        'Private-Token': 't',
+        'X-Client-Secret': 's',
+        'X-Trace-Id': 'keep',
+        Accept: 'keep',
+      }),
+    ).toEqual({
       Authorization: '[redacted]',
       'Proxy-Authorization': '[redacted]',
       Cookie: '[redacted]',

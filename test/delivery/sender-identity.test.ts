@@ -114,7 +114,12 @@ describe('confirmations that arrive as messages', () => {
     fake.replyFor(senderId, deliveryId, `${confirmationToken!}x`);
     fake.replyFor('outbox', deliveryId, confirmationToken); // the bare persistenceId: not this delivery's key
     const transports = DeliveryTransports.get(system);
-    await eventually(async () => transports.rejectedConfirmations, (count) => count === 4, 5000, 'four rejected confirmations');
+    await eventually(
+      async () => transports.rejectedConfirmations,
+      (count) => count === 4,
+      5000,
+      'four rejected confirmations',
+    );
     await settleMicrotasks();
     expect(await outbox.stats()).toMatchObject({ inFlight: 1, confirmed: 0 });
 
@@ -132,7 +137,12 @@ describe('confirmations that arrive as messages', () => {
     await outbox.send(topic, { n: 2 });
     const [one, two] = await nextSends(sends, 2);
     fake.replyFor(two!.senderId, 2, one!.confirmationToken);
-    await eventually(async () => DeliveryTransports.get(system).rejectedConfirmations, (count) => count === 1, 5000, 'one rejected confirmation');
+    await eventually(
+      async () => DeliveryTransports.get(system).rejectedConfirmations,
+      (count) => count === 1,
+      5000,
+      'one rejected confirmation',
+    );
     expect(await outbox.stats()).toMatchObject({ inFlight: 2, confirmed: 0 });
   });
 });
@@ -164,7 +174,12 @@ describe('upgrading a store whose deliveries were sent before sender identities'
     second.fake.replyFor('outbox', 1, undefined);
     await confirmed;
     second.fake.replyFor(fresh!.senderId, 3, undefined);
-    await eventually(async () => DeliveryTransports.get(second.system).rejectedConfirmations, (count) => count === 1, 5000, 'the untokened confirmation of a new delivery rejected');
+    await eventually(
+      async () => DeliveryTransports.get(second.system).rejectedConfirmations,
+      (count) => count === 1,
+      5000,
+      'the untokened confirmation of a new delivery rejected',
+    );
     expect((await second.outbox.inFlight()).map((delivery) => delivery.deliveryId)).toEqual([2, 3]);
   });
 });

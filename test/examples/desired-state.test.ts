@@ -6,12 +6,12 @@ const amqp = await amqpResource('example-desired-state');
 afterAll(() => amqp?.cleanup());
 
 function checkOutput(stdout: string): void {
-  expect(stdout).toMatch(/BEFORE: .*\n  lost when the call failed: m\d/);
+  expect(stdout).toMatch(/BEFORE: .*\n {2}lost when the call failed: m\d/);
   expect(stdout).toContain('duplicates recognised and ignored: m2, m5; worker restarted 1x mid-stream');
   expect(stdout).toMatch(/before: .*\(DIVERGED\)/);
   expect(stdout).not.toMatch(/after: .*\(DIVERGED\)/);
-  expect(stdout).toMatch(/ms-1 desired: files=\[b\.mp4, c\.mp4\] published=true\n.*\n  after:  files=\[b\.mp4, c\.mp4\] published=true \(ok\)/);
-  expect(stdout).toMatch(/ms-2 desired: files=\[x\.mp4, y\.mp4\] published=false\n.*\n  after:  files=\[x\.mp4, y\.mp4\] published=false \(ok\)/);
+  expect(stdout).toMatch(/ms-1 desired: files=\[b\.mp4, c\.mp4\] published=true\n.*\n {2}after: {2}files=\[b\.mp4, c\.mp4\] published=true \(ok\)/);
+  expect(stdout).toMatch(/ms-2 desired: files=\[x\.mp4, y\.mp4\] published=false\n.*\n {2}after: {2}files=\[x\.mp4, y\.mp4\] published=false \(ok\)/);
   expect(stdout).toContain('after converged on all');
 }
 
@@ -24,11 +24,15 @@ describe('example: desired-state', () => {
     checkOutput(stdout);
   });
 
-  it.runIf(amqp)('runs through RabbitMQ when AMQP_URL is set', async () => {
-    const { code, stdout, stderr } = await runExample('examples/desired-state/main.ts', { AMQP_URL: amqp!.url });
-    expect(stderr).toBe('');
-    expect(code).toBe(0);
-    expect(stdout).toContain('commands come from RabbitMQ');
-    checkOutput(stdout);
-  }, 60_000);
+  it.runIf(amqp)(
+    'runs through RabbitMQ when AMQP_URL is set',
+    async () => {
+      const { code, stdout, stderr } = await runExample('examples/desired-state/main.ts', { AMQP_URL: amqp!.url });
+      expect(stderr).toBe('');
+      expect(code).toBe(0);
+      expect(stdout).toContain('commands come from RabbitMQ');
+      checkOutput(stdout);
+    },
+    60_000,
+  );
 });

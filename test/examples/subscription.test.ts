@@ -1,7 +1,15 @@
 import pino from 'pino';
 import { describe, expect, it } from 'vitest';
 import { ActorSystem, inMemoryJournal, inMemorySnapshotStore, SaveSnapshotSuccess } from '../../src/index.js';
-import { GetSubscription, SubscriptionActor, TakeSnapshot, UpgradeComplete, UpgradeRejected, UpgradeSubscription, type SubscriptionView } from '../../examples/subscription/subscription-actor.js';
+import {
+  GetSubscription,
+  SubscriptionActor,
+  TakeSnapshot,
+  UpgradeComplete,
+  UpgradeRejected,
+  UpgradeSubscription,
+  type SubscriptionView,
+} from '../../examples/subscription/subscription-actor.js';
 import type { SubscriptionState } from '../../examples/subscription/subscription-state.js';
 import { runExample } from './run-example.js';
 

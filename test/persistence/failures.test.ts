@@ -1,14 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import {
-  Actor,
-  BackoffSupervisor,
-  CircuitBreakerOpenError,
-  RecoveryCompleted,
-  RecoveryTimeoutError,
-  SerializationError,
-  Terminated,
-  type ActorRef,
-} from '../../src/index.js';
+import { Actor, BackoffSupervisor, CircuitBreakerOpenError, RecoveryCompleted, RecoveryTimeoutError, SerializationError, Terminated, type ActorRef } from '../../src/index.js';
 import { FaultyJournal, storedPayloads } from './support/faulty-journal.js';
 import { captureLogs, Deferred, memoryPlugins, Recorder, testSystem } from './support/harness.js';
 import { ScriptedActor, type Script } from './support/scripted-actor.js';
@@ -30,7 +21,7 @@ function watchStop(system: ReturnType<typeof testSystem>['system'], target: Acto
 }
 
 const persistingScript = (log: Recorder<unknown>, extra: Partial<Script> = {}): Script => ({
-  recover: (actor, message) => log.push(message instanceof RecoveryCompleted ? 'recovered' : { replayed: message }),
+  recover: (_actor, message) => log.push(message instanceof RecoveryCompleted ? 'recovered' : { replayed: message }),
   command(actor, command) {
     void actor.persist(command, (event) => {
       log.push({ handled: event, seq: actor.lastSequenceNr });
@@ -68,7 +59,7 @@ describe('persist failures', () => {
     const { system } = testSystem({ journal, snapshotStore: plugins.snapshotStore });
     const failures = new Recorder<unknown>();
     const ref = system.actorOf(
-      () => new ScriptedActor('f-2', persistingScript(new Recorder(), { persistFailure: (actor, cause, event, seq) => failures.push({ cause: cause.message, event, seq }) })),
+      () => new ScriptedActor('f-2', persistingScript(new Recorder(), { persistFailure: (_actor, cause, event, seq) => failures.push({ cause: cause.message, event, seq }) })),
     );
     ref.tell('x');
     expect(await failures.waitFor(1)).toEqual([{ cause: 'down', event: 'x', seq: 1 }]);
@@ -145,7 +136,7 @@ describe('persist rejections', () => {
                 actor.sender.tell(actor.lastSequenceNr);
               });
             },
-            persistRejected: (actor, cause, rejectedEvent, seq) => rejected.push({ cause, event: rejectedEvent, seq }),
+            persistRejected: (_actor, cause, rejectedEvent, seq) => rejected.push({ cause, event: rejectedEvent, seq }),
           }),
       );
       expect(await ref.ask('ok-1')).toBe(1);
@@ -177,7 +168,7 @@ describe('persist rejections', () => {
           command(actor, command) {
             void actor.persist(command, () => actor.sender.tell(actor.lastSequenceNr));
           },
-          persistRejected: (actor, cause, event, seq) => rejected.push({ cause: cause.message, event, seq }),
+          persistRejected: (_actor, cause, event, seq) => rejected.push({ cause: cause.message, event, seq }),
         }),
     );
     expect(await ref.ask('a')).toBe(1);
@@ -202,7 +193,7 @@ describe('recovery failures', () => {
     const ref = system.actorOf(
       () =>
         new ScriptedActor('rf-1', {
-          recover(actor, message) {
+          recover(_actor, message) {
             if (message === 'poison') throw new Error('cannot apply poison');
             log.push(message);
           },
@@ -230,9 +221,7 @@ describe('recovery failures', () => {
 
     const { system } = testSystem({ journal, snapshotStore: plugins.snapshotStore });
     const failures = new Recorder<unknown>();
-    const ref = system.actorOf(
-      () => new ScriptedActor('rf-2', { recoveryFailure: (actor, cause) => failures.push({ cause: cause.message, seq: actor.lastSequenceNr }) }),
-    );
+    const ref = system.actorOf(() => new ScriptedActor('rf-2', { recoveryFailure: (actor, cause) => failures.push({ cause: cause.message, seq: actor.lastSequenceNr }) }));
     await watchStop(system, ref);
     expect(failures.values).toEqual([{ cause: 'read error', seq: 1 }]);
   });
@@ -244,7 +233,7 @@ describe('recovery failures', () => {
     const { system } = testSystem({ journal, snapshotStore: plugins.snapshotStore, persistence: { recoveryEventTimeoutMs: 200 } });
     const failures = new Recorder<{ cause: Error; at: number }>();
     const started = performance.now();
-    const ref = system.actorOf(() => new ScriptedActor('rt', { recoveryFailure: (actor, cause) => failures.push({ cause, at: performance.now() }) }));
+    const ref = system.actorOf(() => new ScriptedActor('rt', { recoveryFailure: (_actor, cause) => failures.push({ cause, at: performance.now() }) }));
     await watchStop(system, ref);
     const [failure] = failures.values;
     expect(failure!.cause).toBeInstanceOf(RecoveryTimeoutError);
@@ -261,7 +250,7 @@ describe('recovery failures', () => {
     journal.onReplay = () => new Promise<void>(() => {});
     const { system } = testSystem({ journal, snapshotStore: plugins.snapshotStore, persistence: { recoveryEventTimeoutMs: 60_000 } });
     const failures = new Recorder<Error>();
-    const ref = system.actorOf(() => new ScriptedActor('rt-2', { recoveryFailure: (actor, cause) => failures.push(cause) }, { recoveryEventTimeoutMs: 100 }));
+    const ref = system.actorOf(() => new ScriptedActor('rt-2', { recoveryFailure: (_actor, cause) => failures.push(cause) }, { recoveryEventTimeoutMs: 100 }));
     await watchStop(system, ref);
     expect(failures.values[0]).toBeInstanceOf(RecoveryTimeoutError);
   });
@@ -290,7 +279,7 @@ describe('journal circuit breaker', () => {
       const causes = new Recorder<Error>();
       // Each actor's recovery needs the journal; a failed recovery stops it, a fresh actor tries again.
       const attempt = (name: string): void => {
-        system.actorOf(() => new ScriptedActor(name, { recoveryFailure: (actor, cause) => causes.push(cause) }));
+        system.actorOf(() => new ScriptedActor(name, { recoveryFailure: (_actor, cause) => causes.push(cause) }));
       };
       for (let i = 1; i <= 3; i++) {
         attempt(`cb-${i}`);
@@ -331,7 +320,7 @@ describe('journal circuit breaker', () => {
       persistence: { journalCircuitBreaker: { maxFailures: 5, callTimeoutMs: 100, resetTimeoutMs: 1_000 } },
     });
     const causes = new Recorder<Error>();
-    const ref = system.actorOf(() => new ScriptedActor('cb-t', { ...persistingScript(new Recorder()), persistFailure: (actor, cause) => causes.push(cause) }));
+    const ref = system.actorOf(() => new ScriptedActor('cb-t', { ...persistingScript(new Recorder()), persistFailure: (_actor, cause) => causes.push(cause) }));
     ref.tell('x');
     const [cause] = await causes.waitFor(1);
     expect((cause as Error & { code: string }).code).toBe('ERR_CALL_TIMEOUT');

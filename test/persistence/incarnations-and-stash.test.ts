@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { DeadLetter, PersistenceIdTakenError, StashOverflowError, Terminated, Actor, type ActorRef } from '../../src/index.js';
+import { type DeadLetter, PersistenceIdTakenError, StashOverflowError, Terminated, Actor, type ActorRef } from '../../src/index.js';
 import { FaultyJournal } from './support/faulty-journal.js';
 import { captureLogs, Deferred, memoryPlugins, Recorder, testSystem } from './support/harness.js';
 import { ScriptedActor } from './support/scripted-actor.js';
@@ -73,7 +73,7 @@ async function floodWhilePersisting(strategy: 'drop' | 'reply', capacity: number
       new ScriptedActor(
         'flood',
         {
-          recover(actor, message) {
+          recover(_actor, _message) {
             starts.push(0);
           },
           command(actor, command) {
@@ -154,7 +154,7 @@ describe('bounded internal stash', () => {
     const dropped = new LetterBox();
     system.onDeadLetter((letter) => dropped.push(letter));
     const handled = new Recorder<number>();
-    const ref = system.actorOf(() => new ScriptedActor('rec-flood', { command: (actor, command) => handled.push(command as number) }, { internalStashCapacity: 5 }));
+    const ref = system.actorOf(() => new ScriptedActor('rec-flood', { command: (_actor, command) => handled.push(command as number) }, { internalStashCapacity: 5 }));
     for (let i = 0; i < 50; i++) ref.tell(i);
     // All 50 arrive while the replay is held: 5 are kept, 45 dropped, before the recovery may finish.
     await dropped.waitForMatching(45);

@@ -96,7 +96,11 @@ describe('persist: handler order and the internal stash', () => {
     const ref = start({
       command(actor, command) {
         void actor.persist('x', () => log.push('evt:x'));
-        void actor.persistAll([], () => log.push('never'), () => log.push(`done:${command as string}`));
+        void actor.persistAll(
+          [],
+          () => log.push('never'),
+          () => log.push(`done:${command as string}`),
+        );
       },
     });
     ref.tell('a');
@@ -140,7 +144,11 @@ describe('persist: handler order and the internal stash', () => {
         command(actor, command) {
           const name = command as string;
           log.push(`cmd:${name}`);
-          void actor.persistAllAsync([`${name}1`, `${name}2`], (event) => log.push(`evt:${event as string}`), () => log.push(`done:${name}`));
+          void actor.persistAllAsync(
+            [`${name}1`, `${name}2`],
+            (event) => log.push(`evt:${event as string}`),
+            () => log.push(`done:${name}`),
+          );
           void actor.deferAsync(`${name}-deferred`, (value) => log.push(`defer:${value}`));
         },
       },
@@ -155,18 +163,7 @@ describe('persist: handler order and the internal stash', () => {
     await gated.issued.waitFor(2);
     gated.open(1);
     await log.waitFor(10);
-    expect(log.values).toEqual([
-      'cmd:a',
-      'cmd:b',
-      'evt:a1',
-      'evt:a2',
-      'done:a',
-      'defer:a-deferred',
-      'evt:b1',
-      'evt:b2',
-      'done:b',
-      'defer:b-deferred',
-    ]);
+    expect(log.values).toEqual(['cmd:a', 'cmd:b', 'evt:a1', 'evt:a2', 'done:a', 'defer:a-deferred', 'evt:b1', 'evt:b2', 'done:b', 'defer:b-deferred']);
   });
 
   it('deferAsync with nothing pending runs without writing anything', async () => {
@@ -245,12 +242,20 @@ describe('persist: sender and async handlers', () => {
     gated.open(1);
     expect(await Promise.all([first, second])).toEqual(['persisted 1', 'persisted 2']);
 
-    const ref2 = start({
-      command(actor, command) {
-        void actor.persistAll([command], () => undefined, () => actor.sender.tell(`complete ${command as string}`));
-        void actor.defer(command, () => actor.sender.tell(`deferred ${command as string}`));
+    const ref2 = start(
+      {
+        command(actor, command) {
+          void actor.persistAll(
+            [command],
+            () => undefined,
+            () => actor.sender.tell(`complete ${command as string}`),
+          );
+          void actor.defer(command, () => actor.sender.tell(`deferred ${command as string}`));
+        },
       },
-    }, undefined, 'p-2');
+      undefined,
+      'p-2',
+    );
     class Asker extends Actor {
       constructor(private readonly got: Recorder<string>) {
         super();

@@ -5,15 +5,7 @@
  * replies only a debug line; `become` swaps the command handlers and keeps the recovery handlers.
  */
 import { describe, expect, expectTypeOf, it } from 'vitest';
-import {
-  Actor,
-  DeadLetter,
-  ReceivePersistentActor,
-  RecoveryCompleted,
-  SaveSnapshotSuccess,
-  SnapshotOffer,
-  type ActorRef,
-} from '../../src/index.js';
+import { Actor, type DeadLetter, ReceivePersistentActor, RecoveryCompleted, SaveSnapshotSuccess, SnapshotOffer, type ActorRef } from '../../src/index.js';
 import { captureLogs, Deferred, memoryPlugins, Recorder, testSystem } from './support/harness.js';
 
 /** Pushes whatever it receives (a reply address for the actors under test). */
@@ -38,7 +30,10 @@ class Account extends ReceivePersistentActor<Command, Event> {
   balance = 0;
   frozen = false;
 
-  constructor(id: string, private readonly seen: Recorder<string>) {
+  constructor(
+    id: string,
+    private readonly seen: Recorder<string>,
+  ) {
     super();
     this.persistenceId = `account-${id}`;
     this.recover('deposited', (event) => {
@@ -68,7 +63,11 @@ class Account extends ReceivePersistentActor<Command, Event> {
 
   #open(): void {
     // Order matters: the large-deposit handler is registered first and wins for amounts over 100.
-    this.command(Deposit, (cmd) => this.seen.push(`refused ${cmd.amount}`), (cmd) => cmd.amount > 100);
+    this.command(
+      Deposit,
+      (cmd) => this.seen.push(`refused ${cmd.amount}`),
+      (cmd) => cmd.amount > 100,
+    );
     this.command(Deposit, async (cmd) => {
       expectTypeOf(cmd).toEqualTypeOf<Deposit>();
       await this.persist({ type: 'deposited', amount: cmd.amount }, (event) => {
@@ -172,7 +171,7 @@ describe('ReceivePersistentActor', () => {
   it('rejects an async handler failure like onCommand: the supervisor restarts the actor and it recovers', async () => {
     class Failing extends ReceivePersistentActor<{ type: 'fail' } | { type: 'ping'; to: ActorRef }, never> {
       readonly persistenceId = 'failing';
-      constructor(private readonly started: Recorder<string>) {
+      constructor(started: Recorder<string>) {
         super();
         started.push('started');
         this.command('fail', async () => {

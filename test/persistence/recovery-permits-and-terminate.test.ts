@@ -21,7 +21,7 @@ describe('maxConcurrentRecoveries', () => {
     const completed = new Recorder<string>();
     const ids = Array.from({ length: 10 }, (_, i) => `perm-${i}`);
     for (const id of ids) {
-      system.actorOf(() => new ScriptedActor(id, { recover: (actor, message) => message instanceof RecoveryCompleted && completed.push(id) }));
+      system.actorOf(() => new ScriptedActor(id, { recover: (_actor, message) => message instanceof RecoveryCompleted && completed.push(id) }));
     }
     await replayCount.waitFor(3);
     await new Promise((resolve) => setImmediate(resolve));

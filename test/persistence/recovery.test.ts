@@ -1,13 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import {
-  Recover,
-  Recovery,
-  RecoveryCompleted,
-  SaveSnapshotSuccess,
-  SnapshotOffer,
-  SnapshotSelectionCriteria,
-  type ActorSystem,
-} from '../../src/index.js';
+import { Recover, Recovery, RecoveryCompleted, SaveSnapshotSuccess, SnapshotOffer, SnapshotSelectionCriteria, type ActorSystem } from '../../src/index.js';
 import { FaultyJournal } from './support/faulty-journal.js';
 import { Deferred, memoryPlugins, nextTurn, Recorder, testSystem } from './support/harness.js';
 import { ScriptedActor } from './support/scripted-actor.js';
@@ -183,7 +175,7 @@ describe('recovery', () => {
     const ref = system.actorOf(
       () =>
         new ScriptedActor('r', {
-          recover: (actor, message) => log.push(message instanceof RecoveryCompleted ? 'completed' : `replayed:${message as number}`),
+          recover: (_actor, message) => log.push(message instanceof RecoveryCompleted ? 'completed' : `replayed:${message as number}`),
           command: (actor, command) => log.push(`cmd:${command as string}:${actor.isRecovering}`),
         }),
     );

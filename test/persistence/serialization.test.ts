@@ -21,7 +21,7 @@ async function recoverAll(plugins: Plugins, pid: string, options: TestSystemOpti
   system.actorOf(
     () =>
       new ScriptedActor(pid, {
-        recover: (actor, message) => (message instanceof RecoveryCompleted ? done.push(message) : recovered.push(message)),
+        recover: (_actor, message) => (message instanceof RecoveryCompleted ? done.push(message) : recovered.push(message)),
       }),
   );
   await done.waitFor(1);

@@ -32,7 +32,7 @@ function accountActor(system: ActorSystem, pid: string, replies: Recorder<unknow
   return system.actorOf(
     () =>
       new ScriptedActor(pid, {
-        recover(actor, message) {
+        recover(_actor, message) {
           if (message instanceof SnapshotOffer) sum = (message.snapshot as { sum: number }).sum;
           else if (!(message instanceof RecoveryCompleted)) sum += message as number;
           recovered?.push(message instanceof SnapshotOffer ? { offer: message.metadata.sequenceNr, snapshot: message.snapshot } : message);

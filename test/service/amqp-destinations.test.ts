@@ -42,7 +42,9 @@ describe.runIf(amqp)('AMQP destinations', () => {
       expect({ destination, status: answer.status, code: answer.json.error?.code }).toEqual({ destination, status: 400, code: 'destination_not_allowed' });
     }
     expect((await call(service.baseUrl, 'GET', '/deliveries')).json.count).toBe(0);
-    const ok = await call(service.baseUrl, 'POST', '/messages', { body: { destination: { transport: 'amqp', queue: amqp!.name('orders'), confirm: 'broker' }, payload: { n: 1 } } });
+    const ok = await call(service.baseUrl, 'POST', '/messages', {
+      body: { destination: { transport: 'amqp', queue: amqp!.name('orders'), confirm: 'broker' }, payload: { n: 1 } },
+    });
     expect(ok.status).toBe(202);
   });
 });

@@ -5,7 +5,8 @@
 import { request as httpRequest } from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { flakyEndpoint, type FlakyEndpoint } from './support/flaky-endpoint.js';
-import { eventually, getJson, postJson, ServiceProcess, tempDataDir, type RunningServiceProcess } from './support/service-process.js';
+import { getJson, postJson, ServiceProcess, tempDataDir, type RunningServiceProcess } from './support/service-process.js';
+import { waitUntil } from '../support/eventually.js';
 
 const data = tempDataDir('api');
 let service: RunningServiceProcess;
@@ -40,12 +41,19 @@ async function metricValue(name: string): Promise<number> {
 }
 
 /** Sends raw bytes, so size and framing are under the test's control (fetch would fix them). */
-function rawPost(path: string, headers: Record<string, string | number>, body: Buffer | undefined, chunked = false): Promise<{ status: number; json: { error?: { code: string; message: string } } }> {
+function rawPost(
+  path: string,
+  headers: Record<string, string | number>,
+  body: Buffer | undefined,
+  chunked = false,
+): Promise<{ status: number; json: { error?: { code: string; message: string } } }> {
   return new Promise((resolve, reject) => {
     const request = httpRequest(`${service.baseUrl}${path}`, { method: 'POST', headers }, (response) => {
       const chunks: Buffer[] = [];
       response.on('data', (chunk: Buffer) => chunks.push(chunk));
-      response.on('end', () => resolve({ status: response.statusCode ?? 0, json: JSON.parse(Buffer.concat(chunks).toString('utf8')) as { error?: { code: string; message: string } } }));
+      response.on('end', () =>
+        resolve({ status: response.statusCode ?? 0, json: JSON.parse(Buffer.concat(chunks).toString('utf8')) as { error?: { code: string; message: string } } }),
+      );
     });
     request.on('error', reject);
     if (body && chunked) {
@@ -60,10 +68,10 @@ describe('POST /messages', () => {
     const { status, json } = await postJson(service.baseUrl, '/messages', { destination: { transport: 'http', url: ok.url }, payload: { hello: 'world' } });
     expect(status).toBe(202);
     expect(json).toMatchObject({ deliveryId: expect.any(Number), duplicate: false });
-    await eventually('the endpoint got it', () => ok.accepted.some((b) => JSON.stringify(b) === '{"hello":"world"}'));
+    await waitUntil('the endpoint got it', () => ok.accepted.some((b) => JSON.stringify(b) === '{"hello":"world"}'));
     const index = ok.accepted.findIndex((b) => JSON.stringify(b) === '{"hello":"world"}');
     expect(ok.headers[index]!['idempotency-key']).toMatch(new RegExp(`^outbox@[\\w-]{16}:${String(json.deliveryId)}$`));
-    await eventually('it is confirmed', async () => (await getJson(service.baseUrl, `/deliveries/${String(json.deliveryId)}`)).json.status === 'confirmed');
+    await waitUntil('it is confirmed', async () => (await getJson(service.baseUrl, `/deliveries/${String(json.deliveryId)}`)).json.status === 'confirmed');
   });
 
   it('returns the same id for the same idempotency key (field or header), without sending twice', async () => {
@@ -74,8 +82,10 @@ describe('POST /messages', () => {
     expect(first).toMatchObject({ status: 202, json: { duplicate: false } });
     expect(again).toMatchObject({ status: 202, json: { deliveryId: first.json.deliveryId, duplicate: true } });
     expect(both.json.deliveryId).toBe(first.json.deliveryId);
-    await eventually('delivered', () => ok.accepted.some((b) => (b as { order?: string }).order === 'k-1'));
-    const concurrent = await Promise.all(Array.from({ length: 10 }, () => postJson(service.baseUrl, '/messages', { ...message, payload: { order: 'k-2' }, idempotencyKey: 'order-k-2' })));
+    await waitUntil('delivered', () => ok.accepted.some((b) => (b as { order?: string }).order === 'k-1'));
+    const concurrent = await Promise.all(
+      Array.from({ length: 10 }, () => postJson(service.baseUrl, '/messages', { ...message, payload: { order: 'k-2' }, idempotencyKey: 'order-k-2' })),
+    );
     expect(new Set(concurrent.map((r) => r.json.deliveryId)).size).toBe(1);
     expect(concurrent.filter((r) => r.json.duplicate === false)).toHaveLength(1);
   });
@@ -144,15 +154,20 @@ describe('routes', () => {
     const first = await postJson(service.baseUrl, '/messages', { destination, payload: { dead: 1 } });
     const id = first.json.deliveryId as number;
     let listed: Record<string, unknown> | undefined;
-    await eventually('the delivery is listed in flight with its error', async () => {
-      const { json } = await getJson(service.baseUrl, '/deliveries');
-      listed = (json.deliveries as Record<string, unknown>[]).find((d) => d.deliveryId === id);
-      return typeof listed?.lastError === 'string';
-    }, 10_000, 20);
+    await waitUntil(
+      'the delivery is listed in flight with its error',
+      async () => {
+        const { json } = await getJson(service.baseUrl, '/deliveries');
+        listed = (json.deliveries as Record<string, unknown>[]).find((d) => d.deliveryId === id);
+        return typeof listed?.lastError === 'string';
+      },
+      10_000,
+      20,
+    );
     expect(listed).toMatchObject({ destination, payload: { dead: 1 }, attempts: expect.any(Number), firstAttemptAt: expect.stringMatching(/^\d{4}-/) });
     expect(listed!.lastError).toMatch(/answered 500/);
 
-    await eventually('dead-lettered', async () => (await getJson(service.baseUrl, `/deliveries/${id}`)).json.status === 'dead-lettered', 15_000);
+    await waitUntil('dead-lettered', async () => (await getJson(service.baseUrl, `/deliveries/${id}`)).json.status === 'dead-lettered', 15_000);
     const status = await getJson(service.baseUrl, `/deliveries/${id}`);
     expect(status.json).toMatchObject({ attempts: 3, reason: expect.stringMatching(/answered 500/) });
     const deadLetters = await getJson(service.baseUrl, '/dead-letters');
@@ -161,22 +176,26 @@ describe('routes', () => {
     failing = false;
     const redriven = await postJson(service.baseUrl, `/dead-letters/${id}/redrive`, {});
     expect(redriven).toEqual({ status: 200, json: { redriven: [id] } });
-    await eventually('the redriven message arrived', () => toggled.accepted.some((b) => (b as { dead?: number }).dead === 1));
+    await waitUntil('the redriven message arrived', () => toggled.accepted.some((b) => (b as { dead?: number }).dead === 1));
 
     failing = true;
     const more = await Promise.all([2, 3].map((n) => postJson(service.baseUrl, '/messages', { destination, payload: { dead: n } })));
     const moreIds = more.map((r) => r.json.deliveryId as number);
-    await eventually('both dead-lettered', async () => {
-      const { json } = await getJson(service.baseUrl, '/dead-letters');
-      const ids = (json.deadLetters as { deliveryId: number }[]).map((d) => d.deliveryId);
-      return moreIds.every((m) => ids.includes(m));
-    }, 15_000);
+    await waitUntil(
+      'both dead-lettered',
+      async () => {
+        const { json } = await getJson(service.baseUrl, '/dead-letters');
+        const ids = (json.deadLetters as { deliveryId: number }[]).map((d) => d.deliveryId);
+        return moreIds.every((m) => ids.includes(m));
+      },
+      15_000,
+    );
     failing = false;
     const all = await fetch(`${service.baseUrl}/dead-letters/redrive`, { method: 'POST' });
     expect(all.status).toBe(200);
     expect(((await all.json()) as { redriven: number[] }).redriven.sort()).toEqual(moreIds.sort());
-    await eventually('both arrived', () => [2, 3].every((n) => toggled.accepted.some((b) => (b as { dead?: number }).dead === n)));
-    await eventually('no dead letters left', async () => (await getJson(service.baseUrl, '/dead-letters')).json.count === 0);
+    await waitUntil('both arrived', () => [2, 3].every((n) => toggled.accepted.some((b) => (b as { dead?: number }).dead === n)));
+    await waitUntil('no dead letters left', async () => (await getJson(service.baseUrl, '/dead-letters')).json.count === 0);
   });
 
   it('reports health', async () => {

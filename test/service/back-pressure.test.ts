@@ -6,7 +6,8 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { flakyEndpoint, type FlakyEndpoint } from './support/flaky-endpoint.js';
-import { eventually, getJson, postJson, ServiceProcess, tempDataDir, type RunningServiceProcess } from './support/service-process.js';
+import { getJson, postJson, ServiceProcess, tempDataDir, type RunningServiceProcess } from './support/service-process.js';
+import { waitUntil } from '../support/eventually.js';
 
 const data = tempDataDir('back-pressure');
 let service: RunningServiceProcess;
@@ -41,7 +42,7 @@ it('answers 429 to a message and to a redrive past MAX_UNCONFIRMED_MESSAGES, and
   expect(dead.status).toBe(202);
   const deadId = dead.json.deliveryId as number;
   // Due again after REDELIVER_INTERVAL_MS (5 s, the default), looked at every 2.5 s: up to ~7.5 s.
-  await eventually('dead-lettered after one attempt', async () => (await getJson(service.baseUrl, `/deliveries/${deadId}`)).json.status === 'dead-lettered', 30_000);
+  await waitUntil('dead-lettered after one attempt', async () => (await getJson(service.baseUrl, `/deliveries/${deadId}`)).json.status === 'dead-lettered', 30_000);
 
   const held = await postJson(service.baseUrl, '/messages', { destination: { transport: 'http', url: silentUrl }, payload: { n: 2 } });
   expect(held.status).toBe(202);

@@ -32,7 +32,15 @@ describe('loadConfig', () => {
     const file = join(data.dir, 'settings.json');
     writeFileSync(file, JSON.stringify({ port: 9000, host: '0.0.0.0', apiToken: 'file-token-0123456789', redeliverIntervalMs: 250, logPretty: true }));
     const config = loadConfig({ STEADFAST_CONFIG: file, PORT: '9001', PG_URL: '', AMQP_URL: 'amqp://u:p@h:5672' });
-    expect(config).toMatchObject({ port: 9001, host: '0.0.0.0', apiToken: 'file-token-0123456789', redeliverIntervalMs: 250, logPretty: true, pgUrl: undefined, amqpUrl: 'amqp://u:p@h:5672' });
+    expect(config).toMatchObject({
+      port: 9001,
+      host: '0.0.0.0',
+      apiToken: 'file-token-0123456789',
+      redeliverIntervalMs: 250,
+      logPretty: true,
+      pgUrl: undefined,
+      amqpUrl: 'amqp://u:p@h:5672',
+    });
   });
 
   it('names the setting at fault', () => {
@@ -46,7 +54,10 @@ describe('loadConfig', () => {
       [{ LOG_LEVEL: 'loud' }, /^invalid configuration: LOG_LEVEL must be one of fatal, error/],
       [{ LOG_PRETTY: 'maybe' }, /^invalid configuration: LOG_PRETTY must be 1 or 0/],
       [{ MAX_BODY_BYTES: '0' }, /^invalid configuration: MAX_BODY_BYTES /],
-      [{ REDELIVER_INTERVAL_MS: '5000', REDELIVERY_MAX_INTERVAL_MS: '100' }, /^invalid configuration: REDELIVERY_MAX_INTERVAL_MS \(100\) must be at least REDELIVER_INTERVAL_MS \(5000\)$/],
+      [
+        { REDELIVER_INTERVAL_MS: '5000', REDELIVERY_MAX_INTERVAL_MS: '100' },
+        /^invalid configuration: REDELIVERY_MAX_INTERVAL_MS \(100\) must be at least REDELIVER_INTERVAL_MS \(5000\)$/,
+      ],
       [{ STEADFAST_CONFIG: join(data.dir, 'missing.json') }, /^invalid configuration: STEADFAST_CONFIG names a file that cannot be read: .*ENOENT/],
     ];
     for (const [env, message] of cases) expect(configError(env).message).toMatch(message);

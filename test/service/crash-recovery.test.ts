@@ -9,7 +9,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { amqpConsumer, type AmqpConsumer } from '../../delivery/amqp/index.js';
 import { amqpResource } from '../support/services.js';
 import { flakyEndpoint, type FlakyEndpoint } from './support/flaky-endpoint.js';
-import { eventually, getJson, ServiceProcess, tempDataDir, type RunningServiceProcess } from './support/service-process.js';
+import { getJson, ServiceProcess, tempDataDir, type RunningServiceProcess } from './support/service-process.js';
+import { waitUntil } from '../support/eventually.js';
 
 const PER_DESTINATION = 1000;
 const CONCURRENCY = 16;
@@ -136,8 +137,8 @@ describe('service: SIGKILL half-way through 2 x 1000 submissions, then restart',
       const overAmqp = new Set(receivedOverAmqp);
       return messages.filter((m) => !(m.kind === 'http' ? http : overAmqp).has(m.n)).map((m) => `${m.kind}-${m.n}`);
     };
-    await eventually('every accepted message arrived', () => missing().length === 0, 90_000);
-    await eventually('the in-flight list is empty', async () => (await getJson(service.baseUrl, '/deliveries')).json.count === 0, 60_000);
+    await waitUntil('every accepted message arrived', () => missing().length === 0, 90_000);
+    await waitUntil('the in-flight list is empty', async () => (await getJson(service.baseUrl, '/deliveries')).json.count === 0, 60_000);
     expect(endpoint.failures).toBeGreaterThan(0);
 
     const deadLetters = await getJson(service.baseUrl, '/dead-letters');

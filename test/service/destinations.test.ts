@@ -8,7 +8,8 @@ import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { flakyEndpoint, type FlakyEndpoint } from './support/flaky-endpoint.js';
 import { call } from './support/requests.js';
-import { eventually, ServiceProcess, tempDataDir, type RunningServiceProcess } from './support/service-process.js';
+import { ServiceProcess, tempDataDir, type RunningServiceProcess } from './support/service-process.js';
+import { waitUntil } from '../support/eventually.js';
 
 const open = tempDataDir('destinations-open');
 const listed = tempDataDir('destinations-listed');
@@ -76,17 +77,22 @@ describe('without HTTP_ALLOWED_HOSTS', () => {
     for (const url of [sink.url, sink.url.replace('127.0.0.1', '0x7f000001'), sink.url.replace('127.0.0.1', '2130706433')]) {
       expect((await post(service, url)).status, url).toBe(202);
     }
-    await eventually('the sink got all three', () => sink.accepted.length >= 3, 10_000);
+    await waitUntil('the sink got all three', () => sink.accepted.length >= 3, 10_000);
   });
 
   it('does not follow a redirect: a 302 is a failed attempt, never a confirmation', async () => {
     const before = sink.requests;
     const answer = await post(service, redirectorUrl);
     const id = answer.json.deliveryId as number;
-    await eventually('attempted at least twice with a last error', async () => {
-      const status = await call(service.baseUrl, 'GET', `/deliveries/${id}`);
-      return status.json.status === 'in-flight' && (status.json.attempts as number) >= 2 && typeof status.json.lastError === 'string';
-    }, 10_000, 50);
+    await waitUntil(
+      'attempted at least twice with a last error',
+      async () => {
+        const status = await call(service.baseUrl, 'GET', `/deliveries/${id}`);
+        return status.json.status === 'in-flight' && (status.json.attempts as number) >= 2 && typeof status.json.lastError === 'string';
+      },
+      10_000,
+      50,
+    );
     const status = await call(service.baseUrl, 'GET', `/deliveries/${id}`);
     expect(status.json.lastError).toMatch(/answered 302/);
     expect(sink.requests).toBe(before);
@@ -95,8 +101,23 @@ describe('without HTTP_ALLOWED_HOSTS', () => {
 
 describe('with HTTP_ALLOWED_HOSTS', () => {
   it('accepts listed names, wildcards, CIDR ranges and host:port, and refuses the rest', async () => {
-    const allowed = ['https://hooks.example.test/in', 'https://a.svc.example.test/in', 'http://deep.b.svc.example.test:8080/', 'http://10.20.30.40/', 'http://[fd00::1]/', sink.url];
-    const refused = ['https://evil.example.test/', 'https://svc.example.test/', 'http://11.0.0.1/', 'http://localhost/', 'http://127.0.0.1:1/', 'http://169.254.169.254/', 'http://[fe80::1]/'];
+    const allowed = [
+      'https://hooks.example.test/in',
+      'https://a.svc.example.test/in',
+      'http://deep.b.svc.example.test:8080/',
+      'http://10.20.30.40/',
+      'http://[fd00::1]/',
+      sink.url,
+    ];
+    const refused = [
+      'https://evil.example.test/',
+      'https://svc.example.test/',
+      'http://11.0.0.1/',
+      'http://localhost/',
+      'http://127.0.0.1:1/',
+      'http://169.254.169.254/',
+      'http://[fe80::1]/',
+    ];
     for (const url of allowed) expect({ url, status: (await post(restricted, url)).status }).toEqual({ url, status: 202 });
     for (const url of refused) {
       const answer = await post(restricted, url);

@@ -43,7 +43,11 @@ describe('HOST, API_TOKEN and ALLOW_UNAUTHENTICATED', () => {
   });
 
   it('reads HTTP_ALLOWED_HOSTS as a comma-separated list, checked entry by entry', () => {
-    expect(loadConfig({ HTTP_ALLOWED_HOSTS: ' hooks.example.com, *.internal.example ,10.0.0.0/8 ' }).httpAllowedHosts).toEqual(['hooks.example.com', '*.internal.example', '10.0.0.0/8']);
+    expect(loadConfig({ HTTP_ALLOWED_HOSTS: ' hooks.example.com, *.internal.example ,10.0.0.0/8 ' }).httpAllowedHosts).toEqual([
+      'hooks.example.com',
+      '*.internal.example',
+      '10.0.0.0/8',
+    ]);
     expect(loadConfig({}).httpAllowedHosts).toBeUndefined();
     expect(configError({ HTTP_ALLOWED_HOSTS: '10.0.0.0/40' })?.message).toMatch(/^invalid configuration: HTTP_ALLOWED_HOSTS entry "10\.0\.0\.0\/40": the prefix length/);
     expect(configError({ HTTP_ALLOWED_HOSTS: ' , ' })?.message).toMatch(/^invalid configuration: HTTP_ALLOWED_HOSTS must be a comma-separated list/);

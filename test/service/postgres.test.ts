@@ -6,7 +6,8 @@ import { spawn } from 'node:child_process';
 import { afterAll, describe, expect, it } from 'vitest';
 import { postgresResource } from '../support/services.js';
 import { flakyEndpoint } from './support/flaky-endpoint.js';
-import { eventually, getJson, postJson, REPO_ROOT, ServiceProcess, tempDataDir } from './support/service-process.js';
+import { getJson, postJson, REPO_ROOT, ServiceProcess, tempDataDir } from './support/service-process.js';
+import { waitUntil } from '../support/eventually.js';
 
 const pg = await postgresResource('service');
 const data = tempDataDir('pg');
@@ -67,8 +68,8 @@ describe.runIf(pg)('service on PostgreSQL', () => {
       expect(Number(events.rows[0]!.count)).toBeGreaterThanOrEqual(50);
       service = await ServiceProcess.start(env);
       try {
-        await eventually('every message arrived', () => new Set(endpoint.accepted.map((b) => (b as { n: number }).n)).size === 50);
-        await eventually('nothing in flight', async () => (await getJson(service.baseUrl, '/deliveries')).json.count === 0);
+        await waitUntil('every message arrived', () => new Set(endpoint.accepted.map((b) => (b as { n: number }).n)).size === 50);
+        await waitUntil('nothing in flight', async () => (await getJson(service.baseUrl, '/deliveries')).json.count === 0);
         expect((await getJson(service.baseUrl, `/deliveries/${ids[49]!}`)).json.status).toBe('confirmed');
         expect(await service.stop('SIGTERM')).toEqual({ code: 0, signal: null });
       } finally {

@@ -6,7 +6,8 @@ import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { call } from './support/requests.js';
-import { eventually, ServiceProcess, tempDataDir, type RunningServiceProcess } from './support/service-process.js';
+import { ServiceProcess, tempDataDir, type RunningServiceProcess } from './support/service-process.js';
+import { waitUntil } from '../support/eventually.js';
 
 const SECRETS = ['pw-q8Zr', 'tok-v3Xy', 'Bearer-s3cret-77', 'k-key-91', 'sess-c00k', 'user-u5'];
 const data = tempDataDir('redaction');
@@ -24,7 +25,13 @@ beforeAll(async () => {
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   port = (server.address() as AddressInfo).port;
-  service = await ServiceProcess.start({ DATA_DIR: data.dir, LOG_LEVEL: 'debug', REDELIVER_INTERVAL_MS: '200', REDELIVERY_MAX_INTERVAL_MS: '300', DEAD_LETTER_AFTER_ATTEMPTS: '3' });
+  service = await ServiceProcess.start({
+    DATA_DIR: data.dir,
+    LOG_LEVEL: 'debug',
+    REDELIVER_INTERVAL_MS: '200',
+    REDELIVERY_MAX_INTERVAL_MS: '300',
+    DEAD_LETTER_AFTER_ATTEMPTS: '3',
+  });
 });
 
 afterAll(async () => {
@@ -50,11 +57,16 @@ describe('redaction', () => {
     const id = accepted.json.deliveryId as number;
 
     let listed: Record<string, unknown> | undefined;
-    await eventually('in flight with a last error', async () => {
-      const answer = await call(service.baseUrl, 'GET', '/deliveries');
-      listed = (answer.json.deliveries as Record<string, unknown>[]).find((d) => d.deliveryId === id);
-      return typeof listed?.lastError === 'string';
-    }, 10_000, 20);
+    await waitUntil(
+      'in flight with a last error',
+      async () => {
+        const answer = await call(service.baseUrl, 'GET', '/deliveries');
+        listed = (answer.json.deliveries as Record<string, unknown>[]).find((d) => d.deliveryId === id);
+        return typeof listed?.lastError === 'string';
+      },
+      10_000,
+      20,
+    );
     expect(listed!.destination).toEqual({
       transport: 'http',
       url: `http://***:***@127.0.0.1:${port}/hook?token=***&x=1`,
@@ -65,7 +77,7 @@ describe('redaction', () => {
     const inFlight = await call(service.baseUrl, 'GET', `/deliveries/${id}`);
     if (inFlight.json.status === 'in-flight') expectNoSecret('GET /deliveries/:id (in flight)', inFlight.text);
 
-    await eventually('dead-lettered', async () => (await call(service.baseUrl, 'GET', `/deliveries/${id}`)).json.status === 'dead-lettered', 15_000);
+    await waitUntil('dead-lettered', async () => (await call(service.baseUrl, 'GET', `/deliveries/${id}`)).json.status === 'dead-lettered', 15_000);
     const status = await call(service.baseUrl, 'GET', `/deliveries/${id}`);
     expect(status.json.destination).toEqual(listed!.destination);
     expectNoSecret('GET /deliveries/:id', status.text);
@@ -79,10 +91,14 @@ describe('redaction', () => {
     expect(received[0]!.headers).toMatchObject({ authorization: 'Bearer Bearer-s3cret-77', 'x-api-key': 'k-key-91', cookie: 'session=sess-c00k' });
 
     // Errors that echo a destination.
-    const invalid = await call(service.baseUrl, 'POST', '/messages', { body: { destination: { transport: 'http', url: 'http://user-u5:pw-q8Zr@[nope/?token=tok-v3Xy' }, payload: 1 } });
+    const invalid = await call(service.baseUrl, 'POST', '/messages', {
+      body: { destination: { transport: 'http', url: 'http://user-u5:pw-q8Zr@[nope/?token=tok-v3Xy' }, payload: 1 },
+    });
     expect(invalid.status).toBe(400);
     expectNoSecret('an invalid_destination error', invalid.text);
-    const scheme = await call(service.baseUrl, 'POST', '/messages', { body: { destination: { transport: 'http', url: 'ftp://user-u5:pw-q8Zr@host/?token=tok-v3Xy' }, payload: 1 } });
+    const scheme = await call(service.baseUrl, 'POST', '/messages', {
+      body: { destination: { transport: 'http', url: 'ftp://user-u5:pw-q8Zr@host/?token=tok-v3Xy' }, payload: 1 },
+    });
     expect(scheme.json.error?.code).toBe('destination_not_allowed');
     expectNoSecret('a destination_not_allowed error', scheme.text);
 
@@ -108,9 +124,17 @@ describe('the service logger', () => {
     const { Writable } = await import('node:stream');
     const { redactingLoggerOptions } = await import('../../service/redaction.js');
     const lines: string[] = [];
-    const stream = new Writable({ write: (chunk: Buffer, _encoding, done) => (lines.push(chunk.toString('utf8')), done()) });
+    const stream = new Writable({
+      write: (chunk: Buffer, _encoding, done) => {
+        lines.push(chunk.toString('utf8'));
+        done();
+      },
+    });
     const logger = pino({ level: 'debug', ...redactingLoggerOptions }, stream).child({ target: 'https://user-u5:pw-q8Zr@h/x' });
-    logger.info({ destination: { transport: 'http', url: 'https://h/?token=tok-v3Xy', headers: { 'X-Api-Key': 'k-key-91', Accept: 'a' } }, password: 'pw-q8Zr' }, 'sending to https://h/?token=tok-v3Xy');
+    logger.info(
+      { destination: { transport: 'http', url: 'https://h/?token=tok-v3Xy', headers: { 'X-Api-Key': 'k-key-91', Accept: 'a' } }, password: 'pw-q8Zr' },
+      'sending to https://h/?token=tok-v3Xy',
+    );
     logger.warn({ err: new Error('failed: POST https://user-u5:pw-q8Zr@h/ with Bearer Bearer-s3cret-77') }, 'attempt failed');
     const text = lines.join('');
     expectNoSecret('the logger output', text);

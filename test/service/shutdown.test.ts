@@ -5,7 +5,8 @@
  */
 import { afterAll, describe, expect, it } from 'vitest';
 import { flakyEndpoint } from './support/flaky-endpoint.js';
-import { eventually, getJson, ServiceProcess, tempDataDir } from './support/service-process.js';
+import { getJson, ServiceProcess, tempDataDir } from './support/service-process.js';
+import { waitUntil } from '../support/eventually.js';
 
 const data = tempDataDir('shutdown');
 afterAll(() => data.remove());
@@ -58,7 +59,9 @@ describe('SIGTERM', () => {
       expect(await service.exited).toEqual({ code: 0, signal: null });
       expect(service.lines.map((line) => line.msg)).toEqual(expect.arrayContaining(['HTTP server closed; every accepted message is persisted', 'steadfast stopped']));
       const accepted = outcomes.filter((o) => o.status === 202);
-      console.log(`SIGTERM during submissions: ${accepted.length} accepted, ${outcomes.filter((o) => o.status === 503).length} answered 503, ${outcomes.filter((o) => o.status === 0).length} not connected`);
+      console.log(
+        `SIGTERM during submissions: ${accepted.length} accepted, ${outcomes.filter((o) => o.status === 503).length} answered 503, ${outcomes.filter((o) => o.status === 0).length} not connected`,
+      );
       expect(accepted.length).toBeGreaterThan(0);
       // Anything not accepted was refused cleanly: the connection was not taken, or 503 while closing. Never a 500.
       for (const outcome of outcomes.filter((o) => o.status !== 202)) {
@@ -69,7 +72,7 @@ describe('SIGTERM', () => {
       const restarted = await ServiceProcess.start(env);
       try {
         const wanted = new Set(accepted.map((o) => o.n));
-        await eventually('every accepted message arrived', () => {
+        await waitUntil('every accepted message arrived', () => {
           const seen = new Set(endpoint.accepted.map((b) => (b as { n: number }).n));
           return [...wanted].every((n) => seen.has(n));
         });

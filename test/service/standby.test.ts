@@ -7,7 +7,8 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { leaseLockKey } from '../../journal/postgres/advisory-leases.js';
 import { postgresResource } from '../support/services.js';
 import { flakyEndpoint, type FlakyEndpoint } from './support/flaky-endpoint.js';
-import { eventually, getJson, postJson, ServiceProcess, tempDataDir, type RunningServiceProcess } from './support/service-process.js';
+import { getJson, postJson, ServiceProcess, tempDataDir, type RunningServiceProcess } from './support/service-process.js';
+import { waitUntil } from '../support/eventually.js';
 
 const pg = await postgresResource('standby');
 const data = tempDataDir('standby');
@@ -19,7 +20,13 @@ afterAll(async () => {
 });
 
 async function start(schema: string): Promise<RunningServiceProcess> {
-  const service = await ServiceProcess.start({ DATA_DIR: data.dir, PG_URL: pg!.connectionString, PG_SCHEMA: schema, REDELIVER_INTERVAL_MS: '200', REDELIVERY_MAX_INTERVAL_MS: '500' });
+  const service = await ServiceProcess.start({
+    DATA_DIR: data.dir,
+    PG_URL: pg!.connectionString,
+    PG_SCHEMA: schema,
+    REDELIVER_INTERVAL_MS: '200',
+    REDELIVERY_MAX_INTERVAL_MS: '500',
+  });
   running.push(service);
   return service;
 }
@@ -62,7 +69,13 @@ describe.runIf(pg)('service: one active writer per outbox, hot standby', () => {
     expect(refused.status).toBe(503);
     expect(refused.headers.get('retry-after')).toBe('1');
     expect(await refused.json()).toMatchObject({ error: { code: 'standby', message: expect.stringContaining(`schema ${schema}`) } });
-    for (const [method, path] of [['GET', '/deliveries'], ['GET', '/deliveries/1'], ['GET', '/dead-letters'], ['POST', '/dead-letters/redrive'], ['POST', '/dead-letters/1/redrive']] as const) {
+    for (const [method, path] of [
+      ['GET', '/deliveries'],
+      ['GET', '/deliveries/1'],
+      ['GET', '/dead-letters'],
+      ['POST', '/dead-letters/redrive'],
+      ['POST', '/dead-letters/1/redrive'],
+    ] as const) {
       const response = await fetch(`${standby.baseUrl}${path}`, { method });
       expect(response.status, `${method} ${path}`).toBe(503);
       expect(response.headers.get('retry-after')).toBe('1');
@@ -89,12 +102,15 @@ describe.runIf(pg)('service: one active writer per outbox, hot standby', () => {
     console.log(`graceful takeover: ${Date.now() - stoppedAt} ms from SIGTERM to the standby's outbox recovered`);
     expect(await getJson(standby.baseUrl, '/healthz')).toMatchObject({ status: 200, json: { role: 'active' } });
     // A retried submission finds its first delivery id on the new active process.
-    expect(await postJson(standby.baseUrl, '/messages', { ...message, payload: { n: 0 } }, { 'idempotency-key': 'graceful-0' })).toMatchObject({ status: 202, json: { deliveryId: accepted[0], duplicate: true } });
+    expect(await postJson(standby.baseUrl, '/messages', { ...message, payload: { n: 0 } }, { 'idempotency-key': 'graceful-0' })).toMatchObject({
+      status: 202,
+      json: { deliveryId: accepted[0], duplicate: true },
+    });
     const fresh = await postJson(standby.baseUrl, '/messages', { ...message, payload: { n: 20 } });
     expect(fresh.status).toBe(202);
     expect(fresh.json.deliveryId as number).toBeGreaterThan(Math.max(...accepted));
-    await eventually('every message arrived', () => new Set(endpoint.accepted.map((body) => (body as { n: number }).n)).size === 21, 30_000);
-    await eventually('nothing in flight on the new active one', async () => (await getJson(standby.baseUrl, '/deliveries')).json.count === 0, 30_000);
+    await waitUntil('every message arrived', () => new Set(endpoint.accepted.map((body) => (body as { n: number }).n)).size === 21, 30_000);
+    await waitUntil('nothing in flight on the new active one', async () => (await getJson(standby.baseUrl, '/deliveries')).json.count === 0, 30_000);
     expect(await standby.stop('SIGTERM')).toEqual({ code: 0, signal: null });
     await endpoint.close();
   }, 120_000);
@@ -112,15 +128,21 @@ describe.runIf(pg)('service: one active writer per outbox, hot standby', () => {
     await first.waitFor((line) => line.msg === `lost the outbox lease of schema ${schema}; stepping down: no more accepting or sending here`, 10_000);
     // Whichever process tries first becomes active; the other one stays (or goes back to) standby.
     let roles: (string | undefined)[] = [];
-    await eventually('exactly one process is active again', async () => {
-      roles = [await role(first), await role(second)];
-      return roles.filter((r) => r === 'active').length === 1 && roles.filter((r) => r === 'standby').length === 1;
-    }, 20_000);
+    await waitUntil(
+      'exactly one process is active again',
+      async () => {
+        roles = [await role(first), await role(second)];
+        return roles.filter((r) => r === 'active').length === 1 && roles.filter((r) => r === 'standby').length === 1;
+      },
+      20_000,
+    );
     const active = roles[0] === 'active' ? first : second;
     const standby = active === first ? second : first;
     expect((await postJson(active.baseUrl, '/messages', { destination: { transport: 'http', url: endpoint.url }, payload: { n: 1 } })).status).toBe(202);
-    expect((await postJson(standby.baseUrl, '/messages', { destination: { transport: 'http', url: endpoint.url }, payload: { n: 2 } })).json).toMatchObject({ error: { code: 'standby' } });
-    await eventually('the message arrived', () => endpoint.accepted.length >= 1, 30_000);
+    expect((await postJson(standby.baseUrl, '/messages', { destination: { transport: 'http', url: endpoint.url }, payload: { n: 2 } })).json).toMatchObject({
+      error: { code: 'standby' },
+    });
+    await waitUntil('the message arrived', () => endpoint.accepted.length >= 1, 30_000);
     expect(await leaseHolder(schema)).toBeDefined();
     for (const service of [first, second]) expect(await service.stop('SIGTERM')).toEqual({ code: 0, signal: null });
     const logs = [...first.lines, ...second.lines].map((line) => JSON.stringify(line));

@@ -13,3 +13,19 @@ export async function eventually<T>(query: () => Promise<T>, condition: (value: 
     await new Promise((resolve) => setTimeout(resolve, intervalMs));
   }
 }
+
+/** `eventually` for a yes/no check: polls `check` until it holds; the deadline fails the test naming `what`. */
+export async function waitUntil(what: string, check: () => Promise<boolean> | boolean, timeoutMs = 60_000, intervalMs = 100): Promise<void> {
+  await eventually(
+    async () => check(),
+    (ok) => ok,
+    timeoutMs,
+    `until ${what}`,
+    intervalMs,
+  );
+}
+
+/** `eventually` for a probe that answers `undefined` until the value is there. */
+export async function valueOf<T>(probe: () => Promise<T | undefined>, what: string, timeoutMs = 20_000, intervalMs = 20): Promise<T> {
+  return (await eventually(probe, (value) => value !== undefined, timeoutMs, what, intervalMs)) as T;
+}

@@ -45,7 +45,10 @@ export interface AmqpResource {
 }
 
 function uniqueLabel(label: string): string {
-  const safe = label.toLowerCase().replace(/[^a-z0-9]+/g, '_').slice(0, 20);
+  const safe = label
+    .toLowerCase()
+    .replace(/[^a-z0-9]+/g, '_')
+    .slice(0, 20);
   return `sf_${safe}_${process.pid}_${randomBytes(3).toString('hex')}`;
 }
 
@@ -87,11 +90,7 @@ let containerAmqpUrl: Promise<string | undefined> | undefined;
 async function startContainer(image: string, port: number, env: Record<string, string>): Promise<string | undefined> {
   if (!(await dockerAvailable())) return undefined;
   const { GenericContainer, Wait } = await import('testcontainers');
-  const container = await new GenericContainer(image)
-    .withEnvironment(env)
-    .withExposedPorts(port)
-    .withWaitStrategy(Wait.forListeningPorts())
-    .start();
+  const container = await new GenericContainer(image).withEnvironment(env).withExposedPorts(port).withWaitStrategy(Wait.forListeningPorts()).start();
   return `${container.getHost()}:${container.getMappedPort(port)}`;
 }
 

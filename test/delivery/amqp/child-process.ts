@@ -13,7 +13,12 @@ export class FixtureProcess {
   private readonly waiters = new Set<() => void>();
   private hasExited = false;
 
-  constructor(fixture: string, argument: unknown, readonly label: string, onLine?: (line: string) => void) {
+  constructor(
+    fixture: string,
+    argument: unknown,
+    readonly label: string,
+    onLine?: (line: string) => void,
+  ) {
     this.process = spawn(process.execPath, ['--import', 'tsx', fixture, JSON.stringify(argument)], { stdio: ['ignore', 'pipe', 'inherit'] });
     this.exited = new Promise((resolve) =>
       this.process.once('exit', (code, signal) => {

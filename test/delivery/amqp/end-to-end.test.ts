@@ -35,7 +35,16 @@ interface Receiver {
 
 async function startReceiver(journal: JournalConfig, queue: string): Promise<Receiver> {
   const system = ActorSystem.create('receiver', { ...openJournal(journal), logger: silent });
-  const consumer = amqpEntityConsumer({ system, url: amqp!.url, queue, prefetch: 128, logger: silent, maxDeliveries: 100, entityId: accountOf, entityFactory: (id) => new AccountEntity(id, { snapshotEvery: 100 }) });
+  const consumer = amqpEntityConsumer({
+    system,
+    url: amqp!.url,
+    queue,
+    prefetch: 128,
+    logger: silent,
+    maxDeliveries: 100,
+    entityId: accountOf,
+    entityFactory: (id) => new AccountEntity(id, { snapshotEvery: 100 }),
+  });
   await consumer.start();
   return {
     system,
@@ -97,15 +106,18 @@ describe.runIf(amqp && pg)('at-least-once delivery over RabbitMQ with PostgreSQL
     // The sender's transport says when it lost its connection: that is when a drop has happened.
     const progress = new Progress();
     let connectionsLost = 0;
-    const senderLogger = pino({ level: 'warn' }, {
-      write(line: string) {
-        const entry = JSON.parse(line) as { msg: string; transport?: string };
-        if (entry.transport === 'amqp' && entry.msg === 'AMQP connection lost; reconnecting') {
-          connectionsLost++;
-          progress.notify();
-        }
+    const senderLogger = pino(
+      { level: 'warn' },
+      {
+        write(line: string) {
+          const entry = JSON.parse(line) as { msg: string; transport?: string };
+          if (entry.transport === 'amqp' && entry.msg === 'AMQP connection lost; reconnecting') {
+            connectionsLost++;
+            progress.notify();
+          }
+        },
       },
-    });
+    );
     const { system } = senderSystem(senderJournal, 'stream', senderLogger);
     await DeliveryTransports.get(system).startAll();
     const outbox = Outbox.start(system, { redeliverInterval: 3000 });
@@ -134,13 +146,23 @@ describe.runIf(amqp && pg)('at-least-once delivery over RabbitMQ with PostgreSQL
       };
       const sending = Promise.all(Array.from({ length: 100 }, worker));
       for (const [k, drop] of drops.entries()) {
-        await eventually(() => outbox.stats(), (s) => s.confirmed >= drop.dropAt, 60_000, `${drop.dropAt} confirmed`);
+        await eventually(
+          () => outbox.stats(),
+          (s) => s.confirmed >= drop.dropAt,
+          60_000,
+          `${drop.dropAt} confirmed`,
+        );
         // The broker closes every connection of this test: the sender's transport and the receiver's consumer.
         expect(await closeConnectionsNamed(amqp!.prefix, 'e2e drop')).toBeGreaterThanOrEqual(2);
         await progress.until(() => connectionsLost > k, 60_000, `the sender's transport to lose its connection (drop ${k + 1})`);
       }
       await sending;
-      const stats = await eventually(() => outbox.stats(), (s) => s.confirmed === TOTAL && s.inFlight === 0, 120_000, 'every delivery confirmed');
+      const stats = await eventually(
+        () => outbox.stats(),
+        (s) => s.confirmed === TOTAL && s.inFlight === 0,
+        120_000,
+        'every delivery confirmed',
+      );
       expect(stats.accepted).toBe(TOTAL);
       expect(connectionsLost).toBe(drops.length);
     } finally {
@@ -169,7 +191,12 @@ describe.runIf(amqp && pg)('at-least-once delivery over RabbitMQ with PostgreSQL
       const destination = { transport: 'amqp' as const, exchange, routingKey: 'nobody-bound' };
       const first = await outbox.send(destination, { n: 1 });
       const second = await outbox.send(destination, { n: 2 });
-      const inFlight = await eventually(() => outbox.inFlight(), (list) => list.length === 2 && list.every((d) => d.attempt >= 4), 20_000, 'four attempts each');
+      const inFlight = await eventually(
+        () => outbox.inFlight(),
+        (list) => list.length === 2 && list.every((d) => d.attempt >= 4),
+        20_000,
+        'four attempts each',
+      );
       expect(inFlight.map((d) => d.deliveryId)).toEqual([first.deliveryId, second.deliveryId]);
       expect(inFlight.every((d) => d.lastError?.includes('was returned'))).toBe(true);
       expect(await outbox.status(first.deliveryId)).toMatchObject({ status: 'in-flight' });
@@ -199,8 +226,18 @@ describe.runIf(amqp && pg)('at-least-once delivery over RabbitMQ with PostgreSQL
     const outbox = Outbox.start(system, { name: 'foreign-outbox' });
     try {
       for (let n = 1; n <= 100; n++) await outbox.send({ transport: 'amqp', queue, confirm: 'broker' }, { n });
-      await eventually(() => outbox.stats(), (s) => s.confirmed === 100 && s.inFlight === 0, 20_000, 'all broker-confirmed');
-      await eventually(async () => seen.length, (count) => count >= 100, 20_000, 'the foreign consumer got them');
+      await eventually(
+        () => outbox.stats(),
+        (s) => s.confirmed === 100 && s.inFlight === 0,
+        20_000,
+        'all broker-confirmed',
+      );
+      await eventually(
+        async () => seen.length,
+        (count) => count >= 100,
+        20_000,
+        'the foreign consumer got them',
+      );
       expect(new Set(seen.map((m) => m.messageId)).size).toBe(100);
       expect(seen.every((m) => m.replyTo === undefined)).toBe(true);
       expect(seen.map((m) => (m.body as { n: number }).n).sort((a, b) => a - b)).toEqual(Array.from({ length: 100 }, (_, i) => i + 1));
@@ -228,7 +265,7 @@ describe.runIf(amqp && pg)('at-least-once delivery over RabbitMQ with PostgreSQL
       url: relay.urlFrom(amqp!.url),
       journal: senderJournal,
       queue,
-      serviceName: amqp!.prefix + 'unreachable',
+      serviceName: `${amqp!.prefix}unreachable`,
       replyQueue: amqp!.name('unreachable.replies'),
       total: TOTAL,
       accounts: ACCOUNTS,

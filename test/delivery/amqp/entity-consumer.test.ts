@@ -22,7 +22,11 @@ class GatedJournal implements AsyncWriteJournal {
   #release: (() => void) | undefined;
   readonly #gate: Promise<void>;
   held = 0;
-  constructor(private readonly inner: AsyncWriteJournal, private readonly stuck: string, private readonly progress: Progress) {
+  constructor(
+    private readonly inner: AsyncWriteJournal,
+    private readonly stuck: string,
+    private readonly progress: Progress,
+  ) {
     this.#gate = new Promise((resolve) => (this.#release = resolve));
   }
   release(): void {
@@ -71,7 +75,15 @@ describe.runIf(amqp)('amqpEntityConsumer', () => {
     amqp!.name('entities.dead-letter');
     const journal = inMemoryJournal({ logger: silent });
     const system = ActorSystem.create('receiver', { journal, snapshotStore: inMemorySnapshotStore(), logger: silent });
-    const consumer = amqpEntityConsumer({ system, url: amqp!.url, queue, logger: silent, prefetch: 64, entityId: accountOf, entityFactory: (id) => new AccountEntity(id, { snapshotEvery: 25 }) });
+    const consumer = amqpEntityConsumer({
+      system,
+      url: amqp!.url,
+      queue,
+      logger: silent,
+      prefetch: 64,
+      entityId: accountOf,
+      entityFactory: (id) => new AccountEntity(id, { snapshotEvery: 25 }),
+    });
     await consumer.start();
     const { transport, context } = await startTransport('entities', progress);
     const destination = { transport: 'amqp', queue };
@@ -97,7 +109,14 @@ describe.runIf(amqp)('amqpEntityConsumer', () => {
 
     // A second incarnation of the receiver (same journal, snapshots every 25) still knows what it applied.
     const again = ActorSystem.create('receiver2', { journal, snapshotStore: inMemorySnapshotStore(), logger: silent });
-    const second = amqpEntityConsumer({ system: again, url: amqp!.url, queue, logger: silent, entityId: accountOf, entityFactory: (id) => new AccountEntity(id, { snapshotEvery: 25 }) });
+    const second = amqpEntityConsumer({
+      system: again,
+      url: amqp!.url,
+      queue,
+      logger: silent,
+      entityId: accountOf,
+      entityFactory: (id) => new AccountEntity(id, { snapshotEvery: 25 }),
+    });
     await second.start();
     const restarted = await startTransport('entities2', progress);
     try {

@@ -30,11 +30,11 @@ describe.runIf(amqp)('amqp failure handling', () => {
         await expect(sent).rejects.toBeInstanceOf(AmqpUnroutableError);
         await expect(sent).rejects.toMatchObject({ code: 'ERR_AMQP_UNROUTABLE' });
       }
-      await expect(
-        transport.send({ transport: 'amqp', queue: amqp!.name('missing-queue') }, { senderId: 'u', deliveryId: 4, message: {}, attempt: 1 }),
-      ).rejects.toMatchObject({ code: 'ERR_AMQP_UNROUTABLE' });
+      await expect(transport.send({ transport: 'amqp', queue: amqp!.name('missing-queue') }, { senderId: 'u', deliveryId: 4, message: {}, attempt: 1 })).rejects.toMatchObject({
+        code: 'ERR_AMQP_UNROUTABLE',
+      });
       const lines = entries.filter((e) => e.msg.startsWith('unroutable'));
-      expect(lines.map((e) => e.routingKey)).toEqual(['nobody', amqp!.prefix + 'missing-queue']);
+      expect(lines.map((e) => e.routingKey)).toEqual(['nobody', `${amqp!.prefix}missing-queue`]);
       expect(context.confirmed.size).toBe(0);
       // the channel is still usable after returns
       const ok = amqp!.name('routable');

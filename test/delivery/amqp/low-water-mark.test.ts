@@ -5,7 +5,7 @@
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import { ActorSystem, inMemoryJournal, inMemorySnapshotStore, type ActorRef } from '../../../src/index.js';
-import { DeliveryApplied, InboundDelivery } from '../../../delivery/amqp/index.js';
+import { type DeliveryApplied, InboundDelivery } from '../../../delivery/amqp/index.js';
 import { AccountEntity } from './account-entity.js';
 
 let system: ActorSystem | undefined;
@@ -26,7 +26,7 @@ async function feed(entity: ActorRef, withLowWater: boolean): Promise<void> {
   }
 }
 
-describe('dedup memory of an entity that sees only some of a sender\'s ids', () => {
+describe("dedup memory of an entity that sees only some of a sender's ids", () => {
   it('stays bounded when the sender reports its oldest unconfirmed id, also after recovery', async () => {
     const journal = inMemoryJournal();
     const snapshotStore = inMemorySnapshotStore();

@@ -64,7 +64,13 @@ describe('amqp options', () => {
   });
 
   it('validates topology descriptions, naming the entry', () => {
-    expect(validateTopology({ exchanges: [{ name: 'x', type: 'topic' }], queues: [{ name: 'q', deadLetterExchange: 'dlx' }], bindings: [{ exchange: 'x', queue: 'q', routingKey: 'a.*' }] })).toEqual({
+    expect(
+      validateTopology({
+        exchanges: [{ name: 'x', type: 'topic' }],
+        queues: [{ name: 'q', deadLetterExchange: 'dlx' }],
+        bindings: [{ exchange: 'x', queue: 'q', routingKey: 'a.*' }],
+      }),
+    ).toEqual({
       exchanges: [{ name: 'x', type: 'topic', durable: true, autoDelete: false }],
       queues: [{ name: 'q', durable: true, type: 'classic', deadLetterExchange: 'dlx' }],
       bindings: [{ exchange: 'x', queue: 'q', routingKey: 'a.*' }],

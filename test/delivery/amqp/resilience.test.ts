@@ -114,7 +114,10 @@ describe.runIf(canControlBroker)('amqp resilience', () => {
       logger,
       reconnect: { minDelayMs: 50, maxDelayMs: 500 },
       topology: {
-        exchanges: [{ name: exchange, type: 'topic' }, { name: dlx, type: 'fanout' }],
+        exchanges: [
+          { name: exchange, type: 'topic' },
+          { name: dlx, type: 'fanout' },
+        ],
         queues: [{ name: queue, deadLetterExchange: dlx }],
         bindings: [{ exchange, queue, routingKey: 'a.#' }],
       },

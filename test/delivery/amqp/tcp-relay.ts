@@ -8,7 +8,10 @@ import { createServer, connect, type Server, type Socket } from 'node:net';
 export class TcpRelay {
   private server: Server | undefined;
   private readonly sockets = new Set<Socket>();
-  private constructor(readonly port: number, private readonly target: { host: string; port: number }) {}
+  private constructor(
+    readonly port: number,
+    private readonly target: { host: string; port: number },
+  ) {}
 
   /** Reserves a port (free now, closed until `open()`). */
   static async reserve(target: { host: string; port: number }): Promise<TcpRelay> {

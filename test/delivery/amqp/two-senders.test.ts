@@ -44,14 +44,25 @@ describe.runIf(amqp)('two senders, one deduplicating receiver', () => {
         await billing.outbox.send({ transport: 'amqp', queue }, { account: 'acct-0', n: 100 + i, amount: 1 });
         await shipping.outbox.send({ transport: 'amqp', queue }, { account: 'acct-0', n: 200 + i, amount: 1 });
       }
-      for (const { outbox } of senders) await eventually(() => outbox.stats(), (s) => s.confirmed === 5 && s.inFlight === 0, 30_000, 'five confirmed');
+      for (const { outbox } of senders)
+        await eventually(
+          () => outbox.stats(),
+          (s) => s.confirmed === 5 && s.inFlight === 0,
+          30_000,
+          'five confirmed',
+        );
 
       // Billing's store is created anew (DATA_DIR wiped): its delivery ids start at 1 again.
       await billing.system.terminate();
       const recreated = sender('billing-recreated');
       senders.push(recreated);
       for (let i = 1; i <= 5; i++) expect((await recreated.outbox.send({ transport: 'amqp', queue }, { account: 'acct-0', n: 110 + i, amount: 1 })).deliveryId).toBe(i);
-      await eventually(() => recreated.outbox.stats(), (s) => s.confirmed === 5 && s.inFlight === 0, 30_000, 'five confirmed after the store was re-created');
+      await eventually(
+        () => recreated.outbox.stats(),
+        (s) => s.confirmed === 5 && s.inFlight === 0,
+        30_000,
+        'five confirmed after the store was re-created',
+      );
 
       const state = await receiver.ask<AccountState>(consumer.router, new EntityEnvelope('acct-0', GetEntityState.instance));
       const expected = [101, 102, 103, 104, 105, 111, 112, 113, 114, 115, 201, 202, 203, 204, 205];
@@ -75,7 +86,12 @@ describe.runIf(amqp)('two senders, one deduplicating receiver', () => {
       for (let n = 1; n <= 3; n++) await victim.outbox.send({ transport: 'amqp', queue }, { n });
       // The attacker knows the sender id (it is in every Idempotency-Key and message id) and the ids.
       // send() resolves once the delivery is stored; its publish follows: wait until it is in the queue.
-      const peek = await eventually(() => channel.get(queue, { noAck: false }), (message) => message !== false, 20_000, 'a delivery in the queue');
+      const peek = await eventually(
+        () => channel.get(queue, { noAck: false }),
+        (message) => message !== false,
+        20_000,
+        'a delivery in the queue',
+      );
       if (peek === false) throw new Error('unreachable: eventually returned no message');
       const senderId = (peek.properties.headers as Record<string, unknown>)[HEADER_SENDER] as string;
       expect(senderId).toMatch(/^outbox@[\w-]{16}$/);
@@ -87,13 +103,23 @@ describe.runIf(amqp)('two senders, one deduplicating receiver', () => {
       forge(CONFIRMATIONS_MANIFEST, { confirmations: [{ senderId, deliveryIds: [1, 2], tokens: ['A'.repeat(22), 'B'.repeat(22)] }] });
       forge(CONFIRMATION_MANIFEST, { senderId, deliveryId: 3 }, { [HEADER_SENDER]: senderId, [HEADER_DELIVERY_ID]: 3 });
       const transports = DeliveryTransports.get(victim.system);
-      await eventually(async () => transports.rejectedConfirmations, (count) => count === 6, 20_000, 'six forged confirmations rejected');
+      await eventually(
+        async () => transports.rejectedConfirmations,
+        (count) => count === 6,
+        20_000,
+        'six forged confirmations rejected',
+      );
       expect(await victim.outbox.stats()).toMatchObject({ confirmed: 0, inFlight: 3 });
 
       const consumer = amqpConsumer({ url: amqp!.url, queue, logger: silent, handler: async () => {} });
       await consumer.start();
       try {
-        await eventually(() => victim.outbox.stats(), (s) => s.confirmed === 3 && s.inFlight === 0, 30_000, 'the real consumer confirms all three');
+        await eventually(
+          () => victim.outbox.stats(),
+          (s) => s.confirmed === 3 && s.inFlight === 0,
+          30_000,
+          'the real consumer confirms all three',
+        );
       } finally {
         await consumer.close();
       }

@@ -1,13 +1,23 @@
 /** Reading confirmation replies: both forms, and malformed batches refused whole. */
 import type { MessageProperties } from 'amqplib';
 import { describe, expect, it } from 'vitest';
-import { CONFIRMATION_MANIFEST, CONFIRMATIONS_MANIFEST, HEADER_DELIVERY_ID, HEADER_SENDER, confirmationBody, confirmationsBody, parseConfirmations } from '../../../delivery/amqp/wire.js';
+import {
+  CONFIRMATION_MANIFEST,
+  CONFIRMATIONS_MANIFEST,
+  HEADER_DELIVERY_ID,
+  HEADER_SENDER,
+  confirmationBody,
+  confirmationsBody,
+  parseConfirmations,
+} from '../../../delivery/amqp/wire.js';
 
 const properties = (type: string, headers: Record<string, unknown> = {}) => ({ type, headers }) as unknown as MessageProperties;
 
 describe('parseConfirmations', () => {
   it('reads a single reply from its headers, else its body', () => {
-    expect(parseConfirmations(properties(CONFIRMATION_MANIFEST, { [HEADER_SENDER]: 's', [HEADER_DELIVERY_ID]: 4 }), Buffer.from('not json'))).toEqual([{ senderId: 's', deliveryId: 4 }]);
+    expect(parseConfirmations(properties(CONFIRMATION_MANIFEST, { [HEADER_SENDER]: 's', [HEADER_DELIVERY_ID]: 4 }), Buffer.from('not json'))).toEqual([
+      { senderId: 's', deliveryId: 4 },
+    ]);
     expect(parseConfirmations(properties(CONFIRMATION_MANIFEST), confirmationBody({ senderId: 't', deliveryId: 5 }))).toEqual([{ senderId: 't', deliveryId: 5 }]);
   });
 
@@ -28,7 +38,14 @@ describe('parseConfirmations', () => {
     expect(parseConfirmations(properties(CONFIRMATIONS_MANIFEST), Buffer.from('{'))).toBeUndefined();
     expect(batch(null)).toBeUndefined();
     expect(batch({ confirmations: 'a:1' })).toBeUndefined();
-    expect(batch({ confirmations: [{ senderId: 'a', deliveryIds: [1] }, { senderId: 2, deliveryIds: [3] }] })).toBeUndefined();
+    expect(
+      batch({
+        confirmations: [
+          { senderId: 'a', deliveryIds: [1] },
+          { senderId: 2, deliveryIds: [3] },
+        ],
+      }),
+    ).toBeUndefined();
     expect(batch({ confirmations: [{ senderId: 'a', deliveryIds: [1, -1] }] })).toBeUndefined();
     expect(batch({ confirmations: [{ senderId: 'a', deliveryIds: [1.5] }] })).toBeUndefined();
     expect(batch({ confirmations: [] })).toEqual([]);

@@ -16,7 +16,9 @@ afterEach(async () => {
   for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
 });
 
-async function sink(answer: (request: IncomingMessage) => { status: number; headers?: Record<string, string> } = () => ({ status: 200 })): Promise<{ url: string; port: number; requests: IncomingMessage[] }> {
+async function sink(
+  answer: (request: IncomingMessage) => { status: number; headers?: Record<string, string> } = () => ({ status: 200 }),
+): Promise<{ url: string; port: number; requests: IncomingMessage[] }> {
   const requests: IncomingMessage[] = [];
   const server: Server = createServer((request, response) => {
     requests.push(request);
@@ -27,10 +29,13 @@ async function sink(answer: (request: IncomingMessage) => { status: number; head
     });
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  cleanups.push(() => new Promise<void>((resolve) => {
-    server.closeAllConnections();
-    server.close(() => resolve());
-  }));
+  cleanups.push(
+    () =>
+      new Promise<void>((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
+  );
   const { port } = server.address() as AddressInfo;
   return { url: `http://127.0.0.1:${port}/hook`, port, requests };
 }
@@ -84,15 +89,42 @@ describe('HttpDestinationPolicy', () => {
 
   it('allows private and loopback addresses and names without a list', () => {
     const policy = new HttpDestinationPolicy();
-    for (const url of ['http://127.0.0.1:5432/', 'http://0x7f000001/', 'http://2130706433/', 'http://[::1]:8080/', 'http://10.1.2.3/', 'http://192.168.1.1/', 'http://[fd12::1]/', 'https://hooks.example.com/x', 'http://localhost:3000/']) {
+    for (const url of [
+      'http://127.0.0.1:5432/',
+      'http://0x7f000001/',
+      'http://2130706433/',
+      'http://[::1]:8080/',
+      'http://10.1.2.3/',
+      'http://192.168.1.1/',
+      'http://[fd12::1]/',
+      'https://hooks.example.com/x',
+      'http://localhost:3000/',
+    ]) {
       expect(() => policy.checkUrl(new URL(url)), url).not.toThrow();
     }
   });
 
   it('with a list: only listed names, wildcards (below the name), CIDR ranges and ports', () => {
     const policy = new HttpDestinationPolicy(['hooks.example.com', '*.internal.example', '10.0.0.0/8', '[fd00::/8]:9000', 'api.example.org:8443']);
-    const allowed = ['https://hooks.example.com/a', 'http://HOOKS.example.com./b', 'http://a.internal.example/', 'http://x.y.internal.example:81/', 'http://10.20.30.40/', 'http://0x0a000001/', 'http://[fd00::5]:9000/', 'https://api.example.org:8443/'];
-    const refused = ['https://evil.example.com/', 'http://internal.example/', 'http://11.0.0.1/', 'http://127.0.0.1/', 'http://[fd00::5]/', 'https://api.example.org/', 'http://169.254.169.254/'];
+    const allowed = [
+      'https://hooks.example.com/a',
+      'http://HOOKS.example.com./b',
+      'http://a.internal.example/',
+      'http://x.y.internal.example:81/',
+      'http://10.20.30.40/',
+      'http://0x0a000001/',
+      'http://[fd00::5]:9000/',
+      'https://api.example.org:8443/',
+    ];
+    const refused = [
+      'https://evil.example.com/',
+      'http://internal.example/',
+      'http://11.0.0.1/',
+      'http://127.0.0.1/',
+      'http://[fd00::5]/',
+      'https://api.example.org/',
+      'http://169.254.169.254/',
+    ];
     for (const url of allowed) expect(() => policy.checkUrl(new URL(url)), url).not.toThrow();
     for (const url of refused) expect(() => policy.checkUrl(new URL(url)), url).toThrow(DestinationNotAllowedError);
     expect(() => policy.checkUrl(new URL('https://evil.example.com/'))).toThrow(/not in the allowed hosts/);
@@ -133,7 +165,12 @@ describe('httpTransport destination policy', () => {
     expect(() => transport.validateDestination({ transport: 'http', url: 'https://other.example.com/' })).toThrow(DestinationNotAllowedError);
     expect(() => transport.validateDestination({ transport: 'http', url: 'https://hooks.example.com/x' })).not.toThrow();
 
-    const system = ActorSystem.create('policy-outbox', { journal: inMemoryJournal({ logger: silent }), snapshotStore: inMemorySnapshotStore(), logger: silent, transports: [httpTransport()] });
+    const system = ActorSystem.create('policy-outbox', {
+      journal: inMemoryJournal({ logger: silent }),
+      snapshotStore: inMemorySnapshotStore(),
+      logger: silent,
+      transports: [httpTransport()],
+    });
     cleanups.push(() => system.terminate());
     const outbox = Outbox.start(system, { redeliverInterval: 60_000 });
     await expect(outbox.send({ transport: 'http', url: 'http://0xa9fea9fe/' }, { n: 1 })).rejects.toMatchObject({ code: 'ERR_DESTINATION_NOT_ALLOWED' });
@@ -156,11 +193,19 @@ describe('httpTransport destination policy', () => {
     // Resolves "sneaky.test" to the sink and to the metadata address: any refused answer refuses the name.
     const lookup = ((hostname: string, options: { all?: boolean }, callback: (error: NodeJS.ErrnoException | null, address: unknown, family?: number) => void) => {
       asked.push(hostname);
-      const answers = [{ address: '127.0.0.1', family: 4 }, { address: '169.254.169.254', family: 4 }];
+      const answers = [
+        { address: '127.0.0.1', family: 4 },
+        { address: '169.254.169.254', family: 4 },
+      ];
       if (options.all) callback(null, answers);
       else callback(null, answers[1]!.address, 4);
     }) as unknown as LookupFunction;
-    const system = ActorSystem.create('policy-dns', { journal: inMemoryJournal({ logger: silent }), snapshotStore: inMemorySnapshotStore(), logger: silent, transports: [httpTransport({ lookup, timeoutMs: 2000 })] });
+    const system = ActorSystem.create('policy-dns', {
+      journal: inMemoryJournal({ logger: silent }),
+      snapshotStore: inMemorySnapshotStore(),
+      logger: silent,
+      transports: [httpTransport({ lookup, timeoutMs: 2000 })],
+    });
     cleanups.push(() => system.terminate());
     const outbox = Outbox.start(system, { redeliverInterval: 60_000 });
     const { deliveryId } = await outbox.send({ transport: 'http', url: `http://sneaky.test:${target.port}/hook` }, { n: 1 });
@@ -170,7 +215,9 @@ describe('httpTransport destination policy', () => {
       await new Promise((resolve) => setTimeout(resolve, 20));
       status = await outbox.status(deliveryId);
     }
-    expect(status.status === 'in-flight' && status.lastError).toMatch(/sneaky\.test resolves to 169\.254\.169\.254, which is a link-local \/ cloud-metadata address; it was not requested/);
+    expect(status.status === 'in-flight' && status.lastError).toMatch(
+      /sneaky\.test resolves to 169\.254\.169\.254, which is a link-local \/ cloud-metadata address; it was not requested/,
+    );
     expect(asked).toContain('sneaky.test');
     expect(target.requests).toHaveLength(0);
   });
@@ -192,7 +239,7 @@ describe('httpTransport destination policy', () => {
     const failing = await sink(() => ({ status: 500 }));
     const transport = httpTransport({ timeoutMs: 2000 });
     await started(transport);
-    const url = failing.url.replace('http://', 'http://user:pw-1234@') + '?token=tok-5678&x=1';
+    const url = `${failing.url.replace('http://', 'http://user:pw-1234@')}?token=tok-5678&x=1`;
     const error = await transport.send({ transport: 'http', url }, { senderId: 's', deliveryId: 4, message: {}, attempt: 1 }).catch((e: unknown) => e);
     expect((error as Error).message).toMatch(/answered 500/);
     expect((error as Error).message).not.toMatch(/pw-1234|tok-5678|user/);

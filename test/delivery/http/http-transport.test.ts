@@ -38,10 +38,13 @@ afterEach(async () => {
 });
 
 function track(server: Server): void {
-  cleanups.push(() => new Promise<void>((resolve) => {
-    server.closeAllConnections();
-    server.close(() => resolve());
-  }));
+  cleanups.push(
+    () =>
+      new Promise<void>((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
+  );
 }
 
 async function started(transport: HttpTransport): Promise<{ confirmed: [string, number][] }> {
@@ -135,7 +138,12 @@ describe('httpTransport', () => {
     const transport = httpTransport({ maxConcurrency: 3, timeoutMs });
     await started(transport);
     const before = performance.now();
-    const sends = Array.from({ length: 8 }, (_, i) => transport.send(httpDestination(url), delivery(i + 1)).then(() => 'ok', (e: unknown) => e));
+    const sends = Array.from({ length: 8 }, (_, i) =>
+      transport.send(httpDestination(url), delivery(i + 1)).then(
+        () => 'ok',
+        (e: unknown) => e,
+      ),
+    );
     // While the first three hang, the other five wait for a slot: the endpoint sees exactly three.
     while (received.length < 3) await new Promise((resolve) => setTimeout(resolve, 10));
     await new Promise((resolve) => setTimeout(resolve, 150));
@@ -221,7 +229,12 @@ describe('httpTransport with the outbox', () => {
   it('records the last error of an in-flight delivery', async () => {
     const { server, url } = await startServer((_, response) => response.writeHead(503).end());
     track(server);
-    const system = ActorSystem.create('http-errors', { journal: inMemoryJournal({ logger: silent }), snapshotStore: inMemorySnapshotStore(), logger: silent, transports: [httpTransport()] });
+    const system = ActorSystem.create('http-errors', {
+      journal: inMemoryJournal({ logger: silent }),
+      snapshotStore: inMemorySnapshotStore(),
+      logger: silent,
+      transports: [httpTransport()],
+    });
     cleanups.push(() => system.terminate());
     const outbox = Outbox.start(system, { redeliverInterval: 60_000 });
     const { deliveryId } = await outbox.send(httpDestination(url), { n: 1 });

@@ -13,7 +13,7 @@ import { httpDestination, httpTransport } from '../../../delivery/http/index.js'
 import { eventually } from '../../support/eventually.js';
 
 const silent = pino({ level: 'silent' });
-const cleanups: (() => Promise<unknown> | void)[] = [];
+const cleanups: (() => unknown)[] = [];
 afterEach(async () => {
   for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
 });
@@ -35,10 +35,13 @@ async function deduplicatingReceiver() {
     });
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  cleanups.push(() => new Promise<void>((resolve) => {
-    server.closeAllConnections();
-    server.close(() => resolve());
-  }));
+  cleanups.push(
+    () =>
+      new Promise<void>((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
+  );
   return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/hook`, seen, applied };
 }
 
@@ -57,11 +60,22 @@ describe('two senders over HTTP, one deduplicating receiver', () => {
       await billing.outbox.send(httpDestination(receiver.url), { from: 'billing', i });
       await shipping.outbox.send(httpDestination(receiver.url), { from: 'shipping', i });
     }
-    for (const { outbox } of [billing, shipping]) await eventually(() => outbox.stats(), (s) => s.confirmed === 5, 20_000, 'five confirmed');
+    for (const { outbox } of [billing, shipping])
+      await eventually(
+        () => outbox.stats(),
+        (s) => s.confirmed === 5,
+        20_000,
+        'five confirmed',
+      );
 
     const recreated = service('billing-recreated');
     for (let i = 1; i <= 5; i++) expect((await recreated.outbox.send(httpDestination(receiver.url), { from: 'billing, re-created', i })).deliveryId).toBe(i);
-    await eventually(() => recreated.outbox.stats(), (s) => s.confirmed === 5, 20_000, 'five confirmed after the store was re-created');
+    await eventually(
+      () => recreated.outbox.stats(),
+      (s) => s.confirmed === 5,
+      20_000,
+      'five confirmed after the store was re-created',
+    );
 
     expect(receiver.applied).toHaveLength(15);
     expect(new Set(receiver.applied.map((payload) => JSON.stringify(payload))).size).toBe(15);

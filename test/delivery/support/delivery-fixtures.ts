@@ -37,7 +37,7 @@ import {
   type OutboxEvent,
 } from '../../../src/index.js';
 import { pino } from 'pino';
-import { TestProbe } from '../../../journal/testkit/index.js';
+import type { TestProbe } from '../../../journal/testkit/index.js';
 import { ManualClock } from '../../support/manual-clock.js';
 
 // The fake transport's destinations, registered as a user's own transport would register its own.
@@ -149,10 +149,7 @@ export type SenderCommand =
   | { type: 'state' }
   | { type: 'crash' };
 
-export type SenderEvent =
-  | { type: 'sent'; text: string; to?: PlainDestination }
-  | { type: 'confirmed'; id: number }
-  | { type: 'gave-up'; ids: number[] };
+export type SenderEvent = { type: 'sent'; text: string; to?: PlainDestination } | { type: 'confirmed'; id: number } | { type: 'gave-up'; ids: number[] };
 
 export interface SenderOptions {
   persistenceId: string;
@@ -205,12 +202,7 @@ export class Sender extends AtLeastOnceDeliveryActor<SenderCommand, SenderEvent>
       void this.persist({ type: 'gave-up', ids: command.deliveries.map((d) => d.deliveryId) }, (event) => this.#apply(event));
       return;
     }
-    if (
-      command instanceof UnconfirmedWarning ||
-      command instanceof SaveSnapshotSuccess ||
-      command instanceof DeleteMessagesSuccess ||
-      command instanceof DeleteMessagesFailure
-    ) {
+    if (command instanceof UnconfirmedWarning || command instanceof SaveSnapshotSuccess || command instanceof DeleteMessagesSuccess || command instanceof DeleteMessagesFailure) {
       reports.tell(command);
       return;
     }

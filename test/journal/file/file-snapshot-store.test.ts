@@ -25,7 +25,11 @@ function capture(): { logger: pino.Logger; warnings: () => string[] } {
   });
   return {
     logger: pino({ level: 'info' }, sink),
-    warnings: () => lines.map((l) => JSON.parse(l) as { level: number; msg: string }).filter((l) => l.level === 40).map((l) => l.msg),
+    warnings: () =>
+      lines
+        .map((l) => JSON.parse(l) as { level: number; msg: string })
+        .filter((l) => l.level === 40)
+        .map((l) => l.msg),
   };
 }
 

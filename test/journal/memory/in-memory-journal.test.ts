@@ -17,7 +17,12 @@ function capturingLogger(): { logger: pino.Logger; lines: () => { level: number;
   const logger = pino({ level: 'info' }, sink);
   return {
     logger,
-    lines: () => chunks.join('').split('\n').filter(Boolean).map((line) => JSON.parse(line) as { level: number; msg: string }),
+    lines: () =>
+      chunks
+        .join('')
+        .split('\n')
+        .filter(Boolean)
+        .map((line) => JSON.parse(line) as { level: number; msg: string }),
   };
 }
 

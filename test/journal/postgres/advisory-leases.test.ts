@@ -47,7 +47,8 @@ async function acquireEventually(from: PostgresJournal, name: string, timeoutMs 
   }
 }
 
-const notYet = (promise: Promise<unknown>, ms = 200): Promise<boolean> => Promise.race([promise.then(() => false), new Promise<boolean>((resolve) => setTimeout(() => resolve(true), ms))]);
+const notYet = (promise: Promise<unknown>, ms = 200): Promise<boolean> =>
+  Promise.race([promise.then(() => false), new Promise<boolean>((resolve) => setTimeout(() => resolve(true), ms))]);
 
 describe.runIf(pgr)('postgresJournal leases', () => {
   it('is exclusive while held, across journals and within one; release() frees it', async () => {
@@ -91,7 +92,7 @@ describe.runIf(pgr)('postgresJournal leases', () => {
     expect(await lockHolders(application)).toEqual([]);
   });
 
-  it('with a shared pool, uses that pool\'s settings for a client of its own and takes none of the pool\'s connections', async () => {
+  it("with a shared pool, uses that pool's settings for a client of its own and takes none of the pool's connections", async () => {
     const application = appName('shared');
     const pool = new pg.Pool({ connectionString: pgr!.connectionString, application_name: application, max: 2 });
     pool.on('error', () => {});

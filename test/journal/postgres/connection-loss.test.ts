@@ -14,13 +14,23 @@ class Progress {
   #waiters: { target: number; resolve: () => void }[] = [];
   add(n = 1): void {
     this.value += n;
-    this.#waiters = this.#waiters.filter((w) => (this.value >= w.target ? (w.resolve(), false) : true));
+    this.#waiters = this.#waiters.filter((w) => {
+      if (this.value < w.target) return true;
+      w.resolve();
+      return false;
+    });
   }
   reach(target: number, timeoutMs = 20_000): Promise<void> {
     if (this.value >= target) return Promise.resolve();
     return new Promise((resolve, reject) => {
       const timer = setTimeout(() => reject(new Error(`progress stuck at ${this.value} < ${target}`)), timeoutMs);
-      this.#waiters.push({ target, resolve: () => (clearTimeout(timer), resolve()) });
+      this.#waiters.push({
+        target,
+        resolve: () => {
+          clearTimeout(timer);
+          resolve();
+        },
+      });
     });
   }
 }
@@ -82,10 +92,9 @@ describe.runIf(pgr)('postgresJournal when its connections die', () => {
     while (kills < 6 || (errors.value < 5 && kills < 300)) {
       kills++;
       await progress.reach(progress.value + 100);
-      const result = await pgr!.admin.query(
-        `select pg_terminate_backend(pid) as done from pg_stat_activity where application_name = $1 and pid <> pg_backend_pid()`,
-        [application],
-      );
+      const result = await pgr!.admin.query(`select pg_terminate_backend(pid) as done from pg_stat_activity where application_name = $1 and pid <> pg_backend_pid()`, [
+        application,
+      ]);
       terminated += result.rows.filter((r: { done: boolean }) => r.done).length;
     }
     // The plugin must come back without a restart: acknowledged writes keep flowing after the last kill.
@@ -161,7 +170,10 @@ describe.runIf(pgr)('postgresJournal when its connections die', () => {
 class OutageProxy {
   #server: Server | undefined;
   readonly #sockets = new Set<Socket>();
-  constructor(readonly host: string, readonly port: number) {}
+  constructor(
+    readonly host: string,
+    readonly port: number,
+  ) {}
 
   up(port = 0): Promise<number> {
     const server = createServer((client) => {

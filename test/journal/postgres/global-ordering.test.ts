@@ -2,25 +2,12 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type pg from 'pg';
 import { postgresJournal, type OrderedEvent, type PostgresJournal } from '../../../journal/postgres/index.js';
 import { advisoryLockKey } from '../../../journal/postgres/sql-names.js';
+import { valueOf } from '../../support/eventually.js';
 import { postgresResource } from '../../support/services.js';
 import { appName, pid, write } from './helpers.js';
 
 const pgr = await postgresResource('pg_ordering');
 afterAll(() => pgr?.cleanup());
-
-/**
- * Waits for a condition the database reports, with a deadline: used where progress depends on other
- * sessions (e.g. pg_snapshot_xmin only moves once every older transaction in the cluster has ended).
- */
-async function eventually<T>(probe: () => Promise<T | undefined>, what: string, timeoutMs = 20_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
-}
 
 describe.runIf(pgr)('global ordering (readAllEvents / readEventsByTag)', () => {
   let journal: PostgresJournal;
@@ -55,9 +42,7 @@ describe.runIf(pgr)('global ordering (readAllEvents / readEventsByTag)', () => {
       // A writer that does not take the journal's lock (e.g. a migration tool): it holds a low ordering open.
       const lateOrdering = await openTransactionWithRow(client, late, false);
       expect((await journal.writeMessages([write(early, 1, 1, { tags: ['gap'] })]))[0]!.status).toBe('ok');
-      const committedOrdering = Number(
-        (await pgr!.admin.query(`select ordering from "${schema}".journal where persistence_id = $1`, [early])).rows[0].ordering,
-      );
+      const committedOrdering = Number((await pgr!.admin.query(`select ordering from "${schema}".journal where persistence_id = $1`, [early])).rows[0].ordering);
       expect(committedOrdering).toBeGreaterThan(lateOrdering);
 
       // The later row is committed and visible to plain SQL ...
@@ -68,7 +53,7 @@ describe.runIf(pgr)('global ordering (readAllEvents / readEventsByTag)', () => {
       expect(await journal.readEventsByTag('gap', { fromOrdering: lateOrdering })).toEqual([]);
 
       await client.query('commit');
-      const after = await eventually(async () => {
+      const after = await valueOf(async () => {
         const events = await journal.readAllEvents({ fromOrdering: lateOrdering });
         return events.length >= 2 ? events : undefined;
       }, 'both events once the late transaction committed');
@@ -93,18 +78,15 @@ describe.runIf(pgr)('global ordering (readAllEvents / readEventsByTag)', () => {
       const firstOrdering = await openTransactionWithRow(client, first, true);
       const pending = journal.writeMessages([write(second, 1)]);
       // The journal's flush must queue behind the lock instead of drawing an ordering now.
-      await eventually(async () => {
-        const waiting = await pgr!.admin.query(
-          `select 1 from pg_stat_activity where application_name = $1 and wait_event_type = 'Lock' and wait_event = 'advisory'`,
-          [application],
-        );
+      await valueOf(async () => {
+        const waiting = await pgr!.admin.query(`select 1 from pg_stat_activity where application_name = $1 and wait_event_type = 'Lock' and wait_event = 'advisory'`, [
+          application,
+        ]);
         return waiting.rowCount! > 0 ? true : undefined;
       }, "the journal's flush waiting for the writer lock");
       await client.query('commit');
       expect((await pending)[0]!.status).toBe('ok');
-      const secondOrdering = Number(
-        (await pgr!.admin.query(`select ordering from "${schema}".journal where persistence_id = $1`, [second])).rows[0].ordering,
-      );
+      const secondOrdering = Number((await pgr!.admin.query(`select ordering from "${schema}".journal where persistence_id = $1`, [second])).rows[0].ordering);
       expect(secondOrdering).toBeGreaterThan(firstOrdering);
     } finally {
       await client.query('rollback').catch(() => {});

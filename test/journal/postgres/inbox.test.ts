@@ -25,7 +25,10 @@ describe.runIf(pg)('postgresInbox', () => {
       expect(outcomes.filter((outcome) => outcome === 'applied')).toHaveLength(2);
       expect(outcomes.filter((outcome) => outcome === 'duplicate')).toHaveLength(9);
       const { rows } = await inbox.pool.query(`select delivery_id::int as id, count(*)::int as n from "${pg!.schema}".ledger group by 1 order by 1`);
-      expect(rows).toEqual([{ id: 7, n: 1 }, { id: 8, n: 1 }]);
+      expect(rows).toEqual([
+        { id: 7, n: 1 },
+        { id: 8, n: 1 },
+      ]);
     } finally {
       await inbox.close();
     }
@@ -54,9 +57,7 @@ describe.runIf(pg)('postgresInbox', () => {
   it('cleans up old entries in batches and keeps recent ones', async () => {
     const inbox = await setup();
     try {
-      await inbox.pool.query(
-        `insert into "${pg!.schema}".inbox (sender_id, delivery_id, received_at) select 'old', g, now() - interval '2 days' from generate_series(1, 2500) g`,
-      );
+      await inbox.pool.query(`insert into "${pg!.schema}".inbox (sender_id, delivery_id, received_at) select 'old', g, now() - interval '2 days' from generate_series(1, 2500) g`);
       await inbox.process('recent', 1, async () => {});
       expect(await inbox.cleanup({ olderThanMs: 24 * 3600_000, batchSize: 1000 })).toBe(2500);
       const { rows } = await inbox.pool.query(`select sender_id from "${pg!.schema}".inbox`);

@@ -53,7 +53,10 @@ describe.runIf(pgr)('postgresJournal', () => {
       expect(cause.message).toContain(`"${id}"`);
       expect(cause.message).toContain('2..3');
       const stored = await replayAll(other, id);
-      expect(stored.map((e) => [e.sequenceNr, e.writerUuid])).toEqual([[1, 'writer-1'], [2, 'writer-1']]);
+      expect(stored.map((e) => [e.sequenceNr, e.writerUuid])).toEqual([
+        [1, 'writer-1'],
+        [2, 'writer-1'],
+      ]);
     } finally {
       await other.close();
     }
@@ -116,10 +119,7 @@ describe.runIf(pgr)('postgresJournal', () => {
     await journal.writeMessages([
       {
         persistenceId: id,
-        events: [
-          event(id, 1, { payload: '{"kind":"deposit","amount":42,"nested":{"currency":"EUR"}}' }),
-          event(id, 2, { payload: bytes, serializerId: 'bin' }),
-        ],
+        events: [event(id, 1, { payload: '{"kind":"deposit","amount":42,"nested":{"currency":"EUR"}}' }), event(id, 2, { payload: bytes, serializerId: 'bin' })],
       },
     ]);
     const json = await q(
@@ -139,7 +139,7 @@ describe.runIf(pgr)('postgresJournal', () => {
     expect([...(replayed[1]!.payload as Uint8Array)]).toEqual([...bytes]);
   });
 
-  it('records each event\'s transaction id and a global ordering', async () => {
+  it("records each event's transaction id and a global ordering", async () => {
     const id = pid('meta');
     await journal.writeMessages([write(id, 1, 3)]);
     const rows = await q(`select ordering, tx_id::text as tx from $schema.journal where persistence_id = $1 order by sequence_nr`, [id]);
@@ -174,7 +174,11 @@ describe.runIf(pgr)('postgresJournal', () => {
     await journal.writeMessages([write(a, 1, 1, { tags: [tag] }), write(b, 1, 1, { tags: ['other'] })]);
     await journal.writeMessages([write(a, 2, 2, { tags: [tag, tag] }), write(b, 2, 2, { tags: [tag] })]);
     const tagged = await readEventsByTag(journal, tag);
-    expect(tagged.map((e) => [e.persistenceId, e.sequenceNr])).toEqual([[a, 1], [a, 2], [b, 2]]);
+    expect(tagged.map((e) => [e.persistenceId, e.sequenceNr])).toEqual([
+      [a, 1],
+      [a, 2],
+      [b, 2],
+    ]);
     expect(tagged[1]!.tags).toEqual([tag, tag]);
     const orderings = tagged.map((e) => e.ordering);
     expect(orderings).toEqual([...orderings].sort((x, y) => x - y));
@@ -183,7 +187,12 @@ describe.runIf(pgr)('postgresJournal', () => {
 
     const all = await readAllEvents(journal, { fromOrdering: orderings[0]!, limit: 10_000 });
     const mine = all.filter((e) => e.persistenceId === a || e.persistenceId === b);
-    expect(mine.map((e) => [e.persistenceId, e.sequenceNr])).toEqual([[a, 1], [b, 1], [a, 2], [b, 2]]);
+    expect(mine.map((e) => [e.persistenceId, e.sequenceNr])).toEqual([
+      [a, 1],
+      [b, 1],
+      [a, 2],
+      [b, 2],
+    ]);
   });
 
   it('pings, refuses use after close, and never ends a pool it was given', async () => {

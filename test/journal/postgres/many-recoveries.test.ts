@@ -58,9 +58,11 @@ describe.runIf(pg)('PostgreSQL: a restart with 10 000 actors', () => {
     });
     const refs = Array.from({ length: ACTORS }, (_, i) => first.actorOf(() => new Counter(`counter-${i}`), `c${i}`));
     // Actor i persists (i % 3) + 1 events, so a mix-up between streams would show in the counts.
-    await Promise.all(refs.map(async (ref, i) => {
-      for (let n = 0; n <= i % 3; n++) await ref.ask('add', 60_000);
-    }));
+    await Promise.all(
+      refs.map(async (ref, i) => {
+        for (let n = 0; n <= i % 3; n++) await ref.ask('add', 60_000);
+      }),
+    );
     await first.terminate();
 
     const stats = { current: 0, max: 0, total: 0 };

@@ -53,9 +53,7 @@ describe.runIf(pg)('PostgreSQL migrations', () => {
 
   it('are safe when many processes start at once: each migration is applied exactly once', async () => {
     const schema = await pg!.newSchema('mig_conc');
-    const results = await Promise.all(
-      Array.from({ length: 6 }, () => migrate({ connectionString: pg!.connectionString, schema })),
-    );
+    const results = await Promise.all(Array.from({ length: 6 }, () => migrate({ connectionString: pg!.connectionString, schema })));
     const applied = results.flatMap((r) => r.applied).sort();
     expect(applied).toEqual(MIGRATIONS.map((m) => m.version));
     expect(await versions(schema)).toEqual(MIGRATIONS.map((m) => m.version));
@@ -65,7 +63,10 @@ describe.runIf(pg)('PostgreSQL migrations', () => {
     const schema = await pg!.newSchema('mig_manual');
     const journal = postgresJournal({ connectionString: pg!.connectionString, schema, autoMigrate: false });
     try {
-      const failure = await journal.start().then(() => undefined, (error: unknown) => error);
+      const failure = await journal.start().then(
+        () => undefined,
+        (error: unknown) => error,
+      );
       expect(failure).toBeInstanceOf(SchemaBehindError);
       expect((failure as SchemaBehindError).code).toBe('ERR_SCHEMA_BEHIND');
       expect((failure as Error).message).toContain(`schema "${schema}" is at migration version 0`);
@@ -73,7 +74,10 @@ describe.runIf(pg)('PostgreSQL migrations', () => {
 
       await pg!.admin.query(`create table "${schema}".schema_migrations (version int primary key, name text, applied_at timestamptz)`);
       await pg!.admin.query(`insert into "${schema}".schema_migrations values (1, 'journal', now())`);
-      const behind = await journal.start().then(() => undefined, (error: unknown) => error);
+      const behind = await journal.start().then(
+        () => undefined,
+        (error: unknown) => error,
+      );
       expect((behind as SchemaBehindError).currentVersion).toBe(1);
       await pg!.admin.query(`drop table "${schema}".schema_migrations`);
 

@@ -32,7 +32,10 @@ class Account extends PersistentActor<string, { type: 'noted'; by: string }> {
 
 /** Resolves when the watched actor stops. */
 class Watcher extends Actor {
-  constructor(target: ActorRef, private readonly stopped: () => void) {
+  constructor(
+    target: ActorRef,
+    private readonly stopped: () => void,
+  ) {
     super();
     this.context.watch(target);
   }
@@ -42,7 +45,7 @@ class Watcher extends Actor {
 }
 
 describe.runIf(pg)('PostgreSQL: one writer per persistenceId', () => {
-  it('refuses the second system\'s write of the same sequence number with onPersistFailure', async () => {
+  it("refuses the second system's write of the same sequence number with onPersistFailure", async () => {
     const { connectionString, schema } = pg!;
     const systems = ['a', 'b'].map((name) =>
       ActorSystem.create(`writer-${name}`, {

@@ -13,9 +13,7 @@ describe.runIf(pg)('PostgreSQL plugins', () => {
     jsonPayloads: 'semantic',
     largeStreamEvents: 20_000,
   });
-  snapshotStoreSpec(
-    'postgres',
-    () => postgresSnapshotStore({ connectionString: pg!.connectionString, schema: pg!.schema, applicationName: 'sf-test-tck' }),
-    { jsonPayloads: 'semantic' },
-  );
+  snapshotStoreSpec('postgres', () => postgresSnapshotStore({ connectionString: pg!.connectionString, schema: pg!.schema, applicationName: 'sf-test-tck' }), {
+    jsonPayloads: 'semantic',
+  });
 });

@@ -11,13 +11,14 @@ describe('WriteBatcher.idle', () => {
 
     const releases: (() => void)[] = [];
     const flushed: number[] = [];
-    const batcher = new WriteBatcher((writes: readonly AtomicWrite[]) =>
-      new Promise<readonly WriteOutcome[]>((resolve) => {
-        releases.push(() => {
-          flushed.push(writes.length);
-          resolve(writes.map(() => WRITE_OK));
-        });
-      }),
+    const batcher = new WriteBatcher(
+      (writes: readonly AtomicWrite[]) =>
+        new Promise<readonly WriteOutcome[]>((resolve) => {
+          releases.push(() => {
+            flushed.push(writes.length);
+            resolve(writes.map(() => WRITE_OK));
+          });
+        }),
     );
     const first = batcher.write([write('a', 1)]);
     const second = batcher.write([write('b', 1)]);

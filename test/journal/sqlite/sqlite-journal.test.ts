@@ -26,10 +26,7 @@ describe('sqliteJournal', () => {
   it('keeps events, tags and the highest sequence number across a reopen, also after deleting every event', async () => {
     const path = freshPath();
     const first = sqliteJournal({ path });
-    await first.writeMessages([
-      { persistenceId: 'a', events: [jsonEvent('a', 1, { tags: ['x', 'y'] }), jsonEvent('a', 2)] },
-      atomicWrite('b', 1, 4),
-    ]);
+    await first.writeMessages([{ persistenceId: 'a', events: [jsonEvent('a', 1, { tags: ['x', 'y'] }), jsonEvent('a', 2)] }, atomicWrite('b', 1, 4)]);
     await first.deleteMessagesTo('b', 10);
     await first.close();
 

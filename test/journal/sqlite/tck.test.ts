@@ -14,6 +14,4 @@ journalSpec('sqlite', () => sqliteJournal({ path: shared }));
 snapshotStoreSpec('sqlite', () => sqliteSnapshotStore({ path: shared }));
 
 // Small transactions and pages, so that batch splitting and paging are exercised by the same checks.
-journalSpec('sqlite, tiny transactions and pages', () =>
-  sqliteJournal({ path: join(dir, 'tiny.db'), maxEventsPerTransaction: 3, replayPageSize: 2, synchronous: 'NORMAL' }),
-);
+journalSpec('sqlite, tiny transactions and pages', () => sqliteJournal({ path: join(dir, 'tiny.db'), maxEventsPerTransaction: 3, replayPageSize: 2, synchronous: 'NORMAL' }));

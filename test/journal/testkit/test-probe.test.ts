@@ -123,9 +123,11 @@ describe('TestProbe', () => {
     probe.ref.tell('b');
     // The timeout must not run out before 'a' and 'b' reached the probe (a busy machine can hand the
     // dispatcher's next slice to a later turn): 500 ms, not 30.
-    const error = await rejection(probe.fishForMessage(function isBig(message) {
-      return message === 'big';
-    }, 500));
+    const error = await rejection(
+      probe.fishForMessage(function isBig(message) {
+        return message === 'big';
+      }, 500),
+    );
     expect(error.message).toContain("waiting for a message matching isBig; skipped [ 'a', 'b' ]");
   });
 

@@ -1,4 +1,15 @@
-import type { AsyncWriteJournal, AtomicWrite, PersistentRepr, SerializedValue, SnapshotMetadata, SnapshotSelectionCriteria, SnapshotStore, StoredSnapshot, WriteOutcome, ReplayedEvent } from '../../../src/index.js';
+import type {
+  AsyncWriteJournal,
+  AtomicWrite,
+  PersistentRepr,
+  SerializedValue,
+  SnapshotMetadata,
+  SnapshotSelectionCriteria,
+  SnapshotStore,
+  StoredSnapshot,
+  WriteOutcome,
+  ReplayedEvent,
+} from '../../../src/index.js';
 
 type Awaitable<T> = T | Promise<T>;
 
@@ -15,10 +26,7 @@ export class FaultyJournal implements AsyncWriteJournal {
   readonly replayOrder: string[] = [];
 
   onWrite?: (writes: readonly AtomicWrite[], inner: AsyncWriteJournal) => Awaitable<readonly WriteOutcome[]>;
-  onReplay?: (
-    args: { persistenceId: string; from: number; to: number; max: number; onMessage: ReplayedEvent },
-    inner: AsyncWriteJournal,
-  ) => Promise<void>;
+  onReplay?: (args: { persistenceId: string; from: number; to: number; max: number; onMessage: ReplayedEvent }, inner: AsyncWriteJournal) => Promise<void>;
   onReadHighest?: (persistenceId: string, inner: AsyncWriteJournal) => Promise<number>;
   onDelete?: (persistenceId: string, toSequenceNr: number, inner: AsyncWriteJournal) => Promise<void>;
 
@@ -31,13 +39,7 @@ export class FaultyJournal implements AsyncWriteJournal {
     return this.inner.writeMessages(writes);
   }
 
-  async replayMessages(
-    persistenceId: string,
-    from: number,
-    to: number,
-    max: number,
-    onMessage: ReplayedEvent,
-  ): Promise<void> {
+  async replayMessages(persistenceId: string, from: number, to: number, max: number, onMessage: ReplayedEvent): Promise<void> {
     this.calls.replayMessages++;
     this.replayOrder.push(persistenceId);
     this.activeReplays++;

@@ -49,10 +49,7 @@ export class Recorder<T = unknown> {
     try {
       await new Promise<void>((resolve, reject) => {
         this.#waiters.push({ count, resolve });
-        timer = setTimeout(
-          () => reject(new Error(`expected ${count} values within ${timeoutMs} ms, got ${this.values.length}: ${safeJson(this.values)}`)),
-          timeoutMs,
-        );
+        timer = setTimeout(() => reject(new Error(`expected ${count} values within ${timeoutMs} ms, got ${this.values.length}: ${safeJson(this.values)}`)), timeoutMs);
       });
     } finally {
       clearTimeout(timer);

@@ -74,13 +74,27 @@ export class ServiceProcess {
       };
       const timer = setTimeout(() => {
         this.#waiters.delete(waiter);
-        reject(new Error(`no matching log line within ${timeoutMs} ms; stderr: ${this.stderr}\nlast lines: ${this.lines.slice(-5).map((l) => JSON.stringify(l)).join('\n')}`));
+        reject(
+          new Error(
+            `no matching log line within ${timeoutMs} ms; stderr: ${this.stderr}\nlast lines: ${this.lines
+              .slice(-5)
+              .map((l) => JSON.stringify(l))
+              .join('\n')}`,
+          ),
+        );
       }, timeoutMs);
       this.#waiters.add(waiter);
       void this.exited.then(({ code, signal }) => {
         if (!this.#waiters.delete(waiter)) return;
         clearTimeout(timer);
-        reject(new Error(`the service exited (code ${code}, signal ${signal}) before the expected log line; stderr: ${this.stderr}\nlast lines: ${this.lines.slice(-5).map((l) => JSON.stringify(l)).join('\n')}`));
+        reject(
+          new Error(
+            `the service exited (code ${code}, signal ${signal}) before the expected log line; stderr: ${this.stderr}\nlast lines: ${this.lines
+              .slice(-5)
+              .map((l) => JSON.stringify(l))
+              .join('\n')}`,
+          ),
+        );
       });
     });
   }
@@ -106,14 +120,4 @@ export async function postJson(baseUrl: string, path: string, body: unknown, hea
 export async function getJson(baseUrl: string, path: string): Promise<{ status: number; json: Record<string, unknown> }> {
   const response = await fetch(`${baseUrl}${path}`);
   return { status: response.status, json: (await response.json()) as Record<string, unknown> };
-}
-
-/** Polls `check` until it returns true; the deadline makes a stuck condition fail the test with `what`. */
-export async function eventually(what: string, check: () => Promise<boolean> | boolean, timeoutMs = 60_000, everyMs = 100): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    if (await check()) return;
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting until ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, everyMs));
-  }
 }
