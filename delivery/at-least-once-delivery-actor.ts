@@ -7,7 +7,7 @@ import { resolveDeliverySettings, type AtLeastOnceDeliverySettings } from './del
 import type { DeliveryInfo, DeliveryRecord } from './delivery-record.js';
 import { describeDestination, validateDestination, type Destination } from './destination.js';
 import { DeliveryAttemptsExhausted, DeliveryConfirmed, UnconfirmedWarning, type AtLeastOnceDeliverySnapshot, type DeliveryNotice } from './messages.js';
-import { SenderIdentities } from './sender-identity.js';
+import { SenderIdentities, type SenderIdentity } from './sender-identity.js';
 import { DeliveryTransports, ReceiverConfirmation } from './transports.js';
 import type { TransportDestination } from './transport.js';
 
@@ -181,12 +181,16 @@ export abstract class AtLeastOnceDeliveryActor<Command = unknown, Event = unknow
     const storeId = this.#state.settings.storeId;
     const cached = identities.cached(this.persistenceId, storeId);
     if (cached) {
-      this.#state.identity = cached;
+      this.#useIdentity(cached);
       return undefined;
     }
-    return identities.resolve(this.persistenceId, storeId).then((identity) => {
-      this.#state.identity = identity;
-    });
+    return identities.resolve(this.persistenceId, storeId).then((identity) => this.#useIdentity(identity));
+  }
+
+  // Replies name the wire sender id: registered under it too, they are routed without parsing it.
+  #useIdentity(identity: SenderIdentity): void {
+    this.#state.identity = identity;
+    this.#transports?.registerSender(identity.currentSenderId, this.self);
   }
 
   override aroundReceive(message: unknown): void | Promise<void> {
@@ -208,6 +212,8 @@ export abstract class AtLeastOnceDeliveryActor<Command = unknown, Event = unknow
 
   override aroundPostStop(): void | Promise<void> {
     this.#transports?.unregisterSender(this.persistenceId, this.self);
+    const senderId = this.#state.identity?.currentSenderId;
+    if (senderId !== undefined) this.#transports?.unregisterSender(senderId, this.self);
     return super.aroundPostStop();
   }
 
