@@ -202,7 +202,7 @@ export abstract class AtLeastOnceDeliveryActor<Command = unknown, Event = unknow
       // While recovering the delivery may not be rebuilt yet: held back like any command, checked after.
       if (this.isRecovering) return super.aroundReceive(message);
       if (!this.#isProvenReceipt(message)) return;
-      return super.aroundReceive(new DeliveryConfirmed(message.deliveryId, message.senderId));
+      return super.aroundReceive(message);
     }
     if (message instanceof SaveSnapshotSuccess || message instanceof SaveSnapshotFailure) {
       this.#state.snapshotSaved(message.metadata.sequenceNr, message instanceof SaveSnapshotSuccess);

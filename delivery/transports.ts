@@ -116,15 +116,17 @@ export class DeliveryTransports {
 /**
  * A confirmation that arrived as a message from the receiver (e.g. a reply over RabbitMQ): anyone who
  * can publish to the reply queue could have sent it, so the delivering actor counts it only when its
- * token is the one the delivery carried. Never seen by user code: the actor turns a valid one into a
- * DeliveryConfirmed and drops the rest.
+ * token is the one the delivery carried, and drops it before user code sees it otherwise. A proven one
+ * is handed on as it is (it is a DeliveryConfirmed: one object per confirmation on a hot path).
  */
-export class ReceiverConfirmation {
+export class ReceiverConfirmation extends DeliveryConfirmed {
   constructor(
-    readonly deliveryId: number,
-    readonly senderId: string,
+    deliveryId: number,
+    override readonly senderId: string,
     readonly token: string | undefined,
-  ) {}
+  ) {
+    super(deliveryId, senderId);
+  }
 }
 
 /** A user's transport that throws instead of rejecting must not throw into the delivering actor. */
