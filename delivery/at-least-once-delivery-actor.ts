@@ -6,7 +6,7 @@ import { AtLeastOnceDeliverySemantic } from './at-least-once-delivery-semantic.j
 import { resolveDeliverySettings, type AtLeastOnceDeliverySettings } from './delivery-settings.js';
 import type { DeliveryInfo, DeliveryRecord } from './delivery-record.js';
 import { describeDestination, validateDestination, type Destination } from './destination.js';
-import { DeliveryAttemptsExhausted, DeliveryConfirmed, UnconfirmedWarning, type AtLeastOnceDeliverySnapshot, type DeliveryNotice } from './messages.js';
+import { DeliveryAttemptsExhausted, UnconfirmedWarning, type AtLeastOnceDeliverySnapshot, type DeliveryNotice } from './messages.js';
 import { SenderIdentities, type SenderIdentity } from './sender-identity.js';
 import { DeliveryTransports, ReceiverConfirmation } from './transports.js';
 import type { TransportDestination } from './transport.js';

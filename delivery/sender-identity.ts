@@ -48,9 +48,7 @@ interface StoredIdentityEvent {
  * costs one one-shot hash (~0.8 us) where an HMAC object costs ~3 us, on a path every delivery takes.
  */
 const oneShotHash: (data: string) => string =
-  typeof crypto.hash === 'function'
-    ? (data) => crypto.hash('sha512-256', data, 'base64url')
-    : (data) => crypto.createHash('sha512-256').update(data).digest('base64url');
+  typeof crypto.hash === 'function' ? (data) => crypto.hash('sha512-256', data, 'base64url') : (data) => crypto.createHash('sha512-256').update(data).digest('base64url');
 
 export class SenderIdentity {
   /** The secret as text, prefixed to every key that is hashed into a token. */

@@ -26,6 +26,6 @@ export async function waitUntil(what: string, check: () => Promise<boolean> | bo
 }
 
 /** `eventually` for a probe that answers `undefined` until the value is there. */
-export async function valueOf<T>(probe: () => Promise<T | undefined>, what: string, timeoutMs = 20_000, intervalMs = 20): Promise<T> {
+export async function eventualValue<T>(probe: () => Promise<T | undefined>, what: string, timeoutMs = 20_000, intervalMs = 20): Promise<T> {
   return (await eventually(probe, (value) => value !== undefined, timeoutMs, what, intervalMs)) as T;
 }

@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type pg from 'pg';
 import { postgresJournal, type OrderedEvent, type PostgresJournal } from '../../../journal/postgres/index.js';
 import { advisoryLockKey } from '../../../journal/postgres/sql-names.js';
-import { valueOf } from '../../support/eventually.js';
+import { eventualValue } from '../../support/eventually.js';
 import { postgresResource } from '../../support/services.js';
 import { appName, pid, write } from './helpers.js';
 
@@ -53,7 +53,7 @@ describe.runIf(pgr)('global ordering (readAllEvents / readEventsByTag)', () => {
       expect(await journal.readEventsByTag('gap', { fromOrdering: lateOrdering })).toEqual([]);
 
       await client.query('commit');
-      const after = await valueOf(async () => {
+      const after = await eventualValue(async () => {
         const events = await journal.readAllEvents({ fromOrdering: lateOrdering });
         return events.length >= 2 ? events : undefined;
       }, 'both events once the late transaction committed');
@@ -78,7 +78,7 @@ describe.runIf(pgr)('global ordering (readAllEvents / readEventsByTag)', () => {
       const firstOrdering = await openTransactionWithRow(client, first, true);
       const pending = journal.writeMessages([write(second, 1)]);
       // The journal's flush must queue behind the lock instead of drawing an ordering now.
-      await valueOf(async () => {
+      await eventualValue(async () => {
         const waiting = await pgr!.admin.query(`select 1 from pg_stat_activity where application_name = $1 and wait_event_type = 'Lock' and wait_event = 'advisory'`, [
           application,
         ]);
