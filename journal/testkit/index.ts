@@ -7,4 +7,14 @@ export { journalSpec, type JournalSpecOptions } from './journal-spec.js';
 export { snapshotStoreSpec, type SnapshotStoreSpecOptions } from './snapshot-store-spec.js';
 export type { JsonComparison } from './fixtures.js';
 export { TestProbe, TestProbeError } from './test-probe.js';
-export { decodeEvent, TestJournal, TestJournalFault, type CallFilter, type HeldCalls, type TestJournalRule } from './test-journal.js';
+export {
+  decodeEvent,
+  TestJournal,
+  TestJournalFault,
+  type CallFilter,
+  type HeldCalls,
+  type ReplayCall,
+  type ReplayInterceptor,
+  type TestJournalRule,
+  type WriteInterceptor,
+} from './test-journal.js';

@@ -9,6 +9,7 @@
  * journal.rejectWrites({ when: (event) => event.type === 'bad' });  // outcome 'rejected': onPersistRejected
  * const held = journal.holdWrites();  await held.reached;  held.release();
  * const stored = await journal.stored((event) => event.type === 'shipped');
+ * journal.interceptWrites(async (writes, proceed) => { await somethingElse; return proceed(writes); });
  * ```
  *
  * Rules apply to every matching call until removed (`rule.remove()`, `clearRules()`) or, with
@@ -42,6 +43,27 @@ export interface HeldCalls extends TestJournalRule {
   release(): void;
 }
 
+/** One replay call as the journal received it. */
+export interface ReplayCall {
+  readonly persistenceId: string;
+  readonly fromSequenceNr: number;
+  readonly toSequenceNr: number;
+  readonly max: number;
+}
+
+/**
+ * Stands in for the wrapped journal's write (Akka's custom journal interceptor): `proceed` hands the
+ * writes on (to later interceptors, then the wrapped journal); not calling it fails, holds or answers
+ * the call however the test wants.
+ */
+export type WriteInterceptor = (
+  writes: readonly AtomicWrite[],
+  proceed: (writes: readonly AtomicWrite[]) => Promise<readonly WriteOutcome[]>,
+) => Promise<readonly WriteOutcome[]> | readonly WriteOutcome[];
+
+/** Stands in for the wrapped journal's replay; `proceed` may be given a narrower range. */
+export type ReplayInterceptor = (call: ReplayCall, proceed: (call?: Partial<ReplayCall>) => Promise<void>) => Promise<void>;
+
 /** The error a `failWrites` / `failReplays` rule uses unless it is given one. */
 export class TestJournalFault extends SteadfastError {
   constructor(message: string) {
@@ -55,7 +77,12 @@ interface Rule extends TestJournalRule {
   readonly operation: Operation;
   readonly filter: CallFilter;
   /** What happens to a matching call. */
-  readonly effect: { kind: 'fail'; error: Error } | { kind: 'reject'; cause: Error } | { kind: 'hold'; gate: Promise<void>; reached: () => void };
+  readonly effect:
+    | { kind: 'fail'; error: Error }
+    | { kind: 'reject'; cause: Error }
+    | { kind: 'hold'; gate: Promise<void>; reached: () => void }
+    | { kind: 'intercept-writes'; interceptor: WriteInterceptor }
+    | { kind: 'intercept-replays'; interceptor: ReplayInterceptor };
   hits: number;
 }
 
@@ -79,6 +106,8 @@ export class TestJournal implements AsyncWriteJournal {
   readonly calls = { writeMessages: 0, replayMessages: 0, readHighestSequenceNr: 0, deleteMessagesTo: 0, close: 0 };
   /** Every write call as handed to the journal (before any rule). */
   readonly writes: (readonly AtomicWrite[])[] = [];
+  /** Every replay call, in order. */
+  readonly replays: ReplayCall[] = [];
   #rules: Rule[] = [];
   #waiters: Waiter[] = [];
   #deleteWaiters: ((toSequenceNr: number) => void)[] = [];
@@ -115,6 +144,16 @@ export class TestJournal implements AsyncWriteJournal {
   /** Matching deletions reject. */
   failDeletes(filter: CallFilter = {}, error: Error = new TestJournalFault('delete failed (TestJournal rule)')): TestJournalRule {
     return this.#add('delete', filter, { kind: 'fail', error });
+  }
+
+  /** Matching write calls go through `interceptor` (for faults the rules above do not express). */
+  interceptWrites(interceptor: WriteInterceptor, filter: CallFilter = {}): TestJournalRule {
+    return this.#add('write', filter, { kind: 'intercept-writes', interceptor });
+  }
+
+  /** Matching replays go through `interceptor`. */
+  interceptReplays(interceptor: ReplayInterceptor, filter: CallFilter = {}): TestJournalRule {
+    return this.#add('replay', filter, { kind: 'intercept-replays', interceptor });
   }
 
   clearRules(): void {
@@ -156,13 +195,20 @@ export class TestJournal implements AsyncWriteJournal {
     this.calls.writeMessages++;
     this.writes.push([...writes]);
     const rejected = new Map<AtomicWrite, Error>();
+    let write = (writes: readonly AtomicWrite[]): Promise<readonly WriteOutcome[]> => this.inner.writeMessages(writes);
     for (const rule of this.#matching('write', (rule) => writes.some((write) => this.#writeMatches(rule.filter, write)))) {
-      if (rule.effect.kind === 'hold') await this.#wait(rule.effect);
-      else if (rule.effect.kind === 'fail') throw rule.effect.error;
-      else for (const write of writes) if (this.#writeMatches(rule.filter, write)) rejected.set(write, rule.effect.cause);
+      const effect = rule.effect;
+      if (effect.kind === 'hold') await this.#wait(effect);
+      else if (effect.kind === 'fail') throw effect.error;
+      else if (effect.kind === 'reject') {
+        for (const write of writes) if (this.#writeMatches(rule.filter, write)) rejected.set(write, effect.cause);
+      } else if (effect.kind === 'intercept-writes') {
+        const proceed = write;
+        write = async (writes) => effect.interceptor(writes, proceed);
+      }
     }
     const passing = writes.filter((write) => !rejected.has(write));
-    const stored = passing.length > 0 ? await this.inner.writeMessages(passing) : [];
+    const stored = passing.length > 0 ? await write(passing) : [];
     let next = 0;
     const outcomes = writes.map((write): WriteOutcome => {
       const cause = rejected.get(write);
@@ -176,11 +222,19 @@ export class TestJournal implements AsyncWriteJournal {
 
   async replayMessages(persistenceId: string, fromSequenceNr: number, toSequenceNr: number, max: number, onMessage: ReplayedEvent): Promise<void> {
     this.calls.replayMessages++;
+    const call: ReplayCall = { persistenceId, fromSequenceNr, toSequenceNr, max };
+    this.replays.push(call);
+    let replay = (call: ReplayCall): Promise<void> => this.inner.replayMessages(call.persistenceId, call.fromSequenceNr, call.toSequenceNr, call.max, onMessage);
     for (const rule of this.#matching('replay', (rule) => this.#idMatches(rule.filter, persistenceId))) {
-      if (rule.effect.kind === 'hold') await this.#wait(rule.effect);
-      else if (rule.effect.kind === 'fail') throw rule.effect.error;
+      const effect = rule.effect;
+      if (effect.kind === 'hold') await this.#wait(effect);
+      else if (effect.kind === 'fail') throw effect.error;
+      else if (effect.kind === 'intercept-replays') {
+        const proceed = replay;
+        replay = (call) => effect.interceptor(call, (narrower) => proceed({ ...call, ...narrower }));
+      }
     }
-    await this.inner.replayMessages(persistenceId, fromSequenceNr, toSequenceNr, max, onMessage);
+    await replay(call);
   }
 
   readHighestSequenceNr(persistenceId: string, fromSequenceNr: number): Promise<number> {

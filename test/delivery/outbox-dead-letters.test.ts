@@ -7,7 +7,7 @@
 import { describe, expect, it } from 'vitest';
 import { DeliveryConfirmed, DeliveryEnvelope, Outbox, type ActorSystem, type OutboxEvent } from '../../src/index.js';
 import { TestProbe } from '../../journal/testkit/index.js';
-import { FakeTransport, observedStores, settleMicrotasks, systemsWithClock, type ManualClock, type ObservedStores } from './support/delivery-fixtures.js';
+import { FakeTransport, observedStores, replayedFrom, settleMicrotasks, systemsWithClock, type ManualClock, type ObservedStores } from './support/delivery-fixtures.js';
 
 const { systems, installClock } = systemsWithClock();
 
@@ -143,10 +143,10 @@ describe('Outbox.status of former dead letters', () => {
 
     const second = systems.start('former-2', plugins);
     TestProbe.create(second, 'receiver');
-    plugins.journal.replayedFrom.length = 0;
+    const replaysBefore = plugins.journal.replays.length;
     const recovered = Outbox.start(second, options);
     const statuses = await Promise.all([1, 2, 3, 4, 5].map((id) => recovered.status(id)));
-    expect(plugins.journal.replayedFrom).toEqual([8]); // the record came from the snapshot
+    expect(replayedFrom(plugins.journal, 'outbox', replaysBefore)).toEqual([8]); // the record came from the snapshot
     expect(statuses).toEqual([
       dropped(1),
       deadLettered(2),

@@ -7,7 +7,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { confirmedIdsOf, DeliveryConfirmed, DeliveryEnvelope, Outbox, SnapshotSelectionCriteria, type OutboxEvent, type PersistentRepr } from '../../src/index.js';
 import { TestProbe } from '../../journal/testkit/index.js';
-import { Systems, isConfirmed, observedStores, settleMicrotasks } from './support/delivery-fixtures.js';
+import { Systems, isConfirmed, observedStores, replayedFrom, settleMicrotasks } from './support/delivery-fixtures.js';
 
 const systems = new Systems();
 afterEach(() => systems.terminateAll());
@@ -23,18 +23,18 @@ describe('Outbox.send', () => {
     const outbox = Outbox.start(system, { redeliverInterval: 60_000 });
     expect((await outbox.stats()).accepted).toBe(0); // recovered and idle
 
-    const writeArrived = plugins.journal.hold();
+    const held = plugins.journal.holdWrites();
     let resolved = false;
     const sent = outbox.send('/user/receiver', { n: 1 }).then((accepted) => {
       resolved = true;
       return accepted;
     });
-    await writeArrived;
+    await held.reached;
     await settleMicrotasks();
     expect(resolved).toBe(false);
     await receiver.expectNoMessage(100);
 
-    plugins.journal.release();
+    held.release();
     expect(await sent).toEqual({ deliveryId: 1, duplicate: false });
     expect(await plugins.journal.events('outbox')).toMatchObject([{ type: 'accepted', destination: '/user/receiver', payload: { n: 1 } }]);
     const envelope = await receiver.expectMsg<DeliveryEnvelope>(isEnvelope);
@@ -85,15 +85,15 @@ describe('Outbox.send', () => {
     for (let n = 1; n <= 5; n++) await outbox.send('/user/receiver', { n });
     expect(await receiver.receiveN(5)).toHaveLength(5);
 
-    const firstWrite = plugins.journal.hold();
+    const firstWrite = plugins.journal.holdWrites();
     receiver.reply(new DeliveryConfirmed(1));
-    await firstWrite; // confirmation 1 is being written
+    await firstWrite.reached; // confirmation 1 is being written
     for (const id of [2, 3, 3, 4, 5]) receiver.reply(new DeliveryConfirmed(id));
     // Asked after the confirmations were told, answered after the outbox took them (persistAsync: it
     // answers while the write is held). One setImmediate was not enough on a loaded machine.
     expect(await outbox.stats()).toMatchObject({ confirmed: 0 });
     const all = plugins.journal.stored(confirmedEvent(5));
-    plugins.journal.release();
+    firstWrite.release();
     await all;
     await settleMicrotasks();
     const confirmations = (await plugins.journal.events('outbox')).filter(isConfirmed);
@@ -180,7 +180,7 @@ describe('Outbox snapshots', () => {
 
     const second = systems.start('snap-2', plugins);
     const receiver2 = TestProbe.create(second, 'receiver');
-    plugins.journal.replayedFrom.length = 0;
+    const replaysBefore = plugins.journal.replays.length;
     const recovered = Outbox.start(second, { redeliverInterval: 60_000, snapshotEvery: 3 });
     // Redelivered right after recovery, as envelopes (the snapshot holds plain payloads).
     expect(await receiver2.receiveN(3)).toEqual([
@@ -188,7 +188,7 @@ describe('Outbox snapshots', () => {
       new DeliveryEnvelope('outbox', 3, { n: 3 }),
       new DeliveryEnvelope('outbox', 4, { n: 4 }),
     ]);
-    expect(plugins.journal.replayedFrom).toEqual([4]); // only the events after the snapshot were read
+    expect(replayedFrom(plugins.journal, 'outbox', replaysBefore)).toEqual([4]); // only the events after the snapshot were read
     expect((await recovered.inFlight()).map(({ deliveryId, destination, message }) => ({ deliveryId, destination, message }))).toEqual(inFlightBefore);
     expect(await recovered.stats()).toMatchObject({ accepted: 4, confirmed: 1, inFlight: 3 });
     // A delivery restored from the snapshot is confirmed like any other.

@@ -10,7 +10,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { DeliveryTransports, Outbox, type OutboundDelivery } from '../../src/index.js';
 import { SENDER_IDENTITY_STREAM_PREFIX } from '../../delivery/sender-identity.js';
 import { TestProbe } from '../../journal/testkit/index.js';
-import { FakeTransport, isConfirmed, ObservedJournal, observedStores, settleMicrotasks, Systems, type ObservedStores } from './support/delivery-fixtures.js';
+import { FakeTransport, isConfirmed, observedJournal, observedStores, settleMicrotasks, Systems, type ObservedStores } from './support/delivery-fixtures.js';
 import { eventually } from '../support/eventually.js';
 
 const systems = new Systems();
@@ -83,7 +83,7 @@ describe('sender identity on the wire', () => {
     await saved;
     await first.system.terminate();
 
-    const emptyJournal = new ObservedJournal();
+    const emptyJournal = observedJournal();
     const second = startOutbox('snapshot-2', { journal: emptyJournal, snapshotStore: store.snapshotStore });
     const resent = await nextSends(second.sends, 2);
     // The key (what receivers deduplicate on) is the one first sent. The token comes from the secret the

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { Actor, BackoffSupervisor, CircuitBreakerOpenError, RecoveryCompleted, RecoveryTimeoutError, SerializationError, Terminated, type ActorRef } from '../../src/index.js';
-import { FaultyJournal, storedPayloads } from './support/faulty-journal.js';
+import { TestJournal } from '../../journal/testkit/test-journal.js';
+import { storedPayloads } from './support/stored-events.js';
 import { captureLogs, Deferred, memoryPlugins, Recorder, testSystem } from './support/harness.js';
 import { ScriptedActor, type Script } from './support/scripted-actor.js';
 import { ManualClock } from '../support/manual-clock.js';
@@ -34,14 +35,14 @@ const persistingScript = (log: Recorder<unknown>, extra: Partial<Script> = {}): 
 describe('persist failures', () => {
   it('onPersistFailure: the journal failed, the hook runs with the event and its sequence number, the actor stops', async () => {
     const plugins = memoryPlugins();
-    const journal = new FaultyJournal(plugins.journal);
+    const journal = new TestJournal(plugins.journal);
     const logs = captureLogs();
     const { system } = testSystem({ journal, snapshotStore: plugins.snapshotStore, logger: logs.logger });
     const log = new Recorder<unknown>();
     const ref = system.actorOf(() => new ScriptedActor('f-1', persistingScript(log)), 'f');
     const stopped = watchStop(system, ref);
     expect(await ref.ask('a')).toBe(1);
-    journal.onWrite = () => Promise.reject(new Error('connection reset'));
+    journal.failWrites({}, new Error('connection reset'));
     const ask = ref.ask('b', 300);
     await stopped;
     await expect(ask).rejects.toThrow(/no reply/);
@@ -54,8 +55,8 @@ describe('persist failures', () => {
 
   it('a custom onPersistFailure sees the cause, the event and its sequence number', async () => {
     const plugins = memoryPlugins();
-    const journal = new FaultyJournal(plugins.journal);
-    journal.onWrite = () => Promise.reject(new Error('down'));
+    const journal = new TestJournal(plugins.journal);
+    journal.failWrites({}, new Error('down'));
     const { system } = testSystem({ journal, snapshotStore: plugins.snapshotStore });
     const failures = new Recorder<unknown>();
     const ref = system.actorOf(
@@ -67,7 +68,7 @@ describe('persist failures', () => {
 
   it('under a BackoffSupervisor the actor comes back after a persist failure and recovers what was stored', async () => {
     const plugins = memoryPlugins();
-    const journal = new FaultyJournal(plugins.journal);
+    const journal = new TestJournal(plugins.journal);
     const { system } = testSystem({ journal, snapshotStore: plugins.snapshotStore });
     const log = new Recorder<unknown>();
     const restarts = new Recorder<number>();
@@ -82,14 +83,7 @@ describe('persist failures', () => {
       'backoff',
     );
     expect(await supervisor.ask('a')).toBe(1);
-    let failOnce = true;
-    journal.onWrite = (writes, inner) => {
-      if (failOnce) {
-        failOnce = false;
-        return Promise.reject(new Error('transient'));
-      }
-      return inner.writeMessages(writes);
-    };
+    journal.failWrites({ times: 1 }, new Error('transient'));
     supervisor.tell('lost');
     await restarts.waitFor(1);
     // The new incarnation replays 'a' (the failed event was never stored) and continues at 2.
@@ -119,7 +113,7 @@ describe('persist rejections', () => {
   for (const [what, event] of unserializable) {
     it(`an event holding ${what} is rejected before the journal: onPersistRejected, not stored, the actor goes on`, async () => {
       const plugins = memoryPlugins();
-      const journal = new FaultyJournal(plugins.journal);
+      const journal = new TestJournal(plugins.journal);
       const { system } = testSystem({ journal, snapshotStore: plugins.snapshotStore });
       const log = new Recorder<unknown>();
       const rejected = new Recorder<{ cause: Error; event: unknown; seq: number }>();
@@ -153,13 +147,8 @@ describe('persist rejections', () => {
 
   it('a write the journal itself rejects: onPersistRejected, and the next event takes the free sequence number', async () => {
     const plugins = memoryPlugins();
-    const journal = new FaultyJournal(plugins.journal);
-    journal.onWrite = (writes, inner) => {
-      if (writes.some((write) => write.events.some((event) => event.payload === '"refuse me"'))) {
-        return writes.map(() => ({ status: 'rejected', cause: new Error('too large') }) as const);
-      }
-      return inner.writeMessages(writes);
-    };
+    const journal = new TestJournal(plugins.journal);
+    journal.rejectWrites({ when: (event) => event === 'refuse me' }, new Error('too large'));
     const { system } = testSystem({ journal, snapshotStore: plugins.snapshotStore });
     const rejected = new Recorder<unknown>();
     const ref = system.actorOf(
@@ -209,11 +198,12 @@ describe('recovery failures', () => {
 
   it('a journal that fails the replay: onRecoveryFailure with the cause, the actor stops', async () => {
     const plugins = memoryPlugins();
-    const journal = new FaultyJournal(plugins.journal);
-    journal.onReplay = async ({ onMessage }, inner) => {
-      await inner.replayMessages('rf-2', 1, 1, 1, onMessage);
+    const journal = new TestJournal(plugins.journal);
+    // The replay hands over the first event, then the connection breaks.
+    journal.interceptReplays(async (_call, proceed) => {
+      await proceed({ toSequenceNr: 1 });
       throw new Error('read error');
-    };
+    });
     const { system: first } = testSystem(plugins);
     const writer = first.actorOf(() => new ScriptedActor('rf-2', persistingScript(new Recorder())));
     for (const event of ['a', 'b']) await writer.ask(event);
@@ -228,8 +218,8 @@ describe('recovery failures', () => {
 
   it('a replay that hangs fails after recoveryEventTimeoutMs with RecoveryTimeoutError', async () => {
     const plugins = memoryPlugins();
-    const journal = new FaultyJournal(plugins.journal);
-    journal.onReplay = () => new Promise<void>(() => {});
+    const journal = new TestJournal(plugins.journal);
+    journal.holdReplays();
     const { system } = testSystem({ journal, snapshotStore: plugins.snapshotStore, persistence: { recoveryEventTimeoutMs: 200 } });
     const failures = new Recorder<{ cause: Error; at: number }>();
     const started = performance.now();
@@ -246,8 +236,8 @@ describe('recovery failures', () => {
 
   it('a per-actor recoveryEventTimeoutMs overrides the system default', async () => {
     const plugins = memoryPlugins();
-    const journal = new FaultyJournal(plugins.journal);
-    journal.onReplay = () => new Promise<void>(() => {});
+    const journal = new TestJournal(plugins.journal);
+    journal.holdReplays();
     const { system } = testSystem({ journal, snapshotStore: plugins.snapshotStore, persistence: { recoveryEventTimeoutMs: 60_000 } });
     const failures = new Recorder<Error>();
     const ref = system.actorOf(() => new ScriptedActor('rt-2', { recoveryFailure: (_actor, cause) => failures.push(cause) }, { recoveryEventTimeoutMs: 100 }));
@@ -259,12 +249,8 @@ describe('recovery failures', () => {
 describe('journal circuit breaker', () => {
   it('after maxFailures the journal is not called until resetTimeout has passed; then one trial call closes it', async () => {
     const plugins = memoryPlugins();
-    const journal = new FaultyJournal(plugins.journal);
-    let failing = true;
-    const down = (): Promise<never> => Promise.reject(new Error('db down'));
-    journal.onWrite = (writes, inner) => (failing ? down() : inner.writeMessages(writes));
-    journal.onReplay = (args, inner) => (failing ? down() : inner.replayMessages(args.persistenceId, args.from, args.to, args.max, args.onMessage));
-    journal.onReadHighest = (pid, inner) => (failing ? down() : inner.readHighestSequenceNr(pid, 0));
+    const journal = new TestJournal(plugins.journal);
+    const down = [journal.failWrites({}, new Error('db down')), journal.failReplays({}, new Error('db down'))];
     const totalCalls = (): number => journal.calls.writeMessages + journal.calls.replayMessages + journal.calls.readHighestSequenceNr;
     const resetTimeoutMs = 400;
     // The breaker's clock is performance.now: frozen, so the refusals below fall inside the open window
@@ -298,7 +284,7 @@ describe('journal circuit breaker', () => {
       await causes.waitFor(9);
       expect(totalCalls()).toBe(3);
       expect(causes.values.slice(3).every((cause) => cause instanceof CircuitBreakerOpenError)).toBe(true);
-      failing = false;
+      for (const rule of down) rule.remove();
       clock.advance(1);
       const log = new Recorder<unknown>();
       const ref = system.actorOf(() => new ScriptedActor('cb-ok', persistingScript(log)));
@@ -312,8 +298,8 @@ describe('journal circuit breaker', () => {
 
   it('a journal call slower than callTimeoutMs counts as failed (CallTimeoutError reaches onPersistFailure)', async () => {
     const plugins = memoryPlugins();
-    const journal = new FaultyJournal(plugins.journal);
-    journal.onWrite = () => new Promise(() => {});
+    const journal = new TestJournal(plugins.journal);
+    journal.holdWrites();
     const { system } = testSystem({
       journal,
       snapshotStore: plugins.snapshotStore,

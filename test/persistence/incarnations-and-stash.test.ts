@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { type DeadLetter, PersistenceIdTakenError, StashOverflowError, Terminated, Actor, type ActorRef } from '../../src/index.js';
-import { FaultyJournal } from './support/faulty-journal.js';
+import { TestJournal } from '../../journal/testkit/test-journal.js';
 import { captureLogs, Deferred, memoryPlugins, Recorder, testSystem } from './support/harness.js';
 import { ScriptedActor } from './support/scripted-actor.js';
 
@@ -54,14 +54,14 @@ describe('one incarnation per persistenceId', () => {
 /** An actor whose first command starts a persist that the test holds open; the rest are counted. */
 async function floodWhilePersisting(strategy: 'drop' | 'reply', capacity: number, senders: 'tell' | 'ask') {
   const plugins = memoryPlugins();
-  const journal = new FaultyJournal(plugins.journal);
+  const journal = new TestJournal(plugins.journal);
   const gate = new Deferred();
   const writeIssued = new Deferred();
-  journal.onWrite = async (writes, inner) => {
+  journal.interceptWrites(async (writes, proceed) => {
     writeIssued.resolve();
     await gate.promise;
-    return inner.writeMessages(writes);
-  };
+    return proceed(writes);
+  });
   const logs = captureLogs();
   const { system } = testSystem({ journal, snapshotStore: plugins.snapshotStore, logger: logs.logger });
   const handled = new Recorder<number>();
@@ -144,12 +144,12 @@ describe('bounded internal stash', () => {
 
   it('the capacity bounds commands held during recovery too', async () => {
     const plugins = memoryPlugins();
-    const journal = new FaultyJournal(plugins.journal);
+    const journal = new TestJournal(plugins.journal);
     const release = new Deferred();
-    journal.onReplay = async (args, inner) => {
+    journal.interceptReplays(async (_call, proceed) => {
       await release.promise;
-      await inner.replayMessages(args.persistenceId, args.from, args.to, args.max, args.onMessage);
-    };
+      await proceed();
+    });
     const { system } = testSystem({ journal, snapshotStore: plugins.snapshotStore });
     const dropped = new LetterBox();
     system.onDeadLetter((letter) => dropped.push(letter));
@@ -166,12 +166,10 @@ describe('bounded internal stash', () => {
 
   it('commands held when the actor stops go to dead letters (never lost silently)', async () => {
     const plugins = memoryPlugins();
-    const journal = new FaultyJournal(plugins.journal);
+    const journal = new TestJournal(plugins.journal);
     const writeIssued = new Deferred();
-    journal.onWrite = () => {
-      writeIssued.resolve();
-      return new Promise(() => {});
-    };
+    const held = journal.holdWrites();
+    void held.reached.then(() => writeIssued.resolve());
     // terminate() waits for in-flight writes, at most the breaker's call timeout: keep it short here.
     const { system } = testSystem({ journal, snapshotStore: plugins.snapshotStore, persistence: { journalCircuitBreaker: { callTimeoutMs: 200 } } });
     const dropped: DeadLetter[] = [];

@@ -1,27 +1,28 @@
 import { describe, expect, it } from 'vitest';
 import { Actor, type ActorRef } from '../../src/index.js';
-import { FaultyJournal, storedPayloads } from './support/faulty-journal.js';
+import { TestJournal } from '../../journal/testkit/test-journal.js';
+import { storedPayloads } from './support/stored-events.js';
 import { Deferred, memoryPlugins, nextTurn, Recorder, testSystem } from './support/harness.js';
 import { ScriptedActor, type Script } from './support/scripted-actor.js';
 
 /** A journal whose writes wait until the test opens the gate; `issued` sees each write as it arrives. */
-function gatedJournal(): { journal: FaultyJournal; issued: Recorder<number>; gates: Deferred[]; open(index: number): void } {
+function gatedJournal(): { journal: TestJournal; issued: Recorder<number>; gates: Deferred[]; open(index: number): void } {
   const { journal: inner } = memoryPlugins();
-  const journal = new FaultyJournal(inner);
+  const journal = new TestJournal(inner);
   const issued = new Recorder<number>();
   const gates: Deferred[] = [];
-  journal.onWrite = async (writes, target) => {
+  journal.interceptWrites(async (writes, proceed) => {
     const index = gates.length;
     const gate = new Deferred();
     gates.push(gate);
     issued.push(index);
     await gate.promise;
-    return target.writeMessages(writes);
-  };
+    return proceed(writes);
+  });
   return { journal, issued, gates, open: (index) => gates[index]!.resolve() };
 }
 
-function start(script: Script, journal?: FaultyJournal, pid = 'p-1'): ActorRef {
+function start(script: Script, journal?: TestJournal, pid = 'p-1'): ActorRef {
   const { system } = testSystem(journal ? { journal } : {});
   return system.actorOf(() => new ScriptedActor(pid, script), 'a');
 }

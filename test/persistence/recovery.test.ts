@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { Recover, Recovery, RecoveryCompleted, SaveSnapshotSuccess, SnapshotOffer, SnapshotSelectionCriteria, type ActorSystem } from '../../src/index.js';
-import { FaultyJournal } from './support/faulty-journal.js';
+import { TestJournal } from '../../journal/testkit/test-journal.js';
 import { Deferred, memoryPlugins, nextTurn, Recorder, testSystem } from './support/harness.js';
 import { ScriptedActor } from './support/scripted-actor.js';
 
@@ -162,14 +162,14 @@ describe('recovery', () => {
   it('commands sent during recovery are handled after RecoveryCompleted, in arrival order', async () => {
     const plugins = memoryPlugins();
     await seed(plugins, 'r', 3);
-    const journal = new FaultyJournal(plugins.journal);
+    const journal = new TestJournal(plugins.journal);
     const replayStarted = new Deferred();
     const releaseReplay = new Deferred();
-    journal.onReplay = async (args, inner) => {
+    journal.interceptReplays(async (_call, proceed) => {
       replayStarted.resolve();
       await releaseReplay.promise;
-      await inner.replayMessages(args.persistenceId, args.from, args.to, args.max, args.onMessage);
-    };
+      await proceed();
+    });
     const { system } = testSystem({ journal, snapshotStore: plugins.snapshotStore });
     const log = new Recorder<string>();
     const ref = system.actorOf(

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { RecoveryCompleted, Tagged, type EventAdapter, type Manifest, type Serializer } from '../../src/index.js';
-import { storedEvents } from './support/faulty-journal.js';
+import { storedEvents } from './support/stored-events.js';
 import { memoryPlugins, Recorder, testSystem, type TestSystemOptions } from './support/harness.js';
 import { ScriptedActor } from './support/scripted-actor.js';
 

@@ -19,7 +19,7 @@ import {
   type ActorSystem,
   type SnapshotStore,
 } from '../../src/index.js';
-import { FaultySnapshotStore } from './support/faulty-journal.js';
+import { FaultySnapshotStore } from './support/faulty-snapshot-store.js';
 import { memoryPlugins, Recorder, silentLogger, testSystem } from './support/harness.js';
 import { ScriptedActor } from './support/scripted-actor.js';
 

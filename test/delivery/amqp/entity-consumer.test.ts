@@ -6,8 +6,8 @@
  */
 import { afterAll, describe, expect, it } from 'vitest';
 import { pino } from 'pino';
-import { ActorSystem, inMemoryJournal, inMemorySnapshotStore, type AsyncWriteJournal } from '../../../src/index.js';
-import type { AtomicWrite, WriteOutcome } from '../../../src/persistence/index.js';
+import { ActorSystem, inMemoryJournal, inMemorySnapshotStore } from '../../../src/index.js';
+import { TestJournal } from '../../../journal/testkit/index.js';
 import { amqpEntityConsumer, amqpTransport, EntityEnvelope, GetEntityState, type AmqpTransport } from '../../../delivery/amqp/index.js';
 import { HEADER_DEAD_LETTER_ERROR, HEADER_DEAD_LETTER_REASON } from '../../../delivery/amqp/wire.js';
 import { amqpResource } from '../../support/services.js';
@@ -16,43 +16,6 @@ import { Progress, collectQueue, recordingContext, recordingLogger } from './hel
 
 const amqp = await amqpResource('amqp entities');
 const silent = pino({ level: 'silent' });
-
-/** A journal that holds back the writes of one persistenceId until released (a stuck entity). */
-class GatedJournal implements AsyncWriteJournal {
-  #release: (() => void) | undefined;
-  readonly #gate: Promise<void>;
-  held = 0;
-  constructor(
-    private readonly inner: AsyncWriteJournal,
-    private readonly stuck: string,
-    private readonly progress: Progress,
-  ) {
-    this.#gate = new Promise((resolve) => (this.#release = resolve));
-  }
-  release(): void {
-    this.#release?.();
-  }
-  async writeMessages(writes: readonly AtomicWrite[]): Promise<readonly WriteOutcome[]> {
-    if (writes.some((write) => write.persistenceId === this.stuck)) {
-      this.held++;
-      this.progress.notify();
-      await this.#gate;
-    }
-    return this.inner.writeMessages(writes);
-  }
-  replayMessages(...args: Parameters<AsyncWriteJournal['replayMessages']>): Promise<void> {
-    return this.inner.replayMessages(...args);
-  }
-  readHighestSequenceNr(persistenceId: string, from: number): Promise<number> {
-    return this.inner.readHighestSequenceNr(persistenceId, from);
-  }
-  deleteMessagesTo(persistenceId: string, to: number): Promise<void> {
-    return this.inner.deleteMessagesTo(persistenceId, to);
-  }
-  close(): Promise<void> {
-    return this.inner.close();
-  }
-}
 
 async function startTransport(label: string, progress: Progress) {
   const { logger } = recordingLogger(progress);
@@ -137,7 +100,10 @@ describe.runIf(amqp)('amqpEntityConsumer', () => {
     const progress = new Progress();
     const queue = amqp!.name('stuck');
     amqp!.name('stuck.dead-letter');
-    const journal = new GatedJournal(inMemoryJournal({ logger: silent }), 'account-acct-0', progress);
+    // acct-0's writes are held back until released (a stuck entity).
+    const journal = new TestJournal(inMemoryJournal({ logger: silent }));
+    const stuck = journal.holdWrites({ persistenceId: 'account-acct-0' });
+    void stuck.reached.then(() => progress.notify());
     const system = ActorSystem.create('stuck', { journal, snapshotStore: inMemorySnapshotStore(), logger: silent });
     const consumer = amqpEntityConsumer({ system, url: amqp!.url, queue, logger: silent, prefetch: 32, entityId: accountOf, entityFactory: (id) => new AccountEntity(id) });
     await consumer.start();
@@ -145,13 +111,13 @@ describe.runIf(amqp)('amqpEntityConsumer', () => {
     try {
       for (let n = 1; n <= 40; n++) void transport.send({ transport: 'amqp', queue }, { senderId: 's', deliveryId: n, message: creditPayload(n, 4), attempt: 1 });
       // acct-0 gets 4, 8, ...; everything else completes while its first write is held.
-      await progress.until(() => context.confirmed.size === 30 && journal.held === 1, 20_000, 'the other entities confirmed while acct-0 is stuck');
+      await progress.until(() => context.confirmed.size === 30 && stuck.hits === 1, 20_000, 'the other entities confirmed while acct-0 is stuck');
       expect([...context.confirmed.keys()].some((key) => Number(key.split(':')[1]) % 4 === 0)).toBe(false);
-      journal.release();
+      stuck.release();
       await progress.until(() => context.confirmed.size === 40, 20_000, 'acct-0 catching up once released');
       expect((await stateOf(system, consumer.router, 'acct-0')).applied).toEqual([4, 8, 12, 16, 20, 24, 28, 32, 36, 40]);
     } finally {
-      journal.release();
+      stuck.release();
       await transport.close();
       await consumer.close();
       await system.terminate();

@@ -5,6 +5,8 @@
  */
 import { afterEach } from 'vitest';
 import {
+  type AsyncWriteJournal,
+  type SnapshotStore,
   Actor,
   ActorSystem,
   AtLeastOnceDeliveryActor,
@@ -37,7 +39,7 @@ import {
   type OutboxEvent,
 } from '../../../src/index.js';
 import { pino } from 'pino';
-import type { TestProbe } from '../../../journal/testkit/index.js';
+import { TestJournal, type TestProbe } from '../../../journal/testkit/index.js';
 import { ManualClock } from '../../support/manual-clock.js';
 
 // The fake transport's destinations, registered as a user's own transport would register its own.
@@ -46,7 +48,6 @@ declare module '../../../src/index.js' {
     fake: TransportDestination<'fake'> & { readonly topic: string };
   }
 }
-import { SENDER_IDENTITY_STREAM_PREFIX } from '../../../delivery/sender-identity.js';
 
 // The in-memory journal's "nothing survives the process" warning is noise in these tests.
 const silentLogger = pino({ level: 'silent' });
@@ -54,11 +55,10 @@ const silentLogger = pino({ level: 'silent' });
 // --- plugins and systems ------------------------------------------------------------------------------
 
 export interface Stores {
-  readonly journal: InMemoryJournal;
-  readonly snapshotStore: InMemorySnapshotStore;
+  readonly journal: AsyncWriteJournal;
+  readonly snapshotStore: SnapshotStore;
 }
 
-type InMemoryJournal = InMemoryJournalClass;
 type InMemorySnapshotStore = InMemorySnapshotStoreClass;
 
 export function stores(): Stores {
@@ -421,8 +421,6 @@ export function settleMicrotasks(): Promise<void> {
 
 // --- observable plugins -------------------------------------------------------------------------------
 
-type Waiter = { readonly match: (event: unknown) => boolean; readonly resolve: (event: unknown) => void };
-
 function decode(payload: string | Uint8Array): unknown {
   if (typeof payload !== 'string') return undefined;
   try {
@@ -432,80 +430,17 @@ function decode(payload: string | Uint8Array): unknown {
   }
 }
 
-/**
- * The in-memory journal with hooks a test can await: `stored(match)` resolves once a matching event
- * was written, `deleted()` once a deletion finished; `hold()` keeps writes pending until `release()`.
- * Persist handlers run in the write's promise callbacks, so after `stored` plus settleMicrotasks()
- * the actor has applied the event.
- */
-export class ObservedJournal extends InMemoryJournalClass {
-  readonly replayedFrom: number[] = [];
-  #waiters: Waiter[] = [];
-  #deleteWaiters: ((toSequenceNr: number) => void)[] = [];
-  #gate: Promise<void> | undefined;
-  #open: (() => void) | undefined;
-  #writeStarted: (() => void) | undefined;
+/** A TestJournal over a quiet in-memory journal. */
+export function observedJournal(): TestJournal {
+  return new TestJournal(new InMemoryJournalClass({ logger: silentLogger }));
+}
 
-  constructor() {
-    super({ logger: silentLogger });
-  }
-
-  /** Writes wait until release(); resolves when the first held write arrived. */
-  hold(): Promise<void> {
-    this.#gate = new Promise((resolve) => (this.#open = resolve));
-    return new Promise((resolve) => (this.#writeStarted = resolve));
-  }
-
-  release(): void {
-    this.#gate = undefined;
-    this.#open?.();
-  }
-
-  stored<T = unknown>(match: (event: unknown) => boolean): Promise<T> {
-    return new Promise((resolve) => this.#waiters.push({ match, resolve: resolve as (event: unknown) => void }));
-  }
-
-  deleted(): Promise<number> {
-    return new Promise((resolve) => this.#deleteWaiters.push(resolve));
-  }
-
-  /** The events stored for `persistenceId`, decoded. */
-  async events(persistenceId: string): Promise<unknown[]> {
-    const events: unknown[] = [];
-    await super.replayMessages(persistenceId, 1, Number.MAX_SAFE_INTEGER, Number.MAX_SAFE_INTEGER, (repr) => {
-      events.push(decode(repr.payload));
-    });
-    return events;
-  }
-
-  override async writeMessages(writes: Parameters<InMemoryJournal['writeMessages']>[0]): ReturnType<InMemoryJournal['writeMessages']> {
-    this.#writeStarted?.();
-    this.#writeStarted = undefined;
-    if (this.#gate) await this.#gate;
-    const outcomes = await super.writeMessages(writes);
-    for (const write of writes) {
-      for (const repr of write.events) {
-        const event = decode(repr.payload);
-        const matched = this.#waiters.filter((waiter) => waiter.match(event));
-        this.#waiters = this.#waiters.filter((waiter) => !matched.includes(waiter));
-        for (const waiter of matched) waiter.resolve(event);
-      }
-    }
-    return outcomes;
-  }
-
-  override replayMessages(...args: Parameters<InMemoryJournal['replayMessages']>): ReturnType<InMemoryJournal['replayMessages']> {
-    // The sender identity's own small stream is read at every recovery too; tests look at the actor's.
-    if (!args[0].startsWith(SENDER_IDENTITY_STREAM_PREFIX)) this.replayedFrom.push(args[1]);
-    return super.replayMessages(...args);
-  }
-
-  override async deleteMessagesTo(persistenceId: string, toSequenceNr: number): Promise<void> {
-    await super.deleteMessagesTo(persistenceId, toSequenceNr);
-    const waiters = this.#deleteWaiters;
-    this.#deleteWaiters = [];
-    for (const resolve of waiters) resolve(toSequenceNr);
-  }
+/** Where the replays of `persistenceId` since call number `since` started. */
+export function replayedFrom(journal: TestJournal, persistenceId: string, since = 0): number[] {
+  return journal.replays
+    .slice(since)
+    .filter((call) => call.persistenceId === persistenceId)
+    .map((call) => call.fromSequenceNr);
 }
 
 /** The in-memory snapshot store; `saved()` resolves with the sequence number of the next saved snapshot. */
@@ -545,12 +480,12 @@ export class ObservedSnapshotStore extends InMemorySnapshotStoreClass {
 }
 
 export interface ObservedStores {
-  readonly journal: ObservedJournal;
+  readonly journal: TestJournal;
   readonly snapshotStore: ObservedSnapshotStore;
 }
 
 export function observedStores(): ObservedStores {
-  return { journal: new ObservedJournal(), snapshotStore: new ObservedSnapshotStore() };
+  return { journal: observedJournal(), snapshotStore: new ObservedSnapshotStore() };
 }
 
 /** An outbox `confirmed` event, in either form (read its ids with confirmedIdsOf). */

@@ -33,7 +33,12 @@ class Recorder extends PersistentActor<{ add: number } | { bad: true }, Event> {
       void this.persist({ type: 'bad' }, () => this.reports.tell('bad stored'));
     }
   }
-  onRecover(): void {}
+  onRecover(message: unknown): void {
+    if (typeof message === 'object' && message !== null && (message as Event).type === 'added') this.reports.tell(`replayed ${(message as { n: number }).n}`);
+  }
+  override onRecoveryFailure(cause: Error): void {
+    this.reports.tell(`recovery failed: ${cause.message}`);
+  }
   override onPersistRejected(cause: Error): void {
     this.reports.tell(`rejected: ${cause.message}`);
   }
@@ -42,8 +47,8 @@ class Recorder extends PersistentActor<{ add: number } | { bad: true }, Event> {
   }
 }
 
-function start(journal: TestJournal) {
-  const system = ActorSystem.create('test-journal', { journal, snapshotStore: inMemorySnapshotStore(), logger: silent });
+function start(journal: TestJournal, name = 'test-journal') {
+  const system = ActorSystem.create(name, { journal, snapshotStore: inMemorySnapshotStore(), logger: silent });
   systems.push(system);
   const reports = TestProbe.create(system, 'reports');
   const actor = system.actorOf(() => new Recorder(reports.ref), 'recorder');
@@ -95,6 +100,7 @@ describe('TestJournal', () => {
     journal.failReplays({ persistenceId: 'recorder' });
     const { reports, actor } = start(journal);
     reports.watch(actor);
+    expect(await reports.expectMsg<string>((m) => typeof m === 'string')).toBe('recovery failed: replay failed (TestJournal rule)');
     await reports.expectMsgType(Terminated);
     expect(journal.calls.replayMessages).toBeGreaterThanOrEqual(1);
   });
@@ -108,5 +114,44 @@ describe('TestJournal', () => {
     // ... yet the outbox recovers (its identity record is written) and answers; its own events fail.
     expect(await outbox.stats()).toMatchObject({ accepted: 0 });
     expect(journal.writes.some((call) => call.some((write) => write.persistenceId.startsWith('@steadfast/')))).toBe(true);
+  });
+
+  it('intercepts writes: the interceptor answers for the journal or hands the writes on; removing it restores the journal', async () => {
+    const journal = new TestJournal();
+    const seen: number[] = [];
+    const rule = journal.interceptWrites(async (writes, proceed) => {
+      seen.push(writes.length);
+      if (seen.length === 1) return writes.map(() => ({ status: 'rejected', cause: new TestJournalFault('refused by the interceptor') }) as const);
+      return proceed(writes);
+    });
+    const { reports, actor } = start(journal);
+    actor.tell({ add: 1 });
+    expect(await reports.expectMsg<string>((m) => typeof m === 'string')).toBe('rejected: refused by the interceptor');
+    actor.tell({ add: 2 });
+    expect(await reports.expectMsg<string>((m) => typeof m === 'string')).toBe('stored 2');
+    rule.remove();
+    actor.tell({ add: 3 });
+    expect(await reports.expectMsg<string>((m) => typeof m === 'string')).toBe('stored 3');
+    expect(seen).toEqual([1, 1]);
+    expect(await journal.events('recorder')).toEqual([
+      { type: 'added', n: 2 },
+      { type: 'added', n: 3 },
+    ]);
+  });
+
+  it('intercepts replays: a replay that breaks after its first events reaches onRecoveryFailure after them; replays are logged', async () => {
+    const journal = new TestJournal();
+    const first = start(journal, 'writer');
+    for (const n of [1, 2, 3]) first.actor.tell({ add: n });
+    await first.reports.receiveN(3);
+    await first.system.terminate();
+
+    journal.interceptReplays(async (_call, proceed) => {
+      await proceed({ toSequenceNr: 2 });
+      throw new TestJournalFault('connection reset mid-replay');
+    });
+    const { reports } = start(journal, 'reader');
+    expect(await reports.receiveN(3)).toEqual(['replayed 1', 'replayed 2', 'recovery failed: connection reset mid-replay']);
+    expect(journal.replays.filter((call) => call.persistenceId === 'recorder').map((call) => call.fromSequenceNr)).toEqual([1, 1]);
   });
 });
