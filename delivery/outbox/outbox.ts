@@ -8,16 +8,9 @@ import { toPlainDestination, validateDestination, type Destination } from '../de
 import { DeliveryTransports } from '../transports.js';
 import type { JsonValue } from '../transport.js';
 import { OutboxActor, type OutboxActorOptions } from './outbox-actor.js';
-import {
-  OutboxDeliveryStatus,
-  OutboxQuery,
-  OutboxRedrive,
-  OutboxSend,
-  type DeadLetteredDelivery,
-  type DeliveryStatus,
-  type OutboxStats,
-  type SendAccepted,
-} from './outbox-protocol.js';
+// The facade only builds the protocol's commands; the answers' types come separately.
+import { OutboxDeliveryStatus, OutboxQuery, OutboxRedrive, OutboxSend } from './outbox-protocol.js';
+import type { DeadLetteredDelivery, DeliveryStatus, OutboxStats, SendAccepted } from './outbox-protocol.js';
 
 export interface OutboxOptions extends Omit<OutboxActorOptions, 'persistenceId'> {
   /** Actor name under /user, and the persistenceId unless one is given. Default "outbox". */
