@@ -1,6 +1,16 @@
-import { type AsyncWriteJournal, type AtomicWrite, type PersistentRepr, WRITE_OK, type WriteOutcome, type ReplayedEvent } from '../../src/persistence/spi.js';
+import {
+  type AsyncWriteJournal,
+  type AtomicWrite,
+  type JournalQueries,
+  type PersistentRepr,
+  type QueryableJournal,
+  WRITE_OK,
+  type WriteOutcome,
+  type ReplayedEvent,
+} from '../../src/persistence/spi.js';
 import type { Logger } from 'pino';
 import { defaultLogger } from './default-logger.js';
+import { InMemoryEventLog } from './in-memory-event-log.js';
 import { checkAtomicWrite } from './write-checks.js';
 
 export interface InMemoryJournalOptions {
@@ -14,6 +24,8 @@ export interface InMemoryJournalOptions {
  */
 interface Stream {
   events: PersistentRepr[];
+  /** The global offset of each event (queries), parallel to `events`. */
+  offsets: number[];
   first: number;
   highest: number;
 }
@@ -28,8 +40,15 @@ const yieldToEventLoop = (): Promise<void> => new Promise((resolve) => setImmedi
  * reference (PersistentRepr is immutable by contract), so a write costs one array push per event and
  * a replay hands out the stored objects without copying.
  */
-export class InMemoryJournal implements AsyncWriteJournal {
+export class InMemoryJournal implements AsyncWriteJournal, QueryableJournal {
   readonly #streams = new Map<string, Stream>();
+  readonly #log = new InMemoryEventLog(
+    (event) => event.sequenceNr < (this.#streams.get(event.persistenceId)?.first ?? 1),
+    (persistenceId, from) => {
+      const stream = this.#streams.get(persistenceId);
+      return stream === undefined ? undefined : { events: stream.events, offsets: stream.offsets, start: Math.max(0, from - stream.first) };
+    },
+  );
   readonly #logger: Logger | undefined;
   #warned = false;
 
@@ -48,6 +67,7 @@ export class InMemoryJournal implements AsyncWriteJournal {
   writeMessages(writes: readonly AtomicWrite[]): Promise<readonly WriteOutcome[]> {
     const outcomes: WriteOutcome[] = new Array<WriteOutcome>(writes.length);
     for (let i = 0; i < writes.length; i++) outcomes[i] = this.#writeOne(writes[i]!);
+    this.#log.written();
     return Promise.resolve(outcomes);
   }
 
@@ -56,7 +76,10 @@ export class InMemoryJournal implements AsyncWriteJournal {
     if (stream === undefined) return this.#startStream(write);
     const problem = checkAtomicWrite(write, stream.highest);
     if (problem) return problem;
-    for (const event of write.events) stream.events.push(event);
+    for (const event of write.events) {
+      stream.events.push(event);
+      stream.offsets.push(this.#log.append(event));
+    }
     stream.highest += write.events.length;
     return WRITE_OK;
   }
@@ -79,7 +102,8 @@ export class InMemoryJournal implements AsyncWriteJournal {
         `"${write.persistenceId}" continues at ${first}: its earlier events are not in this in-memory journal (lost with an earlier process; a snapshot covers them)`,
       );
     }
-    this.#streams.set(write.persistenceId, { events: write.events.slice(), first, highest: first + write.events.length - 1 });
+    const offsets = write.events.map((event) => this.#log.append(event));
+    this.#streams.set(write.persistenceId, { events: write.events.slice(), offsets, first, highest: first + write.events.length - 1 });
     return WRITE_OK;
   }
 
@@ -115,8 +139,16 @@ export class InMemoryJournal implements AsyncWriteJournal {
     const stream = this.#streams.get(persistenceId);
     if (stream === undefined || toSequenceNr < stream.first) return;
     const upTo = Math.min(toSequenceNr, stream.highest);
+    const removed = Math.min(upTo - stream.first + 1, stream.events.length);
     stream.events = stream.events.slice(upTo - stream.first + 1);
+    stream.offsets = stream.offsets.slice(upTo - stream.first + 1);
     stream.first = upTo + 1;
+    this.#log.deleted(removed);
+  }
+
+  /** The read side (`readJournalOf(system)`): offsets in write order, live queries woken by each write. */
+  queries(): JournalQueries {
+    return this.#log;
   }
 
   /** Keeps every stream: a second ActorSystem may start on this same instance. */

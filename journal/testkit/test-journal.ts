@@ -17,7 +17,16 @@
  * bytes). The sender-identity streams the delivery actors keep next to their events are never matched
  * unless a rule names them.
  */
-import { type AsyncWriteJournal, type AtomicWrite, type PersistentRepr, SteadfastError, type WriteOutcome, type ReplayedEvent } from '../../src/persistence/spi.js';
+import {
+  type AsyncWriteJournal,
+  type AtomicWrite,
+  isQueryable,
+  type JournalQueries,
+  type PersistentRepr,
+  SteadfastError,
+  type WriteOutcome,
+  type ReplayedEvent,
+} from '../../src/persistence/spi.js';
 import { InMemoryJournal } from '../memory/in-memory-journal.js';
 
 /** Which calls a rule applies to: all of them, those of one persistenceId, those whose event matches, or both. */
@@ -112,7 +121,12 @@ export class TestJournal implements AsyncWriteJournal {
   #waiters: Waiter[] = [];
   #deleteWaiters: ((toSequenceNr: number) => void)[] = [];
 
-  constructor(readonly inner: AsyncWriteJournal = new InMemoryJournal()) {}
+  /** The wrapped journal's queries, when it has them (`readJournalOf`); rules do not apply to them. */
+  readonly queries?: () => JournalQueries;
+
+  constructor(readonly inner: AsyncWriteJournal = new InMemoryJournal()) {
+    if (isQueryable(inner)) this.queries = () => inner.queries();
+  }
 
   // --- rules --------------------------------------------------------------------------------------
 

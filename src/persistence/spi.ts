@@ -20,3 +20,4 @@ export { SnapshotMetadata } from './snapshot-metadata.js';
 export { SnapshotSelectionCriteria } from './snapshot-selection-criteria.js';
 export type { SnapshotStore, StoredSnapshot } from './snapshot-store.js';
 export { WriteBatcher, type WriteBatcherOptions } from './write-batcher.js';
+export { isQueryable, type JournalQueries, type OrderedRepr, type QueryableJournal } from './journal-queries.js';

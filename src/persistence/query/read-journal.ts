@@ -1,0 +1,244 @@
+/**
+ * The read side (Akka's Persistence Query): the eight queries over a journal's `JournalQueries`.
+ * Each query is an async generator, so it starts on the first pull and reads one page per pull of the
+ * page's last element (a slow consumer never makes it buffer more than one page); breaking out of the
+ * loop runs its `finally`, and an abort ends it at once, also while it waits for new events.
+ */
+import { InvalidOptionError } from '../../actor/errors.js';
+import { EventEnvelope } from './event-envelope.js';
+import type { JournalQueries, OrderedRepr } from '../journal-queries.js';
+import { QueryAbortedError } from './query-errors.js';
+
+export interface QueryOptions {
+  /** Ends the query: the pending or next pull rejects with an `AbortError` (`QueryAbortedError`). */
+  readonly signal?: AbortSignal;
+}
+
+export interface ReadJournalOptions {
+  /** Rows per statement. Default 500. */
+  readonly pageSize?: number;
+}
+
+/** Turns one stored event into what queries yield: deserialized and through the event adapters. */
+export type EventDecoder = (repr: OrderedRepr) => readonly unknown[];
+
+/** The highest sequence number a range may name (ranges are inclusive at both ends). */
+export const MAX_SEQUENCE_NR = Number.MAX_SAFE_INTEGER;
+
+/**
+ * Streams steadfast keeps beside the users' (the delivery actors' sender identities) start with this;
+ * queries never yield them.
+ */
+export const INTERNAL_STREAM_PREFIX = '@steadfast/';
+
+export class ReadJournal {
+  readonly #queries: JournalQueries;
+  readonly #decode: EventDecoder;
+  readonly #pageSize: number;
+
+  constructor(queries: JournalQueries, decode: EventDecoder, options: ReadJournalOptions = {}) {
+    const pageSize = options.pageSize ?? 500;
+    if (!Number.isSafeInteger(pageSize) || pageSize < 1) throw new InvalidOptionError(`pageSize must be a positive integer, got ${String(pageSize)}`);
+    this.#queries = queries;
+    this.#decode = decode;
+    this.#pageSize = pageSize;
+  }
+
+  currentEventsByPersistenceId(persistenceId: string, fromSequenceNr = 0, toSequenceNr = MAX_SEQUENCE_NR, options: QueryOptions = {}): AsyncIterable<EventEnvelope> {
+    return this.#byPersistenceId(persistenceId, fromSequenceNr, toSequenceNr, false, options);
+  }
+
+  eventsByPersistenceId(persistenceId: string, fromSequenceNr = 0, toSequenceNr = MAX_SEQUENCE_NR, options: QueryOptions = {}): AsyncIterable<EventEnvelope> {
+    return this.#byPersistenceId(persistenceId, fromSequenceNr, toSequenceNr, true, options);
+  }
+
+  currentEventsByTag(tag: string, offset = 0, options: QueryOptions = {}): AsyncIterable<EventEnvelope> {
+    return this.#byOffset((after, upTo, limit) => this.#queries.eventsByTag(tag, after, upTo, limit), offset, false, options);
+  }
+
+  eventsByTag(tag: string, offset = 0, options: QueryOptions = {}): AsyncIterable<EventEnvelope> {
+    return this.#byOffset((after, upTo, limit) => this.#queries.eventsByTag(tag, after, upTo, limit), offset, true, options);
+  }
+
+  currentAllEvents(offset = 0, options: QueryOptions = {}): AsyncIterable<EventEnvelope> {
+    return this.#byOffset((after, upTo, limit) => this.#queries.allEvents(after, upTo, limit), offset, false, options);
+  }
+
+  allEvents(offset = 0, options: QueryOptions = {}): AsyncIterable<EventEnvelope> {
+    return this.#byOffset((after, upTo, limit) => this.#queries.allEvents(after, upTo, limit), offset, true, options);
+  }
+
+  currentPersistenceIds(options: QueryOptions = {}): AsyncIterable<string> {
+    return this.#persistenceIds(false, options);
+  }
+
+  persistenceIds(options: QueryOptions = {}): AsyncIterable<string> {
+    return this.#persistenceIds(true, options);
+  }
+
+  // --- the generators -------------------------------------------------------------------------------
+
+  async *#byPersistenceId(persistenceId: string, from: number, to: number, live: boolean, options: QueryOptions): AsyncGenerator<EventEnvelope> {
+    checkRange(from, to);
+    const waiter = live ? new NewEvents(this.#queries, options.signal) : undefined;
+    try {
+      checkAborted(options.signal);
+      // A current query ends with what was stored when it started: events with a later offset are not its.
+      const upTo = live ? Number.POSITIVE_INFINITY : await this.#queries.highestOffset();
+      let next = Math.max(from, 1);
+      while (next <= to) {
+        const page = await this.#queries.eventsByPersistenceId(persistenceId, next, to, this.#pageSize);
+        checkAborted(options.signal);
+        for (const repr of page) {
+          if (repr.offset > upTo) return;
+          next = repr.sequenceNr + 1;
+          yield* this.#envelopes(repr);
+        }
+        if (page.length === this.#pageSize) continue;
+        if (waiter === undefined || next > to) return;
+        await waiter.next();
+      }
+    } finally {
+      waiter?.close();
+    }
+  }
+
+  async *#byOffset(
+    page: (after: number, upTo: number, limit: number) => Promise<readonly OrderedRepr[]>,
+    offset: number,
+    live: boolean,
+    options: QueryOptions,
+  ): AsyncGenerator<EventEnvelope> {
+    checkOffset(offset);
+    const waiter = live ? new NewEvents(this.#queries, options.signal) : undefined;
+    try {
+      checkAborted(options.signal);
+      const upTo = live ? MAX_SEQUENCE_NR : await this.#queries.highestOffset();
+      let after = offset;
+      for (;;) {
+        const rows = await page(after, upTo, this.#pageSize);
+        checkAborted(options.signal);
+        for (const repr of rows) {
+          after = repr.offset;
+          if (!repr.persistenceId.startsWith(INTERNAL_STREAM_PREFIX)) yield* this.#envelopes(repr);
+        }
+        if (rows.length === this.#pageSize) continue;
+        if (waiter === undefined) return;
+        await waiter.next();
+      }
+    } finally {
+      waiter?.close();
+    }
+  }
+
+  async *#persistenceIds(live: boolean, options: QueryOptions): AsyncGenerator<string> {
+    const waiter = live ? new NewEvents(this.#queries, options.signal) : undefined;
+    try {
+      checkAborted(options.signal);
+      // Live: the ids stored so far, then the ids of events written after that point, each once.
+      const start = live ? await this.#queries.highestOffset() : 0;
+      const seen = live ? new Set<string>() : undefined;
+      let afterId: string | undefined;
+      for (;;) {
+        const ids = await this.#queries.persistenceIds(afterId, this.#pageSize);
+        checkAborted(options.signal);
+        for (const id of ids) {
+          afterId = id;
+          if (id.startsWith(INTERNAL_STREAM_PREFIX)) continue;
+          seen?.add(id);
+          yield id;
+        }
+        if (ids.length < this.#pageSize) break;
+      }
+      if (waiter === undefined || seen === undefined) return;
+      let after = start;
+      for (;;) {
+        const rows = await this.#queries.allEvents(after, MAX_SEQUENCE_NR, this.#pageSize);
+        checkAborted(options.signal);
+        for (const repr of rows) {
+          after = repr.offset;
+          const id = repr.persistenceId;
+          if (seen.has(id) || id.startsWith(INTERNAL_STREAM_PREFIX)) continue;
+          seen.add(id);
+          yield id;
+        }
+        if (rows.length < this.#pageSize) await waiter.next();
+      }
+    } finally {
+      waiter?.close();
+    }
+  }
+
+  *#envelopes(repr: OrderedRepr): Generator<EventEnvelope> {
+    for (const event of this.#decode(repr)) yield new EventEnvelope(repr.offset, repr.persistenceId, repr.sequenceNr, event, repr.timestamp, repr.tags);
+  }
+}
+
+/**
+ * Waits for the next sign of new events: the journal's signal, the poll interval, or the abort. A
+ * signal that came while the query was reading counts, so none falls between a read and the wait.
+ */
+class NewEvents {
+  #signalled = false;
+  #wake: (() => void) | undefined;
+  readonly #unsubscribe: () => void;
+  readonly #onAbort: () => void;
+
+  constructor(
+    private readonly queries: JournalQueries,
+    private readonly signal: AbortSignal | undefined,
+  ) {
+    const unsubscribe = queries.onEventsWritten(() => this.#fire());
+    let subscribed = true;
+    this.#unsubscribe = () => {
+      if (subscribed) unsubscribe();
+      subscribed = false;
+    };
+    // An aborted query frees its subscription at once, even if nobody pulls it again.
+    this.#onAbort = () => {
+      this.#unsubscribe();
+      this.#fire();
+    };
+    signal?.addEventListener('abort', this.#onAbort, { once: true });
+  }
+
+  async next(): Promise<void> {
+    if (!this.#signalled) {
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(() => this.#fire(), this.queries.pollIntervalMs);
+        this.#wake = () => {
+          clearTimeout(timer);
+          resolve();
+        };
+      });
+    }
+    this.#signalled = false;
+    checkAborted(this.signal);
+  }
+
+  close(): void {
+    this.#unsubscribe();
+    this.signal?.removeEventListener('abort', this.#onAbort);
+    this.#wake = undefined;
+  }
+
+  #fire(): void {
+    this.#signalled = true;
+    const wake = this.#wake;
+    this.#wake = undefined;
+    wake?.();
+  }
+}
+
+function checkAborted(signal: AbortSignal | undefined): void {
+  if (signal?.aborted) throw new QueryAbortedError(signal.reason);
+}
+
+function checkRange(from: number, to: number): void {
+  if (!Number.isSafeInteger(from) || from < 0) throw new InvalidOptionError(`fromSequenceNr must be an integer >= 0, got ${String(from)}`);
+  if (!Number.isSafeInteger(to) || to < 0) throw new InvalidOptionError(`toSequenceNr must be an integer >= 0, got ${String(to)}`);
+}
+
+function checkOffset(offset: number): void {
+  if (!Number.isSafeInteger(offset) || offset < 0) throw new InvalidOptionError(`offset must be an integer >= 0, got ${String(offset)}`);
+}

@@ -1,0 +1,5 @@
+import { pino } from 'pino';
+import { InMemoryJournal } from '../../../journal/memory/index.js';
+import { readJournalSpec } from '../../../journal/testkit/index.js';
+
+readJournalSpec('in-memory', () => new InMemoryJournal({ logger: pino({ level: 'silent' }) }));
