@@ -24,6 +24,7 @@ export class InMemoryEventLog implements JournalQueries {
     private readonly isDeleted: (event: PersistentRepr) => boolean,
     /** The events of one stream from `from` (inclusive), each with its offset, in order. */
     private readonly streamFrom: (persistenceId: string, from: number) => { events: readonly PersistentRepr[]; offsets: readonly number[]; start: number } | undefined,
+    private readonly highestOf: (persistenceId: string) => number,
   ) {}
 
   /** The next offset for an event being stored now. */
@@ -84,6 +85,10 @@ export class InMemoryEventLog implements JournalQueries {
   async persistenceIds(afterId: string | undefined, limit: number): Promise<readonly string[]> {
     const start = afterId === undefined ? 0 : (this.#idIndex.get(afterId) ?? -1) + 1;
     return this.#ids.slice(start, start + limit);
+  }
+
+  async highestSequenceNr(persistenceId: string): Promise<number> {
+    return this.highestOf(persistenceId);
   }
 
   async highestOffset(): Promise<number> {

@@ -48,6 +48,7 @@ export class InMemoryJournal implements AsyncWriteJournal, QueryableJournal {
       const stream = this.#streams.get(persistenceId);
       return stream === undefined ? undefined : { events: stream.events, offsets: stream.offsets, start: Math.max(0, from - stream.first) };
     },
+    (persistenceId) => this.#streams.get(persistenceId)?.highest ?? 0,
   );
   readonly #logger: Logger | undefined;
   #warned = false;

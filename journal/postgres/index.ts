@@ -2,12 +2,11 @@
  * steadfast/postgres: the production journal and snapshot store. Loading this entry point is the only
  * way `pg` gets loaded, so users of the core never pay for a driver they did not ask for.
  */
-export { postgresJournal, PostgresJournal, readAllEvents, readEventsByTag, type PostgresJournalOptions } from './journal.js';
+export { postgresJournal, PostgresJournal, type PostgresJournalOptions } from './journal.js';
 export { postgresSnapshotStore, PostgresSnapshotStore, type PostgresSnapshotStoreOptions } from './snapshot-store.js';
 export { migrate, type MigrateOptions } from './migrate.js';
 export { runMigrateCli } from './migrate-cli.js';
 export { MIGRATIONS, LATEST_VERSION, type Migration, type MigrationResult } from './migrations.js';
-export type { OrderedEvent, GlobalReadOptions } from './global-queries.js';
 export type { PostgresPluginOptions, PostgresLogger } from './options.js';
 export { SchemaBehindError, UnsafeIntegerError, PluginClosedError } from './errors.js';
 // The core's classes, shared by every journal, re-exported for convenience.

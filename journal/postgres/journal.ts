@@ -1,8 +1,17 @@
-import { type AsyncWriteJournal, type AtomicWrite, type Lease, WriteBatcher, type WriteOutcome, type ReplayedEvent } from '../../src/persistence/spi.js';
+import {
+  type AsyncWriteJournal,
+  type AtomicWrite,
+  type JournalQueries,
+  type Lease,
+  type QueryableJournal,
+  WriteBatcher,
+  type WriteOutcome,
+  type ReplayedEvent,
+} from '../../src/persistence/spi.js';
 import { AdvisoryLeases } from './advisory-leases.js';
 import { PluginClosedError } from './errors.js';
-import { globalStatements, queryAllEvents, queryEventsByTag, type GlobalReadOptions, type GlobalStatements, type OrderedEvent } from './global-queries.js';
 import { resolveOptions, type PostgresPluginOptions } from './options.js';
+import { PostgresQueries } from './queries.js';
 import { deleteTo, readHighest, readStatements, replay, type ReadStatements } from './read-path.js';
 import { PostgresPlugin } from './schema-connection.js';
 import { advisoryLockKey, quoteIdent } from './sql-names.js';
@@ -16,14 +25,14 @@ const MAX_EVENTS_PER_FLUSH = 5000;
 
 /**
  * The PostgreSQL journal: group commit through WriteBatcher (one multi-row INSERT per flush), paged
- * replay, and schema-wide ordered reads for queries (readAllEvents / readEventsByTag).
+ * replay, and the read side for `readJournalOf(system)` (queries.ts).
  */
-export class PostgresJournal extends PostgresPlugin implements AsyncWriteJournal {
+export class PostgresJournal extends PostgresPlugin implements AsyncWriteJournal, QueryableJournal {
   readonly #batcher: WriteBatcher;
   readonly #writer: WriterConnection;
   readonly #writes: WriteStatements;
   readonly #reads: ReadStatements;
-  readonly #global: GlobalStatements;
+  readonly #queries: PostgresQueries;
   #leases: AdvisoryLeases | undefined;
 
   constructor(options: PostgresJournalOptions) {
@@ -34,7 +43,7 @@ export class PostgresJournal extends PostgresPlugin implements AsyncWriteJournal
     const statementId = advisoryLockKey('statements', this.schema).replace('-', 'n');
     this.#writes = writeStatements(quoted, advisoryLockKey('write', this.schema), statementId);
     this.#reads = readStatements(quoted, statementId);
-    this.#global = globalStatements(quoted);
+    this.#queries = new PostgresQueries(this.pool, quoted, this.#reads, () => this.#ready());
     this.#writer = new WriterConnection(this.pool, this.options.logger);
     this.#batcher = new WriteBatcher((writes) => this.#flush(writes), { maxEventsPerFlush: MAX_EVENTS_PER_FLUSH });
   }
@@ -69,16 +78,9 @@ export class PostgresJournal extends PostgresPlugin implements AsyncWriteJournal
     return this.#leases.acquire(name);
   }
 
-  /** Events of every persistenceId in `ordering` order, never past a position a late commit could fill. */
-  async readAllEvents(options: GlobalReadOptions = {}): Promise<OrderedEvent[]> {
-    await this.#ready();
-    return queryAllEvents(this.pool, this.#global, options);
-  }
-
-  /** Events carrying `tag`, in `ordering` order, with the same guarantee as readAllEvents. */
-  async readEventsByTag(tag: string, options: GlobalReadOptions = {}): Promise<OrderedEvent[]> {
-    await this.#ready();
-    return queryEventsByTag(this.pool, this.#global, tag, options);
+  /** The read side (`readJournalOf(system)`); see queries.ts for its ordering guarantee. */
+  queries(): JournalQueries {
+    return this.#queries;
   }
 
   async close(): Promise<void> {
@@ -93,7 +95,9 @@ export class PostgresJournal extends PostgresPlugin implements AsyncWriteJournal
   async #flush(writes: readonly AtomicWrite[]): Promise<readonly WriteOutcome[]> {
     // No closed check here: close() waits for writes accepted before it, and they must go out.
     await this.connection.migrated();
-    return storeBatch(this.#writer, this.#writes, writes, this.options.logger);
+    const outcomes = await storeBatch(this.#writer, this.#writes, writes, this.options.logger);
+    this.#queries.written();
+    return outcomes;
   }
 
   #ready(): Promise<void> {
@@ -103,12 +107,4 @@ export class PostgresJournal extends PostgresPlugin implements AsyncWriteJournal
 
 export function postgresJournal(options: PostgresJournalOptions): PostgresJournal {
   return new PostgresJournal(options);
-}
-
-export function readAllEvents(journal: PostgresJournal, options: GlobalReadOptions = {}): Promise<OrderedEvent[]> {
-  return journal.readAllEvents(options);
-}
-
-export function readEventsByTag(journal: PostgresJournal, tag: string, options: GlobalReadOptions = {}): Promise<OrderedEvent[]> {
-  return journal.readEventsByTag(tag, options);
 }

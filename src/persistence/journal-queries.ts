@@ -26,6 +26,8 @@ export interface JournalQueries {
   allEvents(afterOffset: number, upToOffset: number, limit: number): Promise<readonly OrderedRepr[]>;
   /** Persistence ids greater than `afterId` (in the store's order of ids), each once. */
   persistenceIds(afterId: string | undefined, limit: number): Promise<readonly string[]>;
+  /** The highest sequence number stored for `persistenceId` (0 if none): where its `current` query ends. */
+  highestSequenceNr(persistenceId: string): Promise<number>;
   /** The highest offset a reader may see now (0 for an empty store): where a `current*` query ends. */
   highestOffset(): Promise<number>;
   /**

@@ -83,19 +83,18 @@ export class ReadJournal {
     const waiter = live ? new NewEvents(this.#queries, options.signal) : undefined;
     try {
       checkAborted(options.signal);
-      // A current query ends with what was stored when it started: events with a later offset are not its.
-      const upTo = live ? Number.POSITIVE_INFINITY : await this.#queries.highestOffset();
+      // A current query ends with what was stored when it started.
+      const last = live ? to : Math.min(to, await this.#queries.highestSequenceNr(persistenceId));
       let next = Math.max(from, 1);
-      while (next <= to) {
-        const page = await this.#queries.eventsByPersistenceId(persistenceId, next, to, this.#pageSize);
+      while (next <= last) {
+        const page = await this.#queries.eventsByPersistenceId(persistenceId, next, last, this.#pageSize);
         checkAborted(options.signal);
         for (const repr of page) {
-          if (repr.offset > upTo) return;
           next = repr.sequenceNr + 1;
           yield* this.#envelopes(repr);
         }
         if (page.length === this.#pageSize) continue;
-        if (waiter === undefined || next > to) return;
+        if (waiter === undefined || next > last) return;
         await waiter.next();
       }
     } finally {

@@ -1,6 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type pg from 'pg';
-import { postgresJournal, type OrderedEvent, type PostgresJournal } from '../../../journal/postgres/index.js';
+import { postgresJournal, type PostgresJournal } from '../../../journal/postgres/index.js';
+import type { EventEnvelope, OrderedRepr } from '../../../src/index.js';
+import { MAX_SEQUENCE_NR, ReadJournal } from '../../../src/index.js';
 import { advisoryLockKey } from '../../../journal/postgres/sql-names.js';
 import { eventualValue } from '../../support/eventually.js';
 import { postgresResource } from '../../support/services.js';
@@ -9,7 +11,7 @@ import { appName, pid, write } from './helpers.js';
 const pgr = await postgresResource('pg_ordering');
 afterAll(() => pgr?.cleanup());
 
-describe.runIf(pgr)('global ordering (readAllEvents / readEventsByTag)', () => {
+describe.runIf(pgr)('global ordering (the queries: all events, events by tag)', () => {
   let journal: PostgresJournal;
   let schema: string;
   let application: string;
@@ -48,20 +50,21 @@ describe.runIf(pgr)('global ordering (readAllEvents / readEventsByTag)', () => {
       // The later row is committed and visible to plain SQL ...
       expect((await pgr!.admin.query(`select 1 from "${schema}".journal where persistence_id = $1`, [early])).rowCount).toBe(1);
       // ... but the queries stop before the open transaction's position, so a reader cannot skip it.
-      const all = await journal.readAllEvents({ fromOrdering: lateOrdering });
-      expect(all.filter((e) => e.ordering >= lateOrdering)).toEqual([]);
-      expect(await journal.readEventsByTag('gap', { fromOrdering: lateOrdering })).toEqual([]);
+      const queries = journal.queries();
+      const all = await queries.allEvents(lateOrdering - 1, MAX_SEQUENCE_NR, 1000);
+      expect(all.filter((e) => e.offset >= lateOrdering)).toEqual([]);
+      expect(await queries.eventsByTag('gap', lateOrdering - 1, MAX_SEQUENCE_NR, 1000)).toEqual([]);
 
       await client.query('commit');
       const after = await eventualValue(async () => {
-        const events = await journal.readAllEvents({ fromOrdering: lateOrdering });
+        const events = await queries.allEvents(lateOrdering - 1, MAX_SEQUENCE_NR, 1000);
         return events.length >= 2 ? events : undefined;
       }, 'both events once the late transaction committed');
-      expect(after.slice(0, 2).map((e: OrderedEvent) => [e.persistenceId, e.ordering])).toEqual([
+      expect(after.slice(0, 2).map((e: OrderedRepr) => [e.persistenceId, e.offset])).toEqual([
         [late, lateOrdering],
         [early, committedOrdering],
       ]);
-      const tagged = await journal.readEventsByTag('gap', { fromOrdering: lateOrdering });
+      const tagged = await queries.eventsByTag('gap', lateOrdering - 1, MAX_SEQUENCE_NR, 1000);
       expect(tagged.map((e) => e.persistenceId)).toEqual([late, early]);
     } finally {
       await client.query('rollback').catch(() => {});
@@ -94,35 +97,37 @@ describe.runIf(pgr)('global ordering (readAllEvents / readEventsByTag)', () => {
     }
   });
 
-  it('delivers every event exactly once to a reader that follows concurrent writers', async () => {
+  it('a live eventsByTag reader in another process yields every event of two concurrent writers exactly once', async () => {
+    // Two writer journals (two processes, as far as PostgreSQL can tell) and a reader journal of its own:
+    // the reader gets no in-process wake-up and finds the rows by polling, cut at the commit horizon.
+    const second = postgresJournal({ connectionString: pgr!.connectionString, schema, applicationName: appName('ordering-2') });
+    const reader = postgresJournal({ connectionString: pgr!.connectionString, schema, applicationName: appName('ordering-reader') });
+    await Promise.all([second.start(), reader.start()]);
     const writers = Array.from({ length: 20 }, (_, i) => pid(`follow-${i}`));
     const tag = pid('follow-tag');
-    const start = (await journal.readAllEvents({ fromOrdering: 0, limit: 1_000_000 })).at(-1)?.ordering ?? 0;
-    let done = false;
-    const writing = Promise.all(
-      writers.map(async (id) => {
-        for (let nr = 1; nr <= 25; nr++) {
-          expect((await journal.writeMessages([write(id, nr, nr, { tags: [tag] })]))[0]!.status).toBe('ok');
+    const total = writers.length * 25;
+    const seen: EventEnvelope[] = [];
+    const signal = AbortSignal.timeout(60_000);
+    try {
+      const following = (async () => {
+        for await (const envelope of new ReadJournal(reader.queries(), () => [null], { pageSize: 37 }).eventsByTag(tag, 0, { signal })) {
+          seen.push(envelope);
+          if (seen.length === total) return;
         }
-      }),
-    ).finally(() => {
-      done = true;
-    });
-    const seen: OrderedEvent[] = [];
-    let next = start + 1;
-    const deadline = Date.now() + 20_000;
-    for (;;) {
-      if (Date.now() > deadline) throw new Error(`reader saw ${seen.length} of ${writers.length * 25} events`);
-      const finished = done;
-      const batch = await journal.readEventsByTag(tag, { fromOrdering: next, limit: 37 });
-      seen.push(...batch);
-      if (batch.length > 0) next = batch[batch.length - 1]!.ordering + 1;
-      if (finished && seen.length >= writers.length * 25) break;
-      if (finished && batch.length === 0) await new Promise((resolve) => setTimeout(resolve, 20));
+      })();
+      await Promise.all(
+        writers.map(async (id, index) => {
+          const target = index % 2 === 0 ? journal : second;
+          for (let nr = 1; nr <= 25; nr++) expect((await target.writeMessages([write(id, nr, nr, { tags: [tag] })]))[0]!.status).toBe('ok');
+        }),
+      );
+      await following;
+    } finally {
+      await Promise.all([second.close(), reader.close()]);
     }
-    await writing;
-    expect(seen.length).toBe(writers.length * 25);
-    expect(new Set(seen.map((e) => `${e.persistenceId}/${e.sequenceNr}`)).size).toBe(writers.length * 25);
+    expect(new Set(seen.map((e) => `${e.persistenceId}/${e.sequenceNr}`)).size).toBe(total);
+    const offsets = seen.map((e) => e.offset);
+    expect(offsets).toEqual([...offsets].sort((x, y) => x - y));
     for (const id of writers) {
       expect(seen.filter((e) => e.persistenceId === id).map((e) => e.sequenceNr)).toEqual(Array.from({ length: 25 }, (_, i) => i + 1));
     }

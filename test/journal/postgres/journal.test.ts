@@ -1,15 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import pg from 'pg';
-import {
-  EventRejectedError,
-  PluginClosedError,
-  postgresJournal,
-  postgresSnapshotStore,
-  readAllEvents,
-  readEventsByTag,
-  SequenceNrConflictError,
-  type PostgresJournal,
-} from '../../../journal/postgres/index.js';
+import { EventRejectedError, PluginClosedError, postgresJournal, postgresSnapshotStore, SequenceNrConflictError, type PostgresJournal } from '../../../journal/postgres/index.js';
 import type { PersistentRepr } from '../../../src/persistence/persistent-repr.js';
 import { SnapshotMetadata } from '../../../src/persistence/snapshot-metadata.js';
 import { SnapshotSelectionCriteria } from '../../../src/persistence/snapshot-selection-criteria.js';
@@ -167,25 +158,26 @@ describe.runIf(pgr)('postgresJournal', () => {
     expect(await journal.readHighestSequenceNr(id, 3)).toBe(4);
   });
 
-  it('reads all events and events by tag in ordering order, resuming from an ordering', async () => {
+  it('pages all events and events by tag in ordering order, resuming after an offset', async () => {
+    const queries = journal.queries();
     const tag = pid('tag');
     const a = pid('tag-a');
     const b = pid('tag-b');
     await journal.writeMessages([write(a, 1, 1, { tags: [tag] }), write(b, 1, 1, { tags: ['other'] })]);
     await journal.writeMessages([write(a, 2, 2, { tags: [tag, tag] }), write(b, 2, 2, { tags: [tag] })]);
-    const tagged = await readEventsByTag(journal, tag);
+    const tagged = await queries.eventsByTag(tag, 0, Number.MAX_SAFE_INTEGER, 1000);
     expect(tagged.map((e) => [e.persistenceId, e.sequenceNr])).toEqual([
       [a, 1],
       [a, 2],
       [b, 2],
     ]);
     expect(tagged[1]!.tags).toEqual([tag, tag]);
-    const orderings = tagged.map((e) => e.ordering);
+    const orderings = tagged.map((e) => e.offset);
     expect(orderings).toEqual([...orderings].sort((x, y) => x - y));
-    const rest = await readEventsByTag(journal, tag, { fromOrdering: orderings[0]! + 1, limit: 1 });
-    expect(rest.map((e) => e.ordering)).toEqual([orderings[1]]);
+    const rest = await queries.eventsByTag(tag, orderings[0]!, Number.MAX_SAFE_INTEGER, 1);
+    expect(rest.map((e) => e.offset)).toEqual([orderings[1]]);
 
-    const all = await readAllEvents(journal, { fromOrdering: orderings[0]!, limit: 10_000 });
+    const all = await queries.allEvents(orderings[0]! - 1, Number.MAX_SAFE_INTEGER, 10_000);
     const mine = all.filter((e) => e.persistenceId === a || e.persistenceId === b);
     expect(mine.map((e) => [e.persistenceId, e.sequenceNr])).toEqual([
       [a, 1],

@@ -61,6 +61,7 @@ function counted(inner: JournalQueries) {
     },
     persistenceIds: (...args) => inner.persistenceIds(...args),
     highestOffset: () => inner.highestOffset(),
+    highestSequenceNr: (persistenceId) => inner.highestSequenceNr(persistenceId),
     onEventsWritten: (listener) => {
       counts.subscriptions++;
       const unsubscribe = inner.onEventsWritten(listener);

@@ -1,0 +1,152 @@
+/**
+ * The PostgreSQL journal's read side (`JournalQueries`): pages by persistenceId, by tag and of all
+ * events in `ordering` order, the ids by a loose index scan, and a wake-up after this process's own
+ * writes (other processes' writes are found by polling; LISTEN/NOTIFY is still to come).
+ *
+ * Ordering never skips: `ordering` comes from an identity, taken when a row is inserted, but rows become
+ * visible when their transaction commits, so a higher ordering can be visible before a lower one. Every
+ * by-offset page is therefore cut at the first row whose transaction is not older than every transaction
+ * still running in the cluster (`tx_id < pg_snapshot_xmin(pg_current_snapshot())`): a reader never moves
+ * past a position a late commit could still fill. A long transaction anywhere in the cluster delays live
+ * queries by its length.
+ */
+import type { JournalQueries, OrderedRepr } from '../../src/persistence/spi.js';
+import type pg from 'pg';
+import { readHighest, type ReadStatements } from './read-path.js';
+import { payloadOf, ROW_TYPES, toSafeNumber } from './row-codec.js';
+
+/** How often live queries look for events other processes wrote. */
+const POLL_INTERVAL_MS = 500;
+
+const COLUMNS = `j.ordering, j.persistence_id, j.sequence_nr, j.writer_uuid, j.timestamp_ms, j.serializer_id, j.manifest,
+  j.payload_json::text, j.payload_bytes, j.tags`;
+const SAFE = 'j.tx_id < x.horizon';
+const HORIZON = '(select pg_snapshot_xmin(pg_current_snapshot()) as horizon) x';
+
+interface QueryStatements {
+  readonly byPersistenceId: string;
+  readonly byTag: string;
+  readonly all: string;
+  readonly ids: string;
+  readonly highestOffset: string;
+}
+
+function statements(schema: string): QueryStatements {
+  return {
+    // One stream is ordered by sequence_nr, which commits in order: no horizon needed.
+    byPersistenceId: `
+      select ${COLUMNS}, true
+      from ${schema}.journal j
+      where j.persistence_id = $1 and j.sequence_nr >= $2 and j.sequence_nr <= $3
+      order by j.sequence_nr
+      limit $4`,
+    byTag: `
+      select ${COLUMNS}, ${SAFE}
+      from ${schema}.event_tags t
+        join ${schema}.journal j on j.ordering = t.ordering
+        cross join ${HORIZON}
+      where t.tag = $1 and t.ordering > $2 and t.ordering <= $3
+      order by t.ordering
+      limit $4`,
+    all: `
+      select ${COLUMNS}, ${SAFE}
+      from ${schema}.journal j cross join ${HORIZON}
+      where j.ordering > $1 and j.ordering <= $2
+      order by j.ordering
+      limit $3`,
+    // A loose index scan over the primary key: one probe per id instead of one row per event.
+    ids: `
+      with recursive ids(id) as (
+        (select persistence_id from ${schema}.journal where persistence_id > $1 order by persistence_id limit 1)
+        union all
+        select (select persistence_id from ${schema}.journal where persistence_id > ids.id order by persistence_id limit 1)
+        from ids where ids.id is not null
+      )
+      select id from ids where id is not null limit $2`,
+    highestOffset: `select coalesce(max(ordering), 0)::text from ${schema}.journal`,
+  };
+}
+
+type Row = [string, string, string, string, string, string, string, string | null, Uint8Array | null, readonly string[], boolean];
+
+/** The rows up to the first one a late commit could still precede. */
+function toEvents(rows: readonly Row[]): OrderedRepr[] {
+  const events: OrderedRepr[] = [];
+  for (const row of rows) {
+    if (!row[10]) break;
+    events.push({
+      offset: toSafeNumber(row[0], 'ordering'),
+      persistenceId: row[1],
+      sequenceNr: toSafeNumber(row[2], 'sequence_nr'),
+      writerUuid: row[3],
+      timestamp: toSafeNumber(row[4], 'timestamp_ms'),
+      serializerId: row[5],
+      manifest: row[6],
+      payload: payloadOf(row[7], row[8]),
+      tags: row[9],
+    });
+  }
+  return events;
+}
+
+export class PostgresQueries implements JournalQueries {
+  readonly pollIntervalMs = POLL_INTERVAL_MS;
+  readonly #statements: QueryStatements;
+  readonly #listeners = new Set<() => void>();
+
+  constructor(
+    private readonly pool: pg.Pool,
+    schema: string,
+    private readonly reads: ReadStatements,
+    /** Resolves once the schema is migrated. */
+    private readonly ready: () => Promise<void>,
+  ) {
+    this.#statements = statements(schema);
+  }
+
+  /** The journal stored events: wake the live queries of this process. */
+  written(): void {
+    for (const listener of this.#listeners) listener();
+  }
+
+  async eventsByPersistenceId(persistenceId: string, fromSequenceNr: number, toSequenceNr: number, limit: number): Promise<readonly OrderedRepr[]> {
+    return this.#rows(this.#statements.byPersistenceId, [persistenceId, fromSequenceNr, toSequenceNr, limit]);
+  }
+
+  async eventsByTag(tag: string, afterOffset: number, upToOffset: number, limit: number): Promise<readonly OrderedRepr[]> {
+    return this.#rows(this.#statements.byTag, [tag, afterOffset, upToOffset, limit]);
+  }
+
+  async allEvents(afterOffset: number, upToOffset: number, limit: number): Promise<readonly OrderedRepr[]> {
+    return this.#rows(this.#statements.all, [afterOffset, upToOffset, limit]);
+  }
+
+  async persistenceIds(afterId: string | undefined, limit: number): Promise<readonly string[]> {
+    await this.ready();
+    const result = await this.pool.query<[string]>({ text: this.#statements.ids, values: [afterId ?? '', limit], rowMode: 'array' });
+    return result.rows.map((row) => row[0]);
+  }
+
+  async highestSequenceNr(persistenceId: string): Promise<number> {
+    await this.ready();
+    return readHighest(this.pool, this.reads, persistenceId);
+  }
+
+  async highestOffset(): Promise<number> {
+    await this.ready();
+    const result = await this.pool.query<[string]>({ text: this.#statements.highestOffset, rowMode: 'array', types: ROW_TYPES });
+    return toSafeNumber(result.rows[0]![0], 'ordering');
+  }
+
+  onEventsWritten(listener: () => void): () => void {
+    const subscription = () => listener();
+    this.#listeners.add(subscription);
+    return () => this.#listeners.delete(subscription);
+  }
+
+  async #rows(text: string, values: readonly unknown[]): Promise<OrderedRepr[]> {
+    await this.ready();
+    const result = await this.pool.query<Row>({ text, values: values as unknown[], rowMode: 'array', types: ROW_TYPES });
+    return toEvents(result.rows);
+  }
+}

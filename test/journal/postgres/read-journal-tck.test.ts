@@ -1,0 +1,11 @@
+import { afterAll, describe } from 'vitest';
+import { postgresJournal } from '../../../journal/postgres/index.js';
+import { readJournalSpec } from '../../../journal/testkit/index.js';
+import { postgresResource } from '../../support/services.js';
+
+const pg = await postgresResource('pg_query_tck');
+afterAll(() => pg?.cleanup());
+
+describe.runIf(pg)('PostgreSQL queries', () => {
+  readJournalSpec('postgres', () => postgresJournal({ connectionString: pg!.connectionString, schema: pg!.schema, applicationName: 'sf-test-query-tck' }));
+});
