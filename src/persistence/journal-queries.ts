@@ -38,6 +38,8 @@ export interface JournalQueries {
   onEventsWritten(listener: () => void): () => void;
   /** How often live queries look for new events without a signal, in ms. */
   readonly pollIntervalMs: number;
+  /** Statements the plugin runs at once for queries (its query connections). Default 4. */
+  readonly maxConcurrentStatements?: number;
 }
 
 /** A journal that offers queries implements this beside `AsyncWriteJournal`. */

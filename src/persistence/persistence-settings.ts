@@ -36,6 +36,32 @@ export interface PersistenceOptions extends PersistentActorSettings {
   eventAdapters?: readonly EventAdapter[];
   /** Current schema version per event type name, written into manifests (default 1). */
   schemaVersions?: Readonly<Record<string, number>>;
+  /** The read side (`readJournalOf(system)`). */
+  query?: QueryOptions;
+}
+
+/** Settings of the system's read journal. */
+export interface QueryOptions {
+  /** Rows per statement. Default 500. */
+  pageSize?: number;
+  /** Queries waiting for a statement at most; one more fails at once with QueryThrottledError. Default 10 000. */
+  maxQueuedQueries?: number;
+  /** How long a query waits for a statement before it fails with QueryThrottledError. Default 3 000 ms. */
+  queryThrottleTimeoutMs?: number;
+}
+
+export interface ResolvedQuerySettings {
+  readonly pageSize: number;
+  readonly maxQueuedQueries: number;
+  readonly queryThrottleTimeoutMs: number;
+}
+
+export function resolveQuerySettings(options: QueryOptions = {}): ResolvedQuerySettings {
+  return {
+    pageSize: positiveIntegerSetting('persistence.query', 'pageSize', options.pageSize, 500),
+    maxQueuedQueries: positiveIntegerSetting('persistence.query', 'maxQueuedQueries', options.maxQueuedQueries, 10_000),
+    queryThrottleTimeoutMs: positiveIntegerSetting('persistence.query', 'queryThrottleTimeoutMs', options.queryThrottleTimeoutMs, 3_000),
+  };
 }
 
 declare module '../actor/actor-system.js' {
@@ -59,6 +85,7 @@ export interface ResolvedActorSettings {
 
 export interface ResolvedPersistenceSettings extends ResolvedActorSettings {
   readonly maxConcurrentRecoveries: number;
+  readonly query: ResolvedQuerySettings;
   readonly journalCircuitBreaker: CircuitBreakerSettings;
   readonly snapshotCircuitBreaker: CircuitBreakerSettings;
 }
@@ -103,5 +130,6 @@ export function resolvePersistenceSettings(options: PersistenceOptions = {}): Re
     maxConcurrentRecoveries: positiveIntegerSetting('persistence', 'maxConcurrentRecoveries', options.maxConcurrentRecoveries, 50),
     journalCircuitBreaker: breakerSettings('journalCircuitBreaker', options.journalCircuitBreaker),
     snapshotCircuitBreaker: breakerSettings('snapshotCircuitBreaker', options.snapshotCircuitBreaker),
+    query: resolveQuerySettings(options.query),
   };
 }

@@ -24,7 +24,7 @@ export function readJournalOf(system: ActorSystem): ReadJournal {
     const payload = serialization.deserialize(repr);
     return adapters.isEmpty ? [payload] : adapters.fromJournal(payload, parseManifest(repr.manifest));
   };
-  const readJournal = new ReadJournal(journal.queries(), decode);
+  const readJournal = new ReadJournal(journal.queries(), decode, persistence.settings.query);
   readJournals.set(persistence, readJournal);
   return readJournal;
 }

@@ -5,18 +5,18 @@
  * loop runs its `finally`, and an abort ends it at once, also while it waits for new events.
  */
 import { InvalidOptionError } from '../../actor/errors.js';
-import { EventEnvelope } from './event-envelope.js';
 import type { JournalQueries, OrderedRepr } from '../journal-queries.js';
+import { resolveQuerySettings, type QueryOptions as ReadJournalOptions } from '../persistence-settings.js';
+import { EventEnvelope } from './event-envelope.js';
 import { QueryAbortedError } from './query-errors.js';
+import { StatementThrottle } from './statement-throttle.js';
+import { type TailFilter, Tailer } from './tailer.js';
+
+export type { ReadJournalOptions };
 
 export interface QueryOptions {
   /** Ends the query: the pending or next pull rejects with an `AbortError` (`QueryAbortedError`). */
   readonly signal?: AbortSignal;
-}
-
-export interface ReadJournalOptions {
-  /** Rows per statement. Default 500. */
-  readonly pageSize?: number;
 }
 
 /** Turns one stored event into what queries yield: deserialized and through the event adapters. */
@@ -35,13 +35,33 @@ export class ReadJournal {
   readonly #queries: JournalQueries;
   readonly #decode: EventDecoder;
   readonly #pageSize: number;
+  readonly #throttle: StatementThrottle;
+  readonly #tailer: Tailer;
 
   constructor(queries: JournalQueries, decode: EventDecoder, options: ReadJournalOptions = {}) {
-    const pageSize = options.pageSize ?? 500;
-    if (!Number.isSafeInteger(pageSize) || pageSize < 1) throw new InvalidOptionError(`pageSize must be a positive integer, got ${String(pageSize)}`);
-    this.#queries = queries;
+    const settings = resolveQuerySettings(options);
     this.#decode = decode;
-    this.#pageSize = pageSize;
+    this.#pageSize = settings.pageSize;
+    this.#throttle = new StatementThrottle(queries.maxConcurrentStatements ?? 4, settings.maxQueuedQueries, settings.queryThrottleTimeoutMs);
+    // Every statement of every query goes through the throttle.
+    const throttle = this.#throttle;
+    this.#queries = {
+      pollIntervalMs: queries.pollIntervalMs,
+      maxConcurrentStatements: queries.maxConcurrentStatements,
+      eventsByPersistenceId: (...args) => throttle.run(() => queries.eventsByPersistenceId(...args)),
+      eventsByTag: (...args) => throttle.run(() => queries.eventsByTag(...args)),
+      allEvents: (...args) => throttle.run(() => queries.allEvents(...args)),
+      persistenceIds: (...args) => throttle.run(() => queries.persistenceIds(...args)),
+      highestSequenceNr: (...args) => throttle.run(() => queries.highestSequenceNr(...args)),
+      highestOffset: () => throttle.run(() => queries.highestOffset()),
+      onEventsWritten: (listener) => queries.onEventsWritten(listener),
+    };
+    this.#tailer = new Tailer(queries, throttle, this.#pageSize);
+  }
+
+  /** Queries waiting for a statement now (they fail past `maxQueuedQueries`). */
+  get queuedQueries(): number {
+    return this.#throttle.queued;
   }
 
   currentEventsByPersistenceId(persistenceId: string, fromSequenceNr = 0, toSequenceNr = MAX_SEQUENCE_NR, options: QueryOptions = {}): AsyncIterable<EventEnvelope> {
@@ -53,19 +73,19 @@ export class ReadJournal {
   }
 
   currentEventsByTag(tag: string, offset = 0, options: QueryOptions = {}): AsyncIterable<EventEnvelope> {
-    return this.#byOffset((after, upTo, limit) => this.#queries.eventsByTag(tag, after, upTo, limit), offset, false, options);
+    return this.#byOffset((after, upTo, limit) => this.#queries.eventsByTag(tag, after, upTo, limit), offset, { tag }, false, options);
   }
 
   eventsByTag(tag: string, offset = 0, options: QueryOptions = {}): AsyncIterable<EventEnvelope> {
-    return this.#byOffset((after, upTo, limit) => this.#queries.eventsByTag(tag, after, upTo, limit), offset, true, options);
+    return this.#byOffset((after, upTo, limit) => this.#queries.eventsByTag(tag, after, upTo, limit), offset, { tag }, true, options);
   }
 
   currentAllEvents(offset = 0, options: QueryOptions = {}): AsyncIterable<EventEnvelope> {
-    return this.#byOffset((after, upTo, limit) => this.#queries.allEvents(after, upTo, limit), offset, false, options);
+    return this.#byOffset((after, upTo, limit) => this.#queries.allEvents(after, upTo, limit), offset, 'any', false, options);
   }
 
   allEvents(offset = 0, options: QueryOptions = {}): AsyncIterable<EventEnvelope> {
-    return this.#byOffset((after, upTo, limit) => this.#queries.allEvents(after, upTo, limit), offset, true, options);
+    return this.#byOffset((after, upTo, limit) => this.#queries.allEvents(after, upTo, limit), offset, 'any', true, options);
   }
 
   currentPersistenceIds(options: QueryOptions = {}): AsyncIterable<string> {
@@ -80,7 +100,7 @@ export class ReadJournal {
 
   async *#byPersistenceId(persistenceId: string, from: number, to: number, live: boolean, options: QueryOptions): AsyncGenerator<EventEnvelope> {
     checkRange(from, to);
-    const waiter = live ? new NewEvents(this.#queries, options.signal) : undefined;
+    const waiter = live ? new NewEvents(this.#tailer, { persistenceId }, options.signal) : undefined;
     try {
       checkAborted(options.signal);
       // A current query ends with what was stored when it started.
@@ -105,11 +125,12 @@ export class ReadJournal {
   async *#byOffset(
     page: (after: number, upTo: number, limit: number) => Promise<readonly OrderedRepr[]>,
     offset: number,
+    filter: TailFilter,
     live: boolean,
     options: QueryOptions,
   ): AsyncGenerator<EventEnvelope> {
     checkOffset(offset);
-    const waiter = live ? new NewEvents(this.#queries, options.signal) : undefined;
+    const waiter = live ? new NewEvents(this.#tailer, filter, options.signal) : undefined;
     try {
       checkAborted(options.signal);
       const upTo = live ? MAX_SEQUENCE_NR : await this.#queries.highestOffset();
@@ -131,7 +152,7 @@ export class ReadJournal {
   }
 
   async *#persistenceIds(live: boolean, options: QueryOptions): AsyncGenerator<string> {
-    const waiter = live ? new NewEvents(this.#queries, options.signal) : undefined;
+    const waiter = live ? new NewEvents(this.#tailer, 'any', options.signal) : undefined;
     try {
       checkAborted(options.signal);
       // Live: the ids stored so far, then the ids of events written after that point, each once.
@@ -174,8 +195,9 @@ export class ReadJournal {
 }
 
 /**
- * Waits for the next sign of new events: the journal's signal, the poll interval, or the abort. A
- * signal that came while the query was reading counts, so none falls between a read and the wait.
+ * Waits until the tailer saw an event this query may want, or the abort. Subscribed before the query's
+ * first read, so an event seen while the query was reading counts: none falls between a read and the
+ * wait.
  */
 class NewEvents {
   #signalled = false;
@@ -184,15 +206,11 @@ class NewEvents {
   readonly #onAbort: () => void;
 
   constructor(
-    private readonly queries: JournalQueries,
+    tailer: Tailer,
+    filter: TailFilter,
     private readonly signal: AbortSignal | undefined,
   ) {
-    const unsubscribe = queries.onEventsWritten(() => this.#fire());
-    let subscribed = true;
-    this.#unsubscribe = () => {
-      if (subscribed) unsubscribe();
-      subscribed = false;
-    };
+    this.#unsubscribe = tailer.subscribe(filter, () => this.#fire());
     // An aborted query frees its subscription at once, even if nobody pulls it again.
     this.#onAbort = () => {
       this.#unsubscribe();
@@ -202,15 +220,7 @@ class NewEvents {
   }
 
   async next(): Promise<void> {
-    if (!this.#signalled) {
-      await new Promise<void>((resolve) => {
-        const timer = setTimeout(() => this.#fire(), this.queries.pollIntervalMs);
-        this.#wake = () => {
-          clearTimeout(timer);
-          resolve();
-        };
-      });
-    }
+    if (!this.#signalled) await new Promise<void>((resolve) => (this.#wake = resolve));
     this.#signalled = false;
     checkAborted(this.signal);
   }

@@ -43,12 +43,14 @@ async function collect<T>(iterable: AsyncIterable<T>): Promise<T[]> {
 }
 
 /** Counts what the ReadJournal asks of the journal's queries. */
-function counted(inner: JournalQueries) {
-  const counts = { pages: 0, subscriptions: 0 };
+function counted(inner: JournalQueries, overrides: Partial<Pick<JournalQueries, 'pollIntervalMs' | 'maxConcurrentStatements'>> = {}) {
+  const counts = { pages: 0, subscriptions: 0, byPersistenceId: 0, allEvents: 0 };
   const queries: JournalQueries = {
-    pollIntervalMs: inner.pollIntervalMs,
+    pollIntervalMs: overrides.pollIntervalMs ?? inner.pollIntervalMs,
+    maxConcurrentStatements: overrides.maxConcurrentStatements,
     eventsByPersistenceId: (...args) => {
       counts.pages++;
+      counts.byPersistenceId++;
       return inner.eventsByPersistenceId(...args);
     },
     eventsByTag: (...args) => {
@@ -57,6 +59,7 @@ function counted(inner: JournalQueries) {
     },
     allEvents: (...args) => {
       counts.pages++;
+      counts.allEvents++;
       return inner.allEvents(...args);
     },
     persistenceIds: (...args) => inner.persistenceIds(...args),
@@ -167,7 +170,8 @@ describe('ReadJournal', () => {
       expect(counts.subscriptions).toBe(1);
       if (envelope.sequenceNr === 1) break;
     }
-    expect(counts.subscriptions).toBe(0);
+    // The shared tailer lets go of the journal's signal once its last live query has gone.
+    await expect.poll(() => counts.subscriptions).toBe(0);
 
     const controller = new AbortController();
     const iterator = readJournal.eventsByTag('none', 0, { signal: controller.signal })[Symbol.asyncIterator]();
@@ -175,7 +179,7 @@ describe('ReadJournal', () => {
     await expect.poll(() => counts.subscriptions).toBe(1);
     controller.abort();
     await expect(pending).rejects.toMatchObject({ name: 'AbortError', code: 'ERR_QUERY_ABORTED' });
-    expect(counts.subscriptions).toBe(0);
+    await expect.poll(() => counts.subscriptions).toBe(0);
   });
 
   it('refuses bad ranges and offsets when first pulled', async () => {
@@ -183,5 +187,77 @@ describe('ReadJournal', () => {
     const readJournal = new ReadJournal(journal.queries(), json);
     await expect(collect(readJournal.currentEventsByTag('t', -1))).rejects.toMatchObject({ code: 'ERR_INVALID_OPTION' });
     await expect(collect(readJournal.currentEventsByPersistenceId('p', 1.5))).rejects.toMatchObject({ code: 'ERR_INVALID_OPTION' });
+  });
+
+  it('shares one tailer among live queries: idle queries cost no statements, an event wakes only the queries it concerns', async () => {
+    const { journal } = memoryPlugins();
+    const { system } = testSystem({ journal });
+    const { queries, counts } = counted(journal.queries(), { pollIntervalMs: 10 });
+    const readJournal = new ReadJournal(queries, json);
+    const ids = Array.from({ length: 200 }, (_, i) => `tail-${i}`);
+    const ledgers = ids.map((id) => system.actorOf(() => new Ledger(id)));
+    const seen = new Map<string, number>();
+    const controller = new AbortController();
+    const following = ids.map(async (id) => {
+      try {
+        for await (const envelope of readJournal.eventsByPersistenceId(id, 0, Number.MAX_SAFE_INTEGER, { signal: controller.signal })) seen.set(id, envelope.sequenceNr);
+      } catch (error) {
+        if ((error as Error).name !== 'AbortError') throw error;
+      }
+    });
+    // Every query caught up (one read each, and one more for the tailer's start) and is waiting.
+    await expect.poll(() => counts.allEvents).toBeGreaterThan(2);
+    const settled = counts.byPersistenceId;
+    expect(settled).toBeLessThanOrEqual(2 * ids.length);
+    // Ten more polls of the tailer: no query ran a statement of its own.
+    const polls = counts.allEvents;
+    await expect.poll(() => counts.allEvents).toBeGreaterThanOrEqual(polls + 10);
+    expect(counts.byPersistenceId).toBe(settled);
+    for (const index of [3, 50, 199]) await post(ledgers[index]!, 1);
+    await expect.poll(() => [seen.get('tail-3'), seen.get('tail-50'), seen.get('tail-199')]).toEqual([1, 1, 1]);
+    // One read per woken query (a query may read once more when two wake-ups meet), none for the others.
+    expect(counts.byPersistenceId - settled).toBeGreaterThanOrEqual(3);
+    expect(counts.byPersistenceId - settled).toBeLessThanOrEqual(6);
+    controller.abort();
+    await Promise.all(following);
+  });
+
+  it('throttles statements: past maxQueuedQueries a query fails at once, a queued one after queryThrottleTimeoutMs', async () => {
+    const { journal } = memoryPlugins();
+    const inner = journal.queries();
+    let release!: () => void;
+    const gate = new Promise<void>((resolve) => (release = resolve));
+    const stuck: JournalQueries = {
+      ...inner,
+      pollIntervalMs: inner.pollIntervalMs,
+      maxConcurrentStatements: 1,
+      highestSequenceNr: async (persistenceId) => {
+        await gate;
+        return inner.highestSequenceNr(persistenceId);
+      },
+      eventsByPersistenceId: inner.eventsByPersistenceId.bind(inner),
+      eventsByTag: inner.eventsByTag.bind(inner),
+      allEvents: inner.allEvents.bind(inner),
+      persistenceIds: inner.persistenceIds.bind(inner),
+      highestOffset: inner.highestOffset.bind(inner),
+      onEventsWritten: inner.onEventsWritten.bind(inner),
+    };
+    const readJournal = new ReadJournal(stuck, json, { maxQueuedQueries: 2, queryThrottleTimeoutMs: 200 });
+    const started = performance.now();
+    const results = Array.from({ length: 4 }, (_, i) =>
+      collect(readJournal.currentEventsByPersistenceId(`p-${i}`)).then(
+        () => 'done',
+        (error: Error & { code?: string }) => ({ code: error.code, after: performance.now() - started }),
+      ),
+    );
+    // One runs (held), two wait, the fourth is refused at once.
+    const fourth = (await results[3]) as { code: string; after: number };
+    expect(fourth.code).toBe('ERR_QUERY_THROTTLED');
+    expect(readJournal.queuedQueries).toBe(2);
+    const [second, third] = (await Promise.all([results[1], results[2]])) as { code: string; after: number }[];
+    expect([second!.code, third!.code]).toEqual(['ERR_QUERY_THROTTLED', 'ERR_QUERY_THROTTLED']);
+    expect(second!.after).toBeGreaterThanOrEqual(190);
+    release();
+    expect(await results[0]).toBe('done');
   });
 });
