@@ -11,7 +11,8 @@ import {
 import { AdvisoryLeases } from './advisory-leases.js';
 import { PluginClosedError } from './errors.js';
 import { resolveOptions, type PostgresPluginOptions } from './options.js';
-import { PostgresQueries } from './queries.js';
+import { openPool } from './pool.js';
+import { PostgresQueries, QUERY_POOL_SIZE } from './queries.js';
 import { deleteTo, readHighest, readStatements, replay, type ReadStatements } from './read-path.js';
 import { PostgresPlugin } from './schema-connection.js';
 import { advisoryLockKey, quoteIdent } from './sql-names.js';
@@ -43,7 +44,12 @@ export class PostgresJournal extends PostgresPlugin implements AsyncWriteJournal
     const statementId = advisoryLockKey('statements', this.schema).replace('-', 'n');
     this.#writes = writeStatements(quoted, advisoryLockKey('write', this.schema), statementId);
     this.#reads = readStatements(quoted, statementId);
-    this.#queries = new PostgresQueries(this.pool, quoted, this.#reads, () => this.#ready());
+    this.#queries = new PostgresQueries(
+      () => openPool({ ...this.options, poolSize: QUERY_POOL_SIZE, applicationName: `${this.options.applicationName}-query` }),
+      quoted,
+      this.#reads,
+      () => this.#ready(),
+    );
     this.#writer = new WriterConnection(this.pool, this.options.logger);
     this.#batcher = new WriteBatcher((writes) => this.#flush(writes), { maxEventsPerFlush: MAX_EVENTS_PER_FLUSH });
   }
@@ -89,6 +95,7 @@ export class PostgresJournal extends PostgresPlugin implements AsyncWriteJournal
     // Only after the last write: whoever takes a lease over next must find every write of ours stored.
     await this.#leases?.close();
     this.#writer.release();
+    await this.#queries.close();
     await this.connection.release();
   }
 

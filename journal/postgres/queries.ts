@@ -12,11 +12,19 @@
  */
 import type { JournalQueries, OrderedRepr } from '../../src/persistence/spi.js';
 import type pg from 'pg';
+import { PluginClosedError } from './errors.js';
+import type { PoolHandle } from './pool.js';
 import { readHighest, type ReadStatements } from './read-path.js';
 import { payloadOf, ROW_TYPES, toSafeNumber } from './row-codec.js';
 
 /** How often live queries look for events other processes wrote. */
 const POLL_INTERVAL_MS = 500;
+
+/**
+ * Connections of the queries' own pool: a burst of queries waits in the read journal's throttle, never
+ * for the connections writes and recoveries use (PostgreSQL here allows 100 in all).
+ */
+export const QUERY_POOL_SIZE = 4;
 
 const COLUMNS = `j.ordering, j.persistence_id, j.sequence_nr, j.writer_uuid, j.timestamp_ms, j.serializer_id, j.manifest,
   j.payload_json::text, j.payload_bytes, j.tags`;
@@ -91,17 +99,32 @@ function toEvents(rows: readonly Row[]): OrderedRepr[] {
 
 export class PostgresQueries implements JournalQueries {
   readonly pollIntervalMs = POLL_INTERVAL_MS;
+  readonly maxConcurrentStatements = QUERY_POOL_SIZE;
   readonly #statements: QueryStatements;
   readonly #listeners = new Set<() => void>();
+  #handle: PoolHandle | undefined;
+  #closed = false;
 
   constructor(
-    private readonly pool: pg.Pool,
+    /** Opens the queries' pool on first use (a pool passed to the plugin is shared instead). */
+    private readonly openPool: () => PoolHandle,
     schema: string,
     private readonly reads: ReadStatements,
     /** Resolves once the schema is migrated. */
     private readonly ready: () => Promise<void>,
   ) {
     this.#statements = statements(schema);
+  }
+
+  get pool(): pg.Pool {
+    if (this.#closed) throw new PluginClosedError('postgresJournal');
+    this.#handle ??= this.openPool();
+    return this.#handle.pool;
+  }
+
+  async close(): Promise<void> {
+    this.#closed = true;
+    await this.#handle?.release();
   }
 
   /** The journal stored events: wake the live queries of this process. */
