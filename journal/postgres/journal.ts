@@ -1,6 +1,7 @@
 import {
   type AsyncWriteJournal,
   type AtomicWrite,
+  InvalidOptionError,
   type JournalQueries,
   type Lease,
   type QueryableJournal,
@@ -11,6 +12,7 @@ import {
 import { AdvisoryLeases } from './advisory-leases.js';
 import { PluginClosedError } from './errors.js';
 import { resolveOptions, type PostgresPluginOptions } from './options.js';
+import { EventNotifications, notificationChannel } from './notifications.js';
 import { openPool } from './pool.js';
 import { PostgresQueries, QUERY_POOL_SIZE } from './queries.js';
 import { deleteTo, readHighest, readStatements, replay, type ReadStatements } from './read-path.js';
@@ -19,7 +21,14 @@ import { advisoryLockKey, quoteIdent } from './sql-names.js';
 import { storeBatch, writeStatements, type WriteStatements } from './write-path.js';
 import { WriterConnection } from './writer-connection.js';
 
-export type PostgresJournalOptions = PostgresPluginOptions;
+export interface PostgresJournalOptions extends PostgresPluginOptions {
+  /**
+   * Every write notifies live queries in other processes (`pg_notify` in the write's transaction), so
+   * they see the events at once instead of at their next poll (500 ms). Default true; the cost is in
+   * bench/README.md ("LISTEN/NOTIFY").
+   */
+  notifyQueries?: boolean;
+}
 
 /** Events in one group-commit statement: ~1-2 MB of typical JSON events, well inside one round trip. */
 const MAX_EVENTS_PER_FLUSH = 5000;
@@ -36,19 +45,22 @@ export class PostgresJournal extends PostgresPlugin implements AsyncWriteJournal
   readonly #queries: PostgresQueries;
   #leases: AdvisoryLeases | undefined;
 
-  constructor(options: PostgresJournalOptions) {
+  constructor({ notifyQueries = true, ...options }: PostgresJournalOptions) {
     super(resolveOptions(options, 'postgresJournal'), 'postgresJournal');
+    if (typeof notifyQueries !== 'boolean') throw new InvalidOptionError(`postgresJournal option notifyQueries must be a boolean, got ${JSON.stringify(notifyQueries)}`);
     const quoted = quoteIdent(this.schema);
     // Prepared statement names are per connection; a pool shared by plugins on different schemas must
     // not see one name with two texts.
     const statementId = advisoryLockKey('statements', this.schema).replace('-', 'n');
-    this.#writes = writeStatements(quoted, advisoryLockKey('write', this.schema), statementId);
+    const channel = notificationChannel(statementId);
+    this.#writes = writeStatements(quoted, advisoryLockKey('write', this.schema), statementId, notifyQueries ? channel : undefined);
     this.#reads = readStatements(quoted, statementId);
     this.#queries = new PostgresQueries(
       () => openPool({ ...this.options, poolSize: QUERY_POOL_SIZE, applicationName: `${this.options.applicationName}-query` }),
       quoted,
       this.#reads,
       () => this.#ready(),
+      new EventNotifications(this.options, channel),
     );
     this.#writer = new WriterConnection(this.pool, this.options.logger);
     this.#batcher = new WriteBatcher((writes) => this.#flush(writes), { maxEventsPerFlush: MAX_EVENTS_PER_FLUSH });

@@ -1,7 +1,8 @@
 /**
  * The PostgreSQL journal's read side (`JournalQueries`): pages by persistenceId, by tag and of all
  * events in `ordering` order, the ids by a loose index scan, and a wake-up after this process's own
- * writes (other processes' writes are found by polling; LISTEN/NOTIFY is still to come).
+ * writes and, through LISTEN/NOTIFY (notifications.ts), after other processes' writes; polling covers
+ * a lost notification.
  *
  * Ordering never skips: `ordering` comes from an identity, taken when a row is inserted, but rows become
  * visible when their transaction commits, so a higher ordering can be visible before a lower one. Every
@@ -13,6 +14,7 @@
 import type { JournalQueries, OrderedRepr } from '../../src/persistence/spi.js';
 import type pg from 'pg';
 import { PluginClosedError } from './errors.js';
+import type { EventNotifications } from './notifications.js';
 import type { PoolHandle } from './pool.js';
 import { readHighest, type ReadStatements } from './read-path.js';
 import { payloadOf, ROW_TYPES, toSafeNumber } from './row-codec.js';
@@ -49,7 +51,7 @@ function statements(schema: string): QueryStatements {
       order by j.sequence_nr
       limit $4`,
     byTag: `
-      select ${COLUMNS}, ${SAFE}
+      select ${COLUMNS}, ${SAFE} or $5::boolean
       from ${schema}.event_tags t
         join ${schema}.journal j on j.ordering = t.ordering
         cross join ${HORIZON}
@@ -57,7 +59,7 @@ function statements(schema: string): QueryStatements {
       order by t.ordering
       limit $4`,
     all: `
-      select ${COLUMNS}, ${SAFE}
+      select ${COLUMNS}, ${SAFE} or $4::boolean
       from ${schema}.journal j cross join ${HORIZON}
       where j.ordering > $1 and j.ordering <= $2
       order by j.ordering
@@ -97,6 +99,17 @@ function toEvents(rows: readonly Row[]): OrderedRepr[] {
   return events;
 }
 
+/**
+ * A current query (bounded by the highest ordering when it started) is not cut at the horizon: every
+ * journal write holds the schema's writer lock from drawing its orderings to its commit, so whatever
+ * lies at or below a visible ordering was committed before it, and waiting for unrelated transactions
+ * elsewhere in the cluster (which the horizon would) gains nothing. Live queries are cut, which also
+ * covers rows inserted by hand, bypassing the lock.
+ */
+function bounded(upToOffset: number): boolean {
+  return upToOffset < Number.MAX_SAFE_INTEGER;
+}
+
 export class PostgresQueries implements JournalQueries {
   readonly pollIntervalMs = POLL_INTERVAL_MS;
   readonly maxConcurrentStatements = QUERY_POOL_SIZE;
@@ -112,6 +125,8 @@ export class PostgresQueries implements JournalQueries {
     private readonly reads: ReadStatements,
     /** Resolves once the schema is migrated. */
     private readonly ready: () => Promise<void>,
+    /** Writes of other processes (LISTEN). */
+    private readonly notifications: EventNotifications,
   ) {
     this.#statements = statements(schema);
   }
@@ -124,6 +139,7 @@ export class PostgresQueries implements JournalQueries {
 
   async close(): Promise<void> {
     this.#closed = true;
+    await this.notifications.close();
     await this.#handle?.release();
   }
 
@@ -137,11 +153,11 @@ export class PostgresQueries implements JournalQueries {
   }
 
   async eventsByTag(tag: string, afterOffset: number, upToOffset: number, limit: number): Promise<readonly OrderedRepr[]> {
-    return this.#rows(this.#statements.byTag, [tag, afterOffset, upToOffset, limit]);
+    return this.#rows(this.#statements.byTag, [tag, afterOffset, upToOffset, limit, bounded(upToOffset)]);
   }
 
   async allEvents(afterOffset: number, upToOffset: number, limit: number): Promise<readonly OrderedRepr[]> {
-    return this.#rows(this.#statements.all, [afterOffset, upToOffset, limit]);
+    return this.#rows(this.#statements.all, [afterOffset, upToOffset, limit, bounded(upToOffset)]);
   }
 
   async persistenceIds(afterId: string | undefined, limit: number): Promise<readonly string[]> {
@@ -164,7 +180,11 @@ export class PostgresQueries implements JournalQueries {
   onEventsWritten(listener: () => void): () => void {
     const subscription = () => listener();
     this.#listeners.add(subscription);
-    return () => this.#listeners.delete(subscription);
+    const unlisten = this.notifications.subscribe(subscription);
+    return () => {
+      this.#listeners.delete(subscription);
+      unlisten();
+    };
   }
 
   async #rows(text: string, values: readonly unknown[]): Promise<OrderedRepr[]> {

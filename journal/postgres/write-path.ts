@@ -20,7 +20,9 @@ export interface WriteStatements {
   readonly singleName: string;
 }
 
-export function writeStatements(schema: string, lockKey: string, statementId: string): WriteStatements {
+export function writeStatements(schema: string, lockKey: string, statementId: string, notifyChannel?: string): WriteStatements {
+  // The notification for live queries in other processes, sent with the commit (see notifications.ts).
+  const notify = notifyChannel === undefined ? '' : ` and (select pg_notify('${notifyChannel}', '')) is not null`;
   // The scalar sub-select becomes a one-time filter evaluated before the first row is produced, so the
   // schema-wide writer lock is held before any `ordering` value is drawn, until commit. Writers are thus
   // serialized per schema, which makes `ordering` increase in commit order: a reader that has seen
@@ -33,7 +35,7 @@ export function writeStatements(schema: string, lockKey: string, statementId: st
     select u.p, u.s, u.w, u.t, u.si, u.m, u.j, u.b${tagged ? ', u.tg::text[]' : ''}
     from unnest($2::text[], $3::int8[], $4::text[], $5::int8[], $6::text[], $7::text[], $8::jsonb[], $9::bytea[]${tagged ? ', $10::text[]' : ''})
       as u(p, s, w, t, si, m, j, b${tagged ? ', tg' : ''})
-    where (select pg_advisory_xact_lock($1::int8)) is not null`;
+    where (select pg_advisory_xact_lock($1::int8)) is not null${notify}`;
   return {
     lockKey,
     insertPlain: insert(false),
@@ -45,10 +47,11 @@ export function writeStatements(schema: string, lockKey: string, statementId: st
       insert into ${schema}.journal
         (persistence_id, sequence_nr, writer_uuid, timestamp_ms, serializer_id, manifest, payload_json, payload_bytes)
       select $2::text, $3::int8, $4::text, $5::int8, $6::text, $7::text, $8::jsonb, $9::bytea
-      where (select pg_advisory_xact_lock($1::int8)) is not null`,
-    plainName: `steadfast_write_${statementId}`,
-    singleName: `steadfast_write_single_${statementId}`,
-    taggedName: `steadfast_write_tagged_${statementId}`,
+      where (select pg_advisory_xact_lock($1::int8)) is not null${notify}`,
+    // Two journals on one pool may differ in notifying: the texts differ, so must the names.
+    plainName: `steadfast_write_${statementId}${notify ? '_n' : ''}`,
+    singleName: `steadfast_write_single_${statementId}${notify ? '_n' : ''}`,
+    taggedName: `steadfast_write_tagged_${statementId}${notify ? '_n' : ''}`,
   };
 }
 

@@ -16,6 +16,8 @@ export interface OrderedRepr extends PersistentRepr {
  * back-pressure, offsets, adapters and live behaviour on top, so each plugin writes only its
  * statements. Offsets in and out are exclusive lower bounds: `afterOffset = 0` reads from the start.
  * Deleted events are never returned. Every page is in ascending order and holds at most `limit` rows.
+ * `upToOffset` is `Number.MAX_SAFE_INTEGER` for live queries and the `highestOffset()` a current query
+ * started with otherwise (a plugin may treat the two differently, as PostgreSQL's commit horizon does).
  */
 export interface JournalQueries {
   /** Events of one stream, `fromSequenceNr <= sequenceNr <= toSequenceNr`, ascending. */
