@@ -219,6 +219,22 @@ async function run(): Promise<readonly BenchResult[]> {
     const ceiling = Math.max(rawUnnest, rawValues);
     const journalRate = await concurrentWriters(journal, 'actor', WRITERS, EVENTS_PER_WRITER);
 
+    // What LISTEN/NOTIFY costs the write path: the same writers with and without the notification, in
+    // alternating rounds on the same schema.
+    const quiet = postgresJournal({ connectionString: CONNECTION, schema, applicationName: 'sf-bench-quiet', poolSize: 4, notifyQueries: false });
+    const notifyRounds: number[] = [];
+    const quietRounds: number[] = [];
+    try {
+      await concurrentWriters(quiet, 'quiet-warm', 200, 20);
+      for (let round = 0; round < 3; round++) {
+        notifyRounds.push(await concurrentWriters(journal, `notify-${round}`, WRITERS, EVENTS_PER_WRITER / 2));
+        quietRounds.push(await concurrentWriters(quiet, `quiet-${round}`, WRITERS, EVENTS_PER_WRITER / 2));
+      }
+    } finally {
+      await quiet.close();
+    }
+    const notifyRatios = notifyRounds.map((rate, i) => Math.round((rate / quietRounds[i]!) * 100) / 100);
+
     // Raw and journal alternate in rounds, so that checkpoints, autovacuum and other load on the machine
     // fall on both alike.
     await sequentialJournal(journal, 'seq-warm', 300, 1);
@@ -253,6 +269,13 @@ async function run(): Promise<readonly BenchResult[]> {
     return [
       { name: `raw pg: batched INSERT (unnest), ${RAW_BATCH} rows/statement`, value: rawUnnest, unit: 'rows/s' },
       { name: `raw pg: batched INSERT (VALUES), ${RAW_BATCH} rows/statement`, value: rawValues, unit: 'rows/s' },
+      {
+        name: `postgresJournal: ${WRITERS} writers with LISTEN/NOTIFY (default) / notifyQueries: false (median of 3; round ratios ${notifyRatios.join(', ')})`,
+        value: median(notifyRounds),
+        unit: 'events/s',
+        baseline: median(quietRounds),
+        ratio: median(notifyRatios),
+      },
       {
         name: `postgresJournal: ${WRITERS} concurrent writers, one event at a time`,
         value: journalRate,
