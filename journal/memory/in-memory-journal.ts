@@ -2,6 +2,8 @@ import {
   type AsyncWriteJournal,
   type AtomicWrite,
   type JournalQueries,
+  type OffsetStore,
+  type OffsetStoringJournal,
   type PersistentRepr,
   type QueryableJournal,
   WRITE_OK,
@@ -11,6 +13,7 @@ import {
 import type { Logger } from 'pino';
 import { defaultLogger } from './default-logger.js';
 import { InMemoryEventLog } from './in-memory-event-log.js';
+import { InMemoryOffsetStore } from './in-memory-offset-store.js';
 import { checkAtomicWrite } from './write-checks.js';
 
 export interface InMemoryJournalOptions {
@@ -40,8 +43,9 @@ const yieldToEventLoop = (): Promise<void> => new Promise((resolve) => setImmedi
  * reference (PersistentRepr is immutable by contract), so a write costs one array push per event and
  * a replay hands out the stored objects without copying.
  */
-export class InMemoryJournal implements AsyncWriteJournal, QueryableJournal {
+export class InMemoryJournal implements AsyncWriteJournal, QueryableJournal, OffsetStoringJournal {
   readonly #streams = new Map<string, Stream>();
+  readonly #offsets = new InMemoryOffsetStore();
   readonly #log = new InMemoryEventLog(
     (event) => event.sequenceNr < (this.#streams.get(event.persistenceId)?.first ?? 1),
     (persistenceId, from) => {
@@ -150,6 +154,11 @@ export class InMemoryJournal implements AsyncWriteJournal, QueryableJournal {
   /** The read side (`readJournalOf(system)`): offsets in write order, live queries woken by each write. */
   queries(): JournalQueries {
     return this.#log;
+  }
+
+  /** Projection offsets, kept with the events (and, like them, only for the life of the process). */
+  offsetStore(): OffsetStore {
+    return this.#offsets;
   }
 
   /** Keeps every stream: a second ActorSystem may start on this same instance. */

@@ -21,3 +21,4 @@ export { SnapshotSelectionCriteria } from './snapshot-selection-criteria.js';
 export type { SnapshotStore, StoredSnapshot } from './snapshot-store.js';
 export { WriteBatcher, type WriteBatcherOptions } from './write-batcher.js';
 export { isQueryable, type JournalQueries, type OrderedRepr, type QueryableJournal } from './journal-queries.js';
+export { hasOffsetStore, type OffsetStore, type OffsetStoringJournal, type SkippedEvent } from './offset-store.js';

@@ -59,6 +59,11 @@ export class ReadJournal {
     this.#tailer = new Tailer(queries, throttle, this.#pageSize);
   }
 
+  /** The offset of the newest event readers may see now (0 for an empty store). */
+  highestOffset(): Promise<number> {
+    return this.#queries.highestOffset();
+  }
+
   /** Queries waiting for a statement now (they fail past `maxQueuedQueries`). */
   get queuedQueries(): number {
     return this.#throttle.queued;

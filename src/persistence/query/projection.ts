@@ -1,0 +1,294 @@
+/**
+ * `startProjection` (DESIGN.md, "Projections"): runs a handler for every event of a query and stores
+ * the offset after it in the journal's own store, so that after a restart the projection resumes after
+ * the last stored offset: at-least-once. A failing handler is retried with backoff, then the projection
+ * stops (`done` rejects) or skips the event and records it, as configured. Where the journal offers
+ * leases (PostgreSQL), a projection runs in one process at a time: the others wait for the lease.
+ */
+import type { ActorSystem } from '../../actor/actor-system.js';
+import { asError, InvalidOptionError, SteadfastError } from '../../actor/errors.js';
+import type { Lease } from '../journal.js';
+import { hasOffsetStore, type OffsetStore } from '../offset-store.js';
+import { Persistence } from '../persistence.js';
+import type { EventEnvelope } from './event-envelope.js';
+import { QueriesNotSupportedError } from './query-errors.js';
+import type { QueryOptions, ReadJournal } from './read-journal.js';
+import { readJournalOf } from './read-journal-of.js';
+
+export interface ProjectionRetry {
+  /** Attempts after the first one. Default 5. */
+  readonly maxRetries?: number;
+  /** Wait before the first retry, doubled each time. Default 100 ms. */
+  readonly minBackoffMs?: number;
+  /** Longest wait between attempts. Default 10 000 ms. */
+  readonly maxBackoffMs?: number;
+}
+
+interface ProjectionBase {
+  /** Unique per store: the offset is kept under it. */
+  readonly name: string;
+  /** The events to project after `offset` (exclusive), e.g. `(journal, offset, options) => journal.eventsByTag('orders', offset, options)`. */
+  readonly query: (readJournal: ReadJournal, offset: number, options: QueryOptions) => AsyncIterable<EventEnvelope>;
+  readonly retry?: ProjectionRetry;
+  /** After the retries: stop the projection (default), or skip the event, record it, and go on. */
+  readonly onFailure?: 'stop' | 'skip';
+}
+
+export type ProjectionOptions<Event = unknown> = ProjectionBase &
+  (
+    | { readonly handler: (envelope: EventEnvelope<Event>) => void | Promise<void>; readonly handleBatch?: never }
+    | {
+        readonly handleBatch: (envelopes: readonly EventEnvelope<Event>[]) => void | Promise<void>;
+        /** Most events per batch (those already read; a batch never waits for more). Default 100. */
+        readonly batchSize?: number;
+        readonly handler?: never;
+      }
+  );
+
+export interface ProjectionHandle {
+  readonly name: string;
+  /** The last offset stored (0 before the first). */
+  readonly offset: number;
+  /** `running`, `waiting` (for the lease another process holds), or `stopped`. */
+  readonly state: 'running' | 'waiting' | 'stopped';
+  /** How far the stored offset is behind the newest event of the store, in offsets (PostgreSQL's have gaps). */
+  lag(): Promise<number>;
+  /** Resolves once stopped by `stop()` or with the system; rejects with `ProjectionFailedError`. */
+  readonly done: Promise<void>;
+  stop(): Promise<void>;
+}
+
+/** A projection stopped because its handler kept failing (`onFailure: 'stop'`). */
+export class ProjectionFailedError extends SteadfastError {
+  constructor(
+    readonly projection: string,
+    readonly envelope: EventEnvelope,
+    cause: Error,
+  ) {
+    super(
+      'ERR_PROJECTION_FAILED',
+      `projection "${projection}" stopped: its handler failed on ${envelope.persistenceId}#${envelope.sequenceNr} (offset ${envelope.offset}): ${cause.message}`,
+      {
+        cause,
+      },
+    );
+  }
+}
+
+const running = new WeakMap<ActorSystem, Set<string>>();
+const LEASE_RETRY_MS = 1_000;
+
+export function startProjection<Event = unknown>(system: ActorSystem, options: ProjectionOptions<Event>): ProjectionHandle {
+  const settings = resolve(options);
+  const persistence = Persistence.get(system);
+  const journal = persistence.journal;
+  if (!hasOffsetStore(journal)) throw new QueriesNotSupportedError(`${journal.constructor.name} (it keeps no projection offsets)`);
+  const readJournal = readJournalOf(system);
+  const names = running.get(system) ?? new Set<string>();
+  running.set(system, names);
+  if (names.has(settings.name)) throw new InvalidOptionError(`a projection named "${settings.name}" is running in this system already`);
+  names.add(settings.name);
+  const projection = new RunningProjection(settings, journal.offsetStore(), readJournal, journal.acquireLease?.bind(journal), () => names.delete(settings.name));
+  system.registerOnTermination(() => projection.stop());
+  return projection;
+}
+
+interface Settings {
+  readonly name: string;
+  readonly query: ProjectionBase['query'];
+  readonly handle: (envelopes: readonly EventEnvelope[]) => void | Promise<void>;
+  readonly batchSize: number;
+  readonly maxRetries: number;
+  readonly minBackoffMs: number;
+  readonly maxBackoffMs: number;
+  readonly onFailure: 'stop' | 'skip';
+}
+
+function resolve<Event>(options: ProjectionOptions<Event>): Settings {
+  if (typeof options.name !== 'string' || options.name.length === 0) throw new InvalidOptionError('startProjection option name must be a non-empty string');
+  if (typeof options.query !== 'function') throw new InvalidOptionError('startProjection option query must be a function (readJournal, offset, options) => AsyncIterable');
+  const onFailure = options.onFailure ?? 'stop';
+  if (onFailure !== 'stop' && onFailure !== 'skip') throw new InvalidOptionError(`startProjection option onFailure must be "stop" or "skip", got ${JSON.stringify(onFailure)}`);
+  const count = (name: string, value: number | undefined, fallback: number, min: number): number => {
+    if (value === undefined) return fallback;
+    if (!Number.isSafeInteger(value) || value < min) throw new InvalidOptionError(`startProjection option ${name} must be an integer >= ${min}, got ${String(value)}`);
+    return value;
+  };
+  let handle: Settings['handle'];
+  let batchSize = 1;
+  if (typeof options.handleBatch === 'function') {
+    const handleBatch = options.handleBatch;
+    handle = (envelopes) => handleBatch(envelopes as readonly EventEnvelope<Event>[]);
+    batchSize = count('batchSize', options.batchSize, 100, 1);
+  } else if (typeof options.handler === 'function') {
+    const handler = options.handler;
+    handle = (envelopes) => handler(envelopes[0] as EventEnvelope<Event>);
+  } else {
+    throw new InvalidOptionError('startProjection needs a handler (one event) or a handleBatch (several)');
+  }
+  return {
+    name: options.name,
+    query: options.query,
+    handle,
+    batchSize,
+    maxRetries: count('retry.maxRetries', options.retry?.maxRetries, 5, 0),
+    minBackoffMs: count('retry.minBackoffMs', options.retry?.minBackoffMs, 100, 1),
+    maxBackoffMs: count('retry.maxBackoffMs', options.retry?.maxBackoffMs, 10_000, 1),
+    onFailure,
+  };
+}
+
+class RunningProjection implements ProjectionHandle {
+  #offset = 0;
+  #state: ProjectionHandle['state'] = 'waiting';
+  readonly #stopping = new AbortController();
+  readonly done: Promise<void>;
+
+  constructor(
+    private readonly settings: Settings,
+    private readonly store: OffsetStore,
+    private readonly readJournal: ReadJournal,
+    private readonly acquireLease: ((name: string) => Promise<Lease | undefined>) | undefined,
+    private readonly onEnd: () => void,
+  ) {
+    this.done = this.#run().finally(() => {
+      this.#state = 'stopped';
+      this.onEnd();
+    });
+    // A failure is reported through `done`; an unobserved one must not crash the process.
+    this.done.catch(() => {});
+  }
+
+  get name(): string {
+    return this.settings.name;
+  }
+
+  get offset(): number {
+    return this.#offset;
+  }
+
+  get state(): ProjectionHandle['state'] {
+    return this.#state;
+  }
+
+  async lag(): Promise<number> {
+    return Math.max(0, (await this.readJournal.highestOffset()) - this.#offset);
+  }
+
+  async stop(): Promise<void> {
+    this.#stopping.abort();
+    await this.done.catch(() => {});
+  }
+
+  async #run(): Promise<void> {
+    const stopping = this.#stopping.signal;
+    while (!stopping.aborted) {
+      const lease = await this.#lease();
+      if (lease === 'stopped') return;
+      this.#state = 'running';
+      // The lease lost (another process may own the projection now) ends this run like a stop.
+      const run = new AbortController();
+      const end = () => run.abort();
+      stopping.addEventListener('abort', end, { once: true });
+      void lease?.lost.then(end);
+      try {
+        await this.#project(run.signal);
+      } finally {
+        stopping.removeEventListener('abort', end);
+        await lease?.release();
+      }
+      if (!stopping.aborted) this.#state = 'waiting';
+    }
+  }
+
+  /** The lease of this projection, where the journal offers leases; waits while another process holds it. */
+  async #lease(): Promise<Lease | undefined | 'stopped'> {
+    if (this.acquireLease === undefined) return undefined;
+    const stopping = this.#stopping.signal;
+    for (;;) {
+      if (stopping.aborted) return 'stopped';
+      const lease = await this.acquireLease(`projection:${this.settings.name}`).catch(() => undefined);
+      if (lease !== undefined) return lease;
+      await sleep(LEASE_RETRY_MS, stopping);
+    }
+  }
+
+  async #project(signal: AbortSignal): Promise<void> {
+    this.#offset = await this.store.readOffset(this.settings.name);
+    const iterator = this.settings.query(this.readJournal, this.#offset, { signal })[Symbol.asyncIterator]();
+    let pending: Promise<IteratorResult<EventEnvelope>> | undefined;
+    try {
+      for (;;) {
+        const first = await (pending ?? iterator.next());
+        pending = undefined;
+        if (first.done) return;
+        const batch = [first.value];
+        // More events join the batch only if they are already read: a batch never waits for the next one.
+        while (batch.length < this.settings.batchSize) {
+          pending = iterator.next();
+          const next = await Promise.race([pending, nextTurn()]);
+          if (next === undefined) break;
+          pending = undefined;
+          if (next.done) break;
+          batch.push(next.value);
+        }
+        await this.#handle(batch, signal);
+        if (signal.aborted) return;
+      }
+    } catch (error) {
+      if (signal.aborted && asError(error).name === 'AbortError') return;
+      throw error;
+    } finally {
+      await iterator.return?.().catch(() => undefined);
+    }
+  }
+
+  async #handle(batch: readonly EventEnvelope[], signal: AbortSignal): Promise<void> {
+    let delay = this.settings.minBackoffMs;
+    for (let attempt = 0; ; attempt++) {
+      try {
+        await this.settings.handle(batch);
+        break;
+      } catch (error) {
+        if (signal.aborted) return;
+        if (attempt < this.settings.maxRetries) {
+          await sleep(delay, signal);
+          delay = Math.min(delay * 2, this.settings.maxBackoffMs);
+          continue;
+        }
+        const cause = asError(error);
+        if (this.settings.onFailure === 'stop') throw new ProjectionFailedError(this.settings.name, batch[0]!, cause);
+        for (const envelope of batch) {
+          await this.store.recordSkipped(this.settings.name, {
+            offset: envelope.offset,
+            persistenceId: envelope.persistenceId,
+            sequenceNr: envelope.sequenceNr,
+            error: cause.message,
+            at: Date.now(),
+          });
+        }
+        break;
+      }
+    }
+    const offset = batch[batch.length - 1]!.offset;
+    await this.store.saveOffset(this.settings.name, offset);
+    this.#offset = offset;
+  }
+}
+
+function nextTurn(): Promise<undefined> {
+  return new Promise((resolve) => setImmediate(() => resolve(undefined)));
+}
+
+function sleep(ms: number, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    if (signal.aborted) return resolve();
+    const timer = setTimeout(done, ms);
+    function done(): void {
+      clearTimeout(timer);
+      signal.removeEventListener('abort', done);
+      resolve();
+    }
+    signal.addEventListener('abort', done, { once: true });
+  });
+}
