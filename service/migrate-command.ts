@@ -6,7 +6,7 @@
  * Exit code 0 on success, 1 when the migration failed, 2 on a usage or configuration error.
  */
 import { parseArgs } from 'node:util';
-import { loadMigrationConfig, redactUrl, type MigrationConfig } from './config.js';
+import { loadMigrationConfig, type MigrationConfig } from './config.js';
 import { ConfigError } from './errors.js';
 
 export const MIGRATE_USAGE = `steadfast migrate [--connection-string <url>] [--schema <name>]
@@ -56,7 +56,7 @@ export async function runMigrateCommand(argv: readonly string[], env: NodeJS.Pro
   try {
     const result = await migrate({ connectionString: config.pgUrl, schema: config.pgSchema, applicationName: 'steadfast-migrate' });
     const what = result.applied.length === 0 ? 'nothing to apply' : `applied ${result.applied.join(', ')}`;
-    output.out(`schema "${result.schema}" on ${redactUrl(config.pgUrl)}: ${what}; now at version ${result.version}`);
+    output.out(`schema "${result.schema}": ${what}; now at version ${result.version}`);
     return 0;
   } catch (error) {
     output.err(`steadfast migrate: migration of schema "${config.pgSchema}" failed: ${(error as Error).message}`);
