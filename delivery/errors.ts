@@ -47,6 +47,24 @@ export class DeliveryNotDeadLetteredError extends SteadfastError {
   }
 }
 
+/**
+ * `Outbox.send` with an idempotency key that was already used for a different request (another
+ * destination or payload): answering it as a duplicate would drop the new content unnoticed.
+ */
+export class IdempotencyKeyReusedError extends SteadfastError {
+  constructor(
+    readonly persistenceId: string,
+    readonly idempotencyKey: string,
+    /** The delivery the key was first given; undefined while that first request is still being persisted. */
+    readonly deliveryId: number | undefined,
+  ) {
+    super(
+      'ERR_IDEMPOTENCY_KEY_REUSED',
+      `idempotency key ${JSON.stringify(idempotencyKey)} was already used for a different request${deliveryId === undefined ? '' : ` (delivery ${deliveryId})`}; use a new key for a new message`,
+    );
+  }
+}
+
 export class UnknownTransportError extends SteadfastError {
   constructor(readonly transport: string) {
     super('ERR_UNKNOWN_TRANSPORT', `no transport named "${transport}" is registered; pass it in ActorSystem.create(name, { transports: [...] })`);

@@ -6,7 +6,14 @@ export { AtLeastOnceDeliveryActor, type AtLeastOnceDeliveryOptions, type Deliver
 export { AtLeastOnceDeliveryReceiveActor } from './at-least-once-delivery-receive-actor.js';
 export type { AtLeastOnceDeliverySettings } from './delivery-settings.js';
 export { describeDestination, toPlainDestination, type Destination, type PlainDestination } from './destination.js';
-export { DeliveryIdsExhaustedError, DeliveryNotDeadLetteredError, DeliveryStateDeletionError, MaxUnconfirmedMessagesExceededError, UnknownTransportError } from './errors.js';
+export {
+  DeliveryIdsExhaustedError,
+  DeliveryNotDeadLetteredError,
+  DeliveryStateDeletionError,
+  IdempotencyKeyReusedError,
+  MaxUnconfirmedMessagesExceededError,
+  UnknownTransportError,
+} from './errors.js';
 export {
   DeliveryAttemptsExhausted,
   DeliveryConfirmed,
@@ -16,14 +23,16 @@ export {
   type DeliveryNotice,
   type UnconfirmedDelivery,
 } from './messages.js';
-export { Outbox, type InFlightDelivery, type OutboxOptions, type SendOptions } from './outbox/outbox.js';
+export { Outbox, type InFlightDelivery, type ListOptions, type OutboxOptions, type SendOptions } from './outbox/outbox.js';
 export { OutboxActor, type OutboxActorOptions } from './outbox/outbox-actor.js';
 export {
   confirmedIdsOf,
+  type CancelledDelivery,
   type DeadLetteredDelivery,
   type DeliveryStatus,
   type FormerDeadLetter,
   type OutboxEvent,
+  type OutboxPage,
   type OutboxSnapshot,
   type OutboxStats,
   type SendAccepted,

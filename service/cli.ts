@@ -1,12 +1,18 @@
 #!/usr/bin/env node
 /**
  * The `steadfast` command: `steadfast start` runs the service; `steadfast migrate` applies the
- * PostgreSQL migrations and exits (PG_URL / PG_SCHEMA or --connection-string / --schema).
+ * PostgreSQL migrations with the service's own settings and exits (migrate-command.ts);
+ * `steadfast --version` prints the package version.
  */
+import { readFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { MIGRATE_USAGE } from './migrate-command.js';
+
 const USAGE = `usage:
   steadfast start                      run the service (configured by environment variables, see README)
-  steadfast migrate [--connection-string <url>] [--schema <name>]
-                                       apply the PostgreSQL migrations (PG_URL and PG_SCHEMA are the defaults)
+  steadfast ${MIGRATE_USAGE}
+  steadfast --version                  print the version
   steadfast help`;
 
 async function main(argv: readonly string[]): Promise<void> {
@@ -22,13 +28,15 @@ async function main(argv: readonly string[]): Promise<void> {
       return;
     }
     case 'migrate': {
-      const { runMigrateCli } = await import('../journal/postgres/migrate-cli.js');
-      const args = [...rest];
-      const schema = process.env.PG_SCHEMA;
-      if (schema && !args.some((arg) => arg === '--schema' || arg.startsWith('--schema='))) args.push('--schema', schema);
-      process.exitCode = await runMigrateCli(args);
+      const { runMigrateCommand } = await import('./migrate-command.js');
+      process.exitCode = await runMigrateCommand(rest);
       return;
     }
+    case '--version':
+    case '-v':
+    case 'version':
+      process.stdout.write(`${packageVersion()}\n`);
+      return;
     case 'help':
     case '--help':
     case '-h':
@@ -38,6 +46,21 @@ async function main(argv: readonly string[]): Promise<void> {
       process.stderr.write(`${command === undefined ? 'no command given' : `unknown command "${command}"`}\n${USAGE}\n`);
       process.exit(2);
   }
+}
+
+/** The version in steadfast's package.json: two levels up when built (dist/service/), one from the sources. */
+function packageVersion(): string {
+  let directory = dirname(fileURLToPath(import.meta.url));
+  for (let level = 0; level < 4; level++) {
+    try {
+      const manifest = JSON.parse(readFileSync(join(directory, 'package.json'), 'utf8')) as { name?: unknown; version?: unknown };
+      if (manifest.name === 'steadfast' && typeof manifest.version === 'string') return manifest.version;
+    } catch {
+      // not here; one level up
+    }
+    directory = dirname(directory);
+  }
+  throw new Error('steadfast: cannot find its package.json to read the version');
 }
 
 await main(process.argv.slice(2));

@@ -23,6 +23,7 @@ export interface ServiceConfig {
   readonly logLevel: string;
   readonly logPretty: boolean;
   readonly maxBodyBytes: number;
+  readonly maxJsonDepth: number;
   readonly redeliverIntervalMs: number;
   readonly redeliveryMaxIntervalMs: number;
   readonly deadLetterAfterAttempts: number;
@@ -151,6 +152,7 @@ export const SETTINGS = [
   setting('LOG_LEVEL', 'logLevel', 'info', text(new RegExp(`^(${LOG_LEVELS.join('|')})$`), `must be one of ${LOG_LEVELS.join(', ')}`), 'pino log level'),
   setting('LOG_PRETTY', 'logPretty', false, boolean, 'human-readable logs (needs pino-pretty installed; JSON otherwise)'),
   setting('MAX_BODY_BYTES', 'maxBodyBytes', 1_048_576, integer(1, 64 * 1_048_576), 'largest request body accepted; larger ones get 413'),
+  setting('MAX_JSON_DEPTH', 'maxJsonDepth', 64, integer(2, 1000), 'request bodies nesting objects and arrays deeper than this get 400 json_too_deep'),
   setting('REDELIVER_INTERVAL_MS', 'redeliverIntervalMs', 5000, integer(10), 'first redelivery after this long without a confirmation'),
   setting('REDELIVERY_MAX_INTERVAL_MS', 'redeliveryMaxIntervalMs', 60_000, integer(10), 'redelivery backoff doubles up to this'),
   setting('DEAD_LETTER_AFTER_ATTEMPTS', 'deadLetterAfterAttempts', 0, integer(0), 'dead-letter a delivery after this many attempts (0: retry forever)'),
@@ -193,15 +195,27 @@ function readConfigFile(path: string): Record<string, unknown> {
   return parsed as Record<string, unknown>;
 }
 
-/** Reads and validates every setting; throws ConfigError on the first wrong one. */
-export function loadConfig(env: NodeJS.ProcessEnv = process.env): ServiceConfig {
+type SettingKey = (typeof SETTINGS)[number]['key'];
+
+/**
+ * Reads and validates `keys` (environment over the STEADFAST_CONFIG file); `overrides` (command-line
+ * flags) win over both and are named as given in errors.
+ */
+function readSettings(
+  env: NodeJS.ProcessEnv,
+  keys: ReadonlySet<SettingKey> | undefined,
+  overrides: Partial<Record<SettingKey, { value: string; origin: string }>> = {},
+): Record<string, unknown> {
   const filePath = env[CONFIG_FILE_VARIABLE];
   const file = filePath !== undefined && filePath !== '' ? readConfigFile(filePath) : {};
   const values: Record<string, unknown> = {};
   for (const s of SETTINGS) {
+    if (keys !== undefined && !keys.has(s.key)) continue;
     const fromEnv = env[s.env];
+    const override = overrides[s.key];
     // An empty variable counts as unset: `PG_URL= npm start` is how shells unset things inline.
-    const [raw, origin] = fromEnv !== undefined && fromEnv !== '' ? [fromEnv, s.env] : [file[s.key], `${s.key} (in ${filePath})`];
+    const [raw, origin] =
+      override !== undefined ? [override.value, override.origin] : fromEnv !== undefined && fromEnv !== '' ? [fromEnv, s.env] : [file[s.key], `${s.key} (in ${filePath})`];
     if (raw === undefined || raw === null) {
       values[s.key] = s.fallback;
       continue;
@@ -213,7 +227,12 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): ServiceConfig 
       throw error;
     }
   }
-  const config = values as unknown as ServiceConfig;
+  return values;
+}
+
+/** Reads and validates every setting; throws ConfigError on the first wrong one. */
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): ServiceConfig {
+  const config = readSettings(env, undefined) as unknown as ServiceConfig;
   if (config.redeliveryMaxIntervalMs < config.redeliverIntervalMs) {
     throw new ConfigError('REDELIVERY_MAX_INTERVAL_MS', `(${config.redeliveryMaxIntervalMs}) must be at least REDELIVER_INTERVAL_MS (${config.redeliverIntervalMs})`);
   }
@@ -224,6 +243,22 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): ServiceConfig 
     );
   }
   return config;
+}
+
+export type MigrationConfig = Pick<ServiceConfig, 'pgUrl' | 'pgSchema'>;
+
+const MIGRATION_SETTINGS: ReadonlySet<SettingKey> = new Set(['pgUrl', 'pgSchema']);
+
+/**
+ * The settings `steadfast migrate` needs, read exactly as the service reads them (PG_URL, PG_SCHEMA,
+ * STEADFAST_CONFIG), so a migration prepares the schema the service will use. Only these are read:
+ * a deploy pipeline's environment may lack what only a running service needs.
+ */
+export function loadMigrationConfig(env: NodeJS.ProcessEnv = process.env, flags: { connectionString?: string; schema?: string } = {}): MigrationConfig {
+  const overrides: Partial<Record<SettingKey, { value: string; origin: string }>> = {};
+  if (flags.connectionString !== undefined) overrides.pgUrl = { value: flags.connectionString, origin: '--connection-string' };
+  if (flags.schema !== undefined) overrides.pgSchema = { value: flags.schema, origin: '--schema' };
+  return readSettings(env, MIGRATION_SETTINGS, overrides) as unknown as MigrationConfig;
 }
 
 /**

@@ -47,6 +47,13 @@ export class NotFoundError extends HttpError {
   }
 }
 
+/** The request contradicts what the service already holds (a reused idempotency key, a delivery no longer in flight). */
+export class ConflictError extends HttpError {
+  constructor(code: string, message: string) {
+    super(409, code, message);
+  }
+}
+
 export class MethodNotAllowedError extends HttpError {
   constructor(method: string, path: string, allowed: readonly string[]) {
     super(405, 'method_not_allowed', `${method} is not allowed on ${path}; use ${allowed.join(' or ')}`, { Allow: allowed.join(', ') });

@@ -1,5 +1,6 @@
 /**
- * The HTTP plumbing of the API on node:http: routing, JSON bodies with a size limit, error answers
+ * The HTTP plumbing of the API on node:http: routing, JSON bodies with size and nesting limits (and no
+ * integer JSON.parse would round, see json-limits.ts), error answers
  * as `{ error: { code, message } }`, and a graceful close that waits for requests being handled (a
  * submission in progress is persisted and answered before the service goes away).
  */
@@ -7,6 +8,7 @@ import { createServer, type IncomingHttpHeaders, type IncomingMessage, type Serv
 import type { AddressInfo } from 'node:net';
 import type { Logger } from 'pino';
 import { redactText } from '../delivery/redaction.js';
+import { scanJson } from './json-limits.js';
 import { BadRequestError, HttpError, MethodNotAllowedError, NotFoundError, PayloadTooLargeError, ServiceUnavailableError, UnsupportedMediaTypeError } from './errors.js';
 
 export interface RequestContext {
@@ -14,6 +16,8 @@ export interface RequestContext {
   /** The parsed JSON body (undefined when the route takes none, or an optional body was empty). */
   readonly body: unknown;
   readonly headers: IncomingHttpHeaders;
+  /** Every header as sent, one entry per occurrence: `headers` joins repeated ones with ", ". */
+  readonly headersDistinct: NodeJS.Dict<string[]>;
   readonly query: URLSearchParams;
   /** The peer's address (the proxy's, behind one). */
   readonly remoteAddress: string | undefined;
@@ -39,6 +43,8 @@ interface CompiledRoute extends Route {
 
 export interface ApiServerOptions {
   readonly maxBodyBytes: number;
+  /** Objects and arrays nested deeper than this are refused (400 `json_too_deep`). Default 64. */
+  readonly maxJsonDepth?: number;
   readonly logger: Logger;
   /** Called once per answered request (metrics). */
   readonly onResponse?: (route: string, status: number) => void;
@@ -98,7 +104,14 @@ export class ApiServer {
       const { route, params } = this.#match(request.method ?? 'GET', url.pathname);
       routeName = `${route.method} ${route.path}`;
       const body = await this.#readBody(request, route);
-      const result = await route.handle({ params, body, headers: request.headers, query: url.searchParams, remoteAddress: request.socket.remoteAddress });
+      const result = await route.handle({
+        params,
+        body,
+        headers: request.headers,
+        headersDistinct: request.headersDistinct,
+        query: url.searchParams,
+        remoteAddress: request.socket.remoteAddress,
+      });
       this.#respond(request, response, routeName, result);
     } catch (error) {
       if (!(error instanceof HttpError)) this.#options.logger.error({ err: error, route: routeName }, 'request failed');
@@ -123,7 +136,7 @@ export class ApiServer {
     if (allowed.length > 0) throw new MethodNotAllowedError(method, pathname, allowed);
     throw new NotFoundError(
       'not_found',
-      `no route ${method} ${pathname}; the API has POST /messages, GET /deliveries[/:id], GET /dead-letters, POST /dead-letters[/:id]/redrive, GET /healthz, GET /metrics, POST|DELETE /session`,
+      `no route ${method} ${pathname}; the API has POST /messages, GET /deliveries[/:id], DELETE /deliveries/:id, GET /dead-letters, POST /dead-letters[/:id]/redrive, GET /healthz, GET /metrics, POST|DELETE /session`,
     );
   }
 
@@ -160,11 +173,7 @@ export class ApiServer {
       if (route.body === 'optional-json') return undefined;
       throw new BadRequestError('invalid_json', 'the request body is empty; expected a JSON document');
     }
-    try {
-      return JSON.parse(text) as unknown;
-    } catch (error) {
-      throw new BadRequestError('invalid_json', `the request body is not valid JSON: ${(error as Error).message}`);
-    }
+    return parseJson(text, this.#options.maxJsonDepth ?? DEFAULT_MAX_JSON_DEPTH);
   }
 
   /**
@@ -192,6 +201,29 @@ export class ApiServer {
     response.writeHead(result.status, headers);
     response.end(payload);
   }
+}
+
+export const DEFAULT_MAX_JSON_DEPTH = 64;
+
+/** JSON.parse, refusing what it would accept but change or choke on later (json-limits.ts). */
+function parseJson(text: string, maxDepth: number): unknown {
+  // The depth is checked first: the text is not even parsed when it is too deep.
+  const scan = scanJson(text, maxDepth);
+  if (scan.tooDeep) throw new BadRequestError('json_too_deep', `the request body nests objects and arrays deeper than ${maxDepth} levels (MAX_JSON_DEPTH)`);
+  let value: unknown;
+  try {
+    value = JSON.parse(text) as unknown;
+  } catch (error) {
+    throw new BadRequestError('invalid_json', `the request body is not valid JSON: ${(error as Error).message}`);
+  }
+  if (scan.unsafeInteger !== undefined) {
+    const { literal, offset } = scan.unsafeInteger;
+    throw new BadRequestError(
+      'unsafe_integer',
+      `the integer ${literal.length > 40 ? `${literal.slice(0, 40)}...` : literal} at character ${offset} is beyond 2^53-1 (${Number.MAX_SAFE_INTEGER}) and would not arrive exactly; send it as a string`,
+    );
+  }
+  return value;
 }
 
 function split(path: string): string[] {

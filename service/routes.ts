@@ -4,13 +4,15 @@
  */
 import { AskTimeoutError, InvalidOptionError } from '../src/actor/errors.js';
 import { EventRejectedError, SequenceNrConflictError, SerializationError } from '../src/persistence/errors.js';
-import { DeliveryNotDeadLetteredError, MaxUnconfirmedMessagesExceededError, UnknownTransportError } from '../delivery/errors.js';
-import type { InFlightDelivery } from '../delivery/outbox/outbox.js';
+import { DeliveryNotDeadLetteredError, IdempotencyKeyReusedError, MaxUnconfirmedMessagesExceededError, UnknownTransportError } from '../delivery/errors.js';
+import type { ExchangeCheck } from '../delivery/amqp/exchange-checks.js';
+import { MAX_PAGE_SIZE, type InFlightDelivery } from '../delivery/outbox/outbox.js';
+import type { DeliveryStatus } from '../delivery/outbox/outbox-protocol.js';
 import type { JsonValue, RegisteredDestination, TransportDestination } from '../delivery/transport.js';
 import { DestinationNotAllowedError } from '../delivery/http/errors.js';
 import type { DestinationCheck } from './destination-policy.js';
 import { shown } from './redaction.js';
-import { BadRequestError, NotFoundError, ServiceUnavailableError, TooManyRequestsError } from './errors.js';
+import { BadRequestError, ConflictError, NotFoundError, ServiceUnavailableError, TooManyRequestsError } from './errors.js';
 import type { RequestContext, Route, RouteResult } from './http-server.js';
 import type { ServiceMetrics } from './metrics.js';
 import type { OutboxHolder, Role } from './outbox-role.js';
@@ -30,6 +32,8 @@ export interface RouteDependencies {
   rejectedConfirmations(): number;
   /** Refuses destinations the service does not send to (destination-policy.ts), before anything is persisted. */
   readonly checkDestination?: DestinationCheck;
+  /** With AMQP_URL: whether the broker has an exchange a new message names (the AMQP transport's checkExchange). */
+  readonly checkExchange?: (exchange: string) => Promise<ExchangeCheck>;
 }
 
 const MESSAGE_FIELDS = new Set(['destination', 'payload', 'idempotencyKey']);
@@ -46,10 +50,9 @@ export function apiRoutes(deps: RouteDependencies): Route[] {
       method: 'GET',
       path: '/deliveries',
       body: 'none',
-      handle: async (context) => {
-        const limit = parseLimit(context.query.get('limit'));
-        const all = await queried(outbox.get().inFlight());
-        return ok({ count: all.length, deliveries: all.slice(0, limit).map((d) => shown(describeInFlight(d))) });
+      handle: async ({ query }) => {
+        const page = await queried(outbox.get().listInFlight(pageOptions(query)));
+        return ok({ count: page.total, deliveries: page.items.map((d) => shown(describeInFlight(d))), nextAfter: page.nextAfter ?? null });
       },
     },
     {
@@ -60,16 +63,34 @@ export function apiRoutes(deps: RouteDependencies): Route[] {
         const id = parseDeliveryId(params.id);
         const status = await queried(outbox.get().status(id));
         if (status.status === 'unknown') throw new NotFoundError('delivery_not_found', `no delivery ${id}`);
-        return ok(shown(status));
+        return ok(shown(describeStatus(status)));
+      },
+    },
+    {
+      method: 'DELETE',
+      path: '/deliveries/:id',
+      body: 'none',
+      handle: async ({ params }) => {
+        const id = parseDeliveryId(params.id);
+        const status = await queried(outbox.get().cancel(id));
+        if (status.status === 'unknown') throw new NotFoundError('delivery_not_found', `no delivery ${id}`);
+        if (status.status !== 'cancelled') {
+          throw new ConflictError('delivery_not_in_flight', `delivery ${id} is ${status.status}, not in flight: there is nothing to cancel (GET /deliveries/${id} tells more)`);
+        }
+        return ok(shown(describeStatus(status)));
       },
     },
     {
       method: 'GET',
       path: '/dead-letters',
       body: 'none',
-      handle: async () => {
-        const deadLetters = await queried(outbox.get().deadLetters());
-        return ok({ count: deadLetters.length, deadLetters: deadLetters.map((d) => shown({ ...d, deadLetteredAt: new Date(d.deadLetteredAt).toISOString() })) });
+      handle: async ({ query }) => {
+        const page = await queried(outbox.get().listDeadLetters(pageOptions(query)));
+        return ok({
+          count: page.total,
+          deadLetters: page.items.map((d) => shown({ ...d, deadLetteredAt: new Date(d.deadLetteredAt).toISOString() })),
+          nextAfter: page.nextAfter ?? null,
+        });
       },
     },
     {
@@ -115,7 +136,7 @@ export function apiRoutes(deps: RouteDependencies): Route[] {
   ];
 }
 
-async function submit({ outbox: holder, metrics, checkDestination }: RouteDependencies, { body, headers }: RequestContext): Promise<RouteResult> {
+async function submit({ outbox: holder, metrics, checkDestination, checkExchange }: RouteDependencies, { body, headersDistinct }: RequestContext): Promise<RouteResult> {
   if (body === null || typeof body !== 'object' || Array.isArray(body)) {
     throw new BadRequestError('invalid_request', 'the body must be a JSON object like {"destination": {...}, "payload": ..., "idempotencyKey": "..."}');
   }
@@ -132,7 +153,9 @@ async function submit({ outbox: holder, metrics, checkDestination }: RouteDepend
   }
   checkDestination?.(destination as TransportDestination);
   if (!('payload' in fields)) throw new BadRequestError('invalid_request', 'payload is required (any JSON value)');
-  const idempotencyKey = idempotencyKeyOf(fields.idempotencyKey, headers['idempotency-key']);
+  const idempotencyKey = idempotencyKeyOf(fields.idempotencyKey, headersDistinct['idempotency-key']);
+  const { transport, exchange } = destination as TransportDestination;
+  if (checkExchange !== undefined && transport === 'amqp' && typeof exchange === 'string' && exchange !== '') await refuseUnknownExchange(checkExchange, exchange);
   const outbox = holder.get();
   const started = performance.now();
   let accepted: Awaited<ReturnType<typeof outbox.send>>;
@@ -147,6 +170,12 @@ async function submit({ outbox: holder, metrics, checkDestination }: RouteDepend
     // The journal itself refused the content (PostgreSQL's jsonb takes no \u0000): retrying cannot help.
     if (error instanceof EventRejectedError) throw new BadRequestError('invalid_payload', `the journal refused to store this payload: ${error.message}`);
     if (error instanceof MaxUnconfirmedMessagesExceededError) throw tooMany(error);
+    if (error instanceof IdempotencyKeyReusedError) {
+      throw new ConflictError(
+        'idempotency_key_reused',
+        `${error.message}; nothing was persisted (the key's first request stands${error.deliveryId === undefined ? '' : ` as delivery ${error.deliveryId}`})`,
+      );
+    }
     // This process stepped down (lost the outbox lease) while the message was on its way.
     if (holder.current !== outbox) throw holder.standbyError();
     throw unavailable(error);
@@ -159,8 +188,22 @@ async function submit({ outbox: holder, metrics, checkDestination }: RouteDepend
   return ok({ deliveryId: accepted.deliveryId, duplicate: accepted.duplicate }, 202);
 }
 
-function idempotencyKeyOf(fromBody: unknown, fromHeader: string | string[] | undefined): string | undefined {
-  if (Array.isArray(fromHeader)) throw new BadRequestError('invalid_idempotency_key', 'send one Idempotency-Key header, not several');
+/**
+ * An amqp destination's exchange must exist when the message is accepted: a typo would otherwise be
+ * retried forever. A broker that cannot be asked right now does not block accepting (the journal is the
+ * buffer); the transport checks again before it publishes.
+ */
+async function refuseUnknownExchange(checkExchange: (exchange: string) => Promise<ExchangeCheck>, exchange: string): Promise<void> {
+  const check = await checkExchange(exchange);
+  if (check.status === 'missing') {
+    throw new BadRequestError('unknown_exchange', `destination.exchange ${JSON.stringify(exchange)} does not exist on the broker (${check.reason}); declare it first`);
+  }
+}
+
+/** Node joins repeated headers with ", " in `headers`, so several keys are told apart on the distinct ones. */
+function idempotencyKeyOf(fromBody: unknown, fromHeaders: readonly string[] | undefined): string | undefined {
+  if (fromHeaders !== undefined && fromHeaders.length > 1) throw new BadRequestError('invalid_idempotency_key', 'send one Idempotency-Key header, not several');
+  const fromHeader = fromHeaders?.[0];
   if (fromBody !== undefined && (typeof fromBody !== 'string' || fromBody.length === 0 || fromBody.length > MAX_KEY_LENGTH)) {
     throw new BadRequestError('invalid_idempotency_key', `idempotencyKey must be a non-empty string of at most ${MAX_KEY_LENGTH} characters`);
   }
@@ -179,11 +222,21 @@ function parseDeliveryId(raw: string | undefined): number {
   return id;
 }
 
-function parseLimit(raw: string | null): number {
-  if (raw === null) return 1000;
-  const limit = /^\d{1,9}$/.test(raw) ? Number(raw) : Number.NaN;
-  if (!(limit >= 1)) throw new BadRequestError('invalid_limit', `limit must be a positive integer, got ${JSON.stringify(raw)}`);
-  return limit;
+/** `?after=<deliveryId>&limit=<n>`: the page after a delivery id (the previous answer's `nextAfter`). */
+function pageOptions(query: URLSearchParams): { after: number; limit: number } {
+  const rawLimit = query.get('limit');
+  const limit = rawLimit === null ? 1000 : /^\d{1,6}$/.test(rawLimit) ? Number(rawLimit) : Number.NaN;
+  if (!(limit >= 1 && limit <= MAX_PAGE_SIZE)) {
+    throw new BadRequestError('invalid_limit', `limit must be an integer from 1 to ${MAX_PAGE_SIZE} (page on with after=<nextAfter>), got ${JSON.stringify(rawLimit)}`);
+  }
+  const rawAfter = query.get('after');
+  const after = rawAfter === null ? 0 : /^\d{1,16}$/.test(rawAfter) ? Number(rawAfter) : Number.NaN;
+  if (!Number.isSafeInteger(after)) throw new BadRequestError('invalid_after', `after must be a delivery id (the previous page's nextAfter), got ${JSON.stringify(rawAfter)}`);
+  return { after, limit };
+}
+
+function describeStatus(status: DeliveryStatus): Record<string, unknown> {
+  return status.status === 'cancelled' ? { ...status, cancelledAt: new Date(status.cancelledAt).toISOString() } : { ...status };
 }
 
 function describeInFlight(delivery: InFlightDelivery): Record<string, unknown> {

@@ -10,6 +10,7 @@ import { ActorSystem } from '../src/actor/actor-system.js';
 import { AskTimeoutError, asError } from '../src/actor/errors.js';
 import { Persistence } from '../src/persistence/persistence.js';
 import { Outbox } from '../delivery/outbox/outbox.js';
+import type { ExchangeCheck } from '../delivery/amqp/exchange-checks.js';
 import type { DeliveryTransport } from '../delivery/transport.js';
 import { DeliveryTransports } from '../delivery/transports.js';
 import { httpTransport } from '../delivery/http/index.js';
@@ -53,12 +54,14 @@ export async function startService(config: ServiceConfig, logger: Logger): Promi
   const transports: DeliveryTransport[] = [httpTransport({ timeoutMs: config.httpTimeoutMs, maxConcurrency: config.httpMaxConcurrency, ...allowedHosts })];
   let broker: BrokerProbe | undefined;
   let checkDestination: DestinationCheck | undefined;
+  let checkExchange: ((exchange: string) => Promise<ExchangeCheck>) | undefined;
   if (config.amqpUrl !== undefined) {
     const { amqpTransport } = await import('../delivery/amqp/index.js');
     const amqp = amqpTransport({ url: config.amqpUrl, serviceName: config.amqpServiceName });
     transports.push(amqp);
     broker = { isConnected: () => amqp.connection?.isConnected ?? false };
     checkDestination = amqpDestinationCheck(amqp.replyQueue);
+    checkExchange = (exchange) => amqp.checkExchange(exchange);
   }
   const system = ActorSystem.create('steadfast', { logger, journal: stores.journal, snapshotStore: stores.snapshotStore, transports });
   try {
@@ -128,12 +131,14 @@ export async function startService(config: ServiceConfig, logger: Logger): Promi
         brokerConnected: () => broker?.isConnected(),
         rejectedConfirmations: () => DeliveryTransports.get(system).rejectedConfirmations,
         checkDestination,
+        checkExchange,
       }),
       ...auth.routes(),
     ];
     const server = new ApiServer(routes, {
       authorize: auth.authorize,
       maxBodyBytes: config.maxBodyBytes,
+      maxJsonDepth: config.maxJsonDepth,
       logger: logger.child({ component: 'http' }),
       onResponse: (route, status) => metrics.countRequest(route, status),
     });

@@ -113,25 +113,27 @@ export class AmqpConnectionManager implements ChannelOwner {
   async addTopology(topology: Topology): Promise<void> {
     const checked = validateTopology(topology);
     this.topology = mergeTopology(this.topology, checked);
-    const model = this.model;
-    if (!model) return;
-    const channel = await model.createChannel();
-    channel.on('error', () => {});
-    try {
-      await declareTopology(channel, checked);
-    } finally {
-      await channel.close().catch(() => {});
-    }
+    if (!this.model) return;
+    await this.withTemporaryChannel((channel) => declareTopology(channel, checked));
   }
 
   /** Re-declares the whole topology on a short-lived channel (e.g. after a queue was deleted under a consumer). */
   async redeclareTopology(): Promise<void> {
+    await this.withTemporaryChannel((channel) => declareTopology(channel, this.topology));
+  }
+
+  /**
+   * Runs `use` on a channel of its own, closed afterwards: for operations the broker may answer by
+   * closing the channel (a declare that fails, a passive check of something missing), which must not
+   * take a managed channel down with them.
+   */
+  async withTemporaryChannel<T>(use: (channel: Channel) => Promise<T>): Promise<T> {
     const model = this.model;
-    if (!model) throw new AmqpUnavailableError('redeclaring topology');
+    if (!model) throw new AmqpUnavailableError('a temporary channel');
     const channel = await model.createChannel();
     channel.on('error', () => {});
     try {
-      await declareTopology(channel, this.topology);
+      return await use(channel);
     } finally {
       await channel.close().catch(() => {});
     }

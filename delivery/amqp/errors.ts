@@ -55,10 +55,24 @@ export class AmqpUnroutableError extends SteadfastError {
   }
 }
 
-/** The channel closed (channel error or lost connection) before the publish was confirmed. */
+/**
+ * The channel closed (channel error or lost connection) before the publish was confirmed. `reason` is
+ * the broker's reply when it closed the channel itself (e.g. `NOT_FOUND - no exchange 'x' in vhost '/'`).
+ */
 export class AmqpChannelClosedError extends SteadfastError {
-  constructor(what: string, options?: { cause?: unknown }) {
-    super('ERR_AMQP_CHANNEL_CLOSED', `channel closed before ${what} was confirmed`, options);
+  constructor(what: string, options?: { cause?: unknown; reason?: string }) {
+    super('ERR_AMQP_CHANNEL_CLOSED', `channel closed before ${what} was confirmed${options?.reason === undefined ? '' : `: the broker said ${options.reason}`}`, options);
+  }
+}
+
+/** The destination's exchange does not exist on the broker; nothing was published (the shared channel stays open). */
+export class AmqpUnknownExchangeError extends SteadfastError {
+  constructor(
+    readonly exchange: string,
+    /** The broker's reply, e.g. `NOT_FOUND - no exchange 'orders' in vhost '/'`. */
+    readonly replyText: string,
+  ) {
+    super('ERR_AMQP_UNKNOWN_EXCHANGE', `exchange ${JSON.stringify(exchange)} does not exist: the broker said ${replyText}`);
   }
 }
 

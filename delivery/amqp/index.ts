@@ -8,6 +8,7 @@ export { amqpConnection, AmqpConnectionManager, ManagedChannel } from './connect
 export type { AmqpConnectionOptions, ChannelSpec, ConnectionState } from './connection-manager.js';
 export { amqpTransport, AmqpTransport, defaultManifest } from './transport.js';
 export type { AmqpTransportOptions, ManifestFunction } from './transport.js';
+export type { ExchangeCheck } from './exchange-checks.js';
 export { amqpConsumer, AmqpConsumer } from './consumer.js';
 export type { ConsumerStats } from './consumer.js';
 export type { AmqpConsumerOptions } from './consumer-options.js';
@@ -31,6 +32,7 @@ export {
   AmqpNackError,
   AmqpUnroutableError,
   AmqpChannelClosedError,
+  AmqpUnknownExchangeError,
   UnexpectedEntityReplyError,
   NotASteadfastDeliveryError,
 } from './errors.js';

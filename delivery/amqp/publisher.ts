@@ -10,6 +10,7 @@
 import type { ConfirmChannel, Message, Options } from 'amqplib';
 import { AmqpChannelClosedError, AmqpNackError, AmqpPublishTimeoutError, AmqpUnavailableError, AmqpUnroutableError } from './errors.js';
 import type { AmqpConnectionManager, ManagedChannel } from './connection-manager.js';
+import { brokerReplyText, missingExchangeOf } from './exchange-checks.js';
 
 export interface PublishRequest {
   readonly exchange: string;
@@ -24,6 +25,8 @@ export interface ConfirmPublisherOptions {
   readonly maxInFlight: number;
   readonly publishTimeoutMs: number;
   readonly onUnroutable?: (exchange: string, routingKey: string, replyText: string) => void;
+  /** The broker closed the channel because a publish named an exchange it does not have. */
+  readonly onExchangeMissing?: (exchange: string, replyText: string) => void;
 }
 
 interface Pending {
@@ -43,6 +46,8 @@ export class ConfirmPublisher {
   private readonly waiters: SlotWaiter[] = [];
   /** messageId -> the publish in flight with that id, or several, oldest first (a redelivery may overlap its predecessor). */
   private readonly byMessageId = new Map<string, Pending | Pending[]>();
+  /** Why the broker closed a channel: amqplib tells 'error' first, then fails the publishes with a bare 'channel closed'. */
+  private readonly closeReasons = new WeakMap<ConfirmChannel, string>();
 
   constructor(
     manager: AmqpConnectionManager,
@@ -51,6 +56,7 @@ export class ConfirmPublisher {
     this.managed = manager.createConfirmChannel({
       name: options.name,
       setup: async (channel) => {
+        channel.on('error', (error: Error) => this.noteChannelError(channel, error));
         channel.on('return', (message: Message) => this.handleReturn(message));
         channel.on('drain', () => {
           this.draining = false;
@@ -110,7 +116,7 @@ export class ConfirmPublisher {
           if (returned) finish(new AmqpUnroutableError(messageId, returned.exchange, returned.routingKey, returned.replyText));
           else if (error === null || error === undefined) finish();
           else if (error instanceof Error && error.message === 'message nacked') finish(new AmqpNackError(messageId));
-          else finish(new AmqpChannelClosedError(messageId, { cause: error }));
+          else finish(new AmqpChannelClosedError(messageId, { cause: error, reason: this.closeReasons.get(channel) }));
         });
       } catch (error) {
         // amqplib throws synchronously on a closed channel (IllegalOperationError) or an oversized header table.
@@ -182,6 +188,13 @@ export class ConfirmPublisher {
       if (index >= 0) existing.splice(index, 1);
       if (existing.length === 0) this.byMessageId.delete(pending.messageId);
     }
+  }
+
+  private noteChannelError(channel: ConfirmChannel, error: Error): void {
+    const reason = brokerReplyText(error);
+    this.closeReasons.set(channel, reason);
+    const exchange = (error as { code?: unknown }).code === 404 ? missingExchangeOf(reason) : undefined;
+    if (exchange !== undefined) this.options.onExchangeMissing?.(exchange, reason);
   }
 
   private handleReturn(message: Message): void {

@@ -11,7 +11,8 @@ import { InvalidOptionError, asError } from '../../src/actor/errors.js';
 import type { DeliveryTransport, JsonValue, OutboundDelivery, TransportContext, TransportDestination } from '../transport.js';
 import { AmqpConnectionManager, type AmqpConnectionOptions } from './connection-manager.js';
 import { resolveDestination, type AmqpDestination, type ResolvedDestination } from './destination.js';
-import { AmqpClosedError, AmqpUnavailableError } from './errors.js';
+import { AmqpClosedError, AmqpUnavailableError, AmqpUnknownExchangeError } from './errors.js';
+import { ExchangeChecks, type ExchangeCheck } from './exchange-checks.js';
 import { optionalFunction, optionalInteger, optionalLogger, optionalString, requireObject, requireString, resolveReconnect, type ReconnectOptions } from './options.js';
 import { ConfirmPublisher } from './publisher.js';
 import { ReplyListener } from './reply-listener.js';
@@ -74,6 +75,7 @@ type TransportState =
       readonly kind: 'running';
       readonly manager: AmqpConnectionManager;
       readonly publisher: ConfirmPublisher;
+      readonly exchanges: ExchangeChecks;
       readonly replies: ReplyListener;
       readonly context: TransportContext;
       readonly logger: Logger;
@@ -136,6 +138,15 @@ export class AmqpTransport implements DeliveryTransport {
     resolveDestination(destination);
   }
 
+  /**
+   * Whether the broker has `exchange` (a passive declare on a channel of its own; answers are
+   * remembered for a while). `unknown` when the broker cannot be asked now, e.g. it is away.
+   */
+  checkExchange(exchange: string): Promise<ExchangeCheck> {
+    if (this.state.kind !== 'running') return Promise.resolve({ status: 'unknown', reason: `amqpTransport is ${this.state.kind === 'new' ? 'not started' : 'closed'}` });
+    return this.state.exchanges.check(exchange);
+  }
+
   async start(context: TransportContext): Promise<void> {
     if (this.state.kind !== 'new') throw new InvalidOptionError(`amqpTransport can be started once (it is ${this.state.kind})`);
     const logger = (this.options.logger ?? context.logger).child({ transport: 'amqp' });
@@ -147,11 +158,13 @@ export class AmqpTransport implements DeliveryTransport {
         logger,
         ...(this.options.reconnect ? { reconnect: this.options.reconnect } : {}),
       } satisfies AmqpConnectionOptions);
+    const exchanges = new ExchangeChecks(manager);
     const publisher = new ConfirmPublisher(manager, {
       name: `publish ${this.options.serviceName}`,
       maxInFlight: this.options.maxInFlight,
       publishTimeoutMs: this.options.publishTimeoutMs,
       onUnroutable: (exchange, routingKey, replyText) => this.logUnroutable(logger, exchange, routingKey, replyText),
+      onExchangeMissing: (exchange, replyText) => exchanges.noteMissing(exchange, replyText),
     });
     const replies = new ReplyListener(manager, {
       queue: this.options.replyQueue,
@@ -159,7 +172,7 @@ export class AmqpTransport implements DeliveryTransport {
       logger,
       onConfirmation: ({ senderId, deliveryId, token }) => context.confirmReceived(senderId, deliveryId, token),
     });
-    this.state = { kind: 'running', manager, publisher, replies, context, logger };
+    this.state = { kind: 'running', manager, publisher, exchanges, replies, context, logger };
     await manager.addTopology(this.options.topology);
     const connected = this.options.connection ? manager.waitForConnection(this.options.startTimeoutMs) : raceTimeout(manager.start(), this.options.startTimeoutMs);
     try {
@@ -176,9 +189,7 @@ export class AmqpTransport implements DeliveryTransport {
     if (this.state.kind !== 'running') {
       return Promise.reject(this.state.kind === 'closed' ? new AmqpClosedError('amqpTransport') : new AmqpUnavailableError('amqpTransport not started'));
     }
-    const { publisher, context } = this.state;
-    const { senderId, deliveryId, attempt } = delivery;
-    const messageId = messageIdOf(senderId, deliveryId);
+    const { exchanges } = this.state;
     // A bad destination, a message that does not serialize, a throwing manifest function: a rejected
     // send like any other failure, never a throw out of send().
     let target: ResolvedDestination;
@@ -191,6 +202,28 @@ export class AmqpTransport implements DeliveryTransport {
     } catch (error) {
       return Promise.reject(error);
     }
+    // An exchange is known to exist before anything is published to it (see exchange-checks.ts); the
+    // default exchange ('' for queue destinations) always does.
+    if (target.exchange !== '') {
+      const known = exchanges.cached(target.exchange);
+      if (known?.status !== 'exists') {
+        const exchange = target.exchange;
+        const checked = known === undefined ? exchanges.check(exchange) : Promise.resolve(known);
+        return checked.then((check) => {
+          if (check.status === 'missing') throw new AmqpUnknownExchangeError(exchange, check.reason);
+          // 'unknown': the publish finds out (and fails as such when the broker is away).
+          return this.publish(target, content, manifest, delivery);
+        });
+      }
+    }
+    return this.publish(target, content, manifest, delivery);
+  }
+
+  private publish(target: ResolvedDestination, content: Buffer, manifest: string, delivery: OutboundDelivery): Promise<void> {
+    if (this.state.kind !== 'running') return Promise.reject(new AmqpClosedError('amqpTransport'));
+    const { publisher, context } = this.state;
+    const { senderId, deliveryId, attempt } = delivery;
+    const messageId = messageIdOf(senderId, deliveryId);
     const published = publisher.publish({
       exchange: target.exchange,
       routingKey: target.routingKey,

@@ -36,6 +36,10 @@ const METHODS: readonly HttpMethod[] = ['POST', 'PUT', 'PATCH'];
 // Set by the transport itself: letting a destination override them would break deduplication or framing.
 const RESERVED_HEADERS = new Set(['content-type', 'content-length', 'transfer-encoding', 'host', 'connection', 'idempotency-key']);
 const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
+// RFC 9110 field-value: visible ASCII, spaces and tabs. Node refuses the rest when it sends (`€`, a
+// control character), so such a header would fail every attempt forever: refused when accepted instead.
+// obs-text (\x80-\xff) is left out on purpose: Node would send it as Latin-1, not as the UTF-8 given.
+const FIELD_VALUE = /^[\t\x20-\x7e]*$/;
 
 export function httpDestination(url: string, options: { method?: HttpMethod; headers?: Record<string, string> } = {}): HttpDestination {
   const destination: HttpDestination = {
@@ -70,11 +74,20 @@ export function resolveHttpDestination(destination: TransportDestination<string>
   if (destination.headers !== undefined) {
     const raw = destination.headers;
     if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) throw new InvalidOptionError('destination.headers must be an object of header names to string values');
+    const seen = new Set<string>();
     for (const [name, value] of Object.entries(raw)) {
       if (!TOKEN.test(name)) throw new InvalidOptionError(`destination.headers: ${JSON.stringify(name)} is not a valid header name`);
       const lower = name.toLowerCase();
       if (RESERVED_HEADERS.has(lower) || lower.startsWith('x-steadfast-')) throw new InvalidOptionError(`destination.headers.${name} is set by the transport and cannot be given`);
-      if (typeof value !== 'string' || /[\r\n\0]/.test(value)) throw new InvalidOptionError(`destination.headers.${name} must be a string without line breaks`);
+      // Header names are case-insensitive: two spellings of one name would leave one of them unsent.
+      if (seen.has(lower)) throw new InvalidOptionError(`destination.headers names ${JSON.stringify(name)} twice (header names are case-insensitive)`);
+      seen.add(lower);
+      if (typeof value !== 'string') throw new InvalidOptionError(`destination.headers.${name} must be a string`);
+      if (!FIELD_VALUE.test(value)) {
+        throw new InvalidOptionError(
+          `destination.headers.${name} may hold only visible ASCII characters, spaces and tabs (HTTP forbids the others); found ${describeForbidden(value)}`,
+        );
+      }
       headers[name] = value;
     }
   }
@@ -84,4 +97,9 @@ export function resolveHttpDestination(destination: TransportDestination<string>
 /** Credentials (user, password, secret query parameters) masked: for labels and error messages. */
 function redact(url: string): string {
   return redactUrl(url, { username: true });
+}
+
+function describeForbidden(value: string): string {
+  const forbidden = [...value].find((char) => !FIELD_VALUE.test(char))!;
+  return `U+${forbidden.codePointAt(0)!.toString(16).toUpperCase().padStart(4, '0')}`;
 }

@@ -5,12 +5,16 @@ import { SnapshotPolicy } from '../../src/persistence/snapshot-policy.js';
 import { SnapshotSelectionCriteria } from '../../src/persistence/snapshot-selection-criteria.js';
 import { AtLeastOnceDeliveryActor, type AtLeastOnceDeliveryOptions } from '../at-least-once-delivery-actor.js';
 import type { PlainDestination } from '../destination.js';
-import { DeliveryNotDeadLetteredError, MaxUnconfirmedMessagesExceededError } from '../errors.js';
+import { DeliveryNotDeadLetteredError, IdempotencyKeyReusedError, MaxUnconfirmedMessagesExceededError } from '../errors.js';
 import { DeliveryAttemptsExhausted, DeliveryConfirmed, DeliveryEnvelope, UnconfirmedWarning, type AtLeastOnceDeliverySnapshot, type DeliveryNotice } from '../messages.js';
+import { CancelledDeliveries } from './cancelled-deliveries.js';
 import { DeadLetterBook } from './dead-letter-book.js';
 import { IdempotencyKeys } from './idempotency-keys.js';
+import { pageOf } from './pages.js';
 import {
+  OutboxCancel,
   OutboxDeliveryStatus,
+  OutboxListPage,
   OutboxQuery,
   OutboxRedrive,
   OutboxSend,
@@ -33,13 +37,13 @@ export interface OutboxActorOptions extends AtLeastOnceDeliveryOptions {
   maxIdempotencyKeys?: number;
   /**
    * Dead-lettered deliveries kept for inspection and redrive, and as many former dead letters
-   * (redriven or dropped) remembered for `status`. Default 10 000.
+   * (redriven or dropped), and as many cancelled deliveries, remembered for `status`. Default 10 000.
    */
   maxDeadLetters?: number;
 }
 
 /** What `Outbox` (and only it) sends to its actor; confirmations and notices arrive as DeliveryNotice. */
-export type OutboxCommand = OutboxSend | OutboxQuery | OutboxDeliveryStatus | OutboxRedrive;
+export type OutboxCommand = OutboxSend | OutboxQuery | OutboxDeliveryStatus | OutboxRedrive | OutboxCancel | OutboxListPage;
 
 /**
  * The ready-made durable outbox: `OutboxSend` is persisted (answered once it is in the journal),
@@ -52,6 +56,7 @@ export class OutboxActor extends AtLeastOnceDeliveryActor<OutboxCommand, OutboxE
   readonly #deleteEventsOnSnapshot: boolean;
   readonly #keys: IdempotencyKeys;
   readonly #deadLetters: DeadLetterBook;
+  readonly #cancelled: CancelledDeliveries;
   /** Deliveries whose `accepted` or `redriven` event is still being persisted. */
   #deliveriesBeingPersisted = 0;
   /** Dead letters in a `redriven` event still being persisted: a second redrive must not take them again. */
@@ -75,6 +80,7 @@ export class OutboxActor extends AtLeastOnceDeliveryActor<OutboxCommand, OutboxE
     this.#deleteEventsOnSnapshot = options.deleteEventsOnSnapshot ?? false;
     this.#keys = new IdempotencyKeys(options.maxIdempotencyKeys ?? 100_000);
     this.#deadLetters = new DeadLetterBook(options.maxDeadLetters ?? 10_000);
+    this.#cancelled = new CancelledDeliveries(options.maxDeadLetters ?? 10_000);
   }
 
   onCommand(command: OutboxCommand | PersistenceReply | DeliveryNotice): void {
@@ -89,6 +95,8 @@ export class OutboxActor extends AtLeastOnceDeliveryActor<OutboxCommand, OutboxE
     if (command instanceof OutboxQuery) return this.#query(command);
     if (command instanceof OutboxDeliveryStatus) return this.sender.tell(this.#status(command.deliveryId));
     if (command instanceof OutboxRedrive) return this.#redrive(command);
+    if (command instanceof OutboxCancel) return this.#cancel(command);
+    if (command instanceof OutboxListPage) return this.#listPage(command);
     if (command instanceof DeliveryAttemptsExhausted) {
       for (const delivery of command.deliveries) {
         void this.persistAsync(
@@ -145,6 +153,7 @@ export class OutboxActor extends AtLeastOnceDeliveryActor<OutboxCommand, OutboxE
       });
       this.#keys.restore(snapshot.idempotencyKeys);
       this.#deadLetters.restore(snapshot);
+      this.#cancelled.restore(snapshot.cancelled);
       this.#accepted = snapshot.acceptedCount;
       this.#confirmed = snapshot.confirmedCount;
       this.#highestConfirmed = snapshot.highestConfirmed;
@@ -193,28 +202,39 @@ export class OutboxActor extends AtLeastOnceDeliveryActor<OutboxCommand, OutboxE
         // The delivery stays listed in flight, marked exhausted and no longer sent; after a restart its
         // attempts start over. Logged above, so an operator can see why it never became a dead letter.
         break;
+      case 'cancelled':
+        // Not cancelled: it stays in flight, and the operator hears why.
+        this.sender.tell(new StatusFailure(cause));
+        break;
     }
   }
 
   #send(command: OutboxSend): void {
     const key = command.idempotencyKey;
+    const requestHash = command.requestHash;
     if (key !== undefined) {
-      const known = this.#keys.idOf(key);
-      if (known !== undefined) {
-        this.sender.tell({ deliveryId: known, duplicate: true } satisfies SendAccepted);
+      const use = this.#keys.use(key, requestHash, this.sender);
+      if (use === undefined) return;
+      if (use.kind === 'same') {
+        this.sender.tell({ deliveryId: use.deliveryId, duplicate: true } satisfies SendAccepted);
         return;
       }
-      if (this.#keys.waitIfPending(key, this.sender)) return;
+      if (use.kind === 'reused') {
+        this.sender.tell(new StatusFailure(new IdempotencyKeyReusedError(this.persistenceId, key, use.deliveryId)));
+        return;
+      }
     }
     if (this.#refusedOverLimit(1)) return;
-    if (key !== undefined) this.#keys.markPending(key);
+    if (key !== undefined) this.#keys.markPending(key, requestHash);
     this.#deliveriesBeingPersisted++;
     const { destination, payload } = command;
     // Two literals rather than a conditional spread, which V8 builds as a slow dictionary object.
     const event: OutboxEvent =
       key === undefined
         ? { type: 'accepted', destination, payload, acceptedAt: Date.now() }
-        : { type: 'accepted', destination, payload, idempotencyKey: key, acceptedAt: Date.now() };
+        : requestHash === undefined
+          ? { type: 'accepted', destination, payload, idempotencyKey: key, acceptedAt: Date.now() }
+          : { type: 'accepted', destination, payload, idempotencyKey: key, requestHash, acceptedAt: Date.now() };
     void this.persistAsync(event, (persisted) => {
       this.#deliveriesBeingPersisted--;
       const deliveryId = this.#apply(persisted);
@@ -242,7 +262,7 @@ export class OutboxActor extends AtLeastOnceDeliveryActor<OutboxCommand, OutboxE
       case 'accepted': {
         this.#accepted++;
         deliveryId = this.deliver(event.destination, (id) => this.#messageFor(event.destination, id, event.payload));
-        if (event.idempotencyKey !== undefined) this.#keys.remember(event.idempotencyKey, deliveryId);
+        if (event.idempotencyKey !== undefined) this.#keys.remember(event.idempotencyKey, deliveryId, event.requestHash);
         break;
       }
       case 'confirmed':
@@ -282,6 +302,11 @@ export class OutboxActor extends AtLeastOnceDeliveryActor<OutboxCommand, OutboxE
           );
         }
         break;
+      case 'cancelled': {
+        // Confirmed or dead-lettered before the cancellation was written: then it was not cancelled.
+        if (this.confirmDelivery(event.deliveryId)) this.#cancelled.add({ deliveryId: event.deliveryId, attempts: event.attempts, cancelledAt: event.at });
+        break;
+      }
     }
     if (!this.isRecovering) this.#maybeSnapshot();
     return deliveryId;
@@ -315,6 +340,7 @@ export class OutboxActor extends AtLeastOnceDeliveryActor<OutboxCommand, OutboxE
       confirmedCount: this.#confirmed,
       acceptedCount: this.#accepted,
       highestConfirmed: this.#highestConfirmed,
+      cancelled: this.#cancelled.snapshot(),
     };
     this.saveSnapshot(snapshot);
   }
@@ -348,8 +374,32 @@ export class OutboxActor extends AtLeastOnceDeliveryActor<OutboxCommand, OutboxE
     const inFlight = this.unconfirmedDelivery(deliveryId);
     if (inFlight) return { status: 'in-flight', deliveryId, attempts: inFlight.attempt, lastError: inFlight.lastError, destination: inFlight.destination };
     if (deliveryId < 1 || deliveryId > this.currentDeliveryId) return { status: 'unknown', deliveryId };
+    const cancelled = this.#cancelled.get(deliveryId);
+    if (cancelled) return { status: 'cancelled', ...cancelled };
     const known = this.#deadLetters.statusOf(deliveryId);
-    return known === 'finished' ? { status: 'confirmed', deliveryId } : known;
+    if (known !== 'finished') return known;
+    return this.#cancelled.mayHaveForgotten(deliveryId) ? { status: 'forgotten', deliveryId } : { status: 'confirmed', deliveryId };
+  }
+
+  /** Answers the delivery's status afterwards: `cancelled`, or what it was instead (confirmed, dead-lettered, unknown, ...). */
+  #cancel(command: OutboxCancel): void {
+    const { deliveryId } = command;
+    const inFlight = this.unconfirmedDelivery(deliveryId);
+    if (!inFlight) return this.sender.tell(this.#status(deliveryId));
+    // Attempts are not persisted (a replay starts them over): the event keeps what the operator saw.
+    void this.persistAsync({ type: 'cancelled', deliveryId, attempts: inFlight.attempt, at: Date.now() }, (event) => {
+      this.#apply(event);
+      this.sender.tell(this.#status(deliveryId));
+    });
+  }
+
+  #listPage(command: OutboxListPage): void {
+    if (command.what === 'in-flight') {
+      const inFlight = this.unconfirmedDeliveries().map((delivery) => ({ ...delivery, message: this.#payloadOf(delivery.message) }));
+      this.sender.tell(pageOf(inFlight, command.after, command.limit));
+    } else {
+      this.sender.tell(pageOf(this.#deadLetters.list(), command.after, command.limit));
+    }
   }
 
   #redrive(command: OutboxRedrive): void {

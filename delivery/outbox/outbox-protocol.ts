@@ -8,7 +8,31 @@ export class OutboxSend {
     readonly destination: PlainDestination,
     readonly payload: JsonValue,
     readonly idempotencyKey: string | undefined,
+    /** With a key: the hash of the request (`requestHashOf`), so a key reused for another request is refused. */
+    readonly requestHash?: string,
   ) {}
+}
+
+/** Cancels an in-flight delivery: it is forgotten (never sent again) and its status says `cancelled`. */
+export class OutboxCancel {
+  constructor(readonly deliveryId: number) {}
+}
+
+/** A page of in-flight deliveries or dead letters, by delivery id: those after `after`, at most `limit`. */
+export class OutboxListPage {
+  constructor(
+    readonly what: 'in-flight' | 'dead-letters',
+    readonly after: number,
+    readonly limit: number,
+  ) {}
+}
+
+export interface OutboxPage<T> {
+  /** How many there are in all (not only on this page). */
+  readonly total: number;
+  readonly items: readonly T[];
+  /** The last id of this page when more follow (pass it as `after`), else undefined. */
+  readonly nextAfter: number | undefined;
 }
 
 export class OutboxQuery {
@@ -67,7 +91,15 @@ export type DeliveryStatus =
   | { readonly status: 'dead-lettered'; readonly deliveryId: number; readonly reason: string; readonly attempts: number; readonly destination: PlainDestination }
   | { readonly status: 'redriven'; readonly deliveryId: number; readonly redrivenAs: number }
   | { readonly status: 'dropped'; readonly deliveryId: number; readonly reason: string; readonly attempts: number; readonly destination: PlainDestination }
+  | ({ readonly status: 'cancelled' } & CancelledDelivery)
   | { readonly status: 'confirmed' | 'forgotten' | 'unknown'; readonly deliveryId: number };
+
+/** A delivery an operator cancelled while it was in flight: it is never sent again. */
+export interface CancelledDelivery {
+  readonly deliveryId: number;
+  readonly attempts: number;
+  readonly cancelledAt: number;
+}
 
 /** Events of the outbox (plain data, stored in the journal). */
 export type OutboxEvent =
@@ -76,6 +108,8 @@ export type OutboxEvent =
       readonly destination: PlainDestination;
       readonly payload: JsonValue;
       readonly idempotencyKey?: string;
+      /** With a key, since 0.2.0: what the key was used for (see idempotency-keys.ts); absent in older events. */
+      readonly requestHash?: string;
       readonly acceptedAt: number;
     }
   /** Confirmations that arrived while the previous ones were being written share one event. */
@@ -83,12 +117,15 @@ export type OutboxEvent =
   /** One confirmation per event: written by versions before confirmations were batched; still replayed. */
   | { readonly type: 'confirmed'; readonly deliveryId: number }
   | { readonly type: 'dead-lettered'; readonly deliveryId: number; readonly reason: string; readonly attempts: number; readonly at: number }
-  | { readonly type: 'redriven'; readonly deliveryIds: readonly number[] };
+  | { readonly type: 'redriven'; readonly deliveryIds: readonly number[] }
+  /** An operator cancelled the delivery: it is forgotten like a confirmed one, and never sent again. */
+  | { readonly type: 'cancelled'; readonly deliveryId: number; readonly attempts: number; readonly at: number };
 
 /** The outbox's snapshot: delivery state plus what it must remember to stay idempotent. */
 export interface OutboxSnapshot {
   readonly delivery: AtLeastOnceDeliverySnapshot;
-  readonly idempotencyKeys: readonly (readonly [string, number])[];
+  /** [key, deliveryId, requestHash?]: the hash is absent for keys accepted before 0.2.0. */
+  readonly idempotencyKeys: readonly IdempotencyKeyEntry[];
   readonly deadLetters: readonly DeadLetteredDelivery[];
   readonly confirmedCount: number;
   readonly acceptedCount: number;
@@ -97,6 +134,16 @@ export interface OutboxSnapshot {
   readonly formerDeadLetters?: readonly FormerDeadLetter[];
   /** Ids up to this one may have been redriven or dropped with no record left (status: forgotten). */
   readonly outcomesForgottenUpTo?: number;
+  /** Absent in snapshots written before deliveries could be cancelled. */
+  readonly cancelled?: CancelledDeliveriesSnapshot;
+}
+
+export type IdempotencyKeyEntry = readonly [key: string, deliveryId: number, requestHash?: string];
+
+export interface CancelledDeliveriesSnapshot {
+  readonly deliveries: readonly CancelledDelivery[];
+  /** Cancelled ids up to this one may have been pushed out of `deliveries` (status: forgotten). */
+  readonly forgottenUpTo: number;
 }
 
 /** The delivery ids an outbox `confirmed` event confirms, in either of its forms. */

@@ -9,8 +9,9 @@ import { DeliveryTransports } from '../transports.js';
 import type { JsonValue } from '../transport.js';
 import { OutboxActor, type OutboxActorOptions } from './outbox-actor.js';
 // The facade only builds the protocol's commands; the answers' types come separately.
-import { OutboxDeliveryStatus, OutboxQuery, OutboxRedrive, OutboxSend } from './outbox-protocol.js';
-import type { DeadLetteredDelivery, DeliveryStatus, OutboxStats, SendAccepted } from './outbox-protocol.js';
+import { OutboxCancel, OutboxDeliveryStatus, OutboxListPage, OutboxQuery, OutboxRedrive, OutboxSend } from './outbox-protocol.js';
+import type { DeadLetteredDelivery, DeliveryStatus, OutboxPage, OutboxStats, SendAccepted } from './outbox-protocol.js';
+import { requestHashOf } from './idempotency-keys.js';
 
 export interface OutboxOptions extends Omit<OutboxActorOptions, 'persistenceId'> {
   /** Actor name under /user, and the persistenceId unless one is given. Default "outbox". */
@@ -23,9 +24,22 @@ export interface OutboxOptions extends Omit<OutboxActorOptions, 'persistenceId'>
 }
 
 export interface SendOptions {
-  /** A retried send with the same key returns the first send's delivery id instead of sending twice. */
+  /**
+   * A retried send with the same key returns the first send's delivery id instead of sending twice.
+   * The same key with another destination or payload is refused (IdempotencyKeyReusedError).
+   */
   idempotencyKey?: string;
 }
+
+export interface ListOptions {
+  /** Only deliveries with a higher id (the previous page's `nextAfter`). Default 0: from the first. */
+  after?: number;
+  /** At most this many. Default 1000, at most 10 000. */
+  limit?: number;
+}
+
+/** The largest page `listInFlight` and `listDeadLetters` give. */
+export const MAX_PAGE_SIZE = 10_000;
 
 export type InFlightDelivery = Omit<DeliveryInfo, 'message'> & { readonly message: JsonValue };
 
@@ -82,7 +96,28 @@ export class Outbox {
     if (key !== undefined && (typeof key !== 'string' || key.length === 0 || key.length > 200)) {
       throw new InvalidOptionError('idempotencyKey must be a non-empty string of at most 200 characters');
     }
-    return this.ref.ask<SendAccepted>(new OutboxSend(toPlainDestination(destination), payload, key), this.#askTimeoutMs);
+    const plain = toPlainDestination(destination);
+    return this.ref.ask<SendAccepted>(new OutboxSend(plain, payload, key, key === undefined ? undefined : requestHashOf(plain, payload)), this.#askTimeoutMs);
+  }
+
+  /** In-flight deliveries by delivery id (oldest first), a page at a time. */
+  listInFlight(options: ListOptions = {}): Promise<OutboxPage<InFlightDelivery>> {
+    return this.ref.ask<OutboxPage<InFlightDelivery>>(new OutboxListPage('in-flight', ...pageBounds(options)), this.#askTimeoutMs);
+  }
+
+  /** Dead letters by delivery id, a page at a time. */
+  listDeadLetters(options: ListOptions = {}): Promise<OutboxPage<DeadLetteredDelivery>> {
+    return this.ref.ask<OutboxPage<DeadLetteredDelivery>>(new OutboxListPage('dead-letters', ...pageBounds(options)), this.#askTimeoutMs);
+  }
+
+  /**
+   * Cancels an in-flight delivery: persisted, it is never sent again (a send already on its way is not
+   * recalled). Resolves with its status afterwards: `cancelled` (now or before), or what it is instead
+   * (`confirmed`, `dead-lettered`, ..., `unknown`): then nothing was changed.
+   */
+  cancel(deliveryId: number): Promise<DeliveryStatus> {
+    if (!Number.isSafeInteger(deliveryId)) throw new InvalidOptionError(`a delivery id is an integer, got ${JSON.stringify(deliveryId)}`);
+    return this.ref.ask<DeliveryStatus>(new OutboxCancel(deliveryId), this.#askTimeoutMs);
   }
 
   inFlight(): Promise<InFlightDelivery[]> {
@@ -109,4 +144,11 @@ export class Outbox {
   stop(): Promise<void> {
     return this.#system.stop(this.ref);
   }
+}
+
+function pageBounds({ after = 0, limit = 1000 }: ListOptions): [after: number, limit: number] {
+  if (!Number.isSafeInteger(after) || after < 0) throw new InvalidOptionError(`after must be a delivery id (an integer >= 0), got ${JSON.stringify(after)}`);
+  if (!Number.isSafeInteger(limit) || limit < 1 || limit > MAX_PAGE_SIZE)
+    throw new InvalidOptionError(`limit must be an integer from 1 to ${MAX_PAGE_SIZE}, got ${JSON.stringify(limit)}`);
+  return [after, limit];
 }

@@ -5,7 +5,6 @@
 export { postgresJournal, PostgresJournal, type PostgresJournalOptions } from './journal.js';
 export { postgresSnapshotStore, PostgresSnapshotStore, type PostgresSnapshotStoreOptions } from './snapshot-store.js';
 export { migrate, type MigrateOptions } from './migrate.js';
-export { runMigrateCli } from './migrate-cli.js';
 export { MIGRATIONS, LATEST_VERSION, type Migration, type MigrationResult } from './migrations.js';
 export type { PostgresPluginOptions, PostgresLogger } from './options.js';
 export { SchemaBehindError, UnsafeIntegerError, PluginClosedError } from './errors.js';

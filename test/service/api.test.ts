@@ -190,6 +190,13 @@ describe('routes', () => {
       },
       15_000,
     );
+    // Paged by delivery id: one at a time, the cursor leading from the first to the second.
+    const sorted = [...moreIds].sort((a, b) => a - b);
+    const firstPage = await getJson(service.baseUrl, `/dead-letters?limit=1&after=${sorted[0]! - 1}`);
+    expect((firstPage.json.deadLetters as { deliveryId: number }[]).map((d) => d.deliveryId)).toEqual([sorted[0]]);
+    expect(firstPage.json.nextAfter).toBe(sorted[0]);
+    const secondPage = await getJson(service.baseUrl, `/dead-letters?limit=1&after=${String(firstPage.json.nextAfter)}`);
+    expect((secondPage.json.deadLetters as { deliveryId: number }[]).map((d) => d.deliveryId)).toEqual([sorted[1]]);
     failing = false;
     const all = await fetch(`${service.baseUrl}/dead-letters/redrive`, { method: 'POST' });
     expect(all.status).toBe(200);

@@ -179,12 +179,18 @@ describe('httpTransport', () => {
       [{ url: 'http://x/', method: 'GET' }, /destination\.method/],
       [{ url: 'http://x/', headers: { 'Idempotency-Key': 'x' } }, /set by the transport/],
       [{ url: 'http://x/', headers: { 'X-Steadfast-Sender': 'x' } }, /set by the transport/],
-      [{ url: 'http://x/', headers: { ok: 'a\r\nb' } }, /without line breaks/],
+      [{ url: 'http://x/', headers: { ok: 'a\r\nb' } }, /visible ASCII.*U\+000D/],
+      [{ url: 'http://x/', headers: { ok: 'a\u0001b' } }, /visible ASCII.*U\+0001/],
+      [{ url: 'http://x/', headers: { ok: 'price in €' } }, /visible ASCII.*U\+20AC/],
+      [{ url: 'http://x/', headers: { ok: 'caf\u00e9' } }, /visible ASCII.*U\+00E9/],
+      [{ url: 'http://x/', headers: { 'X-Tenant': 'a', 'x-tenant': 'b' } }, /"x-tenant" twice/],
       [{ url: 'http://x/', path: '/y' }, /destination\.path is not a field/],
     ];
     for (const [fields, message] of bad) {
       expect(() => transport.validateDestination({ transport: 'http', ...(fields as Record<string, string>) })).toThrow(message);
     }
+    // What is accepted is what Node can send: visible ASCII, spaces and tabs.
+    expect(() => transport.validateDestination({ transport: 'http', url: 'http://x/', headers: { 'X-Note': 'a b\tc ~!' } } as never)).not.toThrow();
     expect(() => httpTransport({ timeoutMs: 0 })).toThrow(/timeoutMs/);
     expect(() => httpTransport({ maxConcurrency: 1.5 })).toThrow(/maxConcurrency/);
   });

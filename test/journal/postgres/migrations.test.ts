@@ -1,5 +1,4 @@
 import { afterAll, describe, expect, it } from 'vitest';
-import { spawn } from 'node:child_process';
 import { LATEST_VERSION, MIGRATIONS, migrate, postgresJournal, SchemaBehindError } from '../../../journal/postgres/index.js';
 import { postgresResource } from '../../support/services.js';
 import { write } from './helpers.js';
@@ -10,20 +9,6 @@ afterAll(() => pg?.cleanup());
 async function versions(schema: string): Promise<number[]> {
   const result = await pg!.admin.query<{ version: number }>(`select version from "${schema}".schema_migrations order by version`);
   return result.rows.map((row) => row.version);
-}
-
-function runCli(args: string[], env: NodeJS.ProcessEnv = {}): Promise<{ code: number | null; out: string; err: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', 'journal/postgres/migrate-cli.ts', ...args], {
-      env: { ...process.env, PG_URL: '', ...env },
-    });
-    let out = '';
-    let err = '';
-    child.stdout.on('data', (chunk: Buffer) => (out += chunk.toString()));
-    child.stderr.on('data', (chunk: Buffer) => (err += chunk.toString()));
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code, out, err }));
-  });
 }
 
 describe.runIf(pg)('PostgreSQL migrations', () => {
@@ -87,22 +72,5 @@ describe.runIf(pg)('PostgreSQL migrations', () => {
     } finally {
       await journal.close();
     }
-  });
-
-  it('run from the CLI (connection string from the flag or from PG_URL), and report usage errors', async () => {
-    const schema = await pg!.newSchema('mig_cli');
-    const first = await runCli(['--connection-string', pg!.connectionString, '--schema', schema]);
-    expect(first.err).toBe('');
-    expect(first.code).toBe(0);
-    expect(first.out).toContain(`applied ${MIGRATIONS.map((m) => m.version).join(', ')}`);
-    const second = await runCli(['--schema', schema], { PG_URL: pg!.connectionString });
-    expect(second.code).toBe(0);
-    expect(second.out).toContain('nothing to apply');
-    const missing = await runCli(['--schema', schema]);
-    expect(missing.code).toBe(2);
-    expect(missing.err).toContain('--connection-string');
-    const badSchema = await runCli(['--schema', 'no-good', '--connection-string', pg!.connectionString]);
-    expect(badSchema.code).toBe(1);
-    expect(badSchema.err).toContain('schema must be a PostgreSQL identifier');
   });
 });
