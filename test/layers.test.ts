@@ -1,6 +1,6 @@
 /**
  * The layer rule, checked on the import graph of the sources: the tree reads bottom-up
- *   src/actor ← src/persistence ← journal/*, delivery/* ← the service
+ *   src/actor ← src/persistence ← src/query ← journal/*, delivery/* ← the service
  * and a module imports only from its own layer or the ones below. The package's entry modules
  * (package.json `exports`) are facades on top and may gather from every layer; a folder's index.ts
  * re-exports its own subtree. Also: no cycle between folders, and the database and broker drivers are
@@ -17,9 +17,10 @@ const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const LAYERS: readonly (readonly [prefix: string, layer: number, name: string])[] = [
   ['src/actor/', 0, 'actor'],
   ['src/persistence/', 1, 'persistence'],
-  ['journal/', 2, 'journal'],
-  ['delivery/', 2, 'delivery'],
-  ['service/', 3, 'service'],
+  ['src/query/', 2, 'query'],
+  ['journal/', 3, 'journal'],
+  ['delivery/', 3, 'delivery'],
+  ['service/', 4, 'service'],
 ];
 
 /** Which folders may load which driver. */
@@ -133,11 +134,12 @@ describe('the layer rule', () => {
     expect(across).toEqual([]);
   });
 
-  it('storage plugins reach the core only through the plugin SPI module (the testkit may also use the actor runtime and the read side it checks)', () => {
-    const testkitMayUse = (target: string) => target.startsWith('src/actor/') || target.startsWith('src/persistence/query/');
+  it('storage plugins reach the core only through the plugin SPI modules (persistence, query; the testkit may also use the actor runtime and the read side it checks)', () => {
+    const testkitMayUse = (target: string) => target.startsWith('src/actor/') || target.startsWith('src/query/');
+    const spis = new Set(['src/persistence/spi.ts', 'src/query/spi.ts']);
     const reaching = graph
       .filter((edge) => edge.from.startsWith('journal/') && edge.target?.startsWith('src/'))
-      .filter((edge) => edge.target !== 'src/persistence/spi.ts' && !(edge.from.startsWith('journal/testkit/') && testkitMayUse(edge.target!)))
+      .filter((edge) => !spis.has(edge.target!) && !(edge.from.startsWith('journal/testkit/') && testkitMayUse(edge.target!)))
       .map((edge) => `${edge.from} imports ${edge.specifier}`);
     expect(reaching).toEqual([]);
   });

@@ -8,7 +8,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { AsyncWriteJournal, AtomicWrite, OrderedRepr, QueryableJournal } from '../../src/persistence/spi.js';
-import { type EventEnvelope, QueryAbortedError, ReadJournal } from '../../src/persistence/query/index.js';
+import { type EventEnvelope, QueryAbortedError, ReadJournal } from '../../src/query/index.js';
 import { jsonEvent, range, uniquePersistenceId } from './fixtures.js';
 
 export interface ReadJournalSpecOptions {

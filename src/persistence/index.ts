@@ -29,4 +29,3 @@ export type { SnapshotStore, StoredSnapshot } from './snapshot-store.js';
 export { WriteBatcher, type WriteBatcherOptions } from './write-batcher.js';
 export { ReceivePersistentActor } from './receive-persistent-actor.js';
 export { isPersistenceReply, type CommandHandler, type MessageClass, type OfType, type ReceiveStyle, type RecoverHandler, type TypeName } from './receive-handlers.js';
-export * from './query/index.js';

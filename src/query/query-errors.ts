@@ -1,4 +1,4 @@
-import { SteadfastError } from '../../actor/errors.js';
+import { SteadfastError } from '../actor/errors.js';
 
 /** `readJournalOf(system)` on a system whose journal offers no queries. */
 export class QueriesNotSupportedError extends SteadfastError {

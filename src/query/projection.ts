@@ -5,11 +5,11 @@
  * stops (`done` rejects) or skips the event and records it, as configured. Where the journal offers
  * leases (PostgreSQL), a projection runs in one process at a time: the others wait for the lease.
  */
-import type { ActorSystem } from '../../actor/actor-system.js';
-import { asError, InvalidOptionError, SteadfastError } from '../../actor/errors.js';
-import type { Lease } from '../journal.js';
-import { hasOffsetStore, type OffsetStore } from '../offset-store.js';
-import { Persistence } from '../persistence.js';
+import type { ActorSystem } from '../actor/actor-system.js';
+import { asError, InvalidOptionError, SteadfastError } from '../actor/errors.js';
+import type { Lease } from '../persistence/journal.js';
+import { hasOffsetStore, type OffsetStore } from '../persistence/offset-store.js';
+import { Persistence } from '../persistence/persistence.js';
 import type { EventEnvelope } from './event-envelope.js';
 import { QueriesNotSupportedError } from './query-errors.js';
 import type { QueryOptions, ReadJournal } from './read-journal.js';

@@ -1,8 +1,8 @@
-import type { ActorSystem } from '../../actor/actor-system.js';
-import { Persistence } from '../persistence.js';
-import { parseManifest } from '../serialization.js';
-import type { OrderedRepr } from '../journal-queries.js';
-import { isQueryable } from '../journal-queries.js';
+import type { ActorSystem } from '../actor/actor-system.js';
+import { Persistence } from '../persistence/persistence.js';
+import { parseManifest } from '../persistence/serialization.js';
+import type { OrderedRepr } from '../persistence/journal-queries.js';
+import { isQueryable } from '../persistence/journal-queries.js';
 import { QueriesNotSupportedError } from './query-errors.js';
 import { ReadJournal } from './read-journal.js';
 

@@ -4,9 +4,9 @@
  * page's last element (a slow consumer never makes it buffer more than one page); breaking out of the
  * loop runs its `finally`, and an abort ends it at once, also while it waits for new events.
  */
-import { InvalidOptionError } from '../../actor/errors.js';
-import type { JournalQueries, OrderedRepr } from '../journal-queries.js';
-import { resolveQuerySettings, type QueryOptions as ReadJournalOptions } from '../persistence-settings.js';
+import { InvalidOptionError } from '../actor/errors.js';
+import type { JournalQueries, OrderedRepr } from '../persistence/journal-queries.js';
+import { resolveQuerySettings, type QueryOptions as ReadJournalOptions } from '../persistence/persistence-settings.js';
 import { EventEnvelope } from './event-envelope.js';
 import { QueryAbortedError } from './query-errors.js';
 import { StatementThrottle } from './statement-throttle.js';

@@ -5,8 +5,8 @@
  * and records the event; a reset offset rebuilds from the start; one name runs once per system.
  */
 import { describe, expect, it } from 'vitest';
-import { type ActorRef, type EventEnvelope, PersistentActor, ProjectionFailedError, type readJournalOf, startProjection, Tagged } from '../../../src/index.js';
-import { memoryPlugins, testSystem } from '../support/harness.js';
+import { type ActorRef, type EventEnvelope, PersistentActor, ProjectionFailedError, type readJournalOf, startProjection, Tagged } from '../../src/index.js';
+import { memoryPlugins, testSystem } from '../persistence/support/harness.js';
 
 type Command = { amount: number };
 class Account extends PersistentActor<Command, Tagged<{ amount: number }>> {

@@ -17,9 +17,9 @@ import {
   ReadJournal,
   readJournalOf,
   Tagged,
-} from '../../../src/index.js';
-import { TestJournal } from '../../../journal/testkit/index.js';
-import { memoryPlugins, testSystem } from '../support/harness.js';
+} from '../../src/index.js';
+import { TestJournal } from '../../journal/testkit/index.js';
+import { memoryPlugins, testSystem } from '../persistence/support/harness.js';
 
 class Ledger extends PersistentActor<{ amount: number; tags?: string[] }, { amount: number } | Tagged<{ amount: number }>> {
   constructor(readonly persistenceId: string) {

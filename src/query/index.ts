@@ -1,5 +1,5 @@
 export { EventEnvelope } from './event-envelope.js';
-export { isQueryable, type JournalQueries, type OrderedRepr, type QueryableJournal } from '../journal-queries.js';
+export { isQueryable, type JournalQueries, type OrderedRepr, type QueryableJournal } from '../persistence/journal-queries.js';
 export { QueriesNotSupportedError, QueryAbortedError, QueryThrottledError } from './query-errors.js';
 export { INTERNAL_STREAM_PREFIX, MAX_SEQUENCE_NR, ReadJournal, type EventDecoder, type QueryOptions, type ReadJournalOptions } from './read-journal.js';
 export { readJournalOf } from './read-journal-of.js';

@@ -9,7 +9,7 @@
  * once, so no event can fall between a query's last read and the tailer's position. A failed read wakes
  * every subscriber too: their own reads then fail, and the error reaches the consumers.
  */
-import type { JournalQueries } from '../journal-queries.js';
+import type { JournalQueries } from '../persistence/journal-queries.js';
 import type { StatementThrottle } from './statement-throttle.js';
 
 /** What a live query waits for: one stream, one tag, or any event. */
