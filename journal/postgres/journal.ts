@@ -1,6 +1,7 @@
-import { type AsyncWriteJournal, type AtomicWrite, type Lease, WriteBatcher, type WriteOutcome, type ReplayedEvent } from '../../src/persistence/spi.js';
+import { type AsyncWriteJournal, type AtomicWrite, type Lease, WriteBatcher, type WriteOutcome, type ReplayedEvent, type StoreFailureReason } from '../../src/persistence/spi.js';
 import { AdvisoryLeases } from './advisory-leases.js';
 import { PluginClosedError } from './errors.js';
+import { classifyPostgresError, writeProbeSql } from './failure-reasons.js';
 import { globalStatements, queryAllEvents, queryEventsByTag, type GlobalReadOptions, type GlobalStatements, type OrderedEvent } from './global-queries.js';
 import { resolveOptions, type PostgresPluginOptions } from './options.js';
 import { deleteTo, readHighest, readStatements, replay, type ReadStatements } from './read-path.js';
@@ -24,6 +25,7 @@ export class PostgresJournal extends PostgresPlugin implements AsyncWriteJournal
   readonly #writes: WriteStatements;
   readonly #reads: ReadStatements;
   readonly #global: GlobalStatements;
+  readonly #writeProbe: string;
   #leases: AdvisoryLeases | undefined;
 
   constructor(options: PostgresJournalOptions) {
@@ -35,6 +37,7 @@ export class PostgresJournal extends PostgresPlugin implements AsyncWriteJournal
     this.#writes = writeStatements(quoted, advisoryLockKey('write', this.schema), statementId);
     this.#reads = readStatements(quoted, statementId);
     this.#global = globalStatements(quoted);
+    this.#writeProbe = writeProbeSql(quoted);
     this.#writer = new WriterConnection(this.pool, this.options.logger);
     this.#batcher = new WriteBatcher((writes) => this.#flush(writes), { maxEventsPerFlush: MAX_EVENTS_PER_FLUSH });
   }
@@ -57,6 +60,16 @@ export class PostgresJournal extends PostgresPlugin implements AsyncWriteJournal
   async deleteMessagesTo(persistenceId: string, toSequenceNr: number): Promise<void> {
     await this.#ready();
     await deleteTo(this.pool, this.#reads, persistenceId, toSequenceNr);
+  }
+
+  classifyError(error: unknown): StoreFailureReason | undefined {
+    return classifyPostgresError(error);
+  }
+
+  /** Fails with 25006 when the database, role or server refuses writes (see failure-reasons.ts); stores nothing. */
+  async probeWrite(): Promise<void> {
+    await this.#ready();
+    await this.pool.query(this.#writeProbe);
   }
 
   /**
