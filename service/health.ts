@@ -9,6 +9,7 @@ import type { Logger } from 'pino';
 import { asError } from '../src/actor/errors.js';
 import { CallTimeoutError } from '../src/persistence/errors.js';
 import type { AsyncWriteJournal, StoreFailureReason, WriteOutcome } from '../src/persistence/journal.js';
+import type { SnapshotStore } from '../src/persistence/snapshot-store.js';
 import { ServiceUnavailableError } from './errors.js';
 import type { OutboxHolder, Role } from './outbox-role.js';
 
@@ -105,13 +106,18 @@ export class ServiceHealth {
         return read;
       },
     };
-    return new Proxy(journal, {
-      get(target, property) {
-        const override = overrides[property as keyof AsyncWriteJournal];
-        if (override !== undefined) return override;
-        const value: unknown = Reflect.get(target, property, target);
-        // Plugins keep state in private fields: their methods must run on the plugin itself.
-        return typeof value === 'function' ? value.bind(target) : value;
+    return passThrough(journal, overrides);
+  }
+
+  /** The snapshot store likewise: a load that fails for a reason the store names (corrupt, unreachable) is recorded. */
+  observeSnapshots(store: SnapshotStore): SnapshotStore {
+    return passThrough(store, {
+      load: (persistenceId, criteria) => {
+        const loaded = store.load(persistenceId, criteria);
+        loaded.catch((error: unknown) => {
+          if (this.#reasonOf(error) !== undefined) this.#failed(error, 'write_failed');
+        });
+        return loaded;
       },
     });
   }
@@ -241,7 +247,7 @@ export class ServiceHealth {
     if (first) {
       this.#options.logger.error(
         { err: error, reason, store: this.#options.storeDescription },
-        `the journal cannot write (${reason}); refusing new messages with 503 journal_unavailable until it can (probing every ${this.#options.probeIntervalMs} ms)`,
+        `the journal failed (${reason}); refusing new messages with 503 journal_unavailable until a write or a probe succeeds (probing every ${this.#options.probeIntervalMs} ms)`,
       );
     }
     if (reason === 'corrupt') {
@@ -315,6 +321,19 @@ export class ServiceHealth {
       this.#wake = done;
     });
   }
+}
+
+/** `target` with `overrides` in place of some members; every other member passes through, bound to it. */
+function passThrough<T extends object>(target: T, overrides: Partial<T>): T {
+  return new Proxy(target, {
+    get(plugin, property) {
+      const override = overrides[property as keyof T];
+      if (override !== undefined) return override;
+      const value: unknown = Reflect.get(plugin, property, plugin);
+      // Plugins keep state in private fields: their methods must run on the plugin itself.
+      return typeof value === 'function' ? value.bind(plugin) : value;
+    },
+  });
 }
 
 /** 503 `journal_unavailable` with the store's reason in the body's `error.reason`. */

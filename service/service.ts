@@ -78,7 +78,7 @@ export async function startService(config: ServiceConfig, logger: Logger): Promi
   });
   holder.refuseWritesWhen(() => health.writeRefusal());
   const journal = health.observe(stores.journal);
-  const system = ActorSystem.create('steadfast', { logger, journal, snapshotStore: stores.snapshotStore, transports });
+  const system = ActorSystem.create('steadfast', { logger, journal, snapshotStore: health.observeSnapshots(stores.snapshotStore), transports });
   try {
     try {
       await Persistence.get(system).pingJournal();

@@ -77,7 +77,7 @@ describe('SQLite disk full (max_page_count)', () => {
     // Refused without asking the outbox: it is not restarted once per submission.
     const restarts = node.lines.filter((line) => line.msg === 'outbox stopped; restarting it after backoff').length - restartsBefore;
     expect(restarts).toBeLessThan(5);
-    expect(node.lines.some((line) => line.msg.startsWith('the journal cannot write (disk_full)'))).toBe(true);
+    expect(node.lines.some((line) => line.msg.startsWith('the journal failed (disk_full)'))).toBe(true);
 
     database.db.pragma('max_page_count = 1073741823');
     await waitUntil('the node accepts again', async () => (await getJson(node.baseUrl, '/healthz')).status === 200, 30_000);
