@@ -14,8 +14,17 @@ afterAll(() => {
   for (const dir of dirs) dir.remove();
 });
 
-function fatalLines(service: ServiceProcess): string[] {
-  return service.lines.filter((line) => line.level >= 60).map((line) => line.msg);
+/** Starts the service on `dataDir` and expects it to exit 1 within `withinMs`, with one fatal line naming `file`. */
+async function expectFailedStart(dataDir: string, withinMs: number, file: string, says: RegExp): Promise<void> {
+  const started = performance.now();
+  const service = ServiceProcess.spawn({ DATA_DIR: dataDir, PORT: '0' });
+  const { code } = await service.exited;
+  expect(code).toBe(1);
+  expect(performance.now() - started).toBeLessThan(withinMs);
+  const fatal = service.lines.filter((line) => line.level >= 60).map((line) => line.msg);
+  expect(fatal).toEqual([expect.stringContaining(file)]);
+  expect(fatal[0]).toMatch(says);
+  expect(service.lines.some((line) => line.msg === 'steadfast listening')).toBe(false);
 }
 
 describe('an unreadable store at start', () => {
@@ -24,16 +33,7 @@ describe('an unreadable store at start', () => {
     dirs.push(data);
     const file = join(data.dir, 'steadfast.db');
     writeFileSync(file, 'these are not the pages you are looking for\n'.repeat(200));
-    const started = performance.now();
-    const service = ServiceProcess.spawn({ DATA_DIR: data.dir, PORT: '0' });
-    const { code } = await service.exited;
-    expect(code).toBe(1);
-    expect(performance.now() - started).toBeLessThan(20_000);
-    const fatal = fatalLines(service);
-    expect(fatal).toHaveLength(1);
-    expect(fatal[0]).toContain(file);
-    expect(fatal[0]).toMatch(/restore it from a backup, or move it away/);
-    expect(service.lines.some((line) => line.msg === 'steadfast listening')).toBe(false);
+    await expectFailedStart(data.dir, 20_000, file, /restore it from a backup, or move it away/);
   });
 
   it('a damaged page: exit 1 during recovery instead of retrying it, one line naming the store and what to do', async () => {
@@ -59,15 +59,7 @@ describe('an unreadable store at start', () => {
     writeSync(fd, Buffer.alloc(size - pageSize, 0xa5), 0, size - pageSize, pageSize);
     closeSync(fd);
 
-    const started = performance.now();
-    const service = ServiceProcess.spawn({ DATA_DIR: data.dir, PORT: '0' });
-    const { code } = await service.exited;
-    expect(code).toBe(1);
     // Well below the 10 s of one recovery ask: it did not wait for recovery to be retried.
-    expect(performance.now() - started).toBeLessThan(9000);
-    const fatal = fatalLines(service);
-    expect(fatal).toHaveLength(1);
-    expect(fatal[0]).toContain(file);
-    expect(fatal[0]).toMatch(/cannot be read .*malformed.*restore it from a backup, or move it away/);
+    await expectFailedStart(data.dir, 9000, file, /cannot be read .*malformed.*restore it from a backup, or move it away/);
   });
 });
