@@ -183,6 +183,8 @@ export class SenderIdentities {
     const stream = SENDER_IDENTITY_STREAM_PREFIX + persistenceId;
     // In parallel with the actor's own recovery: nothing of the actor is written before it completes.
     const actorHighest = persistence.readHighestSequenceNr(persistenceId, 0);
+    // Awaited below only if the stream's read succeeds: a failure of both must not go unhandled (it would end the process).
+    actorHighest.catch(() => {});
     // The stream's highest number first, then its records: a record another process committed before
     // that read is then among the records (unless deleted), so a racer never appends a second identity
     // after a first one it did not see; it collides with it and reads again.

@@ -29,6 +29,8 @@ export class HttpError extends Error {
     message: string,
     /** Extra response headers (e.g. Allow on a 405). */
     readonly headers: Readonly<Record<string, string>> = {},
+    /** Extra fields of the body's `error` object besides code and message (e.g. a 503's `reason`). */
+    readonly fields: Readonly<Record<string, string>> = {},
   ) {
     super(message);
     this.name = new.target.name;
@@ -73,8 +75,8 @@ export class UnsupportedMediaTypeError extends HttpError {
 }
 
 export class ServiceUnavailableError extends HttpError {
-  constructor(code: string, message: string) {
-    super(503, code, message, { 'Retry-After': '1' });
+  constructor(code: string, message: string, options: { readonly retryAfterSeconds?: number; readonly reason?: string } = {}) {
+    super(503, code, message, { 'Retry-After': String(options.retryAfterSeconds ?? 1) }, options.reason === undefined ? {} : { reason: options.reason });
   }
 }
 

@@ -117,7 +117,13 @@ export class ApiServer {
       if (!(error instanceof HttpError)) this.#options.logger.error({ err: error, route: routeName }, 'request failed');
       const answer = error instanceof HttpError ? error : new HttpError(500, 'internal', 'internal error; see the service log');
       // Messages can echo a destination (a URL with credentials): never show them.
-      this.#respond(request, response, routeName, { status: answer.status, json: { error: { code: answer.code, message: redactText(answer.message) } } }, answer.headers);
+      this.#respond(
+        request,
+        response,
+        routeName,
+        { status: answer.status, json: { error: { code: answer.code, message: redactText(answer.message), ...answer.fields } } },
+        answer.headers,
+      );
     } finally {
       this.#handling--;
       if (this.#handling === 0) this.#drained?.();

@@ -14,18 +14,32 @@ import { ServiceUnavailableError } from './errors.js';
 
 export type Role = 'active' | 'standby';
 
+/** `recovering`: the outbox is ours (lease taken, or none needed) but has not recovered yet. */
+export type OutboxPhase = 'standby' | 'recovering' | 'active';
+
+/** Seconds a client is told to wait while the outbox recovers. */
+const RECOVERING_RETRY_AFTER_SECONDS = 2;
+
 /**
- * Where the routes reach the outbox: present while this process is active, absent on a standby, and
- * there again after a takeover. `get()` is synchronous, so the active path pays no extra await.
+ * Where the routes reach the outbox: present while this process is active, absent on a standby and
+ * while the outbox recovers, and there again after a takeover. `get()` is synchronous, so the active
+ * path pays no extra await.
  */
 export class OutboxHolder {
   #outbox: Outbox | undefined;
+  #recovering = false;
+  #writeRefusal: () => ServiceUnavailableError | undefined = () => undefined;
 
   /** Names the store in answers and log lines, e.g. "schema steadfast". */
   constructor(readonly scope: string) {}
 
   get role(): Role {
-    return this.#outbox === undefined ? 'standby' : 'active';
+    return this.phase === 'standby' ? 'standby' : 'active';
+  }
+
+  get phase(): OutboxPhase {
+    if (this.#outbox !== undefined) return 'active';
+    return this.#recovering ? 'recovering' : 'standby';
   }
 
   /** The outbox while active, else undefined. */
@@ -33,11 +47,24 @@ export class OutboxHolder {
     return this.#outbox;
   }
 
-  /** The outbox, or a 503 `standby` (with Retry-After) to throw at the caller. */
+  /** The outbox, or a 503 to throw at the caller: `standby`, or `recovering` (both with Retry-After). */
   get(): Outbox {
     const outbox = this.#outbox;
-    if (outbox === undefined) throw this.standbyError();
+    if (outbox === undefined) throw this.#recovering ? this.recoveringError('the outbox is recovering its journal') : this.standbyError();
     return outbox;
+  }
+
+  /** `get()` for a route that writes: also refuses at once while the journal is known not to accept writes. */
+  forWriting(): Outbox {
+    const outbox = this.get();
+    const refusal = this.#writeRefusal();
+    if (refusal !== undefined) throw refusal;
+    return outbox;
+  }
+
+  /** What forWriting() asks (the health model knows whether the journal writes). */
+  refuseWritesWhen(refusal: () => ServiceUnavailableError | undefined): void {
+    this.#writeRefusal = refusal;
   }
 
   /** 503 with `Retry-After: 1` (ServiceUnavailableError's). */
@@ -48,13 +75,25 @@ export class OutboxHolder {
     );
   }
 
+  /** 503 `recovering` with Retry-After: nothing was persisted, the same request will be accepted soon. */
+  recoveringError(why: string): ServiceUnavailableError {
+    return new ServiceUnavailableError('recovering', `${why}; nothing was persisted: retry shortly`, { retryAfterSeconds: RECOVERING_RETRY_AFTER_SECONDS });
+  }
+
+  /** The outbox is ours and starts recovering: answers say `recovering` until activate(). */
+  recovering(): void {
+    this.#recovering = true;
+  }
+
   activate(outbox: Outbox): void {
     this.#outbox = outbox;
+    this.#recovering = false;
   }
 
   deactivate(): Outbox | undefined {
     const outbox = this.#outbox;
     this.#outbox = undefined;
+    this.#recovering = false;
     return outbox;
   }
 }
@@ -89,9 +128,9 @@ export class OutboxOwnership {
    * outbox cannot recover — at start that is the operator's to fix, so the process exits.
    */
   async start(): Promise<Role> {
-    const { acquire, holder, startOutbox } = this.#options;
+    const { acquire, holder } = this.#options;
     if (acquire === undefined) {
-      holder.activate(await startOutbox());
+      holder.activate(await this.#startOutbox());
       return 'active';
     }
     const lease = await acquire();
@@ -101,7 +140,7 @@ export class OutboxOwnership {
     }
     let outbox: Outbox;
     try {
-      outbox = await startOutbox();
+      outbox = await this.#startOutbox();
     } catch (error) {
       await lease.release();
       throw error;
@@ -152,7 +191,7 @@ export class OutboxOwnership {
 
   /** Polls the lease until it is ours and the outbox recovered behind it; undefined when closing. */
   async #takeOver(): Promise<{ lease: Lease; outbox: Outbox } | undefined> {
-    const { acquire, holder, logger, startOutbox, pollIntervalMs } = this.#options;
+    const { acquire, holder, logger, pollIntervalMs } = this.#options;
     let failing = false;
     for (;;) {
       if (this.#closing) return undefined;
@@ -173,7 +212,7 @@ export class OutboxOwnership {
         const started = performance.now();
         logger.info({ role: 'active' }, `took over the outbox of ${holder.scope} (the active process is gone); recovering`);
         try {
-          const outbox = await startOutbox();
+          const outbox = await this.#startOutbox();
           logger.info({ role: 'active', recoveryMs: Math.round(performance.now() - started) }, `active: the outbox of ${holder.scope} is ours`);
           return { lease, outbox };
         } catch (error) {
@@ -182,6 +221,18 @@ export class OutboxOwnership {
         }
       }
       await this.#sleep(pollIntervalMs);
+    }
+  }
+
+  /** The outbox recovering behind a lease of ours: the answers say `recovering` (not `standby`) meanwhile. */
+  async #startOutbox(): Promise<Outbox> {
+    const { holder, startOutbox } = this.#options;
+    holder.recovering();
+    try {
+      return await startOutbox();
+    } catch (error) {
+      holder.deactivate();
+      throw error;
     }
   }
 

@@ -15,19 +15,18 @@ import { shown } from './redaction.js';
 import { BadRequestError, ConflictError, NotFoundError, ServiceUnavailableError, TooManyRequestsError } from './errors.js';
 import type { RequestContext, Route, RouteResult } from './http-server.js';
 import type { ServiceMetrics } from './metrics.js';
-import type { OutboxHolder, Role } from './outbox-role.js';
-
-export interface HealthReport {
-  readonly healthy: boolean;
-  readonly role: Role;
-  readonly checks: Readonly<Record<string, { readonly ok: boolean; readonly error?: string }>>;
-}
+import type { HealthReport } from './health.js';
+import type { OutboxHolder } from './outbox-role.js';
 
 export interface RouteDependencies {
   /** Absent on a standby (the outbox routes answer 503 `standby`), there after a takeover. */
   readonly outbox: OutboxHolder;
   readonly metrics: ServiceMetrics;
   health(): Promise<HealthReport>;
+  /** A journal failure behind a failed submission, as the 503 to answer (`journal_unavailable` with its reason). */
+  explainFailure?(error: unknown): ServiceUnavailableError | undefined;
+  /** Gives up on a submission whose outbox stopped after a failed journal write (its ask would only time out). */
+  guardSubmission?<T>(pending: Promise<T>): Promise<T>;
   brokerConnected(): boolean | undefined;
   rejectedConfirmations(): number;
   /** Refuses destinations the service does not send to (destination-policy.ts), before anything is persisted. */
@@ -115,7 +114,7 @@ export function apiRoutes(deps: RouteDependencies): Route[] {
       body: 'none',
       handle: async () => {
         const report = await deps.health();
-        return ok({ status: report.healthy ? 'ok' : 'unavailable', role: report.role, checks: report.checks }, report.healthy ? 200 : 503);
+        return ok(report, report.status === 'unavailable' ? 503 : 200);
       },
     },
     {
@@ -136,7 +135,10 @@ export function apiRoutes(deps: RouteDependencies): Route[] {
   ];
 }
 
-async function submit({ outbox: holder, metrics, checkDestination, checkExchange }: RouteDependencies, { body, headersDistinct }: RequestContext): Promise<RouteResult> {
+async function submit(
+  { outbox: holder, metrics, checkDestination, checkExchange, explainFailure, guardSubmission }: RouteDependencies,
+  { body, headersDistinct }: RequestContext,
+): Promise<RouteResult> {
   if (body === null || typeof body !== 'object' || Array.isArray(body)) {
     throw new BadRequestError('invalid_request', 'the body must be a JSON object like {"destination": {...}, "payload": ..., "idempotencyKey": "..."}');
   }
@@ -154,13 +156,17 @@ async function submit({ outbox: holder, metrics, checkDestination, checkExchange
   checkDestination?.(destination as TransportDestination);
   if (!('payload' in fields)) throw new BadRequestError('invalid_request', 'payload is required (any JSON value)');
   const idempotencyKey = idempotencyKeyOf(fields.idempotencyKey, headersDistinct['idempotency-key']);
+  // Refused at once (503 standby, recovering, journal_unavailable) when this node cannot accept now.
+  holder.forWriting();
   const { transport, exchange } = destination as TransportDestination;
   if (checkExchange !== undefined && transport === 'amqp' && typeof exchange === 'string' && exchange !== '') await refuseUnknownExchange(checkExchange, exchange);
-  const outbox = holder.get();
+  // Asked again after the exchange check: the node may have stepped down or lost its journal meanwhile.
+  const outbox = holder.forWriting();
   const started = performance.now();
   let accepted: Awaited<ReturnType<typeof outbox.send>>;
   try {
-    accepted = await outbox.send(destination as RegisteredDestination, fields.payload as JsonValue, idempotencyKey === undefined ? {} : { idempotencyKey });
+    const sent = outbox.send(destination as RegisteredDestination, fields.payload as JsonValue, idempotencyKey === undefined ? {} : { idempotencyKey });
+    accepted = await (guardSubmission ? guardSubmission(sent) : sent);
   } catch (error) {
     if (error instanceof DestinationNotAllowedError) throw new BadRequestError('destination_not_allowed', error.message);
     if (error instanceof UnknownTransportError)
@@ -178,7 +184,7 @@ async function submit({ outbox: holder, metrics, checkDestination, checkExchange
     }
     // This process stepped down (lost the outbox lease) while the message was on its way.
     if (holder.current !== outbox) throw holder.standbyError();
-    throw unavailable(error);
+    throw explainFailure?.(error) ?? unavailable(error);
   }
   if (accepted.duplicate) metrics.duplicates++;
   else {

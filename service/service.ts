@@ -7,7 +7,8 @@
 import type { AddressInfo } from 'node:net';
 import type { Logger } from 'pino';
 import { ActorSystem } from '../src/actor/actor-system.js';
-import { AskTimeoutError, asError } from '../src/actor/errors.js';
+import { AskTimeoutError } from '../src/actor/errors.js';
+import type { AsyncWriteJournal } from '../src/persistence/journal.js';
 import { Persistence } from '../src/persistence/persistence.js';
 import { Outbox } from '../delivery/outbox/outbox.js';
 import type { ExchangeCheck } from '../delivery/amqp/exchange-checks.js';
@@ -21,7 +22,8 @@ import { amqpDestinationCheck, type DestinationCheck } from './destination-polic
 import { ApiServer } from './http-server.js';
 import { ServiceMetrics } from './metrics.js';
 import { OutboxHolder, OutboxOwnership, type Role } from './outbox-role.js';
-import { apiRoutes, type HealthReport } from './routes.js';
+import { ServiceHealth } from './health.js';
+import { apiRoutes } from './routes.js';
 import { createStores } from './stores.js';
 
 export interface RunningService {
@@ -41,6 +43,8 @@ interface BrokerProbe {
 }
 
 const HEALTH_TIMEOUT_MS = 2000;
+/** While the journal cannot write, it is probed this often for whether it can again. */
+const PROBE_INTERVAL_MS = 1000;
 /** Recovery of a long journal can take a while; the API opens only once the outbox answers. */
 const RECOVERY_WAIT_MS = 10 * 60_000;
 /** The outbox's actor name and persistenceId; its lease is named after it. */
@@ -63,18 +67,31 @@ export async function startService(config: ServiceConfig, logger: Logger): Promi
     checkDestination = amqpDestinationCheck(amqp.replyQueue);
     checkExchange = (exchange) => amqp.checkExchange(exchange);
   }
-  const system = ActorSystem.create('steadfast', { logger, journal: stores.journal, snapshotStore: stores.snapshotStore, transports });
+  const holder = new OutboxHolder(stores.leaseScope);
+  // Created once the routes are; health asks it whether the service is shutting down.
+  let server: ApiServer | undefined;
+  const health = new ServiceHealth({
+    holder,
+    logger,
+    storeDescription: stores.description,
+    ...(broker === undefined ? {} : { brokerConnected: () => broker.isConnected() }),
+    isClosing: () => server?.isClosing ?? false,
+    probeIntervalMs: PROBE_INTERVAL_MS,
+    probeTimeoutMs: HEALTH_TIMEOUT_MS,
+  });
+  holder.refuseWritesWhen(() => health.writeRefusal());
+  const journal = health.observe(stores.journal);
+  const system = ActorSystem.create('steadfast', { logger, journal, snapshotStore: health.observeSnapshots(stores.snapshotStore), transports });
   try {
     try {
       await Persistence.get(system).pingJournal();
     } catch (error) {
-      throw new StartupError(`the journal (${stores.description}) is not usable: ${(error as Error).message}`, error);
+      throw unusableStore(stores.description, journal, error);
     }
     logger.info({ journal: stores.description }, 'journal ready');
     // Started now so the reply queue is consumed before anything is sent, and health reflects the broker.
     await DeliveryTransports.get(system).startAll();
 
-    const holder = new OutboxHolder(stores.leaseScope);
     const startOutbox = async (): Promise<Outbox> => {
       const outbox = Outbox.start(system, {
         name: OUTBOX_NAME,
@@ -85,7 +102,7 @@ export async function startService(config: ServiceConfig, logger: Logger): Promi
         ...(config.deadLetterAfterAttempts > 0 ? { deadLetterAfterAttempts: config.deadLetterAfterAttempts } : {}),
       });
       try {
-        const recovered = await waitForRecovery(outbox);
+        const recovered = await waitForRecovery(outbox, health, stores.description, journal);
         logger.info(
           { inFlight: recovered.inFlight, accepted: recovered.accepted, confirmed: recovered.confirmed },
           'outbox recovered; unconfirmed deliveries are being sent again',
@@ -99,7 +116,6 @@ export async function startService(config: ServiceConfig, logger: Logger): Promi
     // The journal offers leases when several processes can share its store (PostgreSQL); then one of
     // them is active and the others wait as hot standbys. The lease is the outbox's, not the journal's:
     // other processes (entities, projections) keep using the same schema.
-    const journal = stores.journal;
     const ownership = new OutboxOwnership({
       holder,
       logger,
@@ -109,25 +125,14 @@ export async function startService(config: ServiceConfig, logger: Logger): Promi
     });
 
     const metrics = new ServiceMetrics();
-    const health = async (): Promise<HealthReport> => {
-      const checks: Record<string, { ok: boolean; error?: string }> = {};
-      try {
-        await withTimeout(Persistence.get(system).pingJournal(), HEALTH_TIMEOUT_MS, 'no answer');
-        checks.journal = { ok: true };
-      } catch (error) {
-        checks.journal = { ok: false, error: (error as Error).message };
-      }
-      if (broker) checks.broker = broker.isConnected() ? { ok: true } : { ok: false, error: 'not connected to RabbitMQ (reconnecting)' };
-      if (server.isClosing) checks.service = { ok: false, error: 'shutting down' };
-      const role = holder.role;
-      return { healthy: role === 'active' && Object.values(checks).every((check) => check.ok), role, checks };
-    };
     const auth = new ApiAuth(config.apiToken);
     const routes = [
       ...apiRoutes({
         outbox: holder,
         metrics,
-        health,
+        health: () => health.report(),
+        explainFailure: (error) => health.explain(error),
+        guardSubmission: (pending) => health.guard(pending),
         brokerConnected: () => broker?.isConnected(),
         rejectedConfirmations: () => DeliveryTransports.get(system).rejectedConfirmations,
         checkDestination,
@@ -135,27 +140,31 @@ export async function startService(config: ServiceConfig, logger: Logger): Promi
       }),
       ...auth.routes(),
     ];
-    const server = new ApiServer(routes, {
+    const api = new ApiServer(routes, {
       authorize: auth.authorize,
       maxBodyBytes: config.maxBodyBytes,
       maxJsonDepth: config.maxJsonDepth,
       logger: logger.child({ component: 'http' }),
       onResponse: (route, status) => metrics.countRequest(route, status),
     });
+    server = api;
 
+    // The port first: a busy one is found before recovery resends anything, and while the outbox
+    // recovers the API says so (503 recovering) instead of refusing connections.
+    let address: AddressInfo;
+    try {
+      address = await api.listen(config.port, config.host);
+    } catch (error) {
+      throw new StartupError(`cannot listen on ${config.host}:${config.port}: ${(error as Error).message}`, error);
+    }
+    logger.info({ host: address.address, port: address.port }, 'port bound; answering 503 recovering until the outbox recovered');
     try {
       await ownership.start();
     } catch (error) {
+      await api.close();
+      await ownership.close();
       if (error instanceof StartupError) throw error;
       throw new StartupError(`cannot take the outbox lease (${stores.description}): ${(error as Error).message}`, error);
-    }
-    // An active process opens the API once the outbox recovered; a standby at once, to say so.
-    let address: AddressInfo;
-    try {
-      address = await server.listen(config.port, config.host);
-    } catch (error) {
-      await ownership.close();
-      throw new StartupError(`cannot listen on ${config.host}:${config.port}: ${(error as Error).message}`, error);
     }
     let stopping: Promise<void> | undefined;
     return {
@@ -169,42 +178,51 @@ export async function startService(config: ServiceConfig, logger: Logger): Promi
       },
       shutdown: () =>
         (stopping ??= (async () => {
-          await server.close();
+          await api.close();
           logger.info('HTTP server closed; every accepted message is persisted');
+          health.close();
           // No takeover from here on; the journal's close (after the last write) releases the lease.
           await ownership.close();
           await system.terminate();
         })()),
     };
   } catch (error) {
+    health.close();
     await system.terminate().catch(() => {});
     throw error;
   }
 }
 
-async function waitForRecovery(outbox: Outbox): Promise<Awaited<ReturnType<Outbox['stats']>>> {
-  const deadline = Date.now() + RECOVERY_WAIT_MS;
-  for (;;) {
-    try {
-      return await outbox.stats();
-    } catch (error) {
-      if (!(error instanceof AskTimeoutError) || Date.now() > deadline) throw new StartupError(`the outbox did not recover: ${(error as Error).message}`, error);
-    }
-  }
+/**
+ * A store that cannot be opened or read at start is the operator's to fix; a corrupt one is named with
+ * what to do (retrying would only repeat the failure).
+ */
+function unusableStore(description: string, journal: AsyncWriteJournal, error: unknown): StartupError {
+  const message = (error as Error).message;
+  if (journal.classifyError?.(error) !== 'corrupt') return new StartupError(`the journal (${description}) is not usable: ${message}`, error);
+  // The SQLite plugin's own error already names the file and the remedy.
+  if ((error as { code?: unknown }).code === 'ERR_CORRUPT_DATABASE') return new StartupError(message, error);
+  return new StartupError(`the journal (${description}) cannot be read (${message}): restore it from a backup, or move it away to start with an empty store`, error);
 }
 
-function withTimeout<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
-  return new Promise<T>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`${what} within ${ms} ms`)), ms);
-    promise.then(
-      (value) => {
-        clearTimeout(timer);
-        resolve(value);
-      },
-      (error: unknown) => {
-        clearTimeout(timer);
-        reject(asError(error));
-      },
-    );
-  });
+/**
+ * Waits until the outbox answers, i.e. it recovered (an outbox that fails recovering is brought back
+ * by its supervisor: a store that is still starting, or a database restarting, is waited for). A
+ * corrupt store ends the wait at once: it never recovers by itself.
+ */
+async function waitForRecovery(outbox: Outbox, health: ServiceHealth, description: string, journal: AsyncWriteJournal): Promise<Awaited<ReturnType<Outbox['stats']>>> {
+  const deadline = Date.now() + RECOVERY_WAIT_MS;
+  const corrupt = new Promise<never>((_resolve, reject) => health.onCorrupt((error) => reject(unusableStore(description, journal, error))));
+  try {
+    for (;;) {
+      try {
+        return await Promise.race([outbox.stats(), corrupt]);
+      } catch (error) {
+        if (error instanceof StartupError) throw error;
+        if (!(error instanceof AskTimeoutError) || Date.now() > deadline) throw new StartupError(`the outbox did not recover: ${(error as Error).message}`, error);
+      }
+    }
+  } finally {
+    health.onCorrupt(undefined);
+  }
 }

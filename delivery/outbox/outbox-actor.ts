@@ -1,3 +1,5 @@
+import type { ActorRef } from '../../src/actor/actor-ref.js';
+import { asError } from '../../src/actor/errors.js';
 import { StatusFailure } from '../../src/actor/messages.js';
 import { DeleteMessagesFailure, RecoveryCompleted, SaveSnapshotFailure, SaveSnapshotSuccess, SnapshotOffer } from '../../src/persistence/protocol.js';
 import type { PersistenceReply } from '../../src/persistence/persistent-actor.js';
@@ -174,6 +176,18 @@ export class OutboxActor extends AtLeastOnceDeliveryActor<OutboxCommand, OutboxE
   }
 
   /**
+   * The journal failed a write (disk full, read-only, connection lost), so the actor stops (Akka's
+   * onPersistFailure) and the promise of every persist still pending rejects with the cause: whoever
+   * waits for one of them hears it at once instead of when the ask times out. A backoff supervisor
+   * brings the outbox back. The same holds when the outbox stops for any other reason meanwhile.
+   */
+  #answerFailedWrite(cause: unknown, sender: ActorRef | undefined, key: string | undefined): void {
+    const failure = new StatusFailure(asError(cause));
+    sender?.tell(failure);
+    if (key !== undefined) for (const waiter of this.#keys.settle(key)) waiter.tell(failure);
+  }
+
+  /**
    * The journal refused an event (e.g. PostgreSQL's jsonb refuses a \u0000 in a string): nothing was
    * stored, so the asker hears why at once instead of timing out, and the counts taken before
    * persisting are given back.
@@ -235,12 +249,13 @@ export class OutboxActor extends AtLeastOnceDeliveryActor<OutboxCommand, OutboxE
         : requestHash === undefined
           ? { type: 'accepted', destination, payload, idempotencyKey: key, acceptedAt: Date.now() }
           : { type: 'accepted', destination, payload, idempotencyKey: key, requestHash, acceptedAt: Date.now() };
-    void this.persistAsync(event, (persisted) => {
+    const sender = this.sender;
+    this.persistAsync(event, (persisted) => {
       this.#deliveriesBeingPersisted--;
       const deliveryId = this.#apply(persisted);
       this.sender.tell({ deliveryId, duplicate: false } satisfies SendAccepted);
       if (key !== undefined) for (const waiter of this.#keys.settle(key)) waiter.tell({ deliveryId, duplicate: true } satisfies SendAccepted);
-    });
+    }).catch((cause: unknown) => this.#answerFailedWrite(cause, sender, key));
   }
 
   /**
@@ -414,12 +429,13 @@ export class OutboxActor extends AtLeastOnceDeliveryActor<OutboxCommand, OutboxE
     if (this.#refusedOverLimit(ids.length)) return;
     this.#deliveriesBeingPersisted += ids.length;
     for (const id of ids) this.#redrivesBeingPersisted.add(id);
-    void this.persistAsync({ type: 'redriven', deliveryIds: ids }, (event) => {
+    const sender = this.sender;
+    this.persistAsync({ type: 'redriven', deliveryIds: ids }, (event) => {
       this.#deliveriesBeingPersisted -= ids.length;
       for (const id of ids) this.#redrivesBeingPersisted.delete(id);
       this.#apply(event);
       // A dead letter dropped meanwhile (maxDeadLetters) was not sent again: the answer says so.
       this.sender.tell(event.deliveryIds.filter((id) => this.#deadLetters.wasRedriven(id)));
-    });
+    }).catch((cause: unknown) => this.#answerFailedWrite(cause, sender, undefined));
   }
 }

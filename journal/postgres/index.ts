@@ -8,6 +8,7 @@ export { migrate, type MigrateOptions } from './migrate.js';
 export { MIGRATIONS, LATEST_VERSION, type Migration, type MigrationResult } from './migrations.js';
 export type { PostgresPluginOptions, PostgresLogger } from './options.js';
 export { SchemaBehindError, UnsafeIntegerError, PluginClosedError } from './errors.js';
+export { classifyPostgresError } from './failure-reasons.js';
 // The core's classes, shared by every journal, re-exported for convenience.
 export { EventRejectedError, SequenceNrConflictError } from '../../src/persistence/spi.js';
 export { postgresInbox, PostgresInbox, type PostgresInboxOptions, type InboxOutcome } from './inbox.js';

@@ -5,12 +5,14 @@ import {
   type JournalQueries,
   type Lease,
   type QueryableJournal,
+  type StoreFailureReason,
   WriteBatcher,
   type WriteOutcome,
   type ReplayedEvent,
 } from '../../src/persistence/spi.js';
 import { AdvisoryLeases } from './advisory-leases.js';
 import { PluginClosedError } from './errors.js';
+import { classifyPostgresError, writeProbeSql } from './failure-reasons.js';
 import { resolveOptions, type PostgresPluginOptions } from './options.js';
 import { EventNotifications, notificationChannel } from './notifications.js';
 import { openPool } from './pool.js';
@@ -43,6 +45,7 @@ export class PostgresJournal extends PostgresPlugin implements AsyncWriteJournal
   readonly #writes: WriteStatements;
   readonly #reads: ReadStatements;
   readonly #queries: PostgresQueries;
+  readonly #writeProbe: string;
   #leases: AdvisoryLeases | undefined;
 
   constructor({ notifyQueries = true, ...options }: PostgresJournalOptions) {
@@ -62,6 +65,7 @@ export class PostgresJournal extends PostgresPlugin implements AsyncWriteJournal
       () => this.#ready(),
       new EventNotifications(this.options, channel),
     );
+    this.#writeProbe = writeProbeSql(quoted);
     this.#writer = new WriterConnection(this.pool, this.options.logger);
     this.#batcher = new WriteBatcher((writes) => this.#flush(writes), { maxEventsPerFlush: MAX_EVENTS_PER_FLUSH });
   }
@@ -84,6 +88,16 @@ export class PostgresJournal extends PostgresPlugin implements AsyncWriteJournal
   async deleteMessagesTo(persistenceId: string, toSequenceNr: number): Promise<void> {
     await this.#ready();
     await deleteTo(this.pool, this.#reads, persistenceId, toSequenceNr);
+  }
+
+  classifyError(error: unknown): StoreFailureReason | undefined {
+    return classifyPostgresError(error);
+  }
+
+  /** Fails with 25006 when the database, role or server refuses writes (see failure-reasons.ts); stores nothing. */
+  async probeWrite(): Promise<void> {
+    await this.#ready();
+    await this.pool.query(this.#writeProbe);
   }
 
   /**

@@ -1,4 +1,4 @@
-import { SteadfastError } from '../../src/persistence/spi.js';
+import { SteadfastError, type StoreFailureReason } from '../../src/persistence/spi.js';
 
 /**
  * Another process has the database open. The SQLite plugins take the file for themselves
@@ -37,3 +37,56 @@ export class PluginClosedError extends SteadfastError {
     super('ERR_PLUGIN_CLOSED', `the ${what} on ${path} has been closed`);
   }
 }
+
+/**
+ * The file cannot be read as a SQLite database (not a database, a damaged page). Retrying cannot
+ * help: an operator restores it or moves it away, so the message says which file and what to do.
+ */
+export class CorruptDatabaseError extends SteadfastError {
+  constructor(
+    readonly path: string,
+    options: { cause: unknown },
+  ) {
+    const detail = options.cause instanceof Error ? options.cause.message : String(options.cause);
+    super('ERR_CORRUPT_DATABASE', `the SQLite database ${path} cannot be read (${detail}): restore it from a backup, or move it away to start with an empty store`, options);
+  }
+}
+
+/** A write probe found no room: too few free pages under max_page_count, or too little disk space. */
+export class StoreFullError extends SteadfastError {
+  constructor(
+    readonly path: string,
+    detail: string,
+  ) {
+    super('ERR_STORE_FULL', `the SQLite database ${path} has no room for more writes: ${detail}`);
+  }
+}
+
+/**
+ * The reason behind a SQLite error (better-sqlite3's `code`, e.g. SQLITE_FULL, SQLITE_IOERR_WRITE),
+ * looking through `cause`s; undefined for errors that say nothing about the store (a constraint).
+ */
+export function classifySqliteError(error: unknown): StoreFailureReason | undefined {
+  for (let current = error, depth = 0; current instanceof Error && depth < 5; current = current.cause, depth++) {
+    if (current instanceof CorruptDatabaseError) return 'corrupt';
+    if (current instanceof StoreFullError) return 'disk_full';
+    if (current instanceof JournalLockedError) return 'unreachable';
+    const code = (current as { code?: unknown }).code;
+    if (typeof code !== 'string' || !code.startsWith('SQLITE_')) continue;
+    const reason = REASONS.find(([prefix]) => code === prefix || code.startsWith(`${prefix}_`));
+    if (reason !== undefined) return reason[1];
+  }
+  return undefined;
+}
+
+// SQLITE_IOERR_NOMEM and friends are extended codes of the primary ones below.
+const REASONS: readonly (readonly [string, StoreFailureReason])[] = [
+  ['SQLITE_FULL', 'disk_full'],
+  ['SQLITE_READONLY', 'read_only'],
+  ['SQLITE_CORRUPT', 'corrupt'],
+  ['SQLITE_NOTADB', 'corrupt'],
+  ['SQLITE_CANTOPEN', 'unreachable'],
+  ['SQLITE_IOERR', 'unreachable'],
+  ['SQLITE_PERM', 'read_only'],
+  ['SQLITE_BUSY', 'unreachable'],
+];

@@ -3,7 +3,7 @@ import { mkdirSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import Database from 'better-sqlite3';
 import { Checkpointer } from './checkpointer.js';
-import { JournalLockedError } from './errors.js';
+import { classifySqliteError, CorruptDatabaseError, JournalLockedError } from './errors.js';
 import type { ResolvedDatabaseOptions, SqliteSynchronous } from './options.js';
 import { migrate } from './schema.js';
 
@@ -88,7 +88,7 @@ function openDatabase(path: string, options: ResolvedDatabaseOptions): Entry {
     db?.close();
     lock.close();
     if (isBusy(error)) throw new JournalLockedError(path, { cause: error });
-    throw error;
+    throw unreadable(path, error);
   }
 }
 
@@ -103,8 +103,13 @@ function takeLock(path: string, timeoutMs: number): Database.Database {
   } catch (error) {
     lock.close();
     if (isBusy(error)) throw new JournalLockedError(path, { cause: error });
-    throw error;
+    throw unreadable(`${path}-lock`, error);
   }
+}
+
+/** A file that is no database, or a damaged one, is named with what to do; retrying would not help. */
+function unreadable(path: string, error: unknown): unknown {
+  return classifySqliteError(error) === 'corrupt' && !(error instanceof CorruptDatabaseError) ? new CorruptDatabaseError(path, { cause: error }) : error;
 }
 
 function isBusy(error: unknown): boolean {

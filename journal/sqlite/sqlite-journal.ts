@@ -1,7 +1,9 @@
-import { type AsyncWriteJournal, type AtomicWrite, WRITE_OK, WriteBatcher, type WriteOutcome, type ReplayedEvent } from '../../src/persistence/spi.js';
+import { statfsSync } from 'node:fs';
+import { dirname } from 'node:path';
+import { type AsyncWriteJournal, type AtomicWrite, WRITE_OK, WriteBatcher, type WriteOutcome, type ReplayedEvent, type StoreFailureReason } from '../../src/persistence/spi.js';
 import type Database from 'better-sqlite3';
 import { checkAtomicWrite } from '../memory/write-checks.js';
-import { PluginClosedError } from './errors.js';
+import { classifySqliteError, PluginClosedError, StoreFullError } from './errors.js';
 import { checkInteger, type ResolvedDatabaseOptions, type SqliteJournalOptions, validateDatabaseOptions } from './options.js';
 import { acquireDatabase, type DatabaseLease } from './shared-database.js';
 
@@ -10,6 +12,14 @@ const NO_TAGS: readonly string[] = Object.freeze([]);
 const HIGHEST_CACHE_LIMIT = 100_000;
 /** Rows removed per transaction by deleteMessagesTo, so a long prefix never blocks the event loop. */
 const DELETE_CHUNK = 2000;
+
+/**
+ * What a write probe wants free: pages under max_page_count (a group commit of small events takes a
+ * few) and bytes on the file system (the WAL grows before a checkpoint gives room back). Less than
+ * this and the next commit is likely to meet SQLITE_FULL, so a failure is not worth retrying yet.
+ */
+const PROBE_MIN_FREE_PAGES = 16;
+const PROBE_MIN_FREE_BYTES = 1024 * 1024;
 
 const yieldToEventLoop = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
 
@@ -66,6 +76,24 @@ export class SqliteJournal implements AsyncWriteJournal {
 
   async ping(): Promise<void> {
     this.#open().db.prepare('SELECT 1').get();
+  }
+
+  classifyError(error: unknown): StoreFailureReason | undefined {
+    return classifySqliteError(error);
+  }
+
+  async probeWrite(): Promise<void> {
+    const { db, path } = this.#open();
+    const pages = db.pragma('page_count', { simple: true }) as number;
+    const maxPages = db.pragma('max_page_count', { simple: true }) as number;
+    const freePages = db.pragma('freelist_count', { simple: true }) as number;
+    if (maxPages - pages + freePages < PROBE_MIN_FREE_PAGES) {
+      throw new StoreFullError(path, `${pages} of at most ${maxPages} pages in use, ${freePages} free (max_page_count)`);
+    }
+    if (path === ':memory:') return;
+    const disk = statfsSync(dirname(path));
+    const freeBytes = disk.bavail * disk.bsize;
+    if (freeBytes < PROBE_MIN_FREE_BYTES) throw new StoreFullError(path, `${freeBytes} bytes free on its file system`);
   }
 
   writeMessages(writes: readonly AtomicWrite[]): Promise<readonly WriteOutcome[]> {

@@ -13,6 +13,15 @@ export type WriteOutcome = { readonly status: 'ok' } | { readonly status: 'rejec
 
 export const WRITE_OK: WriteOutcome = Object.freeze({ status: 'ok' });
 
+/**
+ * Why a store cannot do what was asked, in words an operator acts on: `disk_full` (free space),
+ * `read_only` (the database or file refuses writes), `unreachable` (connection lost, server down,
+ * file cannot be opened), `corrupt` (the data cannot be read: restore from a backup). A journal names
+ * the reasons of its own errors through `classifyError`; the core and the service never look at a
+ * driver's error codes themselves.
+ */
+export type StoreFailureReason = 'disk_full' | 'read_only' | 'unreachable' | 'corrupt';
+
 /** Receives one replayed event; a returned promise holds the replay until it settles (back-pressure). */
 export type ReplayedEvent = (event: PersistentRepr) => void | Promise<void>;
 
@@ -56,6 +65,17 @@ export interface AsyncWriteJournal {
   start?(): Promise<void>;
   /** Cheap liveness probe for health endpoints; resolves when the store answers. */
   ping?(): Promise<void>;
+  /**
+   * Optional: the reason behind an error this journal raised (also when it is the `cause` of another),
+   * or undefined when it cannot tell. Health reports and API answers name it.
+   */
+  classifyError?(error: unknown): StoreFailureReason | undefined;
+  /**
+   * Optional: a cheap check, storing nothing, that a write would not be refused now (e.g. the
+   * database is not read-only, there is room for more pages); rejects with the error a write would
+   * meet. A failed write is the real evidence; this tells when it may be worth trying again.
+   */
+  probeWrite?(): Promise<void>;
   /** Optional exclusive, named leases across processes (see above and `Lease`). */
   acquireLease?(name: string): Promise<Lease | undefined>;
   close(): Promise<void>;

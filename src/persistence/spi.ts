@@ -13,7 +13,7 @@ export {
   SerializationError,
   DeserializationError,
 } from './errors.js';
-export { WRITE_OK, type AsyncWriteJournal, type Lease, type ReplayedEvent, type WriteOutcome } from './journal.js';
+export { WRITE_OK, type AsyncWriteJournal, type Lease, type ReplayedEvent, type StoreFailureReason, type WriteOutcome } from './journal.js';
 export { highestSequenceNr, lowestSequenceNr, type AtomicWrite, type PersistentRepr } from './persistent-repr.js';
 export type { SerializedValue } from './serialized-value.js';
 export { SnapshotMetadata } from './snapshot-metadata.js';

@@ -127,7 +127,14 @@ describe('service: SIGKILL half-way through 2 x 1000 submissions, then restart',
     refuseFirst = false;
     console.log(`killed after ${acceptedBeforeKill} accepted; ${String(recovered.inFlight)} unconfirmed resumed after restart`);
     const health = await getJson(service.baseUrl, '/healthz');
-    expect(health).toEqual({ status: 200, json: { status: 'ok', role: 'active', checks: amqp ? { journal: { ok: true }, broker: { ok: true } } : { journal: { ok: true } } } });
+    expect(health).toEqual({
+      status: 200,
+      json: {
+        status: 'ok',
+        role: 'active',
+        checks: { journal: { ok: true, reason: 'writable' }, outbox: { ok: true, reason: 'running' }, ...(amqp ? { broker: { ok: true, reason: 'connected' } } : {}) },
+      },
+    });
     await submitAll();
     expect(pending).toEqual([]);
     expect(acceptedIds.size).toBe(messages.length);

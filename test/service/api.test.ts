@@ -206,7 +206,10 @@ describe('routes', () => {
   });
 
   it('reports health', async () => {
-    expect(await getJson(service.baseUrl, '/healthz')).toEqual({ status: 200, json: { status: 'ok', role: 'active', checks: { journal: { ok: true } } } });
+    expect(await getJson(service.baseUrl, '/healthz')).toEqual({
+      status: 200,
+      json: { status: 'ok', role: 'active', checks: { journal: { ok: true, reason: 'writable' }, outbox: { ok: true, reason: 'running' } } },
+    });
   });
 
   it('exposes Prometheus metrics in the text format', async () => {

@@ -61,8 +61,18 @@ describe.runIf(pg)('service: one active writer per outbox, hot standby', () => {
     expect(standby.lines.find((line) => line.msg === 'steadfast listening')?.role).toBe('standby');
     expect(standby.lines.some((line) => line.msg === `another process holds the outbox of schema ${schema}; waiting as hot standby`)).toBe(true);
 
-    expect(await getJson(active.baseUrl, '/healthz')).toEqual({ status: 200, json: { status: 'ok', role: 'active', checks: { journal: { ok: true } } } });
-    expect(await getJson(standby.baseUrl, '/healthz')).toEqual({ status: 503, json: { status: 'unavailable', role: 'standby', checks: { journal: { ok: true } } } });
+    expect(await getJson(active.baseUrl, '/healthz')).toEqual({
+      status: 200,
+      json: { status: 'ok', role: 'active', checks: { journal: { ok: true, reason: 'writable' }, outbox: { ok: true, reason: 'running' } } },
+    });
+    expect(await getJson(standby.baseUrl, '/healthz')).toEqual({
+      status: 503,
+      json: {
+        status: 'unavailable',
+        role: 'standby',
+        checks: { journal: { ok: true, reason: 'writable' }, outbox: { ok: false, reason: 'standby', message: expect.stringContaining('another process holds the outbox') } },
+      },
+    });
 
     const message = { destination: { transport: 'http', url: endpoint.url }, payload: { n: 1 } };
     const refused = await fetch(`${standby.baseUrl}/messages`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(message) });

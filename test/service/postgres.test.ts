@@ -54,7 +54,10 @@ describe.runIf(pg)('service on PostgreSQL', () => {
     const env = { DATA_DIR: data.dir, PG_URL: pg!.connectionString, PG_SCHEMA: pg!.schema, REDELIVER_INTERVAL_MS: '100', REDELIVERY_MAX_INTERVAL_MS: '300' };
     try {
       let service = await ServiceProcess.start(env);
-      expect(await getJson(service.baseUrl, '/healthz')).toEqual({ status: 200, json: { status: 'ok', role: 'active', checks: { journal: { ok: true } } } });
+      expect(await getJson(service.baseUrl, '/healthz')).toEqual({
+        status: 200,
+        json: { status: 'ok', role: 'active', checks: { journal: { ok: true, reason: 'writable' }, outbox: { ok: true, reason: 'running' } } },
+      });
       const ids: number[] = [];
       for (let n = 0; n < 50; n++) {
         const response = await postJson(service.baseUrl, '/messages', { destination: { transport: 'http', url: endpoint.url }, payload: { n } });
