@@ -209,8 +209,10 @@ export class ApiAuth {
       const expiresAt = Number(match[1]);
       // An expiry further out than a fresh session's is not one this process issued.
       if (!(expiresAt > now && expiresAt <= now + this.#ttl + 60_000)) continue;
-      const given = Buffer.from(match[2]!, 'base64url');
-      const expected = Buffer.from(this.#mac(expiresAt), 'base64url');
+      // Compared as text, not decoded: base64url's last character carries spare bits, and a decoded
+      // comparison would accept several spellings of one MAC.
+      const given = Buffer.from(match[2]!, 'utf8');
+      const expected = Buffer.from(this.#mac(expiresAt), 'utf8');
       if (given.length === expected.length && timingSafeEqual(given, expected)) return true;
     }
     return false;
