@@ -6,7 +6,15 @@ export { AtLeastOnceDeliveryActor, type AtLeastOnceDeliveryOptions, type Deliver
 export { AtLeastOnceDeliveryReceiveActor } from './at-least-once-delivery-receive-actor.js';
 export type { AtLeastOnceDeliverySettings } from './delivery-settings.js';
 export { describeDestination, toPlainDestination, type Destination, type PlainDestination } from './destination.js';
-export { DeliveryIdsExhaustedError, DeliveryNotDeadLetteredError, DeliveryStateDeletionError, MaxUnconfirmedMessagesExceededError, UnknownTransportError } from './errors.js';
+export {
+  DeliveryIdsExhaustedError,
+  DeliveryNotDeadLetteredError,
+  DeliveryStateDeletionError,
+  MaxUnconfirmedBytesExceededError,
+  MaxUnconfirmedMessagesExceededError,
+  SnapshotPayloadMissingError,
+  UnknownTransportError,
+} from './errors.js';
 export {
   DeliveryAttemptsExhausted,
   DeliveryConfirmed,
@@ -25,6 +33,7 @@ export {
   type FormerDeadLetter,
   type OutboxEvent,
   type OutboxSnapshot,
+  type OutboxSnapshotDelivery,
   type OutboxStats,
   type SendAccepted,
 } from './outbox/outbox-protocol.js';

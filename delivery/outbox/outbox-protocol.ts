@@ -47,6 +47,8 @@ export interface OutboxStats {
   readonly confirmed: number;
   readonly deadLettered: number;
   readonly inFlight: number;
+  /** Serialized payload bytes of the deliveries in flight (bounded by `maxUnconfirmedBytes`). */
+  readonly inFlightBytes: number;
   readonly lastSequenceNr: number;
 }
 
@@ -85,9 +87,18 @@ export type OutboxEvent =
   | { readonly type: 'dead-lettered'; readonly deliveryId: number; readonly reason: string; readonly attempts: number; readonly at: number }
   | { readonly type: 'redriven'; readonly deliveryIds: readonly number[] };
 
+/**
+ * One unconfirmed delivery in an outbox snapshot. Since 0.2.0 its payload stays in the journal: the
+ * snapshot names the `accepted` event that holds it (`payloadAt`), and recovery reads it back from
+ * there. A payload with no such event (a redriven dead letter), an old one inlined so that it does not
+ * pin the journal, and every entry of a snapshot written before 0.2.0 carry `message` instead.
+ */
+export type OutboxSnapshotDelivery = Omit<AtLeastOnceDeliverySnapshot['unconfirmedDeliveries'][number], 'message'> &
+  ({ readonly message: JsonValue; readonly payloadAt?: undefined } | { readonly payloadAt: number; readonly message?: undefined });
+
 /** The outbox's snapshot: delivery state plus what it must remember to stay idempotent. */
 export interface OutboxSnapshot {
-  readonly delivery: AtLeastOnceDeliverySnapshot;
+  readonly delivery: { readonly currentDeliveryId: number; readonly unconfirmedDeliveries: readonly OutboxSnapshotDelivery[] };
   readonly idempotencyKeys: readonly (readonly [string, number])[];
   readonly deadLetters: readonly DeadLetteredDelivery[];
   readonly confirmedCount: number;

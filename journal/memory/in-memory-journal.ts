@@ -29,6 +29,8 @@ const yieldToEventLoop = (): Promise<void> => new Promise((resolve) => setImmedi
  * a replay hands out the stored objects without copying.
  */
 export class InMemoryJournal implements AsyncWriteJournal {
+  /** Nothing survives the process (see AsyncWriteJournal.volatile). */
+  readonly volatile: boolean = true;
   readonly #streams = new Map<string, Stream>();
   readonly #logger: Logger | undefined;
   #warned = false;

@@ -114,6 +114,10 @@ export class TestJournal implements AsyncWriteJournal {
 
   constructor(readonly inner: AsyncWriteJournal = new InMemoryJournal()) {}
 
+  get volatile(): boolean | undefined {
+    return this.inner.volatile;
+  }
+
   // --- rules --------------------------------------------------------------------------------------
 
   /** Matching write calls reject (as when the database is away): the actor's `onPersistFailure`, it stops. */
