@@ -11,6 +11,8 @@ import {
   inMemorySnapshotStore,
   type OutboxEvent,
 } from '../../src/index.js';
+import { payloadBytes } from '../../delivery/outbox/unconfirmed-payloads.js';
+import type { JsonValue } from '../../delivery/transport.js';
 import { TestProbe } from '../../journal/testkit/index.js';
 import { observedStores, settleMicrotasks, systemsWithClock } from './support/delivery-fixtures.js';
 
@@ -124,5 +126,27 @@ describe('outbox byte budget (maxUnconfirmedBytes)', () => {
     expect((await recovered.send('/user/receiver', payload)).deliveryId).toBe(4);
     await expect(recovered.send('/user/receiver', payload)).rejects.toBeInstanceOf(MaxUnconfirmedBytesExceededError);
     await second.terminate();
+  });
+});
+
+describe('payload size as the byte budget counts it', () => {
+  it('is the UTF-8 length of the payload as JSON, without building the JSON', () => {
+    const samples: JsonValue[] = [
+      null,
+      true,
+      false,
+      0,
+      -1.5e-7,
+      123456789012,
+      '',
+      'plain',
+      'quote " backslash \\ newline \n tab \t bell \u0007',
+      'é 漢字 😀',
+      'lone \ud800 surrogate',
+      [],
+      [1, 'two', [null, {}]],
+      { a: 1, 'ké"y': ['x', { nested: true }], empty: {} },
+    ];
+    for (const sample of samples) expect(payloadBytes(sample)).toBe(Buffer.byteLength(JSON.stringify(sample)));
   });
 });
