@@ -13,25 +13,14 @@ import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
 import pino from 'pino';
-import { Actor, ActorSystem, DeliveryConfirmed, DeliveryEnvelope, MaxUnconfirmedMessagesExceededError, Outbox, type DeliveryTransport, type Destination } from '../src/index.js';
+import { ActorSystem, MaxUnconfirmedMessagesExceededError, Outbox, type DeliveryTransport, type Destination } from '../src/index.js';
 import { sqliteJournal, sqliteSnapshotStore } from '../journal/sqlite/index.js';
+import { Confirmer, Silent } from './delivery.bench.js';
 import type { Benchmark, BenchResult } from './harness.js';
 
 const silent = pino({ level: 'silent' });
 const MiB = 1024 * 1024;
 const WINDOW = 1000;
-
-/** Confirms every envelope at once. */
-class Confirmer extends Actor {
-  receive(message: unknown): void {
-    if (message instanceof DeliveryEnvelope) this.sender.tell(new DeliveryConfirmed(message.deliveryId));
-  }
-}
-
-/** Never confirms. */
-class Silent extends Actor {
-  receive(): void {}
-}
 
 /** Takes every send and never confirms (a destination that accepts but whose confirmations never come). */
 function swallowingTransport(): DeliveryTransport {

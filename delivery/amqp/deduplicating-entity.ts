@@ -11,17 +11,8 @@ import { StatusFailure } from '../../src/actor/messages.js';
 import { InvalidOptionError, asError } from '../../src/actor/errors.js';
 import type { PersistentActorSettings } from '../../src/persistence/persistence-settings.js';
 import { PersistentActor, type PersistenceReply } from '../../src/persistence/persistent-actor.js';
-import {
-  DeleteMessagesFailure,
-  DeleteMessagesSuccess,
-  DeleteSnapshotsFailure,
-  RecoveryCompleted,
-  SaveSnapshotFailure,
-  SaveSnapshotSuccess,
-  SnapshotOffer,
-} from '../../src/persistence/protocol.js';
+import { RecoveryCompleted, SnapshotOffer } from '../../src/persistence/protocol.js';
 import { SnapshotPolicy } from '../../src/persistence/snapshot-policy.js';
-import { SnapshotSelectionCriteria } from '../../src/persistence/snapshot-selection-criteria.js';
 import { ReceivedDeliveries, type ReceivedDeliveriesSnapshot } from '../received-deliveries.js';
 import { DeliveryApplied, InboundDelivery } from './inbound-delivery.js';
 
@@ -111,19 +102,7 @@ export abstract class DeduplicatingEntity<State, Event, Command = never> extends
       this.sender.tell(this.#state);
       return;
     }
-    if (command instanceof SaveSnapshotSuccess) {
-      const { deleteEventsTo, deleteSnapshotsTo } = this.#snapshots.succeeded(command.metadata.sequenceNr);
-      if (deleteEventsTo !== undefined) this.deleteMessages(deleteEventsTo);
-      if (deleteSnapshotsTo !== undefined && deleteSnapshotsTo >= 1) this.deleteSnapshots(new SnapshotSelectionCriteria({ maxSequenceNr: deleteSnapshotsTo }));
-    } else if (command instanceof SaveSnapshotFailure) {
-      this.#snapshots.failed(command.metadata.sequenceNr);
-      this.log.warn({ err: command.cause }, 'entity snapshot failed; retried after the next deliveries');
-    } else if (command instanceof DeleteMessagesSuccess) {
-      this.#snapshots.eventsDeleted(command.toSequenceNr);
-    } else if (command instanceof DeleteMessagesFailure || command instanceof DeleteSnapshotsFailure) {
-      // Retried with the next snapshot: its deletions cover everything below them.
-      this.log.warn({ err: command.cause }, 'deleting what an entity snapshot covers failed; retried after the next snapshot');
-    }
+    this.#snapshots.handleReply(command, this, 'entity');
     this.onOtherCommand(command as Command | PersistenceReply);
   }
 

@@ -1,17 +1,8 @@
 import { StatusFailure } from '../../src/actor/messages.js';
-import {
-  DeleteMessagesFailure,
-  DeleteMessagesSuccess,
-  DeleteSnapshotsFailure,
-  RecoveryCompleted,
-  SaveSnapshotFailure,
-  SaveSnapshotSuccess,
-  SnapshotOffer,
-} from '../../src/persistence/protocol.js';
+import { RecoveryCompleted, SnapshotOffer } from '../../src/persistence/protocol.js';
 import { Persistence } from '../../src/persistence/persistence.js';
 import type { PersistenceReply } from '../../src/persistence/persistent-actor.js';
 import { SnapshotPolicy } from '../../src/persistence/snapshot-policy.js';
-import { SnapshotSelectionCriteria } from '../../src/persistence/snapshot-selection-criteria.js';
 import { AtLeastOnceDeliveryActor, type AtLeastOnceDeliveryOptions } from '../at-least-once-delivery-actor.js';
 import type { PlainDestination } from '../destination.js';
 import { DeliveryNotDeadLetteredError, MaxUnconfirmedBytesExceededError, MaxUnconfirmedMessagesExceededError } from '../errors.js';
@@ -142,29 +133,7 @@ export class OutboxActor extends AtLeastOnceDeliveryActor<OutboxCommand, OutboxE
       );
       return;
     }
-    if (command instanceof SaveSnapshotSuccess) {
-      const { deleteEventsTo, deleteSnapshotsTo } = this.#snapshots.succeeded(command.metadata.sequenceNr);
-      if (deleteEventsTo !== undefined) this.deleteMessages(deleteEventsTo);
-      if (deleteSnapshotsTo !== undefined && deleteSnapshotsTo >= 1) this.deleteSnapshots(new SnapshotSelectionCriteria({ maxSequenceNr: deleteSnapshotsTo }));
-      return;
-    }
-    if (command instanceof SaveSnapshotFailure) {
-      this.#snapshots.failed(command.metadata.sequenceNr);
-      this.log.warn({ err: command.cause }, 'outbox snapshot failed; it is retried after the next events');
-      return;
-    }
-    if (command instanceof DeleteMessagesSuccess) {
-      this.#snapshots.eventsDeleted(command.toSequenceNr);
-      return;
-    }
-    // Both are retried with the next snapshot: its deletions cover everything below them.
-    if (command instanceof DeleteMessagesFailure) {
-      this.log.warn({ err: command.cause }, 'deleting outbox events covered by a snapshot failed; retried after the next snapshot');
-      return;
-    }
-    if (command instanceof DeleteSnapshotsFailure) {
-      this.log.warn({ err: command.cause }, 'deleting older outbox snapshots failed; retried after the next snapshot');
-    }
+    this.#snapshots.handleReply(command, this, 'outbox');
   }
 
   onRecover(message: OutboxEvent | SnapshotOffer | RecoveryCompleted): void {

@@ -14,6 +14,15 @@
  * than needed, never less.
  */
 import { InvalidOptionError } from '../actor/errors.js';
+import { DeleteMessagesFailure, DeleteMessagesSuccess, DeleteSnapshotsFailure, SaveSnapshotFailure, SaveSnapshotSuccess } from './protocol.js';
+import { SnapshotSelectionCriteria } from './snapshot-selection-criteria.js';
+
+/** What the policy needs of its actor to carry out a retention step (a PersistentActor has it all). */
+export interface RetentionHost {
+  deleteMessages(toSequenceNr: number): void;
+  deleteSnapshots(criteria: SnapshotSelectionCriteria): void;
+  readonly log: { warn(fields: object, message: string): void };
+}
 
 export interface SnapshotPolicyOptions {
   /** Events between snapshots; 0 means never. */
@@ -111,6 +120,34 @@ export class SnapshotPolicy {
       if (floor > this.#eventsDeletedTo) deleteEventsTo = floor;
     }
     return { ...(deleteSnapshotsTo !== undefined ? { deleteSnapshotsTo } : {}), ...(deleteEventsTo !== undefined ? { deleteEventsTo } : {}) };
+  }
+
+  /**
+   * Handles the persistence replies retention is about: a saved snapshot starts its deletions, a
+   * failed save or deletion is logged (`what` names the actor's kind) and retried with the next
+   * snapshot. Returns false for any other message.
+   */
+  handleReply(reply: unknown, host: RetentionHost, what: string): boolean {
+    if (reply instanceof SaveSnapshotSuccess) {
+      const { deleteEventsTo, deleteSnapshotsTo } = this.succeeded(reply.metadata.sequenceNr);
+      if (deleteEventsTo !== undefined) host.deleteMessages(deleteEventsTo);
+      if (deleteSnapshotsTo !== undefined && deleteSnapshotsTo >= 1) host.deleteSnapshots(new SnapshotSelectionCriteria({ maxSequenceNr: deleteSnapshotsTo }));
+      return true;
+    }
+    if (reply instanceof SaveSnapshotFailure) {
+      this.failed(reply.metadata.sequenceNr);
+      host.log.warn({ err: reply.cause }, `${what} snapshot failed; it is retried after the next events`);
+      return true;
+    }
+    if (reply instanceof DeleteMessagesSuccess) {
+      this.eventsDeleted(reply.toSequenceNr);
+      return true;
+    }
+    if (reply instanceof DeleteMessagesFailure || reply instanceof DeleteSnapshotsFailure) {
+      host.log.warn({ err: reply.cause }, `deleting what a ${what} snapshot covers failed; retried after the next snapshot`);
+      return true;
+    }
+    return false;
   }
 
   /** Events up to `toSequenceNr` are gone (DeleteMessagesSuccess). */

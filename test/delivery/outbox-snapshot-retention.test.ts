@@ -175,6 +175,20 @@ describe('payloads of unconfirmed deliveries stay in the journal (durable journa
   });
 });
 
+/** A durable journal with two unconfirmed deliveries, a snapshot at 2 referencing both, nothing deleted; the system stopped. */
+async function twoSentThenSnapshotted(name: string): Promise<ObservedStores> {
+  const plugins = durableObservedStores();
+  const first = systems.start(name, plugins);
+  TestProbe.create(first, 'receiver');
+  const outbox = Outbox.start(first, { ...options, snapshotEvery: 2, deleteEventsOnSnapshot: false });
+  const saved = plugins.snapshotStore.saved();
+  await outbox.send('/user/receiver', { n: 1 });
+  await outbox.send('/user/receiver', { n: 2 });
+  await saved;
+  await first.terminate();
+  return plugins;
+}
+
 describe('recovery stays exact whatever fails', () => {
   it('after a kill between the snapshot save and the deletion (deletion failing), and the deletion is retried later', async () => {
     const plugins = durableObservedStores();
@@ -237,15 +251,7 @@ describe('recovery stays exact whatever fails', () => {
   });
 
   it('loads a snapshot written before 0.2.0 (payloads inline), even with the events gone', async () => {
-    const plugins = durableObservedStores();
-    const first = systems.start('old-1', plugins);
-    TestProbe.create(first, 'receiver');
-    const outbox = Outbox.start(first, { ...options, snapshotEvery: 2, deleteEventsOnSnapshot: false });
-    const saved = plugins.snapshotStore.saved();
-    await outbox.send('/user/receiver', { n: 1 });
-    await outbox.send('/user/receiver', { n: 2 });
-    await saved;
-    await first.terminate();
+    const plugins = await twoSentThenSnapshotted('old-1');
     // Today's code references the payloads; the older format carried them inline, without payloadAt.
     await plugins.snapshotStore.rewriteLatest('outbox', (state) => {
       const snapshot = state as unknown as OutboxSnapshot;
@@ -267,15 +273,7 @@ describe('recovery stays exact whatever fails', () => {
   });
 
   it('fails recovery with ERR_SNAPSHOT_PAYLOAD_MISSING when the journal lost a referenced payload, rather than inventing one', async () => {
-    const plugins = durableObservedStores();
-    const first = systems.start('lost-1', plugins);
-    TestProbe.create(first, 'receiver');
-    const outbox = Outbox.start(first, { ...options, snapshotEvery: 2, deleteEventsOnSnapshot: false });
-    const saved = plugins.snapshotStore.saved();
-    await outbox.send('/user/receiver', { n: 1 });
-    await outbox.send('/user/receiver', { n: 2 });
-    await saved;
-    await first.terminate();
+    const plugins = await twoSentThenSnapshotted('lost-1');
     await plugins.journal.inner.deleteMessagesTo('outbox', 1); // behind the outbox's back
 
     const lines: string[] = [];
