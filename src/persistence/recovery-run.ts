@@ -61,6 +61,7 @@ export async function runRecovery(target: RecoveryTarget): Promise<number> {
   );
   const work = async (): Promise<number> => {
     const criteria = recovery.fromSnapshot.limitTo(recovery.toSequenceNr);
+    let offeredAt = 0;
     if (criteria.maxSequenceNr > 0 && criteria.maxTimestamp > 0) {
       const stored = await persistence.loadSnapshot(persistenceId, criteria);
       lastProgress = performance.now();
@@ -71,12 +72,13 @@ export async function runRecovery(target: RecoveryTarget): Promise<number> {
         // As in Akka, lastSequenceNr already names the snapshot's position while it is offered.
         target.setLastSequenceNr(stored.metadata.sequenceNr);
         target.deliver(new SnapshotOffer(stored.metadata, snapshot));
+        offeredAt = stored.metadata.sequenceNr;
       }
     }
     const adapters = persistence.adapters;
     const serialization = persistence.serialization;
     const snapshotSequenceNr = target.lastSequenceNr();
-    const coveredFrom = snapshotSequenceNr > 0 ? target.coveredFrom() : undefined;
+    const coveredFrom = offeredAt > 0 ? target.coveredFrom() : undefined;
     if (coveredFrom !== undefined) {
       // A read of its own, so that replayMax and toSequenceNr keep meaning the events after the snapshot.
       await persistence.replayMessages(persistenceId, Math.max(1, coveredFrom), snapshotSequenceNr, Number.MAX_SAFE_INTEGER, (repr) => {
