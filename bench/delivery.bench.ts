@@ -30,14 +30,14 @@ const MESSAGES = 20_000;
 const WINDOW = 1000;
 
 /** Confirms every envelope at once. */
-class Confirmer extends Actor {
+export class Confirmer extends Actor {
   receive(message: unknown): void {
     if (message instanceof DeliveryEnvelope) this.sender.tell(new DeliveryConfirmed(message.deliveryId));
   }
 }
 
 /** Never confirms. */
-class Silent extends Actor {
+export class Silent extends Actor {
   receive(): void {}
 }
 

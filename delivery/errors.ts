@@ -4,11 +4,32 @@ export class MaxUnconfirmedMessagesExceededError extends SteadfastError {
   constructor(
     readonly persistenceId: string,
     readonly maxUnconfirmedMessages: number,
+    /** For MaxUnconfirmedBytesExceededError, which callers may treat alike (the service answers 429 to both). */
+    refusal?: { readonly code: 'ERR_MAX_UNCONFIRMED_BYTES_EXCEEDED'; readonly message: string },
   ) {
     super(
-      'ERR_MAX_UNCONFIRMED_EXCEEDED',
-      `"${persistenceId}" already has ${maxUnconfirmedMessages} unconfirmed deliveries (maxUnconfirmedMessages); confirm some before delivering more`,
+      refusal?.code ?? 'ERR_MAX_UNCONFIRMED_EXCEEDED',
+      refusal?.message ?? `"${persistenceId}" already has ${maxUnconfirmedMessages} unconfirmed deliveries (maxUnconfirmedMessages); confirm some before delivering more`,
     );
+  }
+}
+
+/**
+ * The outbox's byte budget: the serialized payloads of its unconfirmed deliveries would pass
+ * `maxUnconfirmedBytes`. A subclass of the count's error, so whoever handles one (a 429) handles both.
+ */
+export class MaxUnconfirmedBytesExceededError extends MaxUnconfirmedMessagesExceededError {
+  constructor(
+    persistenceId: string,
+    maxUnconfirmedMessages: number,
+    readonly maxUnconfirmedBytes: number,
+    readonly unconfirmedBytes: number,
+    readonly refusedBytes: number,
+  ) {
+    super(persistenceId, maxUnconfirmedMessages, {
+      code: 'ERR_MAX_UNCONFIRMED_BYTES_EXCEEDED',
+      message: `"${persistenceId}" holds ${unconfirmedBytes} bytes of unconfirmed payloads; ${refusedBytes} more would pass maxUnconfirmedBytes (${maxUnconfirmedBytes}); confirm some before delivering more`,
+    });
   }
 }
 
@@ -26,6 +47,25 @@ export class DeliveryStateDeletionError extends SteadfastError {
     super(
       'ERR_DELIVERY_STATE_DELETION',
       `refusing to delete events of "${persistenceId}" up to ${toSequenceNr}: they carry delivery state and no snapshot holding the delivery counter covers them (covered up to ${coveredUpTo}); save a snapshot that is, or has as a field, the current getDeliverySnapshot() first`,
+    );
+  }
+}
+
+/**
+ * An outbox snapshot names `accepted` events that hold the payloads of its unconfirmed deliveries,
+ * and one of them is gone: the journal lost events the snapshot needs (pruned or replaced by hand).
+ * Recovery fails rather than inventing a payload.
+ */
+export class SnapshotPayloadMissingError extends SteadfastError {
+  constructor(
+    readonly persistenceId: string,
+    readonly snapshotSequenceNr: number,
+    readonly missing: readonly { readonly deliveryId: number; readonly payloadAt: number }[],
+  ) {
+    const first = missing.slice(0, 5).map((entry) => `delivery ${entry.deliveryId} at event ${entry.payloadAt}`);
+    super(
+      'ERR_SNAPSHOT_PAYLOAD_MISSING',
+      `the snapshot of "${persistenceId}" at ${snapshotSequenceNr} references payloads that are no longer in the journal (${first.join(', ')}${missing.length > 5 ? `, and ${missing.length - 5} more` : ''})`,
     );
   }
 }

@@ -11,7 +11,9 @@ export {
   DeliveryNotDeadLetteredError,
   DeliveryStateDeletionError,
   IdempotencyKeyReusedError,
+  MaxUnconfirmedBytesExceededError,
   MaxUnconfirmedMessagesExceededError,
+  SnapshotPayloadMissingError,
   UnknownTransportError,
 } from './errors.js';
 export {
@@ -34,6 +36,7 @@ export {
   type OutboxEvent,
   type OutboxPage,
   type OutboxSnapshot,
+  type OutboxSnapshotDelivery,
   type OutboxStats,
   type SendAccepted,
 } from './outbox/outbox-protocol.js';

@@ -28,6 +28,7 @@ export interface ServiceConfig {
   readonly redeliveryMaxIntervalMs: number;
   readonly deadLetterAfterAttempts: number;
   readonly maxUnconfirmedMessages: number;
+  readonly maxUnconfirmedBytes: number;
   readonly httpTimeoutMs: number;
   readonly httpMaxConcurrency: number;
   readonly httpAllowedHosts: readonly string[] | undefined;
@@ -157,6 +158,13 @@ export const SETTINGS = [
   setting('REDELIVERY_MAX_INTERVAL_MS', 'redeliveryMaxIntervalMs', 60_000, integer(10), 'redelivery backoff doubles up to this'),
   setting('DEAD_LETTER_AFTER_ATTEMPTS', 'deadLetterAfterAttempts', 0, integer(0), 'dead-letter a delivery after this many attempts (0: retry forever)'),
   setting('MAX_UNCONFIRMED_MESSAGES', 'maxUnconfirmedMessages', 100_000, integer(1), 'unconfirmed deliveries held at most; past it POST /messages and redrive answer 429'),
+  setting(
+    'MAX_UNCONFIRMED_BYTES',
+    'maxUnconfirmedBytes',
+    256 * 1_048_576,
+    integer(1),
+    'serialized payload bytes of unconfirmed deliveries held at most; past it POST /messages and redrive answer 429',
+  ),
   setting('HTTP_TIMEOUT_MS', 'httpTimeoutMs', 10_000, integer(1), 'HTTP destinations: an attempt without a complete answer in this time fails'),
   setting('HTTP_MAX_CONCURRENCY', 'httpMaxConcurrency', 64, integer(1, 10_000), 'HTTP destinations: requests in flight at most'),
   setting(

@@ -99,6 +99,7 @@ export async function startService(config: ServiceConfig, logger: Logger): Promi
         redeliveryBackoff: { maxInterval: config.redeliveryMaxIntervalMs },
         snapshotEvery: config.snapshotEvery,
         maxUnconfirmedMessages: config.maxUnconfirmedMessages,
+        maxUnconfirmedBytes: config.maxUnconfirmedBytes,
         ...(config.deadLetterAfterAttempts > 0 ? { deadLetterAfterAttempts: config.deadLetterAfterAttempts } : {}),
       });
       try {

@@ -11,7 +11,7 @@ import { StatusFailure } from '../../src/actor/messages.js';
 import { InvalidOptionError, asError } from '../../src/actor/errors.js';
 import type { PersistentActorSettings } from '../../src/persistence/persistence-settings.js';
 import { PersistentActor, type PersistenceReply } from '../../src/persistence/persistent-actor.js';
-import { RecoveryCompleted, SaveSnapshotFailure, SaveSnapshotSuccess, SnapshotOffer } from '../../src/persistence/protocol.js';
+import { RecoveryCompleted, SnapshotOffer } from '../../src/persistence/protocol.js';
 import { SnapshotPolicy } from '../../src/persistence/snapshot-policy.js';
 import { ReceivedDeliveries, type ReceivedDeliveriesSnapshot } from '../received-deliveries.js';
 import { DeliveryApplied, InboundDelivery } from './inbound-delivery.js';
@@ -36,6 +36,13 @@ export interface DeduplicatingEntitySnapshot<State> {
 export interface DeduplicatingEntityOptions extends PersistentActorSettings {
   /** Save a snapshot (state + dedup record) after this many applied deliveries; 0 = never. Default 1000. */
   readonly snapshotEvery?: number;
+  /** Snapshots kept; older ones are deleted once a newer one is saved. Default 2. */
+  readonly keepSnapshots?: number;
+  /**
+   * Also delete the events below the oldest kept snapshot. Default false: the entity's events may feed
+   * projections and queries (eventsByTag), which deleted events no longer reach.
+   */
+  readonly deleteEventsOnSnapshot?: boolean;
 }
 
 /** Asks an entity for its current state (tests, read models, health checks); the reply is the state. */
@@ -58,7 +65,7 @@ export abstract class DeduplicatingEntity<State, Event, Command = never> extends
     super(options);
     this.persistenceId = persistenceId;
     this.#state = initialState;
-    this.#snapshots = new SnapshotPolicy(options.snapshotEvery ?? 1000);
+    this.#snapshots = new SnapshotPolicy({ every: options.snapshotEvery ?? 1000, keep: options.keepSnapshots ?? 2, deleteEvents: options.deleteEventsOnSnapshot ?? false });
   }
 
   /** The state after every applied delivery so far. */
@@ -95,10 +102,7 @@ export abstract class DeduplicatingEntity<State, Event, Command = never> extends
       this.sender.tell(this.#state);
       return;
     }
-    if (command instanceof SaveSnapshotSuccess || command instanceof SaveSnapshotFailure) {
-      this.#snapshots.settled();
-      if (command instanceof SaveSnapshotFailure) this.log.warn({ err: command.cause }, 'entity snapshot failed; retried after the next deliveries');
-    }
+    this.#snapshots.handleReply(command, this, 'entity');
     this.onOtherCommand(command as Command | PersistenceReply);
   }
 
@@ -108,6 +112,7 @@ export abstract class DeduplicatingEntity<State, Event, Command = never> extends
       const snapshot = message.snapshot as DeduplicatingEntitySnapshot<State>;
       this.#state = snapshot.state;
       this.#received = ReceivedDeliveries.fromSnapshot(snapshot.received);
+      this.#snapshots.recovered(message.metadata.sequenceNr);
       return;
     }
     this.#apply(message);

@@ -1,18 +1,21 @@
 import type { ActorRef } from '../../src/actor/actor-ref.js';
 import { asError } from '../../src/actor/errors.js';
 import { StatusFailure } from '../../src/actor/messages.js';
-import { DeleteMessagesFailure, RecoveryCompleted, SaveSnapshotFailure, SaveSnapshotSuccess, SnapshotOffer } from '../../src/persistence/protocol.js';
+import { RecoveryCompleted, SnapshotOffer } from '../../src/persistence/protocol.js';
+import { Persistence } from '../../src/persistence/persistence.js';
 import type { PersistenceReply } from '../../src/persistence/persistent-actor.js';
 import { SnapshotPolicy } from '../../src/persistence/snapshot-policy.js';
-import { SnapshotSelectionCriteria } from '../../src/persistence/snapshot-selection-criteria.js';
 import { AtLeastOnceDeliveryActor, type AtLeastOnceDeliveryOptions } from '../at-least-once-delivery-actor.js';
 import type { PlainDestination } from '../destination.js';
-import { DeliveryNotDeadLetteredError, IdempotencyKeyReusedError, MaxUnconfirmedMessagesExceededError } from '../errors.js';
+import { DeliveryNotDeadLetteredError, IdempotencyKeyReusedError, MaxUnconfirmedBytesExceededError, MaxUnconfirmedMessagesExceededError } from '../errors.js';
 import { DeliveryAttemptsExhausted, DeliveryConfirmed, DeliveryEnvelope, UnconfirmedWarning, type AtLeastOnceDeliverySnapshot, type DeliveryNotice } from '../messages.js';
+import type { JsonValue } from '../transport.js';
 import { CancelledDeliveries } from './cancelled-deliveries.js';
 import { DeadLetterBook } from './dead-letter-book.js';
 import { IdempotencyKeys } from './idempotency-keys.js';
+import { SnapshotPayloadReader, snapshotDeliveries } from './outbox-snapshot-deliveries.js';
 import { pageOf } from './pages.js';
+import { payloadBytes, UnconfirmedPayloads } from './unconfirmed-payloads.js';
 import {
   OutboxCancel,
   OutboxDeliveryStatus,
@@ -29,12 +32,25 @@ import {
   confirmedIdsOf,
 } from './outbox-protocol.js';
 
+/** Default of `maxUnconfirmedBytes`: 256 MiB. */
+export const DEFAULT_MAX_UNCONFIRMED_BYTES = 256 * 1024 * 1024;
+
 export interface OutboxActorOptions extends AtLeastOnceDeliveryOptions {
   persistenceId: string;
   /** Take a snapshot after this many events. Default 1000. */
   snapshotEvery?: number;
-  /** Delete events (and older snapshots) a saved snapshot covers. Default false. */
+  /** Snapshots kept; older ones are deleted once a newer one is saved. Default 2. */
+  keepSnapshots?: number;
+  /**
+   * Delete the events no kept snapshot needs (those below the oldest kept snapshot and below the
+   * `accepted` event of the oldest unconfirmed delivery it references). Default true (false before 0.2.0).
+   */
   deleteEventsOnSnapshot?: boolean;
+  /**
+   * Serialized payload bytes of unconfirmed deliveries held at most; a send past it is refused with
+   * MaxUnconfirmedBytesExceededError (a MaxUnconfirmedMessagesExceededError). Default 256 MiB.
+   */
+  maxUnconfirmedBytes?: number;
   /** Idempotency keys remembered (oldest forgotten first). Default 100 000. */
   maxIdempotencyKeys?: number;
   /**
@@ -55,8 +71,12 @@ export type OutboxCommand = OutboxSend | OutboxQuery | OutboxDeliveryStatus | Ou
 export class OutboxActor extends AtLeastOnceDeliveryActor<OutboxCommand, OutboxEvent> {
   readonly persistenceId: string;
   readonly #snapshots: SnapshotPolicy;
-  readonly #deleteEventsOnSnapshot: boolean;
   readonly #keys: IdempotencyKeys;
+  readonly #payloads: UnconfirmedPayloads;
+  /** Set while recovery re-reads the payloads the offered snapshot references. */
+  #payloadReader: SnapshotPayloadReader | undefined;
+  /** Payload bytes of `accepted` and `redriven` events still being persisted (they count against the budget). */
+  #bytesBeingPersisted = 0;
   readonly #deadLetters: DeadLetterBook;
   readonly #cancelled: CancelledDeliveries;
   /** Deliveries whose `accepted` or `redriven` event is still being persisted. */
@@ -78,8 +98,8 @@ export class OutboxActor extends AtLeastOnceDeliveryActor<OutboxCommand, OutboxE
   constructor(options: OutboxActorOptions) {
     super(options);
     this.persistenceId = options.persistenceId;
-    this.#snapshots = new SnapshotPolicy(options.snapshotEvery ?? 1000);
-    this.#deleteEventsOnSnapshot = options.deleteEventsOnSnapshot ?? false;
+    this.#snapshots = new SnapshotPolicy({ every: options.snapshotEvery ?? 1000, keep: options.keepSnapshots ?? 2, deleteEvents: options.deleteEventsOnSnapshot ?? true });
+    this.#payloads = new UnconfirmedPayloads(options.maxUnconfirmedBytes ?? DEFAULT_MAX_UNCONFIRMED_BYTES);
     this.#keys = new IdempotencyKeys(options.maxIdempotencyKeys ?? 100_000);
     this.#deadLetters = new DeadLetterBook(options.maxDeadLetters ?? 10_000);
     this.#cancelled = new CancelledDeliveries(options.maxDeadLetters ?? 10_000);
@@ -123,36 +143,18 @@ export class OutboxActor extends AtLeastOnceDeliveryActor<OutboxCommand, OutboxE
       );
       return;
     }
-    if (command instanceof SaveSnapshotSuccess) {
-      this.#snapshots.settled();
-      if (this.#deleteEventsOnSnapshot) {
-        this.deleteMessages(command.metadata.sequenceNr);
-        if (command.metadata.sequenceNr > 1) this.deleteSnapshots(new SnapshotSelectionCriteria({ maxSequenceNr: command.metadata.sequenceNr - 1 }));
-      }
-      return;
-    }
-    if (command instanceof SaveSnapshotFailure) {
-      this.#snapshots.settled();
-      this.log.warn({ err: command.cause }, 'outbox snapshot failed; it is retried after the next events');
-      return;
-    }
-    if (command instanceof DeleteMessagesFailure) {
-      this.log.warn({ err: command.cause }, 'deleting outbox events covered by a snapshot failed');
-    }
+    this.#snapshots.handleReply(command, this, 'outbox');
   }
 
   onRecover(message: OutboxEvent | SnapshotOffer | RecoveryCompleted): void {
     if (message instanceof RecoveryCompleted) return;
     if (message instanceof SnapshotOffer) {
       const snapshot = message.snapshot as OutboxSnapshot;
-      // Snapshots hold payloads; actor destinations get their envelope back here.
-      this.setDeliverySnapshot({
-        currentDeliveryId: snapshot.delivery.currentDeliveryId,
-        unconfirmedDeliveries: snapshot.delivery.unconfirmedDeliveries.map((delivery) => ({
-          ...delivery,
-          message: this.#messageFor(delivery.destination, delivery.deliveryId, delivery.message) as typeof delivery.message,
-        })),
-      });
+      const reader = new SnapshotPayloadReader(snapshot, message.metadata.sequenceNr);
+      this.#snapshots.recovered(message.metadata.sequenceNr, reader.from);
+      // Payloads the snapshot references are read back first (recoveryRereadFrom); inline ones are here.
+      if (reader.referencesPayloads) this.#payloadReader = reader;
+      else this.#restoreDeliveries(reader);
       this.#keys.restore(snapshot.idempotencyKeys);
       this.#deadLetters.restore(snapshot);
       this.#cancelled.restore(snapshot.cancelled);
@@ -162,6 +164,37 @@ export class OutboxActor extends AtLeastOnceDeliveryActor<OutboxCommand, OutboxE
       return;
     }
     this.#apply(message);
+  }
+
+  protected override recoveryRereadFrom(): number | undefined {
+    return this.#payloadReader?.from;
+  }
+
+  protected override onRecoverCovered(event: OutboxEvent, sequenceNr: number): void {
+    this.#payloadReader?.offer(sequenceNr, event);
+  }
+
+  protected override onRecoverCoveredDone(): void {
+    const reader = this.#payloadReader;
+    this.#payloadReader = undefined;
+    if (reader) this.#restoreDeliveries(reader);
+  }
+
+  #restoreDeliveries(reader: SnapshotPayloadReader): void {
+    const entries = reader.snapshot.delivery.unconfirmedDeliveries;
+    const deliveries = reader.deliveries(this.persistenceId);
+    // Actor destinations get their envelope back here (the snapshot holds plain payloads).
+    this.setDeliverySnapshot({
+      currentDeliveryId: reader.snapshot.delivery.currentDeliveryId,
+      unconfirmedDeliveries: deliveries.map((delivery) => ({
+        ...delivery,
+        message: this.#messageFor(delivery.destination, delivery.deliveryId, delivery.message) as JsonValue,
+      })),
+    });
+    this.#payloads.clear();
+    deliveries.forEach((delivery, index) => {
+      this.#payloads.added(delivery.deliveryId, payloadBytes(delivery.message), entries[index]!.payloadAt);
+    });
   }
 
   #persistConfirmations(): void {
@@ -197,6 +230,7 @@ export class OutboxActor extends AtLeastOnceDeliveryActor<OutboxCommand, OutboxE
     switch (event.type) {
       case 'accepted': {
         this.#deliveriesBeingPersisted--;
+        this.#bytesBeingPersisted -= payloadBytes(event.payload);
         this.sender.tell(new StatusFailure(cause));
         const key = event.idempotencyKey;
         if (key !== undefined) for (const waiter of this.#keys.settle(key)) waiter.tell(new StatusFailure(cause));
@@ -204,6 +238,7 @@ export class OutboxActor extends AtLeastOnceDeliveryActor<OutboxCommand, OutboxE
       }
       case 'redriven':
         this.#deliveriesBeingPersisted -= event.deliveryIds.length;
+        this.#bytesBeingPersisted -= this.#deadLetterBytes(event.deliveryIds);
         for (const id of event.deliveryIds) this.#redrivesBeingPersisted.delete(id);
         this.sender.tell(new StatusFailure(cause));
         break;
@@ -238,10 +273,12 @@ export class OutboxActor extends AtLeastOnceDeliveryActor<OutboxCommand, OutboxE
         return;
       }
     }
-    if (this.#refusedOverLimit(1)) return;
+    const { destination, payload } = command;
+    const bytes = payloadBytes(payload);
+    if (this.#refusedOverLimit(1, bytes)) return;
     if (key !== undefined) this.#keys.markPending(key, requestHash);
     this.#deliveriesBeingPersisted++;
-    const { destination, payload } = command;
+    this.#bytesBeingPersisted += bytes;
     // Two literals rather than a conditional spread, which V8 builds as a slow dictionary object.
     const event: OutboxEvent =
       key === undefined
@@ -252,37 +289,59 @@ export class OutboxActor extends AtLeastOnceDeliveryActor<OutboxCommand, OutboxE
     const sender = this.sender;
     this.persistAsync(event, (persisted) => {
       this.#deliveriesBeingPersisted--;
-      const deliveryId = this.#apply(persisted);
+      this.#bytesBeingPersisted -= bytes;
+      const deliveryId = this.#apply(persisted, bytes);
       this.sender.tell({ deliveryId, duplicate: false } satisfies SendAccepted);
       if (key !== undefined) for (const waiter of this.#keys.settle(key)) waiter.tell({ deliveryId, duplicate: true } satisfies SendAccepted);
     }).catch((cause: unknown) => this.#answerFailedWrite(cause, sender, key));
   }
 
   /**
-   * Refuses (answering the asker) when `count` more deliveries would pass maxUnconfirmedMessages.
-   * Checked before persisting: once an `accepted` or `redriven` event is stored, `deliver` must not
-   * throw in its handler (that would fail the actor), so what is still being persisted counts too.
+   * Refuses (answering the asker) when `count` more deliveries would pass maxUnconfirmedMessages, or
+   * `bytes` more payload bytes maxUnconfirmedBytes. Checked before persisting: once an `accepted` or
+   * `redriven` event is stored, `deliver` must not throw in its handler (that would fail the actor),
+   * so what is still being persisted counts too.
    */
-  #refusedOverLimit(count: number): boolean {
-    if (this.unconfirmedCount + this.#deliveriesBeingPersisted + count <= this.maxUnconfirmedMessages) return false;
-    this.sender.tell(new StatusFailure(new MaxUnconfirmedMessagesExceededError(this.persistenceId, this.maxUnconfirmedMessages)));
+  #refusedOverLimit(count: number, bytes: number): boolean {
+    if (this.unconfirmedCount + this.#deliveriesBeingPersisted + count > this.maxUnconfirmedMessages) {
+      this.sender.tell(new StatusFailure(new MaxUnconfirmedMessagesExceededError(this.persistenceId, this.maxUnconfirmedMessages)));
+      return true;
+    }
+    const held = this.#payloads.bytes + this.#bytesBeingPersisted;
+    if (held + bytes <= this.#payloads.maxBytes) return false;
+    this.sender.tell(new StatusFailure(new MaxUnconfirmedBytesExceededError(this.persistenceId, this.maxUnconfirmedMessages, this.#payloads.maxBytes, held, bytes)));
     return true;
   }
 
-  /** Applies an event to the state (live and during replay); returns the delivery id of an `accepted`. */
-  #apply(event: OutboxEvent): number {
+  #deadLetterBytes(deliveryIds: readonly number[]): number {
+    let bytes = 0;
+    for (const id of deliveryIds) {
+      const dead = this.#deadLetters.get(id);
+      if (dead) bytes += payloadBytes(dead.payload);
+    }
+    return bytes;
+  }
+
+  /**
+   * Applies an event to the state (live and during replay); returns the delivery id of an `accepted`.
+   * `acceptedBytes`: the payload's size when the caller measured it already.
+   */
+  #apply(event: OutboxEvent, acceptedBytes?: number): number {
     this.#snapshots.applied();
     let deliveryId = 0;
     switch (event.type) {
       case 'accepted': {
         this.#accepted++;
         deliveryId = this.deliver(event.destination, (id) => this.#messageFor(event.destination, id, event.payload));
+        // lastSequenceNr is this event's, live and in replay: the snapshot can reference the payload here.
+        this.#payloads.added(deliveryId, acceptedBytes ?? payloadBytes(event.payload), this.lastSequenceNr);
         if (event.idempotencyKey !== undefined) this.#keys.remember(event.idempotencyKey, deliveryId, event.requestHash);
         break;
       }
       case 'confirmed':
         for (const id of confirmedIdsOf(event)) {
           if (this.confirmDelivery(id)) {
+            this.#payloads.removed(id);
             this.#confirmed++;
             this.#highestConfirmed = Math.max(this.#highestConfirmed, id);
           }
@@ -291,6 +350,7 @@ export class OutboxActor extends AtLeastOnceDeliveryActor<OutboxCommand, OutboxE
       case 'dead-lettered': {
         const info = this.unconfirmedDelivery(event.deliveryId);
         if (info && this.confirmDelivery(event.deliveryId)) {
+          this.#payloads.removed(event.deliveryId);
           const dropped = this.#deadLetters.add({
             deliveryId: event.deliveryId,
             destination: info.destination,
@@ -311,10 +371,10 @@ export class OutboxActor extends AtLeastOnceDeliveryActor<OutboxCommand, OutboxE
         for (const id of event.deliveryIds) {
           const dead = this.#deadLetters.take(id);
           if (!dead) continue;
-          this.#deadLetters.redriven(
-            id,
-            this.deliver(dead.destination, (newId) => this.#messageFor(dead.destination, newId, dead.payload)),
-          );
+          const newId = this.deliver(dead.destination, (assigned) => this.#messageFor(dead.destination, assigned, dead.payload));
+          // No event holds this payload any more (the `redriven` event names ids only): snapshots carry it inline.
+          this.#payloads.added(newId, payloadBytes(dead.payload), undefined);
+          this.#deadLetters.redriven(id, newId);
         }
         break;
       case 'cancelled': {
@@ -348,8 +408,16 @@ export class OutboxActor extends AtLeastOnceDeliveryActor<OutboxCommand, OutboxE
 
   #maybeSnapshot(): void {
     if (!this.#snapshots.takeIfDue()) return;
+    const { delivery, needsFrom } = snapshotDeliveries(
+      this.#plainDeliverySnapshot(),
+      this.#payloads,
+      this.lastSequenceNr,
+      this.#snapshots.every,
+      Persistence.get(this.context.system).journal.volatile === true,
+    );
+    this.#snapshots.saving(this.lastSequenceNr, needsFrom);
     const snapshot: OutboxSnapshot = {
-      delivery: this.#plainDeliverySnapshot(),
+      delivery,
       idempotencyKeys: this.#keys.entries(),
       ...this.#deadLetters.snapshotFields(),
       confirmedCount: this.#confirmed,
@@ -377,6 +445,7 @@ export class OutboxActor extends AtLeastOnceDeliveryActor<OutboxCommand, OutboxE
           confirmed: this.#confirmed,
           deadLettered: this.#deadLetters.size,
           inFlight: this.unconfirmedCount,
+          inFlightBytes: this.#payloads.bytes,
           lastSequenceNr: this.lastSequenceNr,
         };
         this.sender.tell(stats);
@@ -426,12 +495,15 @@ export class OutboxActor extends AtLeastOnceDeliveryActor<OutboxCommand, OutboxE
       return;
     }
     // All or nothing: a partial redrive would leave the caller to work out which ones went.
-    if (this.#refusedOverLimit(ids.length)) return;
+    const bytes = this.#deadLetterBytes(ids);
+    if (this.#refusedOverLimit(ids.length, bytes)) return;
     this.#deliveriesBeingPersisted += ids.length;
+    this.#bytesBeingPersisted += bytes;
     for (const id of ids) this.#redrivesBeingPersisted.add(id);
     const sender = this.sender;
     this.persistAsync({ type: 'redriven', deliveryIds: ids }, (event) => {
       this.#deliveriesBeingPersisted -= ids.length;
+      this.#bytesBeingPersisted -= bytes;
       for (const id of ids) this.#redrivesBeingPersisted.delete(id);
       this.#apply(event);
       // A dead letter dropped meanwhile (maxDeadLetters) was not sent again: the answer says so.

@@ -71,6 +71,8 @@ export interface OutboxStats {
   readonly confirmed: number;
   readonly deadLettered: number;
   readonly inFlight: number;
+  /** Serialized payload bytes of the deliveries in flight (bounded by `maxUnconfirmedBytes`). */
+  readonly inFlightBytes: number;
   readonly lastSequenceNr: number;
 }
 
@@ -121,9 +123,18 @@ export type OutboxEvent =
   /** An operator cancelled the delivery: it is forgotten like a confirmed one, and never sent again. */
   | { readonly type: 'cancelled'; readonly deliveryId: number; readonly attempts: number; readonly at: number };
 
+/**
+ * One unconfirmed delivery in an outbox snapshot. Since 0.2.0 its payload stays in the journal: the
+ * snapshot names the `accepted` event that holds it (`payloadAt`), and recovery reads it back from
+ * there. A payload with no such event (a redriven dead letter), an old one inlined so that it does not
+ * pin the journal, and every entry of a snapshot written before 0.2.0 carry `message` instead.
+ */
+export type OutboxSnapshotDelivery = Omit<AtLeastOnceDeliverySnapshot['unconfirmedDeliveries'][number], 'message'> &
+  ({ readonly message: JsonValue; readonly payloadAt?: undefined } | { readonly payloadAt: number; readonly message?: undefined });
+
 /** The outbox's snapshot: delivery state plus what it must remember to stay idempotent. */
 export interface OutboxSnapshot {
-  readonly delivery: AtLeastOnceDeliverySnapshot;
+  readonly delivery: { readonly currentDeliveryId: number; readonly unconfirmedDeliveries: readonly OutboxSnapshotDelivery[] };
   /** [key, deliveryId, requestHash?]: the hash is absent for keys accepted before 0.2.0. */
   readonly idempotencyKeys: readonly IdempotencyKeyEntry[];
   readonly deadLetters: readonly DeadLetteredDelivery[];

@@ -69,10 +69,15 @@ export class Outbox {
       ['snapshotEvery', options.snapshotEvery],
       ['maxIdempotencyKeys', options.maxIdempotencyKeys],
       ['maxDeadLetters', options.maxDeadLetters],
+      ['keepSnapshots', options.keepSnapshots],
+      ['maxUnconfirmedBytes', options.maxUnconfirmedBytes],
     ] as const) {
       if (value !== undefined && !(Number.isSafeInteger(value) && value > 0)) {
         throw new InvalidOptionError(`Outbox option ${key} must be a positive integer, got ${JSON.stringify(value)}`);
       }
+    }
+    if (options.deleteEventsOnSnapshot !== undefined && typeof options.deleteEventsOnSnapshot !== 'boolean') {
+      throw new InvalidOptionError(`Outbox option deleteEventsOnSnapshot must be a boolean, got ${JSON.stringify(options.deleteEventsOnSnapshot)}`);
     }
     const actorOptions: OutboxActorOptions = { ...options, persistenceId: this.persistenceId };
     const backoff = options.restartBackoff ?? { minBackoffMs: 200, maxBackoffMs: 10_000 };

@@ -44,6 +44,8 @@ const yieldToEventLoop = (): Promise<void> => new Promise((resolve) => setImmedi
  * a replay hands out the stored objects without copying.
  */
 export class InMemoryJournal implements AsyncWriteJournal, QueryableJournal, OffsetStoringJournal {
+  /** Nothing survives the process (see AsyncWriteJournal.volatile). */
+  readonly volatile: boolean = true;
   readonly #streams = new Map<string, Stream>();
   readonly #offsets = new InMemoryOffsetStore();
   readonly #log = new InMemoryEventLog(

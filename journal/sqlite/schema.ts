@@ -41,7 +41,12 @@ const MIGRATIONS: readonly string[] = [
 
 export const SCHEMA_VERSION = MIGRATIONS.length;
 
+/** `PRAGMA auto_vacuum` value of INCREMENTAL. */
+const INCREMENTAL = 2;
+
 export function migrate(db: Database.Database, path: string): void {
+  // Before the first table exists the setting takes effect at once; later it needs a VACUUM (below).
+  if (db.pragma('auto_vacuum', { simple: true }) !== INCREMENTAL) db.pragma('auto_vacuum = INCREMENTAL');
   // IMMEDIATE: takes the write lock before reading the version, so two openers cannot both migrate.
   db.prepare('BEGIN IMMEDIATE').run();
   try {
@@ -56,4 +61,21 @@ export function migrate(db: Database.Database, path: string): void {
     if (db.inTransaction) db.prepare('ROLLBACK').run();
     throw error;
   }
+  switchToIncrementalVacuum(db);
+}
+
+/**
+ * Deleted events and snapshots leave free pages that a plain SQLite file never gives back: the file
+ * only grows. With incremental auto-vacuum the pages can be returned in small steps (the checkpointer
+ * does it, see checkpointer.ts). A database created before this needs one full VACUUM to switch; it
+ * runs once, when such a file is first opened (it rewrites the file: seconds for a large one). Not a
+ * schema version: an older steadfast reads the file as before, so no downgrade is blocked. Checked on
+ * every open, so a crash during the VACUUM just means it runs again.
+ */
+function switchToIncrementalVacuum(db: Database.Database): void {
+  if (db.pragma('auto_vacuum', { simple: true }) === INCREMENTAL) return;
+  db.pragma('auto_vacuum = INCREMENTAL');
+  db.exec('VACUUM');
+  // The VACUUM went through the WAL: fold it back and give the WAL's space back too.
+  if (db.pragma('journal_mode', { simple: true }) === 'wal') db.pragma('wal_checkpoint(TRUNCATE)');
 }

@@ -83,7 +83,7 @@ function openDatabase(path: string, options: ResolvedDatabaseOptions): Entry {
     db.pragma(`synchronous = ${options.synchronous}`);
     db.pragma('wal_autocheckpoint = 0');
     migrate(db, path);
-    return { db, lock, checkpointer: new Checkpointer(path), synchronous: options.synchronous, refs: 0 };
+    return { db, lock, checkpointer: new Checkpointer(path, db), synchronous: options.synchronous, refs: 0 };
   } catch (error) {
     db?.close();
     lock.close();

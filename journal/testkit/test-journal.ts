@@ -128,6 +128,10 @@ export class TestJournal implements AsyncWriteJournal {
     if (isQueryable(inner)) this.queries = () => inner.queries();
   }
 
+  get volatile(): boolean | undefined {
+    return this.inner.volatile;
+  }
+
   // --- rules --------------------------------------------------------------------------------------
 
   /** Matching write calls reject (as when the database is away): the actor's `onPersistFailure`, it stops. */

@@ -57,6 +57,11 @@ export type ReplayedEvent = (event: PersistentRepr) => void | Promise<void>;
  *   lost. Journals without it (in-memory, SQLite: one process per store anyway) leave it undefined.
  */
 export interface AsyncWriteJournal {
+  /**
+   * True when stored events do not outlive the process (the in-memory journal) while a snapshot store
+   * may: an actor then keeps nothing a snapshot needs only in the journal (the outbox inlines payloads).
+   */
+  readonly volatile?: boolean;
   writeMessages(writes: readonly AtomicWrite[]): Promise<readonly WriteOutcome[]>;
   replayMessages(persistenceId: string, fromSequenceNr: number, toSequenceNr: number, max: number, onMessage: ReplayedEvent): Promise<void>;
   readHighestSequenceNr(persistenceId: string, fromSequenceNr: number): Promise<number>;

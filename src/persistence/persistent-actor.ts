@@ -336,6 +336,9 @@ export abstract class PersistentActor<Command = unknown, Event = unknown> extend
         this.#lastSequenceNr = sequenceNr;
       },
       lastSequenceNr: () => this.#lastSequenceNr,
+      coveredFrom: () => this.recoveryRereadFrom(),
+      deliverCovered: (event, sequenceNr) => this.onRecoverCovered(event as Event, sequenceNr),
+      coveredDone: () => this.onRecoverCoveredDone(),
     }).then(
       (highest) => {
         if (!prerequisite) return this.#recovered(highest);
@@ -381,6 +384,22 @@ export abstract class PersistentActor<Command = unknown, Event = unknown> extend
   protected recoveryPrerequisite(): Promise<void> | undefined {
     return undefined;
   }
+
+  /**
+   * Asked right after the SnapshotOffer was handled: re-read the events from this sequence number up
+   * to the snapshot's (the outbox's snapshots reference payloads kept in `accepted` events). They go to
+   * `onRecoverCovered` (lastSequenceNr stays the snapshot's), then `onRecoverCoveredDone`, then the
+   * events after the snapshot to `onRecover`. Default: none. @internal
+   */
+  protected recoveryRereadFrom(): number | undefined {
+    return undefined;
+  }
+
+  /** An event at or below the offered snapshot's sequence number, re-read for `recoveryRereadFrom`. @internal */
+  protected onRecoverCovered(_event: Event, _sequenceNr: number): void {}
+
+  /** Every re-read event was handed over; throwing fails the recovery. @internal */
+  protected onRecoverCoveredDone(): void {}
 
   /** Runs after RecoveryCompleted, before stashed commands (AtLeastOnceDelivery redelivers here). @internal */
   protected afterRecovery(): void {}

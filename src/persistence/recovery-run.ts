@@ -16,6 +16,14 @@ export interface RecoveryTarget {
   deliver(message: unknown): void;
   setLastSequenceNr(sequenceNr: number): void;
   lastSequenceNr(): number;
+  /**
+   * Asked right after the SnapshotOffer: the lowest sequence number of events the snapshot covers that
+   * the actor wants to read again (a snapshot that references payloads kept in the journal), or
+   * undefined. Those events go to `deliverCovered`, then `coveredDone` runs, then the replay proper.
+   */
+  coveredFrom(): number | undefined;
+  deliverCovered(event: unknown, sequenceNr: number): void;
+  coveredDone(): void;
 }
 
 export interface RecoveryFailure {
@@ -53,6 +61,7 @@ export async function runRecovery(target: RecoveryTarget): Promise<number> {
   );
   const work = async (): Promise<number> => {
     const criteria = recovery.fromSnapshot.limitTo(recovery.toSequenceNr);
+    let offeredAt = 0;
     if (criteria.maxSequenceNr > 0 && criteria.maxTimestamp > 0) {
       const stored = await persistence.loadSnapshot(persistenceId, criteria);
       lastProgress = performance.now();
@@ -63,12 +72,30 @@ export async function runRecovery(target: RecoveryTarget): Promise<number> {
         // As in Akka, lastSequenceNr already names the snapshot's position while it is offered.
         target.setLastSequenceNr(stored.metadata.sequenceNr);
         target.deliver(new SnapshotOffer(stored.metadata, snapshot));
+        offeredAt = stored.metadata.sequenceNr;
       }
     }
-    const from = target.lastSequenceNr() + 1;
+    const adapters = persistence.adapters;
+    const serialization = persistence.serialization;
+    const snapshotSequenceNr = target.lastSequenceNr();
+    const coveredFrom = offeredAt > 0 ? target.coveredFrom() : undefined;
+    if (coveredFrom !== undefined) {
+      // A read of its own, so that replayMax and toSequenceNr keep meaning the events after the snapshot.
+      await persistence.replayMessages(persistenceId, Math.max(1, coveredFrom), snapshotSequenceNr, Number.MAX_SAFE_INTEGER, (repr) => {
+        if (timedOut) throw timedOut;
+        if (!target.isAlive()) throw new RecoveryAbandoned();
+        lastProgress = performance.now();
+        const payload = serialization.deserialize(repr);
+        currentEvent = payload;
+        if (adapters.isEmpty) target.deliverCovered(payload, repr.sequenceNr);
+        else for (const event of adapters.fromJournal(payload, parseManifest(repr.manifest))) target.deliverCovered(event, repr.sequenceNr);
+      });
+      currentEvent = undefined;
+      if (!target.isAlive()) throw new RecoveryAbandoned();
+      target.coveredDone();
+    }
+    const from = snapshotSequenceNr + 1;
     if (recovery.toSequenceNr >= from && recovery.replayMax > 0) {
-      const adapters = persistence.adapters;
-      const serialization = persistence.serialization;
       await persistence.replayMessages(persistenceId, from, recovery.toSequenceNr, recovery.replayMax, (repr) => {
         if (timedOut) throw timedOut;
         if (!target.isAlive()) throw new RecoveryAbandoned();

@@ -4,12 +4,15 @@ import {
   ActorSystem,
   DeliveryConfirmed,
   DeliveryEnvelope,
+  MaxUnconfirmedBytesExceededError,
   MaxUnconfirmedMessagesExceededError,
   Outbox,
   inMemoryJournal,
   inMemorySnapshotStore,
   type OutboxEvent,
 } from '../../src/index.js';
+import { payloadBytes } from '../../delivery/outbox/unconfirmed-payloads.js';
+import type { JsonValue } from '../../delivery/transport.js';
 import { TestProbe } from '../../journal/testkit/index.js';
 import { observedStores, settleMicrotasks, systemsWithClock } from './support/delivery-fixtures.js';
 
@@ -85,5 +88,65 @@ describe('outbox back-pressure on redrive', () => {
     await settleMicrotasks();
     expect(await outbox.redrive(2)).toEqual([2]);
     expect(await receiver.expectMsg(isEnvelope)).toEqual(new DeliveryEnvelope('outbox', 5, { n: 2 }));
+  });
+});
+
+describe('outbox byte budget (maxUnconfirmedBytes)', () => {
+  const bytesOf = (payload: unknown): number => Buffer.byteLength(JSON.stringify(payload));
+
+  it('refuses a send whose payload would pass the budget, counting sends still being persisted, frees it on confirmation and rebuilds it on recovery', async () => {
+    const plugins = observedStores();
+    const first = ActorSystem.create('bytes-1', plugins);
+    const receiver = TestProbe.create(first, 'receiver');
+    const payload = { text: 'é'.repeat(20) }; // 2 bytes a character in UTF-8: bytes, not characters, count
+    const size = bytesOf(payload);
+    const outbox = Outbox.start(first, { maxUnconfirmedBytes: 2 * size + 5, redeliverInterval: 60_000 });
+    const [a, b] = await Promise.all([outbox.send('/user/receiver', payload), outbox.send('/user/receiver', payload)]);
+    expect([a.deliveryId, b.deliveryId]).toEqual([1, 2]);
+    const refusal = await outbox.send('/user/receiver', payload).catch((error: unknown) => error);
+    expect(refusal).toBeInstanceOf(MaxUnconfirmedBytesExceededError);
+    expect(refusal).toBeInstanceOf(MaxUnconfirmedMessagesExceededError); // handled alike (the service: 429)
+    expect(refusal).toMatchObject({ code: 'ERR_MAX_UNCONFIRMED_BYTES_EXCEEDED', maxUnconfirmedBytes: 2 * size + 5, unconfirmedBytes: 2 * size, refusedBytes: size });
+    // A smaller one still fits.
+    expect((await outbox.send('/user/receiver', 'ok')).deliveryId).toBe(3);
+    expect(await outbox.stats()).toMatchObject({ accepted: 3, inFlight: 3, inFlightBytes: 2 * size + 4 });
+
+    await receiver.receiveN(3);
+    const confirmed = plugins.journal.stored((event) => (event as OutboxEvent)?.type === 'confirmed');
+    receiver.reply(new DeliveryConfirmed(1));
+    await confirmed;
+    await settleMicrotasks();
+    expect((await outbox.stats()).inFlightBytes).toBe(size + 4);
+    await first.terminate();
+
+    const second = ActorSystem.create('bytes-2', plugins);
+    TestProbe.create(second, 'receiver');
+    const recovered = Outbox.start(second, { maxUnconfirmedBytes: 2 * size + 5, redeliverInterval: 60_000 });
+    expect((await recovered.stats()).inFlightBytes).toBe(size + 4);
+    expect((await recovered.send('/user/receiver', payload)).deliveryId).toBe(4);
+    await expect(recovered.send('/user/receiver', payload)).rejects.toBeInstanceOf(MaxUnconfirmedBytesExceededError);
+    await second.terminate();
+  });
+});
+
+describe('payload size as the byte budget counts it', () => {
+  it('is the UTF-8 length of the payload as JSON, without building the JSON', () => {
+    const samples: JsonValue[] = [
+      null,
+      true,
+      false,
+      0,
+      -1.5e-7,
+      123456789012,
+      '',
+      'plain',
+      'quote " backslash \\ newline \n tab \t bell \u0007',
+      'é 漢字 😀',
+      'lone \ud800 surrogate',
+      [],
+      [1, 'two', [null, {}]],
+      { a: 1, 'ké"y': ['x', { nested: true }], empty: {} },
+    ];
+    for (const sample of samples) expect(payloadBytes(sample)).toBe(Buffer.byteLength(JSON.stringify(sample)));
   });
 });

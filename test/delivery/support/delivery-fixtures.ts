@@ -488,6 +488,16 @@ export function observedStores(): ObservedStores {
   return { journal: observedJournal(), snapshotStore: new ObservedSnapshotStore() };
 }
 
+/** The in-memory journal playing one that survives restarts (as SQLite and PostgreSQL do): not volatile. */
+class DurableInMemoryJournal extends InMemoryJournalClass {
+  override readonly volatile = false;
+}
+
+/** Like observedStores, but the journal counts as durable, so the outbox references payloads kept in it. */
+export function durableObservedStores(): ObservedStores {
+  return { journal: new TestJournal(new DurableInMemoryJournal({ logger: silentLogger })), snapshotStore: new ObservedSnapshotStore() };
+}
+
 /** An outbox `confirmed` event, in either form (read its ids with confirmedIdsOf). */
 export function isConfirmed(event: unknown): event is Extract<OutboxEvent, { type: 'confirmed' }> {
   return (event as OutboxEvent | undefined)?.type === 'confirmed';
