@@ -37,6 +37,34 @@ const MIGRATIONS: readonly string[] = [
     PRIMARY KEY (persistence_id, sequence_nr)
   );
   `,
+  // 2: queries. Orderings are never handed out twice (AUTOINCREMENT: without it, deleting the newest
+  // events would let the next insert reuse their orderings, and a reader that had seen them would skip
+  // the new ones); a tag index for events by tag. The table is rebuilt once, its rows kept.
+  `
+  CREATE TABLE journal_event_v2 (
+    ordering        INTEGER PRIMARY KEY AUTOINCREMENT,
+    persistence_id  TEXT    NOT NULL,
+    sequence_nr     INTEGER NOT NULL,
+    writer_uuid     TEXT    NOT NULL,
+    timestamp       INTEGER NOT NULL,
+    serializer_id   TEXT    NOT NULL,
+    manifest        TEXT    NOT NULL,
+    payload         BLOB    NOT NULL,
+    tags            TEXT,
+    UNIQUE (persistence_id, sequence_nr)
+  );
+  INSERT INTO journal_event_v2 (ordering, persistence_id, sequence_nr, writer_uuid, timestamp, serializer_id, manifest, payload, tags)
+    SELECT ordering, persistence_id, sequence_nr, writer_uuid, timestamp, serializer_id, manifest, payload, tags FROM journal_event;
+  DROP TABLE journal_event;
+  ALTER TABLE journal_event_v2 RENAME TO journal_event;
+  CREATE TABLE journal_tag (
+    tag       TEXT    NOT NULL,
+    ordering  INTEGER NOT NULL,
+    PRIMARY KEY (tag, ordering)
+  ) WITHOUT ROWID;
+  INSERT OR IGNORE INTO journal_tag (tag, ordering)
+    SELECT t.value, e.ordering FROM journal_event e, json_each(e.tags) t WHERE e.tags IS NOT NULL;
+  `,
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;

@@ -1,11 +1,22 @@
 import { statfsSync } from 'node:fs';
 import { dirname } from 'node:path';
-import { type AsyncWriteJournal, type AtomicWrite, WRITE_OK, WriteBatcher, type WriteOutcome, type ReplayedEvent, type StoreFailureReason } from '../../src/persistence/spi.js';
+import {
+  type AsyncWriteJournal,
+  type AtomicWrite,
+  type JournalQueries,
+  type QueryableJournal,
+  WRITE_OK,
+  WriteBatcher,
+  type WriteOutcome,
+  type ReplayedEvent,
+  type StoreFailureReason,
+} from '../../src/persistence/spi.js';
 import type Database from 'better-sqlite3';
 import { checkAtomicWrite } from '../memory/write-checks.js';
 import { classifySqliteError, PluginClosedError, StoreFullError } from './errors.js';
 import { checkInteger, type ResolvedDatabaseOptions, type SqliteJournalOptions, validateDatabaseOptions } from './options.js';
 import { acquireDatabase, type DatabaseLease } from './shared-database.js';
+import { SqliteQueries } from './sqlite-queries.js';
 
 const NO_TAGS: readonly string[] = Object.freeze([]);
 /** Streams whose highest sequence number is remembered; beyond that the oldest entries are dropped. */
@@ -30,6 +41,8 @@ interface Statements {
   readonly page: Database.Statement;
   readonly lowestStored: Database.Statement;
   readonly deleteRange: Database.Statement;
+  readonly insertTag: Database.Statement;
+  readonly deleteTags: Database.Statement;
   readonly upsertMetadata: Database.Statement;
 }
 
@@ -46,8 +59,9 @@ type EventRow = [number, string, number, string, string, string | Uint8Array, st
  * `maxEventsPerTransaction`, the batcher gets an event-loop turn between them, replays read pages
  * and yield between pages, and deletions go in chunks.
  */
-export class SqliteJournal implements AsyncWriteJournal {
+export class SqliteJournal implements AsyncWriteJournal, QueryableJournal {
   readonly #options: ResolvedDatabaseOptions;
+  readonly #queries = new SqliteQueries(() => this.#open().db);
   readonly #replayPageSize: number;
   readonly #batcher: WriteBatcher;
   readonly #highest = new Map<string, number>();
@@ -113,6 +127,7 @@ export class SqliteJournal implements AsyncWriteJournal {
     this.#lease!.afterCommit();
     // Only now, after COMMIT: a rolled-back transaction must not advance the cache.
     for (const [persistenceId, highest] of touched) this.#remember(persistenceId, highest);
+    if (touched.size > 0) this.#queries.written();
     return outcomes;
   }
 
@@ -127,7 +142,7 @@ export class SqliteJournal implements AsyncWriteJournal {
         continue;
       }
       for (const event of write.events) {
-        insert.run(
+        const { lastInsertRowid } = insert.run(
           event.persistenceId,
           event.sequenceNr,
           event.writerUuid,
@@ -137,6 +152,7 @@ export class SqliteJournal implements AsyncWriteJournal {
           typeof event.payload === 'string' ? event.payload : asBuffer(event.payload),
           event.tags.length === 0 ? null : JSON.stringify(event.tags),
         );
+        for (const tag of event.tags) this.#statements!.insertTag.run(tag, lastInsertRowid);
       }
       if (write.events.length > 0) touched.set(write.persistenceId, highest + write.events.length);
       outcomes[i] = WRITE_OK;
@@ -189,12 +205,20 @@ export class SqliteJournal implements AsyncWriteJournal {
       const lowest = (statements.lowestStored.get(persistenceId) as { lowest: number | null }).lowest;
       if (lowest === null || lowest > upTo) return;
       const chunkEnd = Math.min(upTo, lowest + DELETE_CHUNK - 1);
-      db.transaction(() => statements.deleteRange.run(persistenceId, chunkEnd))();
+      db.transaction(() => {
+        statements.deleteTags.run(persistenceId, chunkEnd);
+        statements.deleteRange.run(persistenceId, chunkEnd);
+      })();
       this.#lease?.afterCommit();
       if (chunkEnd === upTo) return;
       await yieldToEventLoop();
       this.#open();
     }
+  }
+
+  /** The read side (`readJournalOf(system)`): see sqlite-queries.ts. */
+  queries(): JournalQueries {
+    return this.#queries;
   }
 
   async close(): Promise<void> {
@@ -228,6 +252,12 @@ export class SqliteJournal implements AsyncWriteJournal {
         .raw(true),
       lowestStored: db.prepare('SELECT min(sequence_nr) AS lowest FROM journal_event WHERE persistence_id = ?'),
       deleteRange: db.prepare('DELETE FROM journal_event WHERE persistence_id = ? AND sequence_nr <= ?'),
+      insertTag: db.prepare('INSERT OR IGNORE INTO journal_tag (tag, ordering) VALUES (?, ?)'),
+      // The tag entries of the events a deleteRange is about to remove (same arguments).
+      deleteTags: db.prepare(
+        `DELETE FROM journal_tag WHERE ordering IN
+           (SELECT ordering FROM journal_event WHERE persistence_id = ? AND sequence_nr <= ? AND tags IS NOT NULL)`,
+      ),
       upsertMetadata: db.prepare(
         `INSERT INTO journal_metadata (persistence_id, highest_sequence_nr, deleted_to) VALUES (?, ?, ?)
          ON CONFLICT (persistence_id) DO UPDATE SET

@@ -1,3 +1,4 @@
+import { SCHEMA_VERSION } from '../../../journal/sqlite/schema.js';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -51,7 +52,7 @@ describe('sqliteJournal', () => {
     const db = new Database(path, { readonly: true });
     try {
       expect(db.pragma('journal_mode', { simple: true })).toBe('wal');
-      expect(db.pragma('user_version', { simple: true })).toBe(1);
+      expect(db.pragma('user_version', { simple: true })).toBe(SCHEMA_VERSION);
       expect(db.prepare('SELECT sequence_nr, tags FROM journal_event ORDER BY sequence_nr').all()).toEqual([
         { sequence_nr: 1, tags: '["red"]' },
         { sequence_nr: 2, tags: null },

@@ -3,6 +3,7 @@
  * file is switched by one VACUUM when first opened), and the checkpointer returns free pages and
  * truncates a fully copied WAL while the journal stays open.
  */
+import { SCHEMA_VERSION } from '../../../journal/sqlite/schema.js';
 import { mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -68,7 +69,7 @@ describe('SQLite space reclamation', () => {
     const db = new Database(path, { readonly: true });
     try {
       expect(db.pragma('auto_vacuum', { simple: true })).toBe(2);
-      expect(db.pragma('user_version', { simple: true })).toBe(1);
+      expect(db.pragma('user_version', { simple: true })).toBe(SCHEMA_VERSION);
     } finally {
       db.close();
     }
