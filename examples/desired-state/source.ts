@@ -25,7 +25,7 @@ export function inProcessQueue(): CommandSource {
 /** Publishes the messages to a fresh queue and consumes them with steadfast's amqpConsumer (foreign messages: no steadfast headers). */
 export async function rabbitQueue(url: string, label: string): Promise<CommandSource> {
   const amqp = await import('amqplib');
-  const { amqpConsumer } = await import('../../delivery/amqp/index.js');
+  const { amqpConsumer } = await import('steadfast/amqp');
   const connection = await amqp.connect(url);
   const channel = await connection.createConfirmChannel();
   const queues: string[] = [];

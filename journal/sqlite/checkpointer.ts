@@ -1,4 +1,5 @@
 import { statSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { Worker } from 'node:worker_threads';
 import type Database from 'better-sqlite3';
 
@@ -20,11 +21,14 @@ import type Database from 'better-sqlite3';
  * make the main one wait in SQLite's sleeping busy handler, on the event loop.
  *
  * The worker is plain CommonJS evaluated from a string, so it runs the same from the TypeScript
- * sources (tests, tsx) and from the compiled package.
+ * sources (tests, tsx) and from the compiled package. An evaluated worker resolves `require` from the
+ * process's working directory, not from this package, so it is handed the driver's resolved path: a
+ * program started from another directory (or a layout that does not hoist better-sqlite3) would
+ * otherwise fail to load it, and no checkpoint would ever run.
  */
 const WORKER_SOURCE = `
 const { parentPort, workerData } = require('node:worker_threads');
-const Database = require('better-sqlite3');
+const Database = require(workerData.driver);
 const db = new Database(workerData.path, { timeout: 0 });
 parentPort.on('message', (message) => {
   if (message === 'close') {
@@ -44,6 +48,22 @@ parentPort.on('message', (message) => {
 /** Checkpoint after this many commits, or when this much time passed since the last one with commits. */
 const COMMITS_PER_CHECKPOINT = 16;
 const MAX_CHECKPOINT_INTERVAL_MS = 1000;
+/** How long close() lets the worker finish its checkpoint and close its connection before ending it. */
+const CLOSE_GRACE_MS = 2000;
+
+const driverPath = createRequire(import.meta.url).resolve('better-sqlite3');
+
+/**
+ * The worker starts without the process's preloads: a worker inherits `execArgv` and `NODE_OPTIONS`
+ * (a `--import tsx` loader, an APM agent), which it does not need, which slow its start, and which can
+ * keep it from ever running (module hooks registered from a worker deadlock on some Node versions,
+ * nodejs/node#53182): close() would then wait for an exit that never comes, and so would
+ * `system.terminate()` and the process.
+ */
+function workerEnv(): NodeJS.ProcessEnv {
+  const { NODE_OPTIONS: _preloads, ...env } = process.env;
+  return env;
+}
 /** 1 MiB of 4 KiB pages: one step is a short transaction (about a millisecond or two here). */
 const RECLAIM_PAGES_PER_STEP = 256;
 const RECLAIM_STEPS_PER_CYCLE = 32;
@@ -66,6 +86,7 @@ export class Checkpointer {
   #lastError: string | undefined;
   #closed = false;
   #reclaiming = false;
+  #checkpoints = 0;
   #trailing: NodeJS.Timeout | undefined;
 
   /** @param db the main connection, which reclaims free pages after checkpoints (undefined: never). */
@@ -73,23 +94,32 @@ export class Checkpointer {
     readonly path: string,
     readonly db?: Database.Database,
   ) {
-    this.#worker = new Worker(WORKER_SOURCE, { eval: true, workerData: { path } });
+    this.#worker = new Worker(WORKER_SOURCE, { eval: true, workerData: { path, driver: driverPath }, execArgv: [], env: workerEnv() });
     this.#worker.unref();
     this.#worker.on('message', (reply: CheckpointReply) => {
       this.#inFlight = false;
       this.#last = performance.now();
       // A failed checkpoint is not a failed write: the WAL just keeps growing until the next one works.
       this.#lastError = reply.ok ? undefined : reply.message;
+      if (reply.ok) this.#checkpoints++;
       if (reply.ok && reply.complete) this.#reclaim();
       else this.#checkpointIfDue();
     });
     this.#exited = new Promise((resolve) => this.#worker.once('exit', () => resolve()));
-    this.#worker.on('error', () => {});
+    // A worker that died (its driver did not load, say) only means no checkpoints: writes go on.
+    this.#worker.on('error', (error) => {
+      this.#lastError = `the checkpoint worker failed: ${error.message}`;
+    });
   }
 
-  /** Why the last checkpoint failed, if it did (for diagnostics). */
+  /** Why the last checkpoint failed, or the worker died, if it did (for diagnostics). */
   get lastError(): string | undefined {
     return this.#lastError;
+  }
+
+  /** Checkpoints completed so far (for diagnostics). */
+  get checkpoints(): number {
+    return this.#checkpoints;
   }
 
   afterCommit(): void {
@@ -152,7 +182,18 @@ export class Checkpointer {
     // Referenced again while it shuts down, so a process that awaits close() is not ended early.
     this.#worker.ref();
     this.#worker.postMessage('close');
-    await this.#exited;
+    // Bounded: a worker that does not answer is ended (a checkpoint cut short is safe: the WAL stays
+    // and the next checkpoint copies it), so closing the journal always finishes.
+    let grace: NodeJS.Timeout | undefined;
+    const overdue = new Promise<'overdue'>((resolve) => {
+      grace = setTimeout(() => resolve('overdue'), CLOSE_GRACE_MS);
+    });
+    if ((await Promise.race([this.#exited, overdue])) === 'overdue') {
+      this.#lastError = `the checkpoint worker did not close within ${CLOSE_GRACE_MS} ms and was terminated`;
+      await this.#worker.terminate();
+      await this.#exited;
+    }
+    clearTimeout(grace);
   }
 }
 

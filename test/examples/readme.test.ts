@@ -1,32 +1,27 @@
 /**
  * The README's quick starts are the files in examples/quickstart, to the letter: so `npm run typecheck`
- * checks them against the package's entry points (tsconfig `paths`), and the first one runs as written
- * (twice, in a directory of its own: the total survives the restart, and the process exits).
+ * checks them against the package's entry points (tsconfig `paths`), and the tests run the files. The
+ * first one runs here (twice, in a directory of its own: the total survives the restart, and the
+ * process exits); the RabbitMQ pair runs in quickstart-amqp.test.ts, the packed package in package.test.ts.
  */
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { codeBlocks, ROOT } from './readme-blocks.js';
 import { runExample } from './run-example.js';
 
-const root = resolve(import.meta.dirname, '../..');
-const readme = readFileSync(join(root, 'README.md'), 'utf8');
 const quickStarts: Record<string, string> = {
   'Quick start: a persistent actor': 'persistent-actor.ts',
   'Quick start: sending at-least-once with the outbox': 'outbox.ts',
   'Quick start: consuming from RabbitMQ with deduplication': 'consumer.ts',
 };
 
-function codeUnder(heading: string): string | undefined {
-  const at = readme.indexOf(`## ${heading}\n`);
-  if (at < 0) return undefined;
-  return /```ts\n([\s\S]*?)```/.exec(readme.slice(at))?.[1];
-}
-
 describe('README quick starts', () => {
   for (const [heading, file] of Object.entries(quickStarts)) {
     it(`"${heading}" is examples/quickstart/${file}`, () => {
-      expect(codeUnder(heading)).toBe(readFileSync(join(root, 'examples/quickstart', file), 'utf8'));
+      const [first] = codeBlocks(heading).filter((block) => block.lang === 'ts');
+      expect(first?.code).toBe(readFileSync(join(ROOT, 'examples/quickstart', file), 'utf8'));
     });
   }
 
