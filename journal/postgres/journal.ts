@@ -4,6 +4,7 @@ import {
   InvalidOptionError,
   type JournalQueries,
   type Lease,
+  type OffsetStoringJournal,
   type QueryableJournal,
   type StoreFailureReason,
   WriteBatcher,
@@ -15,6 +16,7 @@ import { PluginClosedError } from './errors.js';
 import { classifyPostgresError, writeProbeSql } from './failure-reasons.js';
 import { resolveOptions, type PostgresPluginOptions } from './options.js';
 import { EventNotifications, notificationChannel } from './notifications.js';
+import { PostgresOffsetStore } from './offset-store.js';
 import { openPool } from './pool.js';
 import { PostgresQueries, QUERY_POOL_SIZE } from './queries.js';
 import { deleteTo, readHighest, readStatements, replay, type ReadStatements } from './read-path.js';
@@ -39,12 +41,13 @@ const MAX_EVENTS_PER_FLUSH = 5000;
  * The PostgreSQL journal: group commit through WriteBatcher (one multi-row INSERT per flush), paged
  * replay, and the read side for `readJournalOf(system)` (queries.ts).
  */
-export class PostgresJournal extends PostgresPlugin implements AsyncWriteJournal, QueryableJournal {
+export class PostgresJournal extends PostgresPlugin implements AsyncWriteJournal, QueryableJournal, OffsetStoringJournal {
   readonly #batcher: WriteBatcher;
   readonly #writer: WriterConnection;
   readonly #writes: WriteStatements;
   readonly #reads: ReadStatements;
   readonly #queries: PostgresQueries;
+  readonly #offsets: PostgresOffsetStore;
   readonly #writeProbe: string;
   #leases: AdvisoryLeases | undefined;
 
@@ -66,6 +69,7 @@ export class PostgresJournal extends PostgresPlugin implements AsyncWriteJournal
       new EventNotifications(this.options, channel),
     );
     this.#writeProbe = writeProbeSql(quoted);
+    this.#offsets = new PostgresOffsetStore(this.pool, quoted, () => this.#ready());
     this.#writer = new WriterConnection(this.pool, this.options.logger);
     this.#batcher = new WriteBatcher((writes) => this.#flush(writes), { maxEventsPerFlush: MAX_EVENTS_PER_FLUSH });
   }
@@ -108,6 +112,11 @@ export class PostgresJournal extends PostgresPlugin implements AsyncWriteJournal
     if (this.connection.closed) return Promise.reject(new PluginClosedError('postgresJournal'));
     this.#leases ??= new AdvisoryLeases(this.options);
     return this.#leases.acquire(name);
+  }
+
+  /** Projection offsets in this schema (offset-store.ts). */
+  offsetStore(): PostgresOffsetStore {
+    return this.#offsets;
   }
 
   /** The read side (`readJournalOf(system)`); see queries.ts for its ordering guarantee. */

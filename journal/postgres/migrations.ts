@@ -62,6 +62,25 @@ export const MIGRATIONS: readonly Migration[] = [
         constraint snapshots_one_payload check ((payload_json is null) <> (payload_bytes is null))
       );`,
   },
+  {
+    version: 3,
+    name: 'projection offsets',
+    sql: (s) => `
+      create table ${s}.projection_offsets (
+        projection text primary key,
+        offset_value bigint not null,
+        updated_at timestamptz not null default now()
+      );
+      create table ${s}.projection_skipped (
+        projection text not null,
+        offset_value bigint not null,
+        persistence_id text not null,
+        sequence_nr bigint not null,
+        error text not null,
+        at_ms bigint not null,
+        constraint projection_skipped_pk primary key (projection, offset_value)
+      );`,
+  },
 ];
 
 export const LATEST_VERSION = MIGRATIONS[MIGRATIONS.length - 1]!.version;

@@ -65,6 +65,23 @@ const MIGRATIONS: readonly string[] = [
   INSERT OR IGNORE INTO journal_tag (tag, ordering)
     SELECT t.value, e.ordering FROM journal_event e, json_each(e.tags) t WHERE e.tags IS NOT NULL;
   `,
+  // 3: projection offsets and the events projections skipped.
+  `
+  CREATE TABLE projection_offsets (
+    projection    TEXT    PRIMARY KEY,
+    offset_value  INTEGER NOT NULL,
+    updated_at    INTEGER NOT NULL
+  ) WITHOUT ROWID;
+  CREATE TABLE projection_skipped (
+    projection      TEXT    NOT NULL,
+    offset_value    INTEGER NOT NULL,
+    persistence_id  TEXT    NOT NULL,
+    sequence_nr     INTEGER NOT NULL,
+    error           TEXT    NOT NULL,
+    at_ms           INTEGER NOT NULL,
+    PRIMARY KEY (projection, offset_value)
+  ) WITHOUT ROWID;
+  `,
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;

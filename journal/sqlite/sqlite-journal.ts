@@ -4,6 +4,8 @@ import {
   type AsyncWriteJournal,
   type AtomicWrite,
   type JournalQueries,
+  type OffsetStore,
+  type OffsetStoringJournal,
   type QueryableJournal,
   WRITE_OK,
   WriteBatcher,
@@ -16,6 +18,7 @@ import { checkAtomicWrite } from '../memory/write-checks.js';
 import { classifySqliteError, PluginClosedError, StoreFullError } from './errors.js';
 import { checkInteger, type ResolvedDatabaseOptions, type SqliteJournalOptions, validateDatabaseOptions } from './options.js';
 import { acquireDatabase, type DatabaseLease } from './shared-database.js';
+import { SqliteOffsetStore } from './sqlite-offset-store.js';
 import { SqliteQueries } from './sqlite-queries.js';
 
 const NO_TAGS: readonly string[] = Object.freeze([]);
@@ -59,9 +62,10 @@ type EventRow = [number, string, number, string, string, string | Uint8Array, st
  * `maxEventsPerTransaction`, the batcher gets an event-loop turn between them, replays read pages
  * and yield between pages, and deletions go in chunks.
  */
-export class SqliteJournal implements AsyncWriteJournal, QueryableJournal {
+export class SqliteJournal implements AsyncWriteJournal, QueryableJournal, OffsetStoringJournal {
   readonly #options: ResolvedDatabaseOptions;
   readonly #queries = new SqliteQueries(() => this.#open().db);
+  readonly #offsets = new SqliteOffsetStore(() => this.#open().db);
   readonly #replayPageSize: number;
   readonly #batcher: WriteBatcher;
   readonly #highest = new Map<string, number>();
@@ -214,6 +218,11 @@ export class SqliteJournal implements AsyncWriteJournal, QueryableJournal {
       await yieldToEventLoop();
       this.#open();
     }
+  }
+
+  /** Projection offsets in this file (sqlite-offset-store.ts). */
+  offsetStore(): OffsetStore {
+    return this.#offsets;
   }
 
   /** The read side (`readJournalOf(system)`): see sqlite-queries.ts. */

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { afterAll, describe, expect, it } from 'vitest';
 import { sqliteJournal } from '../../../journal/sqlite/index.js';
-import { readJournalSpec } from '../../../journal/testkit/index.js';
+import { offsetStoreSpec, readJournalSpec } from '../../../journal/testkit/index.js';
 import { jsonEvent } from '../../../journal/testkit/fixtures.js';
 import { MAX_SEQUENCE_NR } from '../../../src/index.js';
 
@@ -56,3 +56,5 @@ describe('SQLite queries', () => {
     }
   });
 });
+
+offsetStoreSpec('sqlite', () => sqliteJournal({ path: join(dir, 'offsets.db') }).offsetStore());
