@@ -11,4 +11,6 @@ export { SchemaBehindError, UnsafeIntegerError, PluginClosedError } from './erro
 export { classifyPostgresError } from './failure-reasons.js';
 // The core's classes, shared by every journal, re-exported for convenience.
 export { EventRejectedError, SequenceNrConflictError } from '../../src/persistence/spi.js';
+export { postgresProjection, type PostgresProjectionOptions } from './projection.js';
+export { PostgresOffsetStore } from './offset-store.js';
 export { postgresInbox, PostgresInbox, type PostgresInboxOptions, type InboxOutcome } from './inbox.js';

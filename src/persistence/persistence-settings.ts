@@ -37,11 +37,11 @@ export interface PersistenceOptions extends PersistentActorSettings {
   /** Current schema version per event type name, written into manifests (default 1). */
   schemaVersions?: Readonly<Record<string, number>>;
   /** The read side (`readJournalOf(system)`). */
-  query?: QueryOptions;
+  query?: ReadJournalOptions;
 }
 
 /** Settings of the system's read journal. */
-export interface QueryOptions {
+export interface ReadJournalOptions {
   /** Rows per statement. Default 500. */
   pageSize?: number;
   /** Queries waiting for a statement at most; one more fails at once with QueryThrottledError. Default 10 000. */
@@ -56,7 +56,7 @@ export interface ResolvedQuerySettings {
   readonly queryThrottleTimeoutMs: number;
 }
 
-export function resolveQuerySettings(options: QueryOptions = {}): ResolvedQuerySettings {
+export function resolveQuerySettings(options: ReadJournalOptions = {}): ResolvedQuerySettings {
   return {
     pageSize: positiveIntegerSetting('persistence.query', 'pageSize', options.pageSize, 500),
     maxQueuedQueries: positiveIntegerSetting('persistence.query', 'maxQueuedQueries', options.maxQueuedQueries, 10_000),

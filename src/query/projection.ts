@@ -7,7 +7,7 @@
  */
 import type { ActorSystem } from '../actor/actor-system.js';
 import { asError, InvalidOptionError, SteadfastError } from '../actor/errors.js';
-import type { Lease } from '../persistence/journal.js';
+import type { AsyncWriteJournal, Lease } from '../persistence/journal.js';
 import { hasOffsetStore, type OffsetStore } from '../persistence/offset-store.js';
 import { Persistence } from '../persistence/persistence.js';
 import type { EventEnvelope } from './event-envelope.js';
@@ -24,7 +24,7 @@ export interface ProjectionRetry {
   readonly maxBackoffMs?: number;
 }
 
-interface ProjectionBase {
+export interface ProjectionBaseOptions {
   /** Unique per store: the offset is kept under it. */
   readonly name: string;
   /** The events to project after `offset` (exclusive), e.g. `(journal, offset, options) => journal.eventsByTag('orders', offset, options)`. */
@@ -34,7 +34,7 @@ interface ProjectionBase {
   readonly onFailure?: 'stop' | 'skip';
 }
 
-export type ProjectionOptions<Event = unknown> = ProjectionBase &
+export type ProjectionOptions<Event = unknown> = ProjectionBaseOptions &
   (
     | { readonly handler: (envelope: EventEnvelope<Event>) => void | Promise<void>; readonly handleBatch?: never }
     | {
@@ -79,7 +79,36 @@ const running = new WeakMap<ActorSystem, Set<string>>();
 const LEASE_RETRY_MS = 1_000;
 
 export function startProjection<Event = unknown>(system: ActorSystem, options: ProjectionOptions<Event>): ProjectionHandle {
-  const settings = resolve(options);
+  return run(system, resolve(options));
+}
+
+/**
+ * A projection whose handler stores the offset itself, atomically with its effect (for plugins:
+ * `postgresProjection` gives the handler the transaction). `handling` is called once with the
+ * system's journal, to refuse a journal it cannot work with.
+ */
+export function startAtomicProjection(
+  system: ActorSystem,
+  options: ProjectionBaseOptions & { readonly batchSize?: number },
+  handling: (journal: AsyncWriteJournal) => AtomicBatchHandler,
+): ProjectionHandle {
+  const base = resolve({ ...options, handleBatch: () => {} });
+  const atomic = handling(Persistence.get(system).journal);
+  return run(system, {
+    ...base,
+    batchSize: options.batchSize === undefined ? 1 : base.batchSize,
+    storesOffset: true,
+    handle: (batch) => atomic(batch, batch[batch.length - 1]!.offset),
+  });
+}
+
+/**
+ * Handles a batch and stores `offset` (its last envelope's) in one step, e.g. in one database
+ * transaction (`postgresProjection`): the read model and the offset then change together or not at all.
+ */
+export type AtomicBatchHandler = (batch: readonly EventEnvelope[], offset: number) => Promise<void>;
+
+function run(system: ActorSystem, settings: Settings): ProjectionHandle {
   const persistence = Persistence.get(system);
   const journal = persistence.journal;
   if (!hasOffsetStore(journal)) throw new QueriesNotSupportedError(`${journal.constructor.name} (it keeps no projection offsets)`);
@@ -95,8 +124,10 @@ export function startProjection<Event = unknown>(system: ActorSystem, options: P
 
 interface Settings {
   readonly name: string;
-  readonly query: ProjectionBase['query'];
+  readonly query: ProjectionBaseOptions['query'];
   readonly handle: (envelopes: readonly EventEnvelope[]) => void | Promise<void>;
+  /** `handle` stores the offset itself (atomically with its effect). */
+  readonly storesOffset: boolean;
   readonly batchSize: number;
   readonly maxRetries: number;
   readonly minBackoffMs: number;
@@ -130,6 +161,7 @@ function resolve<Event>(options: ProjectionOptions<Event>): Settings {
     name: options.name,
     query: options.query,
     handle,
+    storesOffset: false,
     batchSize,
     maxRetries: count('retry.maxRetries', options.retry?.maxRetries, 5, 0),
     minBackoffMs: count('retry.minBackoffMs', options.retry?.minBackoffMs, 100, 1),
@@ -245,9 +277,11 @@ class RunningProjection implements ProjectionHandle {
 
   async #handle(batch: readonly EventEnvelope[], signal: AbortSignal): Promise<void> {
     let delay = this.settings.minBackoffMs;
+    let handled = false;
     for (let attempt = 0; ; attempt++) {
       try {
         await this.settings.handle(batch);
+        handled = true;
         break;
       } catch (error) {
         if (signal.aborted) return;
@@ -271,7 +305,7 @@ class RunningProjection implements ProjectionHandle {
       }
     }
     const offset = batch[batch.length - 1]!.offset;
-    await this.store.saveOffset(this.settings.name, offset);
+    if (!handled || !this.settings.storesOffset) await this.store.saveOffset(this.settings.name, offset);
     this.#offset = offset;
   }
 }

@@ -6,7 +6,7 @@
  */
 import { InvalidOptionError } from '../actor/errors.js';
 import type { JournalQueries, OrderedRepr } from '../persistence/journal-queries.js';
-import { resolveQuerySettings, type QueryOptions as ReadJournalOptions } from '../persistence/persistence-settings.js';
+import { type ReadJournalOptions, resolveQuerySettings } from '../persistence/persistence-settings.js';
 import { EventEnvelope } from './event-envelope.js';
 import { QueryAbortedError } from './query-errors.js';
 import { StatementThrottle } from './statement-throttle.js';

@@ -1,0 +1,53 @@
+/**
+ * `postgresProjection` (DESIGN.md, "Projections"): the handler gets the transaction, and the offset is
+ * stored in that same transaction, so the read model is updated exactly once — a crash before the
+ * commit leaves neither the rows nor the offset, and the batch is handled again; after the commit both
+ * are there and it is not.
+ */
+import type pg from 'pg';
+import { InvalidOptionError } from '../../src/persistence/spi.js';
+import { type ActorSystem, type EventEnvelope, type ProjectionBaseOptions, type ProjectionHandle, startAtomicProjection } from '../../src/query/spi.js';
+import { PostgresJournal } from './journal.js';
+
+export type PostgresProjectionOptions<Event = unknown> = ProjectionBaseOptions &
+  (
+    | { readonly handler: (envelope: EventEnvelope<Event>, client: pg.PoolClient) => Promise<void>; readonly handleBatch?: never }
+    | {
+        readonly handleBatch: (envelopes: readonly EventEnvelope<Event>[], client: pg.PoolClient) => Promise<void>;
+        /** Most events per transaction (those already read). Default 100. */
+        readonly batchSize?: number;
+        readonly handler?: never;
+      }
+  );
+
+export function postgresProjection<Event = unknown>(system: ActorSystem, options: PostgresProjectionOptions<Event>): ProjectionHandle {
+  const { handler, handleBatch, ...base } = options;
+  if (typeof handler !== 'function' && typeof handleBatch !== 'function') {
+    throw new InvalidOptionError('postgresProjection needs a handler(envelope, client) or a handleBatch(envelopes, client)');
+  }
+  const batchSize = typeof handleBatch === 'function' ? (options.batchSize ?? 100) : 1;
+  return startAtomicProjection(system, { ...base, batchSize }, (journal) => {
+    if (!(journal instanceof PostgresJournal)) {
+      throw new InvalidOptionError(`postgresProjection needs the system's journal to be a postgresJournal (it is ${journal.constructor.name}); use startProjection otherwise`);
+    }
+    const store = journal.offsetStore();
+    return async (batch, offset) => {
+      const client = await journal.pool.connect();
+      let broken = false;
+      try {
+        await client.query('begin');
+        if (typeof handleBatch === 'function') await handleBatch(batch as readonly EventEnvelope<Event>[], client);
+        else for (const envelope of batch) await handler!(envelope as EventEnvelope<Event>, client);
+        await store.saveOffsetIn(client, options.name, offset);
+        await client.query('commit');
+      } catch (error) {
+        await client.query('rollback').catch(() => {
+          broken = true;
+        });
+        throw error;
+      } finally {
+        client.release(broken);
+      }
+    };
+  });
+}
