@@ -2,8 +2,10 @@
  * The seed's SubscriptionActor in TypeScript, in the seed's receive style (`command(UpgradeSubscription,
  * ...)`, `recover(SnapshotOffer, ...)`): commands are decided against the state, the resulting
  * events are persisted atomically with persistAll, each event updates the state, and the onComplete
- * callback — after all of them are in the journal — syncs the read model, sends the confirmation and
- * replies. On start the actor recovers: from the newest snapshot if there is one, then from the events.
+ * callback — after all of them are in the journal — sends the confirmation and replies. The read model
+ * is not the actor's job any more: a projection builds it from the journal (read-model.ts), so a crash
+ * between persisting and syncing can no longer leave it behind. On start the actor recovers: from the
+ * newest snapshot if there is one, then from the events.
  */
 import { ReceivePersistentActor, type ActorRef, RecoveryCompleted, SaveSnapshotFailure, SaveSnapshotSuccess, SnapshotOffer } from 'steadfast';
 import { apply, EMPTY, processUpgrade, type Plan, type SubscriptionEvent, type SubscriptionState } from './subscription-state.js';
@@ -32,11 +34,6 @@ export interface SubscriptionView {
   readonly eventsReplayed: number;
 }
 
-/** Where the projection lives (EF Core in the seed); here anything with an async `sync`. */
-export interface ReadModel {
-  sync(subscriptionId: string, state: SubscriptionState): Promise<void>;
-}
-
 /** Email, notifications: side effects that run only after the events are persisted. */
 export interface Notifier {
   upgraded(subscriptionId: string, state: SubscriptionState): Promise<void>;
@@ -53,7 +50,6 @@ export class SubscriptionActor extends ReceivePersistentActor<Command, Subscript
 
   constructor(
     private readonly subscriptionId: string,
-    private readonly readModel: ReadModel,
     private readonly notifier: Notifier,
   ) {
     super();
@@ -70,7 +66,6 @@ export class SubscriptionActor extends ReceivePersistentActor<Command, Subscript
           this.#state = apply(this.#state, event);
         },
         async () => {
-          await this.readModel.sync(this.subscriptionId, this.#state); // the read model (EF Core in the seed)
           await this.notifier.upgraded(this.subscriptionId, this.#state); // email, notifications
           replyTo.tell(new UpgradeComplete(this.#state));
         },
@@ -100,10 +95,8 @@ export class SubscriptionActor extends ReceivePersistentActor<Command, Subscript
       this.#state = offer.snapshot as SubscriptionState;
       this.#recoveredFromSnapshotAt = offer.metadata.sequenceNr;
     });
-    this.recover(RecoveryCompleted, () => {
-      // The read model may have missed the last sync (a crash right after persisting): catch it up.
-      void this.readModel.sync(this.subscriptionId, this.#state);
-    });
+    // Nothing to catch up when recovery ends: the projection keeps the read model, from the journal.
+    this.recover(RecoveryCompleted, () => {});
     this.recoverAny((event) => {
       this.#state = apply(this.#state, event as SubscriptionEvent);
       this.#eventsReplayed++;
