@@ -9,11 +9,13 @@
  * interval are inlined again, oldest first, while they fit in `MAX_INLINE_PAYLOAD_BYTES`: a few old
  * ones cost a little snapshot space, many old ones (a destination that is down) stay referenced.
  */
+import type { AtLeastOnceDeliveryActor } from '../at-least-once-delivery-actor.js';
 import type { AtLeastOnceDeliverySnapshot } from '../messages.js';
 import { SnapshotPayloadMissingError } from '../errors.js';
 import type { JsonValue } from '../transport.js';
+import { messageFor } from './envelopes.js';
 import type { OutboxSnapshot, OutboxSnapshotDelivery } from './outbox-protocol.js';
-import type { UnconfirmedPayloads } from './unconfirmed-payloads.js';
+import { payloadBytes, type UnconfirmedPayloads } from './unconfirmed-payloads.js';
 
 /** Bytes of old payloads one snapshot may carry inline so that they stop pinning the journal. */
 export const MAX_INLINE_PAYLOAD_BYTES = 1024 * 1024;
@@ -103,5 +105,25 @@ export class SnapshotPayloadReader {
     });
     if (missing.length > 0) throw new SnapshotPayloadMissingError(persistenceId, this.sequenceNr, missing);
     return restored;
+  }
+
+  /**
+   * Gives the snapshot's deliveries back to `actor` (actor destinations get their envelope again: the
+   * snapshot holds plain payloads) and their payloads' places and sizes to `payloads`.
+   */
+  restore(actor: Pick<AtLeastOnceDeliveryActor, 'persistenceId' | 'setDeliverySnapshot'>, payloads: UnconfirmedPayloads): void {
+    const entries = this.snapshot.delivery.unconfirmedDeliveries;
+    const deliveries = this.deliveries(actor.persistenceId);
+    actor.setDeliverySnapshot({
+      currentDeliveryId: this.snapshot.delivery.currentDeliveryId,
+      unconfirmedDeliveries: deliveries.map((delivery) => ({
+        ...delivery,
+        message: messageFor(actor.persistenceId, delivery.destination, delivery.deliveryId, delivery.message) as JsonValue,
+      })),
+    });
+    payloads.clear();
+    deliveries.forEach((delivery, index) => {
+      payloads.added(delivery.deliveryId, payloadBytes(delivery.message), entries[index]!.payloadAt);
+    });
   }
 }
