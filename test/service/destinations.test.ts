@@ -81,6 +81,8 @@ describe('without HTTP_ALLOWED_HOSTS', () => {
   });
 
   it('does not follow a redirect: a 302 is a failed attempt, never a confirmation', async () => {
+    // The earlier deliveries confirmed first: a slow confirmation's redelivery must not count as a followed redirect.
+    await waitUntil('nothing else in flight', async () => (await call(service.baseUrl, 'GET', '/deliveries')).json.count === 0, 10_000, 50);
     const before = sink.requests;
     const answer = await post(service, redirectorUrl);
     const id = answer.json.deliveryId as number;
