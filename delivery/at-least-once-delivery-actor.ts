@@ -292,13 +292,27 @@ export abstract class AtLeastOnceDeliveryActor<Command = unknown, Event = unknow
       this.#stopTimer();
       return;
     }
-    const { warnings, exhausted, waiting } = this.#state.redeliverOverdue(performance.now(), this.#send);
+    const { warnings, exhausted, redelivered, waiting } = this.#state.redeliverOverdue(performance.now(), this.#send);
+    if (redelivered.length > 0) this.onRedelivered(redelivered);
     // Notices to itself, outside the public Command type (the handler receives them all the same).
     const self: ActorRef = this.self;
     if (warnings.length > 0) self.tell(new UnconfirmedWarning(warnings));
     if (exhausted.length > 0) self.tell(new DeliveryAttemptsExhausted(exhausted));
     if (waiting > 0) this.#ensureTimer();
     else this.#stopTimer();
+  }
+
+  /**
+   * Called after a redelivery pass with the deliveries it sent again and their attempt numbers.
+   * Attempts are not persisted by default (as in Akka: after a restart they count from 0 again); an
+   * actor whose `deadLetterAfterAttempts` must hold across restarts persists them here (after the sends:
+   * a crash in between costs at most one extra attempt) and replays them with `restoreDeliveryAttempt`.
+   */
+  protected onRedelivered(_redelivered: readonly (readonly [deliveryId: number, attempt: number])[]): void {}
+
+  /** During recovery: `deliveryId` had already been sent `attempt` times (see `onRedelivered`). */
+  protected restoreDeliveryAttempt(deliveryId: number, attempt: number): void {
+    this.#state.restoreAttempt(deliveryId, attempt);
   }
 
   // The timer runs only while something is unconfirmed: an idle actor costs no ticks.

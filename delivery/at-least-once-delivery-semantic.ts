@@ -19,6 +19,8 @@ import type { JsonValue, OutboundDelivery } from './transport.js';
 export interface RedeliveryPass {
   readonly warnings: UnconfirmedDelivery[];
   readonly exhausted: DeliveryAttemptsExhausted['deliveries'][number][];
+  /** [deliveryId, attempt] of every delivery this pass sent again (attempt 2 and later). */
+  readonly redelivered: readonly (readonly [deliveryId: number, attempt: number])[];
   /** Deliveries still waiting for a confirmation or a later attempt (the timer must keep running). */
   readonly waiting: number;
 }
@@ -115,6 +117,7 @@ export class AtLeastOnceDeliverySemantic {
     const { redeliveryBurstLimit, warnAfterNumberOfUnconfirmedAttempts, deadLetterAfterAttempts } = this.settings;
     const warnings: UnconfirmedDelivery[] = [];
     const exhausted: DeliveryAttemptsExhausted['deliveries'][number][] = [];
+    const redelivered: [deliveryId: number, attempt: number][] = [];
     let sent = 0;
     let waiting = 0;
     for (const record of this.#deliveries.values()) {
@@ -129,9 +132,10 @@ export class AtLeastOnceDeliverySemantic {
       this.markSent(record, now);
       send(record);
       sent++;
+      if (record.attempt > 1) redelivered.push([record.deliveryId, record.attempt]);
       if (record.attempt === warnAfterNumberOfUnconfirmedAttempts) warnings.push(describeRecord(record));
     }
-    return { warnings, exhausted, waiting: waiting - exhausted.length };
+    return { warnings, exhausted, redelivered, waiting: waiting - exhausted.length };
   }
 
   #nextDelay(attempt: number): number {
@@ -188,8 +192,14 @@ export class AtLeastOnceDeliverySemantic {
         // The key goes with the delivery: restored on another day, on the bare-library defaults even
         // into a journal that forgot the identity, it is sent under the key it was first sent with.
         record.senderId !== undefined
-          ? { deliveryId: record.deliveryId, destination: record.plainDestination, message: record.message as JsonValue, senderId: record.senderId }
-          : { deliveryId: record.deliveryId, destination: record.plainDestination, message: record.message as JsonValue, createdAtSequenceNr: record.createdAtSequenceNr },
+          ? { deliveryId: record.deliveryId, destination: record.plainDestination, message: record.message as JsonValue, senderId: record.senderId, attempt: record.attempt }
+          : {
+              deliveryId: record.deliveryId,
+              destination: record.plainDestination,
+              message: record.message as JsonValue,
+              createdAtSequenceNr: record.createdAtSequenceNr,
+              attempt: record.attempt,
+            },
       ),
     };
   }
@@ -212,8 +222,19 @@ export class AtLeastOnceDeliverySemantic {
       // A snapshot from before sender identities names neither: those deliveries keep their old key.
       const createdAt = Number.isSafeInteger(entry.createdAtSequenceNr) ? entry.createdAtSequenceNr! : undefined;
       const senderId = typeof entry.senderId === 'string' ? entry.senderId : createdAt !== undefined ? undefined : this.persistenceId();
-      this.#deliveries.set(entry.deliveryId, newRecord(entry.deliveryId, entry.destination, entry.message, createdAt ?? 0, false, senderId));
+      const record = newRecord(entry.deliveryId, entry.destination, entry.message, createdAt ?? 0, false, senderId);
+      if (Number.isSafeInteger(entry.attempt) && entry.attempt! > 0) record.attempt = entry.attempt!;
+      this.#deliveries.set(entry.deliveryId, record);
     }
+  }
+
+  /**
+   * Sets the sends a delivery already had (an actor that persists its attempts replays them here), so
+   * that counting goes on after a restart instead of starting over; never lowers the count.
+   */
+  restoreAttempt(deliveryId: number, attempt: number): void {
+    const record = this.#deliveries.get(deliveryId);
+    if (record !== undefined && attempt > record.attempt) record.attempt = attempt;
   }
 
   /** A snapshot offered during recovery at `sequenceNr` restored the delivery state: it covers the events up to there. */

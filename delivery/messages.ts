@@ -60,6 +60,8 @@ export interface AtLeastOnceDeliverySnapshot {
     readonly senderId?: string;
     /** For a delivery not keyed yet: the sequence number of the event that made it. */
     readonly createdAtSequenceNr?: number;
+    /** Sends so far (absent in snapshots from before 0.2.0, and for deliveries not sent yet). */
+    readonly attempt?: number;
   }[];
 }
 

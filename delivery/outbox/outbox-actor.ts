@@ -114,7 +114,15 @@ export class OutboxActor extends AtLeastOnceDeliveryActor<OutboxCommand, OutboxE
             at: Date.now(),
           },
           (event) => {
+            const wasInFlight = this.unconfirmedDelivery(event.deliveryId) !== undefined;
             this.#apply(event);
+            // Once, when it is stored (never again in a replay), with what the operator needs to act.
+            if (wasInFlight) {
+              this.log.warn(
+                { deliveryId: event.deliveryId, attempts: event.attempts, reason: event.reason },
+                `delivery ${event.deliveryId} dead-lettered after ${event.attempts} attempts: ${event.reason}`,
+              );
+            }
           },
         );
       }
@@ -128,6 +136,17 @@ export class OutboxActor extends AtLeastOnceDeliveryActor<OutboxCommand, OutboxE
       return;
     }
     this.#snapshots.handleReply(command, this, 'outbox');
+  }
+
+  /**
+   * Records what a redelivery pass sent, after the sends (one event per pass, not per delivery), so that
+   * `deadLetterAfterAttempts` and the attempt numbers hold across restarts: a crash between the sends
+   * and this write costs at most one extra attempt.
+   */
+  protected override onRedelivered(redelivered: readonly (readonly [deliveryId: number, attempt: number])[]): void {
+    void this.persistAsync({ type: 'attempted', attempts: redelivered.map(([id, attempt]) => [id, attempt] as const) }, (event) => {
+      this.#apply(event);
+    });
   }
 
   onRecover(message: OutboxEvent | SnapshotOffer | RecoveryCompleted): void {
@@ -293,6 +312,10 @@ export class OutboxActor extends AtLeastOnceDeliveryActor<OutboxCommand, OutboxE
         if (this.confirmDelivery(event.deliveryId)) records.cancelled.add({ deliveryId: event.deliveryId, attempts: event.attempts, cancelledAt: event.at });
         break;
       }
+      case 'attempted':
+        // Live, the counts are already these; in replay they bring back what the sends had reached.
+        for (const [id, attempt] of event.attempts) this.restoreDeliveryAttempt(id, attempt);
+        break;
     }
     if (!this.isRecovering) this.#maybeSnapshot();
     return deliveryId;

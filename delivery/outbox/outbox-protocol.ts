@@ -121,7 +121,9 @@ export type OutboxEvent =
   | { readonly type: 'dead-lettered'; readonly deliveryId: number; readonly reason: string; readonly attempts: number; readonly at: number }
   | { readonly type: 'redriven'; readonly deliveryIds: readonly number[] }
   /** An operator cancelled the delivery: it is forgotten like a confirmed one, and never sent again. */
-  | { readonly type: 'cancelled'; readonly deliveryId: number; readonly attempts: number; readonly at: number };
+  | { readonly type: 'cancelled'; readonly deliveryId: number; readonly attempts: number; readonly at: number }
+  /** Deliveries a redelivery pass sent again, as [deliveryId, attempt]: attempt counts survive a restart. */
+  | { readonly type: 'attempted'; readonly attempts: readonly (readonly [number, number])[] };
 
 /**
  * One unconfirmed delivery in an outbox snapshot. Since 0.2.0 its payload stays in the journal: the

@@ -7,6 +7,7 @@
 import { describe, expect, it } from 'vitest';
 import { DeliveryConfirmed, DeliveryEnvelope, Outbox, type ActorSystem, type OutboxEvent } from '../../src/index.js';
 import { TestProbe } from '../../journal/testkit/index.js';
+import { captureLogs } from '../persistence/support/harness.js';
 import { FakeTransport, observedStores, replayedFrom, settleMicrotasks, systemsWithClock, type ManualClock, type ObservedStores } from './support/delivery-fixtures.js';
 
 const { systems, installClock } = systemsWithClock();
@@ -81,6 +82,46 @@ describe('Outbox dead letters (deadLetterAfterAttempts)', () => {
     manual.advance(100);
     expect(await deadLettered).toMatchObject({ deliveryId: 1, attempts: 2, reason: 'broker refused delivery 1' });
     expect(fake.sent.map((d) => d.attempt)).toEqual([1, 2]);
+  });
+});
+
+describe('Outbox attempts across restarts', () => {
+  it('keeps counting attempts after a restart, so deadLetterAfterAttempts holds; the dead letter is logged once, with its reason', async () => {
+    const manual = installClock();
+    const plugins = observedStores();
+    const logs = captureLogs();
+    const start = (name: string) => {
+      const fake = new FakeTransport();
+      const system = systems.start(name, plugins, { transports: [fake], logger: logs.logger });
+      return { fake, outbox: Outbox.start(system, { redeliverInterval: 100, deadLetterAfterAttempts: 4 }) };
+    };
+    const first = start('attempts-1');
+    await first.outbox.send({ transport: 'fake', topic: 'orders' }, { n: 1 });
+    const secondAttempt = plugins.journal.stored(ofType('attempted'));
+    manual.advance(100);
+    expect(await secondAttempt).toEqual({ type: 'attempted', attempts: [[1, 2]] });
+    const thirdAttempt = plugins.journal.stored(ofType('attempted'));
+    manual.advance(200);
+    expect(await thirdAttempt).toEqual({ type: 'attempted', attempts: [[1, 3]] });
+    expect(first.fake.sent.map((d) => d.attempt)).toEqual([1, 2, 3]);
+    await systems.terminateAll();
+
+    // The new incarnation sends it once more, as attempt 4 (not 1), and then gives it up.
+    const second = start('attempts-2');
+    await expect.poll(() => second.fake.sent.map((d) => d.attempt)).toEqual([4]);
+    expect((await second.outbox.inFlight())[0]).toMatchObject({ deliveryId: 1, attempt: 4 });
+    const deadLettered = plugins.journal.stored(ofType('dead-lettered'));
+    manual.advance(1000);
+    expect(await deadLettered).toMatchObject({ deliveryId: 1, attempts: 4 });
+    expect(second.fake.sent.map((d) => d.attempt)).toEqual([4]);
+    await systems.terminateAll();
+
+    // A third start replays the dead letter: it is not logged again.
+    const third = start('attempts-3');
+    expect((await third.outbox.deadLetters()).map((d) => d.attempts)).toEqual([4]);
+    const lines = logs.lines.filter((line) => /dead-lettered after/.test(String(line.msg)));
+    expect(lines).toHaveLength(1);
+    expect(lines[0]).toMatchObject({ deliveryId: 1, attempts: 4, reason: 'no confirmation after 4 attempts' });
   });
 });
 
