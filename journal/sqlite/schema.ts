@@ -5,13 +5,11 @@ import { SchemaVersionError } from './errors.js';
  * Schema migrations, applied in order inside one transaction each; `PRAGMA user_version` records
  * how many have run. Never edit a released migration: append a new one.
  */
-const MIGRATIONS: readonly string[] = [
-  // 1: events, per-stream metadata that survives deletion, snapshots.
-  `
-  -- ordering: one global, increasing position per event (rowid alias), for queries across streams.
-  CREATE TABLE journal_event (
-    ordering        INTEGER PRIMARY KEY,
-    persistence_id  TEXT    NOT NULL,
+/**
+ * The event table's columns after `ordering`, as version 1 made them; version 2 rebuilds the table with
+ * the same ones. Part of released migrations: never change it (a new migration alters the table).
+ */
+const EVENT_COLUMNS = `persistence_id  TEXT    NOT NULL,
     sequence_nr     INTEGER NOT NULL,
     writer_uuid     TEXT    NOT NULL,
     timestamp       INTEGER NOT NULL,
@@ -19,7 +17,15 @@ const MIGRATIONS: readonly string[] = [
     manifest        TEXT    NOT NULL,
     payload         BLOB    NOT NULL, -- declared BLOB: no affinity, JSON text stays TEXT, bytes stay BLOB
     tags            TEXT,             -- JSON array, NULL when the event has none
-    UNIQUE (persistence_id, sequence_nr)
+    UNIQUE (persistence_id, sequence_nr)`;
+
+const MIGRATIONS: readonly string[] = [
+  // 1: events, per-stream metadata that survives deletion, snapshots.
+  `
+  -- ordering: one global, increasing position per event (rowid alias), for queries across streams.
+  CREATE TABLE journal_event (
+    ordering        INTEGER PRIMARY KEY,
+    ${EVENT_COLUMNS}
   );
   -- Written when events are deleted, so the highest sequence number outlives its rows.
   CREATE TABLE journal_metadata (
@@ -43,15 +49,7 @@ const MIGRATIONS: readonly string[] = [
   `
   CREATE TABLE journal_event_v2 (
     ordering        INTEGER PRIMARY KEY AUTOINCREMENT,
-    persistence_id  TEXT    NOT NULL,
-    sequence_nr     INTEGER NOT NULL,
-    writer_uuid     TEXT    NOT NULL,
-    timestamp       INTEGER NOT NULL,
-    serializer_id   TEXT    NOT NULL,
-    manifest        TEXT    NOT NULL,
-    payload         BLOB    NOT NULL,
-    tags            TEXT,
-    UNIQUE (persistence_id, sequence_nr)
+    ${EVENT_COLUMNS}
   );
   INSERT INTO journal_event_v2 (ordering, persistence_id, sequence_nr, writer_uuid, timestamp, serializer_id, manifest, payload, tags)
     SELECT ordering, persistence_id, sequence_nr, writer_uuid, timestamp, serializer_id, manifest, payload, tags FROM journal_event;
