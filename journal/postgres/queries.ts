@@ -56,6 +56,9 @@ function statements(schema: string): QueryStatements {
         join ${schema}.journal j on j.ordering = t.ordering
         cross join ${HORIZON}
       where t.tag = $1 and t.ordering > $2 and t.ordering <= $3
+        -- The same bounds on the journal's side: without them the planner's merge join reads the journal
+        -- from its first ordering up to $2 for every page (200 ms per page at 500 000 events, not 2 ms).
+        and j.ordering > $2 and j.ordering <= $3
       order by t.ordering
       limit $4`,
     all: `

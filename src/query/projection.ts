@@ -247,7 +247,12 @@ class RunningProjection implements ProjectionHandle {
 
   async #project(signal: AbortSignal): Promise<void> {
     this.#offset = await this.store.readOffset(this.settings.name);
-    const iterator = this.settings.query(this.readJournal, this.#offset, { signal })[Symbol.asyncIterator]();
+    // The query's own signal: a run that ends for any reason ends a read still in flight, so that the
+    // iterator's return() below never waits for events that may not come.
+    const reading = new AbortController();
+    const endReading = () => reading.abort(signal.reason);
+    signal.addEventListener('abort', endReading, { once: true });
+    const iterator = this.settings.query(this.readJournal, this.#offset, { signal: reading.signal })[Symbol.asyncIterator]();
     let pending: Promise<IteratorResult<EventEnvelope>> | undefined;
     try {
       for (;;) {
@@ -264,6 +269,12 @@ class RunningProjection implements ProjectionHandle {
           if (next.done) break;
           batch.push(next.value);
         }
+        // The next page is read while this batch is handled (still one page ahead at most): a full batch
+        // would otherwise wait for the read, then the read for the batch.
+        if (pending === undefined) {
+          pending = iterator.next();
+          pending.catch(() => {});
+        }
         await this.#handle(batch, signal);
         if (signal.aborted) return;
       }
@@ -271,6 +282,9 @@ class RunningProjection implements ProjectionHandle {
       if (signal.aborted && asError(error).name === 'AbortError') return;
       throw error;
     } finally {
+      signal.removeEventListener('abort', endReading);
+      reading.abort();
+      await pending?.catch(() => undefined);
       await iterator.return?.().catch(() => undefined);
     }
   }

@@ -33,6 +33,8 @@ export const INTERNAL_STREAM_PREFIX = '@steadfast/';
 
 export class ReadJournal {
   readonly #queries: JournalQueries;
+  /** The plugin's own queries, for the statements that pass the throttle here. */
+  readonly #plugin: JournalQueries;
   readonly #decode: EventDecoder;
   readonly #pageSize: number;
   readonly #throttle: StatementThrottle;
@@ -41,6 +43,7 @@ export class ReadJournal {
   constructor(queries: JournalQueries, decode: EventDecoder, options: ReadJournalOptions = {}) {
     const settings = resolveQuerySettings(options);
     this.#decode = decode;
+    this.#plugin = queries;
     this.#pageSize = settings.pageSize;
     this.#throttle = new StatementThrottle(queries.maxConcurrentStatements ?? 4, settings.maxQueuedQueries, settings.queryThrottleTimeoutMs);
     // Every statement of every query goes through the throttle.
@@ -108,15 +111,28 @@ export class ReadJournal {
     const waiter = live ? new NewEvents(this.#tailer, { persistenceId }, options.signal) : undefined;
     try {
       checkAborted(options.signal);
-      // A current query ends with what was stored when it started.
-      const last = live ? to : Math.min(to, await this.#queries.highestSequenceNr(persistenceId));
+      // A current query ends with what was stored when it started: a first page shorter than a page is
+      // all of it, and after a full one the highest sequence number read then bounds the rest. So the
+      // short streams a burst of queries reads cost one statement each, not two.
+      let last = to;
+      let bounded = live;
       let next = Math.max(from, 1);
       while (next <= last) {
-        const page = await this.#queries.eventsByPersistenceId(persistenceId, next, last, this.#pageSize);
+        const start = next;
+        const upTo = last;
+        const page = await this.#throttle.run(() => {
+          // One stream commits in sequence order, so a read that begins now sees all the tailer's start would wake it for.
+          waiter?.readBegins();
+          return this.#plugin.eventsByPersistenceId(persistenceId, start, upTo, this.#pageSize);
+        });
         checkAborted(options.signal);
+        if (!bounded) {
+          bounded = true;
+          if (page.length === this.#pageSize) last = Math.min(to, await this.#queries.highestSequenceNr(persistenceId));
+        }
         for (const repr of page) {
           next = repr.sequenceNr + 1;
-          yield* this.#envelopes(repr);
+          for (const event of this.#decode(repr)) yield envelopeOf(repr, event);
         }
         if (page.length === this.#pageSize) continue;
         if (waiter === undefined || next > last) return;
@@ -145,7 +161,7 @@ export class ReadJournal {
         checkAborted(options.signal);
         for (const repr of rows) {
           after = repr.offset;
-          if (!repr.persistenceId.startsWith(INTERNAL_STREAM_PREFIX)) yield* this.#envelopes(repr);
+          if (!repr.persistenceId.startsWith(INTERNAL_STREAM_PREFIX)) for (const event of this.#decode(repr)) yield envelopeOf(repr, event);
         }
         if (rows.length === this.#pageSize) continue;
         if (waiter === undefined) return;
@@ -193,10 +209,12 @@ export class ReadJournal {
       waiter?.close();
     }
   }
+}
 
-  *#envelopes(repr: OrderedRepr): Generator<EventEnvelope> {
-    for (const event of this.#decode(repr)) yield new EventEnvelope(repr.offset, repr.persistenceId, repr.sequenceNr, event, repr.timestamp, repr.tags);
-  }
+// Not a generator delegated to with yield*: that costs an async-from-sync wrapper per event (about
+// 0.25 µs each, measured with node 20: a few per cent of a catch-up).
+function envelopeOf(repr: OrderedRepr, event: unknown): EventEnvelope {
+  return new EventEnvelope(repr.offset, repr.persistenceId, repr.sequenceNr, event, repr.timestamp, repr.tags);
 }
 
 /**
@@ -205,17 +223,22 @@ export class ReadJournal {
  * wait.
  */
 class NewEvents {
+  /** An event this query may want was seen (or the abort). */
   #signalled = false;
+  /** The tailer (re)read its position (`Tailer.positionKnownSince`): a read may be needed. */
+  #positionRead: number | undefined;
+  /** The tailer position in force when this query's last read began. */
+  #readSince: number | undefined;
   #wake: (() => void) | undefined;
   readonly #unsubscribe: () => void;
   readonly #onAbort: () => void;
 
   constructor(
-    tailer: Tailer,
+    private readonly tailer: Tailer,
     filter: TailFilter,
     private readonly signal: AbortSignal | undefined,
   ) {
-    this.#unsubscribe = tailer.subscribe(filter, () => this.#fire());
+    this.#unsubscribe = tailer.subscribe(filter, (positionRead) => this.#fire(positionRead));
     // An aborted query frees its subscription at once, even if nobody pulls it again.
     this.#onAbort = () => {
       this.#unsubscribe();
@@ -224,9 +247,22 @@ class NewEvents {
     signal?.addEventListener('abort', this.#onAbort, { once: true });
   }
 
+  /**
+   * The query's read begins now (as the statement runs): a wake-up for a tailer position already known
+   * now is spent. Only for reads that see everything at or below the tailer's position (by
+   * persistenceId); a by-offset read may stop short of it at the commit horizon.
+   */
+  readBegins(): void {
+    const since = this.tailer.positionKnownSince;
+    if (since === undefined) return;
+    this.#readSince = since;
+    if (this.#positionRead !== undefined && this.#positionRead <= since) this.#positionRead = undefined;
+  }
+
   async next(): Promise<void> {
-    if (!this.#signalled) await new Promise<void>((resolve) => (this.#wake = resolve));
+    if (!this.#signalled && this.#positionRead === undefined) await new Promise<void>((resolve) => (this.#wake = resolve));
     this.#signalled = false;
+    this.#positionRead = undefined;
     checkAborted(this.signal);
   }
 
@@ -236,8 +272,10 @@ class NewEvents {
     this.#wake = undefined;
   }
 
-  #fire(): void {
-    this.#signalled = true;
+  #fire(positionRead?: number): void {
+    if (positionRead === undefined) this.#signalled = true;
+    else if (this.#readSince !== undefined && this.#readSince >= positionRead) return;
+    else this.#positionRead = positionRead;
     const wake = this.#wake;
     this.#wake = undefined;
     wake?.();

@@ -15,7 +15,11 @@ import type { StatementThrottle } from './statement-throttle.js';
 /** What a live query waits for: one stream, one tag, or any event. */
 export type TailFilter = { readonly persistenceId: string } | { readonly tag: string } | 'any';
 
-type Listener = () => void;
+/**
+ * Called on a new event of the filter, or with `startedAt` when the tailer has (re)read its position:
+ * a subscriber whose own read began after that (`Tailer.positionKnownSince`) has seen all it would say.
+ */
+type Listener = (startedAt?: number) => void;
 
 export class Tailer {
   readonly #byId = new Map<string, Set<Listener>>();
@@ -23,6 +27,8 @@ export class Tailer {
   readonly #any = new Set<Listener>();
   #subscribers = 0;
   #position: number | undefined;
+  /** Counts the times the position was read; what `positionKnownSince` hands out. */
+  #epoch = 0;
   #running = false;
   #signalled = false;
   #wake: (() => void) | undefined;
@@ -34,10 +40,21 @@ export class Tailer {
     private readonly pageSize: number,
   ) {}
 
+  /**
+   * Which reading of the tailer's position is in force now, or undefined while it is being read. A
+   * query's read that begins while it is defined sees every event at or below that position, so the
+   * wake-up the tailer sends with that same reading tells it nothing (a statement that begins later sees
+   * what committed before). With thousands of live queries starting at once, this spares each a second
+   * read.
+   */
+  get positionKnownSince(): number | undefined {
+    return this.#position === undefined ? undefined : this.#epoch;
+  }
+
   /** Calls `listener` whenever an event matching `filter` was seen; returns the function that ends it. */
   subscribe(filter: TailFilter, listener: Listener): () => void {
     const set = filter === 'any' ? this.#any : 'tag' in filter ? setIn(this.#byTag, filter.tag) : setIn(this.#byId, filter.persistenceId);
-    const subscription = () => listener();
+    const subscription: Listener = (startedAt) => listener(startedAt);
     set.add(subscription);
     this.#subscribers++;
     if (!this.#running) void this.#run();
@@ -62,7 +79,7 @@ export class Tailer {
           if (this.#position === undefined) {
             this.#position = await this.throttle.run(() => this.queries.highestOffset());
             // Anything between a subscriber's last read and this position would otherwise go unnoticed.
-            this.#notifyAll();
+            this.#notifyAll(++this.#epoch);
           }
           const rows = await this.throttle.run(() => this.queries.allEvents(this.#position!, Number.MAX_SAFE_INTEGER, this.pageSize));
           for (const row of rows) {
@@ -86,10 +103,11 @@ export class Tailer {
     if (this.#subscribers > 0) void this.#run();
   }
 
-  #notifyAll(): void {
-    for (const set of this.#byId.values()) set.forEach(call);
-    for (const set of this.#byTag.values()) set.forEach(call);
-    this.#any.forEach(call);
+  #notifyAll(startedAt?: number): void {
+    const wake = (listener: Listener) => listener(startedAt);
+    for (const set of this.#byId.values()) set.forEach(wake);
+    for (const set of this.#byTag.values()) set.forEach(wake);
+    this.#any.forEach(wake);
   }
 
   #nextSignal(): Promise<void> {

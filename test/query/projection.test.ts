@@ -111,6 +111,22 @@ describe('startProjection', () => {
     expect(projection.state).toBe('stopped');
   });
 
+  it('stops when the newest event fails for good, although its query is waiting for more', async () => {
+    const { system } = testSystem();
+    const account = system.actorOf(() => new Account('acc-fail-last'));
+    await deposit(account, 1, 2);
+    const projection = startProjection(system, {
+      name: 'strict-last',
+      query: byTag,
+      retry: { maxRetries: 1, minBackoffMs: 5 },
+      handler: (envelope) => {
+        if (amountOf(envelope) === 2) throw new Error('cannot project 2');
+      },
+    });
+    await expect(projection.done).rejects.toBeInstanceOf(ProjectionFailedError);
+    expect(projection.state).toBe('stopped');
+  });
+
   it('skips and records an event that keeps failing when onFailure is "skip", and goes on; a transient failure is retried and applied once', async () => {
     const plugins = memoryPlugins();
     const { system } = testSystem(plugins);

@@ -44,7 +44,7 @@ async function collect<T>(iterable: AsyncIterable<T>): Promise<T[]> {
 
 /** Counts what the ReadJournal asks of the journal's queries. */
 function counted(inner: JournalQueries, overrides: Partial<Pick<JournalQueries, 'pollIntervalMs' | 'maxConcurrentStatements'>> = {}) {
-  const counts = { pages: 0, subscriptions: 0, byPersistenceId: 0, allEvents: 0 };
+  const counts = { pages: 0, subscriptions: 0, byPersistenceId: 0, allEvents: 0, highestSequenceNr: 0 };
   const queries: JournalQueries = {
     pollIntervalMs: overrides.pollIntervalMs ?? inner.pollIntervalMs,
     maxConcurrentStatements: overrides.maxConcurrentStatements,
@@ -64,7 +64,10 @@ function counted(inner: JournalQueries, overrides: Partial<Pick<JournalQueries, 
     },
     persistenceIds: (...args) => inner.persistenceIds(...args),
     highestOffset: () => inner.highestOffset(),
-    highestSequenceNr: (persistenceId) => inner.highestSequenceNr(persistenceId),
+    highestSequenceNr: (persistenceId) => {
+      counts.highestSequenceNr++;
+      return inner.highestSequenceNr(persistenceId);
+    },
     onEventsWritten: (listener) => {
       counts.subscriptions++;
       const unsubscribe = inner.onEventsWritten(listener);
@@ -159,6 +162,27 @@ describe('ReadJournal', () => {
     await iterator.return?.();
   });
 
+  it('reads a short stream with one statement; a longer one is bounded by its highest sequence number after the first page', async () => {
+    const { journal } = memoryPlugins();
+    const { system } = testSystem({ journal });
+    const short = system.actorOf(() => new Ledger('short'));
+    for (let i = 1; i <= 5; i++) await post(short, i);
+    const long = system.actorOf(() => new Ledger('long'));
+    for (let i = 1; i <= 25; i++) await post(long, i);
+    const { queries, counts } = counted(journal.queries());
+    const readJournal = new ReadJournal(queries, json, { pageSize: 10 });
+    expect((await collect(readJournal.currentEventsByPersistenceId('short'))).map((envelope) => envelope.sequenceNr)).toEqual([1, 2, 3, 4, 5]);
+    expect(counts).toMatchObject({ byPersistenceId: 1, highestSequenceNr: 0 });
+    // Events written while the query runs, after its first page, are not part of it.
+    const seen: number[] = [];
+    for await (const envelope of readJournal.currentEventsByPersistenceId('long')) {
+      seen.push(envelope.sequenceNr);
+      if (envelope.sequenceNr === 1) for (let i = 26; i <= 30; i++) await post(long, i);
+    }
+    expect(seen).toEqual(Array.from({ length: 25 }, (_, i) => i + 1));
+    expect(counts).toMatchObject({ byPersistenceId: 4, highestSequenceNr: 1 });
+  });
+
   it('frees a live query’s subscription when the loop is left, and at once when it is aborted', async () => {
     const { journal } = memoryPlugins();
     const { system } = testSystem({ journal });
@@ -222,6 +246,40 @@ describe('ReadJournal', () => {
     await Promise.all(following);
   });
 
+  it('starts many live queries at once with one read each: the tailer’s start wakes only those that read before it knew its position', async () => {
+    const { journal } = memoryPlugins();
+    const { system } = testSystem({ journal });
+    const ids = Array.from({ length: 1000 }, (_, i) => `start-${i}`);
+    await Promise.all(
+      ids.map((id) =>
+        post(
+          system.actorOf(() => new Ledger(id)),
+          1,
+        ),
+      ),
+    );
+    const { queries, counts } = counted(journal.queries(), { pollIntervalMs: 10 });
+    const readJournal = new ReadJournal(queries, json, { maxQueuedQueries: 2000 });
+    const controller = new AbortController();
+    let caughtUp = 0;
+    const following = ids.map(async (id) => {
+      try {
+        for await (const _ of readJournal.eventsByPersistenceId(id, 0, Number.MAX_SAFE_INTEGER, { signal: controller.signal })) caughtUp++;
+      } catch (error) {
+        if ((error as Error).name !== 'AbortError') throw error;
+      }
+    });
+    await expect.poll(() => caughtUp).toBe(ids.length);
+    // Ten polls of the tailer later nothing is left to read; only the few reads that ran beside the tailer's first statement ran twice.
+    const polls = counts.allEvents;
+    await expect.poll(() => counts.allEvents).toBeGreaterThanOrEqual(polls + 10);
+    expect(readJournal.queuedQueries).toBe(0);
+    expect(counts.byPersistenceId).toBeGreaterThanOrEqual(ids.length);
+    expect(counts.byPersistenceId).toBeLessThanOrEqual(ids.length + 8);
+    controller.abort();
+    await Promise.all(following);
+  });
+
   it('throttles statements: past maxQueuedQueries a query fails at once, a queued one after queryThrottleTimeoutMs', async () => {
     const { journal } = memoryPlugins();
     const inner = journal.queries();
@@ -231,11 +289,11 @@ describe('ReadJournal', () => {
       ...inner,
       pollIntervalMs: inner.pollIntervalMs,
       maxConcurrentStatements: 1,
-      highestSequenceNr: async (persistenceId) => {
+      highestSequenceNr: inner.highestSequenceNr.bind(inner),
+      eventsByPersistenceId: async (...args) => {
         await gate;
-        return inner.highestSequenceNr(persistenceId);
+        return inner.eventsByPersistenceId(...args);
       },
-      eventsByPersistenceId: inner.eventsByPersistenceId.bind(inner),
       eventsByTag: inner.eventsByTag.bind(inner),
       allEvents: inner.allEvents.bind(inner),
       persistenceIds: inner.persistenceIds.bind(inner),
