@@ -19,6 +19,13 @@ import type { PoolHandle } from './pool.js';
 import { readHighest, type ReadStatements } from './read-path.js';
 import { payloadOf, ROW_TYPES, toSafeNumber } from './row-codec.js';
 
+/**
+ * How many of the newest rows liveStartOffset looks at for one not yet past the horizon: rows written
+ * behind a transaction that stays open longer than that many writes may be found only by the next
+ * event of their tag (see README, "Ordering guarantees").
+ */
+const LIVE_START_WINDOW = 10_000;
+
 /** How often live queries look for events other processes wrote. */
 const POLL_INTERVAL_MS = 500;
 
@@ -39,6 +46,7 @@ interface QueryStatements {
   readonly all: string;
   readonly ids: string;
   readonly highestOffset: string;
+  readonly liveStartOffset: string;
 }
 
 function statements(schema: string): QueryStatements {
@@ -77,6 +85,14 @@ function statements(schema: string): QueryStatements {
       )
       select id from ids where id is not null limit $2`,
     highestOffset: `select coalesce(max(ordering), 0)::text from ${schema}.journal`,
+    // Just below the oldest row that is visible but not yet past the horizon, looked for among the
+    // newest rows (an index scan from the top); the newest ordering when there is none.
+    liveStartOffset: `
+      select coalesce(
+        (select min(r.ordering) - 1 from (select ordering, tx_id from ${schema}.journal order by ordering desc limit ${LIVE_START_WINDOW}) r, ${HORIZON}
+          where r.tx_id >= x.horizon),
+        (select max(ordering) from ${schema}.journal),
+        0)::text`,
   };
 }
 
@@ -177,6 +193,12 @@ export class PostgresQueries implements JournalQueries {
   async highestOffset(): Promise<number> {
     await this.ready();
     const result = await this.pool.query<[string]>({ text: this.#statements.highestOffset, rowMode: 'array', types: ROW_TYPES });
+    return toSafeNumber(result.rows[0]![0], 'ordering');
+  }
+
+  async liveStartOffset(): Promise<number> {
+    await this.ready();
+    const result = await this.pool.query<[string]>({ text: this.#statements.liveStartOffset, rowMode: 'array', types: ROW_TYPES });
     return toSafeNumber(result.rows[0]![0], 'ordering');
   }
 

@@ -33,6 +33,12 @@ export interface JournalQueries {
   /** The highest offset a reader may see now (0 for an empty store): where a `current*` query ends. */
   highestOffset(): Promise<number>;
   /**
+   * Where a live reader may start following new events without skipping one that is still to become
+   * readable (below `highestOffset()` when a store makes rows visible out of order, as PostgreSQL's
+   * commit horizon does). Default: `highestOffset()`.
+   */
+  liveStartOffset?(): Promise<number>;
+  /**
    * Calls `listener` whenever events may have become readable (written here, or seen written by another
    * process). A hint, not a delivery: live queries read after it and also poll, so a lost signal only
    * delays them. Returns the function that unsubscribes.

@@ -57,6 +57,7 @@ export class ReadJournal {
       persistenceIds: (...args) => throttle.run(() => queries.persistenceIds(...args)),
       highestSequenceNr: (...args) => throttle.run(() => queries.highestSequenceNr(...args)),
       highestOffset: () => throttle.run(() => queries.highestOffset()),
+      liveStartOffset: () => throttle.run(() => queries.liveStartOffset?.() ?? queries.highestOffset()),
       onEventsWritten: (listener) => queries.onEventsWritten(listener),
     };
     this.#tailer = new Tailer(queries, throttle, this.#pageSize);
@@ -177,7 +178,7 @@ export class ReadJournal {
     try {
       checkAborted(options.signal);
       // Live: the ids stored so far, then the ids of events written after that point, each once.
-      const start = live ? await this.#queries.highestOffset() : 0;
+      const start = live ? await this.#queries.liveStartOffset!() : 0;
       const seen = live ? new Set<string>() : undefined;
       let afterId: string | undefined;
       for (;;) {

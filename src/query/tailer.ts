@@ -77,7 +77,7 @@ export class Tailer {
       while (this.#subscribers > 0) {
         try {
           if (this.#position === undefined) {
-            this.#position = await this.throttle.run(() => this.queries.highestOffset());
+            this.#position = await this.throttle.run(() => this.queries.liveStartOffset?.() ?? this.queries.highestOffset());
             // Anything between a subscriber's last read and this position would otherwise go unnoticed.
             this.#notifyAll(++this.#epoch);
           }

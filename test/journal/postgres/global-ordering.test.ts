@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type pg from 'pg';
 import { postgresJournal, type PostgresJournal } from '../../../journal/postgres/index.js';
-import type { EventEnvelope, OrderedRepr } from '../../../src/index.js';
+import type { EventEnvelope, JournalQueries, OrderedRepr } from '../../../src/index.js';
 import { MAX_SEQUENCE_NR, ReadJournal } from '../../../src/index.js';
 import { advisoryLockKey } from '../../../journal/postgres/sql-names.js';
 import { eventualValue } from '../../support/eventually.js';
@@ -69,6 +69,63 @@ describe.runIf(pgr)('global ordering (the queries: all events, events by tag)', 
     } finally {
       await client.query('rollback').catch(() => {});
       client.release();
+    }
+  });
+
+  it('a live by-tag query that stopped at an open transaction yields its row once it commits, with no later event to wake it', async () => {
+    const late = pid('stall-late');
+    const early = pid('stall-early');
+    const tag = pid('stall');
+    const reader = postgresJournal({ connectionString: pgr!.connectionString, schema, applicationName: appName('stall-reader') });
+    const client = await pgr!.admin.connect();
+    try {
+      await reader.start();
+      // A writer bypassing the journal's lock holds a low ordering open; a journal write commits above it.
+      await client.query('begin');
+      const inserted = await client.query<{ ordering: string }>(
+        `insert into "${schema}".journal (persistence_id, sequence_nr, writer_uuid, timestamp_ms, serializer_id, manifest, payload_json, tags)
+         values ($1, 1, 'raw', 0, 'json', 'M', '{}', $2) returning ordering`,
+        [late, `{${tag}}`],
+      );
+      await client.query(`insert into "${schema}".event_tags (tag, ordering) values ($1, $2)`, [tag, inserted.rows[0]!.ordering]);
+      expect((await journal.writeMessages([write(early, 1, 1, { tags: [tag] })]))[0]!.status).toBe('ok');
+      // Counts the query's page reads and the tailer's start, to commit only once both happened.
+      const inner = reader.queries();
+      let pages = 0;
+      let tailerStarted = false;
+      const counted: JournalQueries = {
+        ...inner,
+        pollIntervalMs: inner.pollIntervalMs,
+        maxConcurrentStatements: inner.maxConcurrentStatements,
+        eventsByTag: async (...args) => {
+          const rows = await inner.eventsByTag(...args);
+          pages++;
+          return rows;
+        },
+        liveStartOffset: async () => {
+          const offset = await inner.liveStartOffset!();
+          tailerStarted = true;
+          return offset;
+        },
+        eventsByPersistenceId: inner.eventsByPersistenceId.bind(inner),
+        allEvents: inner.allEvents.bind(inner),
+        persistenceIds: inner.persistenceIds.bind(inner),
+        highestSequenceNr: inner.highestSequenceNr.bind(inner),
+        highestOffset: inner.highestOffset.bind(inner),
+        onEventsWritten: inner.onEventsWritten.bind(inner),
+      };
+      const iterator = new ReadJournal(counted, () => [null]).eventsByTag(tag, 0, { signal: AbortSignal.timeout(30_000) })[Symbol.asyncIterator]();
+      const first = iterator.next();
+      // The query has read (cut before the open row, so nothing) and waits; its tailer has started.
+      await eventualValue(async () => (pages >= 1 && tailerStarted ? true : undefined), 'the first read and the tailer start');
+      await client.query('commit');
+      // Nothing else is written: only the tailer, which must not have started past the open row, can wake it.
+      expect([(await first).value!.persistenceId, (await iterator.next()).value!.persistenceId]).toEqual([late, early]);
+      await iterator.return?.();
+    } finally {
+      await client.query('rollback').catch(() => {});
+      client.release();
+      await reader.close();
     }
   });
 
