@@ -7,6 +7,8 @@
  * maxUnconfirmedBytes 256 MiB. The 100 KB run is a child process of its own, so that its RSS is its own.
  */
 import { spawn } from 'node:child_process';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -15,6 +17,7 @@ import { fileURLToPath } from 'node:url';
 import pino from 'pino';
 import { ActorSystem, MaxUnconfirmedMessagesExceededError, Outbox, type DeliveryTransport, type Destination } from '../src/index.js';
 import { sqliteJournal, sqliteSnapshotStore } from '../journal/sqlite/index.js';
+import { httpTransport } from '../delivery/http/index.js';
 import { Confirmer, Silent } from './delivery.bench.js';
 import type { Benchmark, BenchResult } from './harness.js';
 
@@ -171,14 +174,28 @@ function countingSnapshotFailures(): { logger: pino.Logger; failures(): number }
   return { logger, failures: () => failures };
 }
 
-function openSqlite(name: string, path: string, logger: pino.Logger): ActorSystem {
-  return ActorSystem.create(name, { journal: sqliteJournal({ path }), snapshotStore: sqliteSnapshotStore({ path }), logger });
+/** A local port nothing listens on: every request to it is refused at once. */
+async function refusingPort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  await new Promise<void>((resolve) => server.close(() => resolve()));
+  return port;
 }
 
-/** Child: 100 KB payloads to a destination that never answers (nothing lives at the path), past the byte budget. */
+/**
+ * Child: 100 KB payloads over HTTP to a destination that is down (its port refuses), past the byte
+ * budget, as the service sends them.
+ */
 async function sendLargePayloads(path: string, count: number): Promise<SendReport> {
   const snapshots = countingSnapshotFailures();
-  const system = openSqlite('bench-large', path, snapshots.logger);
+  const system = ActorSystem.create('bench-large', {
+    journal: sqliteJournal({ path }),
+    snapshotStore: sqliteSnapshotStore({ path }),
+    logger: snapshots.logger,
+    transports: [httpTransport()],
+  });
+  const destination = { transport: 'http' as const, url: `http://127.0.0.1:${await refusingPort()}/down` };
   const rss = rssSampler();
   try {
     const outbox = Outbox.start(system, { redeliverInterval: 1000, redeliveryBackoff: { maxInterval: 60_000 }, snapshotEvery: 1000 });
@@ -188,9 +205,7 @@ async function sendLargePayloads(path: string, count: number): Promise<SendRepor
     for (let sent = 0; sent < count; sent += 100) {
       // Parsed, as the service gets them from request bodies: every payload its own string.
       const results = await Promise.allSettled(
-        Array.from({ length: Math.min(100, count - sent) }, (_, i) =>
-          outbox.send('/user/nobody', JSON.parse(JSON.stringify({ n: sent + i, text })) as { n: number; text: string }),
-        ),
+        Array.from({ length: Math.min(100, count - sent) }, (_, i) => outbox.send(destination, JSON.parse(JSON.stringify({ n: sent + i, text })) as { n: number; text: string })),
       );
       for (const result of results) {
         if (result.status === 'fulfilled') accepted++;
@@ -208,7 +223,12 @@ async function sendLargePayloads(path: string, count: number): Promise<SendRepor
 
 /** Child: a restart on the file the sends left; the payloads come back from the journal. */
 async function recoverLargePayloads(path: string): Promise<RecoveryReport> {
-  const system = openSqlite('bench-large-2', path, silent);
+  const system = ActorSystem.create('bench-large-2', {
+    journal: sqliteJournal({ path }),
+    snapshotStore: sqliteSnapshotStore({ path }),
+    logger: silent,
+    transports: [httpTransport()],
+  });
   const rss = rssSampler();
   try {
     const started = performance.now();

@@ -5,6 +5,7 @@ import { SaveSnapshotFailure, SaveSnapshotSuccess } from '../src/persistence/pro
 import { AtLeastOnceDeliverySemantic } from './at-least-once-delivery-semantic.js';
 import { resolveDeliverySettings, type AtLeastOnceDeliverySettings } from './delivery-settings.js';
 import type { DeliveryInfo, DeliveryRecord } from './delivery-record.js';
+import { heldValue } from './held-message.js';
 import { describeDestination, validateDestination, type Destination } from './destination.js';
 import { DeliveryAttemptsExhausted, UnconfirmedWarning, type AtLeastOnceDeliverySnapshot, type DeliveryNotice } from './messages.js';
 import { SenderIdentities, type SenderIdentity } from './sender-identity.js';
@@ -237,9 +238,9 @@ export abstract class AtLeastOnceDeliveryActor<Command = unknown, Event = unknow
   readonly #send = (record: DeliveryRecord): void => {
     const destination = record.destination;
     if (typeof destination === 'string') {
-      this.context.system.actorSelection(destination).tell(record.message, this.self);
+      this.context.system.actorSelection(destination).tell(heldValue(record.held), this.self);
     } else if (isActorRef(destination)) {
-      destination.tell(record.message, this.self);
+      destination.tell(heldValue(record.held), this.self);
     } else {
       this.#sendOverTransport(record, destination);
     }

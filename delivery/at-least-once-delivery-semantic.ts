@@ -12,6 +12,7 @@ import { describeRecord, newRecord, toInfo, type DeliveryInfo, type DeliveryReco
 import { validateDestination, type Destination } from './destination.js';
 import { DeliveryIdsExhaustedError, DeliveryStateDeletionError, MaxUnconfirmedMessagesExceededError } from './errors.js';
 import type { AtLeastOnceDeliverySnapshot, DeliveryAttemptsExhausted, UnconfirmedDelivery } from './messages.js';
+import { SerializedMessage } from './held-message.js';
 import { SenderIdentity } from './sender-identity.js';
 import type { JsonValue, OutboundDelivery } from './transport.js';
 
@@ -150,13 +151,18 @@ export class AtLeastOnceDeliverySemantic {
     if (!this.#resolveKey(record)) return undefined;
     // Map order is delivery-id order (ids are appended ascending; snapshots are restored sorted).
     const oldestUnconfirmedId = this.#deliveries.keys().next().value ?? record.deliveryId;
+    const { held } = record;
+    const attempt = { senderId: record.senderId!, deliveryId: record.deliveryId, confirmationToken: record.token, attempt: record.attempt, oldestUnconfirmedId };
+    if (!(held instanceof SerializedMessage)) return { ...attempt, message: held as JsonValue };
+    // The transport sends the bytes; `message` is parsed only for one that reads it (a manifest function).
+    let parsed: JsonValue | undefined;
     return {
-      senderId: record.senderId!,
-      deliveryId: record.deliveryId,
-      message: record.message as JsonValue,
-      confirmationToken: record.token,
-      attempt: record.attempt,
-      oldestUnconfirmedId,
+      ...attempt,
+      messageJson: held.json,
+      get message(): JsonValue {
+        parsed ??= held.value();
+        return parsed;
+      },
     };
   }
 
@@ -188,19 +194,17 @@ export class AtLeastOnceDeliverySemantic {
   snapshot(): AtLeastOnceDeliverySnapshot {
     return {
       currentDeliveryId: this.#currentDeliveryId,
-      unconfirmedDeliveries: [...this.#deliveries.values()].map((record) =>
+      unconfirmedDeliveries: [...this.#deliveries.values()].map((record) => {
         // The key goes with the delivery: restored on another day, on the bare-library defaults even
         // into a journal that forgot the identity, it is sent under the key it was first sent with.
-        record.senderId !== undefined
-          ? { deliveryId: record.deliveryId, destination: record.plainDestination, message: record.message as JsonValue, senderId: record.senderId, attempt: record.attempt }
-          : {
-              deliveryId: record.deliveryId,
-              destination: record.plainDestination,
-              message: record.message as JsonValue,
-              createdAtSequenceNr: record.createdAtSequenceNr,
-              attempt: record.attempt,
-            },
-      ),
+        const key = record.senderId !== undefined ? { senderId: record.senderId } : { createdAtSequenceNr: record.createdAtSequenceNr };
+        const entry = { deliveryId: record.deliveryId, destination: record.plainDestination, ...key, attempt: record.attempt };
+        const { held } = record;
+        if (!(held instanceof SerializedMessage)) return { ...entry, message: held as JsonValue };
+        // Parsed when read (saving the snapshot reads it), so a caller that saves the payload
+        // elsewhere, as the outbox does for most, never parses it.
+        return Object.defineProperty(entry, 'message', { enumerable: true, get: () => held.value() }) as typeof entry & { readonly message: JsonValue };
+      }),
     };
   }
 

@@ -3,6 +3,7 @@
  * to operators (`DeliveryInfo`, with attempts and times) and to the actor (`UnconfirmedDelivery`).
  */
 import { toPlainDestination, type Destination, type PlainDestination } from './destination.js';
+import { heldValue, holdMessage } from './held-message.js';
 import type { UnconfirmedDelivery } from './messages.js';
 
 /** One unconfirmed delivery as operators see it. Times are wall-clock ms (undefined: not sent yet). */
@@ -18,7 +19,8 @@ export interface DeliveryRecord {
   readonly deliveryId: number;
   readonly destination: Destination;
   readonly plainDestination: PlainDestination;
-  readonly message: unknown;
+  /** The message as held between attempts (`held-message.ts`): read it with `heldValue`. */
+  readonly held: unknown;
   attempt: number;
   /** Monotonic time (performance.now) when the next send is due: wall-clock jumps cannot cause storms or stalls. */
   dueAt: number;
@@ -49,7 +51,7 @@ export function newRecord(
     deliveryId,
     destination,
     plainDestination: toPlainDestination(destination),
-    message,
+    held: holdMessage(destination, message),
     attempt: 0,
     dueAt: Number.NEGATIVE_INFINITY,
     firstAttemptAt: undefined,
@@ -65,18 +67,20 @@ export function newRecord(
 }
 
 export function toInfo(record: DeliveryRecord): DeliveryInfo {
-  return {
+  const info = {
     deliveryId: record.deliveryId,
     destination: record.plainDestination,
-    message: record.message,
     attempt: record.attempt,
     firstAttemptAt: record.firstAttemptAt,
     lastAttemptAt: record.lastAttemptAt,
     lastError: record.lastError,
     exhausted: record.exhausted,
   };
+  // Read when it is read: listing thousands of deliveries to count or page them parses none.
+  const { held } = record;
+  return Object.defineProperty(info, 'message', { enumerable: true, get: () => heldValue(held) }) as typeof info & { readonly message: unknown };
 }
 
 export function describeRecord(record: DeliveryRecord): UnconfirmedDelivery {
-  return { deliveryId: record.deliveryId, destination: record.plainDestination, message: record.message, attempt: record.attempt };
+  return { deliveryId: record.deliveryId, destination: record.plainDestination, message: heldValue(record.held), attempt: record.attempt };
 }

@@ -56,6 +56,11 @@ export interface OutboundDelivery {
   /** What `deliver`'s factory produced for this delivery id (plain data). */
   readonly message: JsonValue;
   /**
+   * `message` as JSON in UTF-8, when the sender holds it serialized (large messages: held-message.ts).
+   * Send these bytes rather than serializing `message` again; reading `message` parses them.
+   */
+  readonly messageJson?: Buffer | undefined;
+  /**
    * Proof of receipt: a receiver that confirms by message (a reply) echoes it, and only a confirmation
    * with the right token counts (`TransportContext.confirmReceived`). Undefined for deliveries made
    * before the sender had an identity.

@@ -197,7 +197,7 @@ export class AmqpTransport implements DeliveryTransport {
     let manifest: string;
     try {
       target = resolveDestination(destination);
-      content = Buffer.from(JSON.stringify(delivery.message));
+      content = delivery.messageJson ?? Buffer.from(JSON.stringify(delivery.message));
       manifest = this.options.manifest(delivery.message, destination as AmqpDestination);
     } catch (error) {
       return Promise.reject(error);

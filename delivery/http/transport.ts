@@ -90,7 +90,7 @@ export class HttpTransport implements DeliveryTransport {
   }
 
   #request(target: ResolvedHttpDestination, delivery: OutboundDelivery, timeoutMs: number): Promise<number> {
-    const body = Buffer.from(JSON.stringify(delivery.message));
+    const body = delivery.messageJson ?? Buffer.from(JSON.stringify(delivery.message));
     const isHttps = target.url.protocol === 'https:';
     const headers: http.OutgoingHttpHeaders = {
       ...target.headers,

@@ -14,7 +14,7 @@ import type { AtLeastOnceDeliveryActor } from '../at-least-once-delivery-actor.j
 import { IdempotencyKeyReusedError, MaxUnconfirmedBytesExceededError, MaxUnconfirmedMessagesExceededError } from '../errors.js';
 import type { OutboxRecords } from './outbox-records.js';
 import type { OutboxEvent, OutboxSend, SendAccepted } from './outbox-protocol.js';
-import { payloadBytes } from './unconfirmed-payloads.js';
+import { jsonByteLength } from '../json-byte-length.js';
 
 /** What admission reads of the delivering actor. */
 export type AdmittingActor = Pick<AtLeastOnceDeliveryActor, 'persistenceId' | 'unconfirmedCount' | 'maxUnconfirmedMessages'>;
@@ -52,7 +52,7 @@ export class DeliveryAdmission {
         return undefined;
       }
     }
-    const bytes = payloadBytes(command.payload);
+    const bytes = jsonByteLength(command.payload);
     if (this.#refusedOverLimit(1, bytes, sender)) return undefined;
     if (key !== undefined) this.records.keys.markPending(key, requestHash);
     this.#deliveries++;
@@ -95,7 +95,7 @@ export class DeliveryAdmission {
   rejected(event: Extract<OutboxEvent, { type: 'accepted' | 'redriven' }>, cause: Error, sender: ActorRef): void {
     if (event.type === 'accepted') {
       this.#deliveries--;
-      this.#bytes -= payloadBytes(event.payload);
+      this.#bytes -= jsonByteLength(event.payload);
       sender.tell(new StatusFailure(cause));
       const key = event.idempotencyKey;
       if (key !== undefined) for (const waiter of this.records.keys.settle(key)) waiter.tell(new StatusFailure(cause));
@@ -137,7 +137,7 @@ export class DeliveryAdmission {
     let bytes = 0;
     for (const id of deliveryIds) {
       const dead = this.records.deadLetters.get(id);
-      if (dead) bytes += payloadBytes(dead.payload);
+      if (dead) bytes += jsonByteLength(dead.payload);
     }
     return bytes;
   }

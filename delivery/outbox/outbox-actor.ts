@@ -8,11 +8,11 @@ import { DeliveryNotDeadLetteredError } from '../errors.js';
 import { DeliveryAttemptsExhausted, DeliveryConfirmed, UnconfirmedWarning, type DeliveryNotice } from '../messages.js';
 import { ConfirmationBatch } from './confirmation-batch.js';
 import { DeliveryAdmission } from './delivery-admission.js';
-import { messageFor, payloadOf, withPayloads } from './envelopes.js';
+import { messageFor, payloadOf } from './envelopes.js';
 import { OutboxQueries } from './outbox-queries.js';
 import { OutboxRecords } from './outbox-records.js';
 import { SnapshotPayloadReader, snapshotDeliveries } from './outbox-snapshot-deliveries.js';
-import { payloadBytes } from './unconfirmed-payloads.js';
+import { jsonByteLength } from '../json-byte-length.js';
 import {
   OutboxCancel,
   OutboxDeliveryStatus,
@@ -264,7 +264,7 @@ export class OutboxActor extends AtLeastOnceDeliveryActor<OutboxCommand, OutboxE
         records.accepted++;
         deliveryId = this.deliver(event.destination, (id) => messageFor(this.persistenceId, event.destination, id, event.payload));
         // lastSequenceNr is this event's, live and in replay: the snapshot can reference the payload here.
-        records.payloads.added(deliveryId, acceptedBytes ?? payloadBytes(event.payload), this.lastSequenceNr);
+        records.payloads.added(deliveryId, acceptedBytes ?? jsonByteLength(event.payload), this.lastSequenceNr);
         if (event.idempotencyKey !== undefined) records.keys.remember(event.idempotencyKey, deliveryId, event.requestHash);
         break;
       }
@@ -303,7 +303,7 @@ export class OutboxActor extends AtLeastOnceDeliveryActor<OutboxCommand, OutboxE
           if (!dead) continue;
           const newId = this.deliver(dead.destination, (assigned) => messageFor(this.persistenceId, dead.destination, assigned, dead.payload));
           // No event holds this payload any more (the `redriven` event names ids only): snapshots carry it inline.
-          records.payloads.added(newId, payloadBytes(dead.payload), undefined);
+          records.payloads.added(newId, jsonByteLength(dead.payload), undefined);
           records.deadLetters.redriven(id, newId);
         }
         break;
@@ -323,9 +323,8 @@ export class OutboxActor extends AtLeastOnceDeliveryActor<OutboxCommand, OutboxE
 
   #maybeSnapshot(): void {
     if (!this.#snapshots.takeIfDue()) return;
-    const current = this.getDeliverySnapshot();
     const { delivery, needsFrom } = snapshotDeliveries(
-      { currentDeliveryId: current.currentDeliveryId, unconfirmedDeliveries: withPayloads(current.unconfirmedDeliveries) },
+      this.getDeliverySnapshot(),
       this.#records.payloads,
       this.lastSequenceNr,
       this.#snapshots.every,

@@ -46,7 +46,11 @@ export class OutboxQueries {
   }
 
   page(command: OutboxListPage): OutboxPage<InFlight> | OutboxPage<DeadLetteredDelivery> {
-    if (command.what === 'in-flight') return pageOf(withPayloads(this.actor.unconfirmedDeliveries()), command.after, command.limit);
+    if (command.what === 'in-flight') {
+      // Paged before the payloads are read: a large one is parsed from its bytes when read (held-message.ts).
+      const page = pageOf(this.actor.unconfirmedDeliveries(), command.after, command.limit);
+      return { ...page, items: withPayloads(page.items) };
+    }
     return pageOf(this.records.deadLetters.list(), command.after, command.limit);
   }
 

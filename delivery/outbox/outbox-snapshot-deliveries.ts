@@ -13,9 +13,11 @@ import type { AtLeastOnceDeliveryActor } from '../at-least-once-delivery-actor.j
 import type { AtLeastOnceDeliverySnapshot } from '../messages.js';
 import { SnapshotPayloadMissingError } from '../errors.js';
 import type { JsonValue } from '../transport.js';
-import { messageFor } from './envelopes.js';
+import { messageFor, payloadOf } from './envelopes.js';
 import type { OutboxSnapshot, OutboxSnapshotDelivery } from './outbox-protocol.js';
-import { payloadBytes, type UnconfirmedPayloads } from './unconfirmed-payloads.js';
+import { holdMessage, SerializedMessage } from '../held-message.js';
+import { jsonByteLength } from '../json-byte-length.js';
+import type { UnconfirmedPayloads } from './unconfirmed-payloads.js';
 
 /** Bytes of old payloads one snapshot may carry inline so that they stop pinning the journal. */
 export const MAX_INLINE_PAYLOAD_BYTES = 1024 * 1024;
@@ -26,33 +28,52 @@ export interface SnapshotDeliveries {
   readonly needsFrom: number;
 }
 
-/** `plain`: getDeliverySnapshot() with envelopes replaced by payloads; `sequenceNr`: where it is saved. */
+/**
+ * `current`: getDeliverySnapshot() as it is (envelopes and all); `sequenceNr`: where it is saved. A
+ * referenced delivery's `message` is never read: a large one is held serialized and reading it parses
+ * it (held-message.ts), which for a snapshot of 256 MiB of payloads would be as much garbage again.
+ */
 export function snapshotDeliveries(
-  plain: AtLeastOnceDeliverySnapshot,
+  current: AtLeastOnceDeliverySnapshot,
   payloads: UnconfirmedPayloads,
   sequenceNr: number,
   every: number,
   journalIsVolatile: boolean,
 ): SnapshotDeliveries {
+  const inline = (entry: Entry): OutboxSnapshotDelivery => ({ ...withoutMessage(entry), message: payloadOf(entry.message) });
   // A journal that forgets at exit (the in-memory one, beside a file snapshot store) cannot be referenced.
-  if (journalIsVolatile) return { delivery: plain, needsFrom: sequenceNr + 1 };
+  if (journalIsVolatile) {
+    return { delivery: { currentDeliveryId: current.currentDeliveryId, unconfirmedDeliveries: current.unconfirmedDeliveries.map(inline) }, needsFrom: sequenceNr + 1 };
+  }
   let inlineBudget = MAX_INLINE_PAYLOAD_BYTES;
   let inlining = true;
   let needsFrom = sequenceNr + 1;
-  const unconfirmedDeliveries = plain.unconfirmedDeliveries.map((entry): OutboxSnapshotDelivery => {
+  const unconfirmedDeliveries = current.unconfirmedDeliveries.map((entry): OutboxSnapshotDelivery => {
     const payloadAt = payloadAtOf(payloads, entry.deliveryId, sequenceNr);
-    if (payloadAt === undefined) return entry;
+    if (payloadAt === undefined) return inline(entry);
     // Ids and `accepted` events come in the same order, so the first one kept referenced pins the rest.
     if (inlining && payloadAt <= sequenceNr - every && payloads.bytesOf(entry.deliveryId) <= inlineBudget) {
       inlineBudget -= payloads.bytesOf(entry.deliveryId);
-      return entry;
+      return inline(entry);
     }
     inlining = false;
     needsFrom = Math.min(needsFrom, payloadAt);
-    const { message: _inJournal, ...rest } = entry;
-    return { ...rest, payloadAt };
+    return { ...withoutMessage(entry), payloadAt };
   });
-  return { delivery: { currentDeliveryId: plain.currentDeliveryId, unconfirmedDeliveries }, needsFrom };
+  return { delivery: { currentDeliveryId: current.currentDeliveryId, unconfirmedDeliveries }, needsFrom };
+}
+
+type Entry = AtLeastOnceDeliverySnapshot['unconfirmedDeliveries'][number];
+
+function withoutMessage(entry: Entry): Omit<Entry, 'message'> {
+  const { deliveryId, destination, senderId, createdAtSequenceNr, attempt } = entry;
+  return {
+    deliveryId,
+    destination,
+    ...(senderId !== undefined ? { senderId } : {}),
+    ...(createdAtSequenceNr !== undefined ? { createdAtSequenceNr } : {}),
+    ...(attempt !== undefined ? { attempt } : {}),
+  };
 }
 
 function payloadAtOf(payloads: UnconfirmedPayloads, deliveryId: number, sequenceNr: number): number | undefined {
@@ -67,7 +88,8 @@ function payloadAtOf(payloads: UnconfirmedPayloads, deliveryId: number, sequence
 export class SnapshotPayloadReader {
   /** payloadAt → index into the snapshot's deliveries. */
   readonly #wanted = new Map<number, number>();
-  readonly #found = new Map<number, JsonValue>();
+  /** payloadAt → the payload as a delivery holds it (held-message.ts). */
+  readonly #found = new Map<number, unknown>();
   readonly from: number;
 
   constructor(
@@ -90,7 +112,13 @@ export class SnapshotPayloadReader {
 
   /** A re-read event: keeps the payload when it is one the snapshot names. */
   offer(sequenceNr: number, event: { readonly type: string; readonly payload?: JsonValue }): void {
-    if (event.type === 'accepted' && event.payload !== undefined && this.#wanted.has(sequenceNr)) this.#found.set(sequenceNr, event.payload);
+    if (event.type !== 'accepted' || event.payload === undefined) return;
+    const index = this.#wanted.get(sequenceNr);
+    if (index === undefined) return;
+    // Held as it will be held (its bytes, when large) at once: thousands of payloads read back must
+    // not all be objects in the heap together before the deliveries are restored.
+    const { destination } = this.snapshot.delivery.unconfirmedDeliveries[index]!;
+    this.#found.set(sequenceNr, holdMessage(destination, event.payload));
   }
 
   /** The snapshot's deliveries with their payloads; throws when one was not in the journal. */
@@ -123,7 +151,9 @@ export class SnapshotPayloadReader {
     });
     payloads.clear();
     deliveries.forEach((delivery, index) => {
-      payloads.added(delivery.deliveryId, payloadBytes(delivery.message), entries[index]!.payloadAt);
+      const { message } = delivery;
+      const bytes = message instanceof SerializedMessage ? message.json.length : jsonByteLength(message);
+      payloads.added(delivery.deliveryId, bytes, entries[index]!.payloadAt);
     });
   }
 }

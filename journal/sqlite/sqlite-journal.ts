@@ -24,6 +24,9 @@ import { SqliteQueries } from './sqlite-queries.js';
 const NO_TAGS: readonly string[] = Object.freeze([]);
 /** Streams whose highest sequence number is remembered; beyond that the oldest entries are dropped. */
 const HIGHEST_CACHE_LIMIT = 100_000;
+/** Bytes of payload a replay page holds at most (about: the size of its rows decides the next page's length). */
+const REPLAY_PAGE_BYTES = 8 * 1024 * 1024;
+
 /** Rows removed per transaction by deleteMessagesTo, so a long prefix never blocks the event loop. */
 const DELETE_CHUNK = 2000;
 
@@ -167,10 +170,16 @@ export class SqliteJournal implements AsyncWriteJournal, QueryableJournal, Offse
     let remaining = Math.min(max, Number.MAX_SAFE_INTEGER);
     let next = Math.max(fromSequenceNr, 1);
     const to = Math.min(toSequenceNr, Number.MAX_SAFE_INTEGER);
+    let pageSize = this.#replayPageSize;
     while (remaining > 0 && next <= to) {
       this.#open();
       const { page } = this.#statements!;
-      const rows = page.all(persistenceId, next, to, Math.min(remaining, this.#replayPageSize)) as EventRow[];
+      const limit = Math.min(remaining, pageSize);
+      const rows = page.all(persistenceId, next, to, limit) as EventRow[];
+      let pageBytes = 0;
+      for (const row of rows) pageBytes += row[5].length;
+      // A page of large events is as many megabytes alive at once: keep pages near REPLAY_PAGE_BYTES.
+      if (rows.length > 0) pageSize = Math.max(1, Math.min(this.#replayPageSize, Math.floor(REPLAY_PAGE_BYTES / Math.max(1, pageBytes / rows.length))));
       for (const row of rows) {
         const [sequenceNr, writerUuid, timestamp, serializerId, manifest, payload, tags] = row;
         const pending = onMessage({
@@ -187,7 +196,7 @@ export class SqliteJournal implements AsyncWriteJournal, QueryableJournal, Offse
         next = sequenceNr + 1;
       }
       remaining -= rows.length;
-      if (rows.length < this.#replayPageSize) return;
+      if (rows.length < limit) return;
       await yieldToEventLoop();
     }
   }

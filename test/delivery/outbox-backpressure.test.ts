@@ -11,7 +11,7 @@ import {
   inMemorySnapshotStore,
   type OutboxEvent,
 } from '../../src/index.js';
-import { payloadBytes } from '../../delivery/outbox/unconfirmed-payloads.js';
+import { jsonByteLength } from '../../delivery/json-byte-length.js';
 import type { JsonValue } from '../../delivery/transport.js';
 import { TestProbe } from '../../journal/testkit/index.js';
 import { observedStores, settleMicrotasks, systemsWithClock } from './support/delivery-fixtures.js';
@@ -147,6 +147,6 @@ describe('payload size as the byte budget counts it', () => {
       [1, 'two', [null, {}]],
       { a: 1, 'ké"y': ['x', { nested: true }], empty: {} },
     ];
-    for (const sample of samples) expect(payloadBytes(sample)).toBe(Buffer.byteLength(JSON.stringify(sample)));
+    for (const sample of samples) expect(jsonByteLength(sample)).toBe(Buffer.byteLength(JSON.stringify(sample)));
   });
 });

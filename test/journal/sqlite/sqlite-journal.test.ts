@@ -88,6 +88,35 @@ describe('sqliteJournal', () => {
     await expect(journal.readHighestSequenceNr('c', 0)).rejects.toMatchObject({ code: 'ERR_PLUGIN_CLOSED' });
   });
 
+  it('replays large events in pages of about 8 MiB, so that a replay never holds hundreds of megabytes at once', async () => {
+    const journal = sqliteJournal({ path: freshPath(), replayPageSize: 50 });
+    const large = JSON.stringify({ text: 'x'.repeat(512 * 1024) });
+    for (let from = 1; from <= 100; from += 25) {
+      await journal.writeMessages([{ persistenceId: 'big', events: Array.from({ length: 25 }, (_, i) => jsonEvent('big', from + i, { payload: large })) }]);
+    }
+    // A page is read at once and handed out row by row; the replay yields to the event loop between pages.
+    const pages: number[] = [];
+    let sinceTurn = 0;
+    let replaying = true;
+    const turn = (): void => {
+      if (sinceTurn > 0) pages.push(sinceTurn);
+      sinceTurn = 0;
+      if (replaying) setImmediate(turn);
+    };
+    setImmediate(turn);
+    let replayed = 0;
+    await journal.replayMessages('big', 1, Number.MAX_SAFE_INTEGER, Number.MAX_SAFE_INTEGER, () => {
+      replayed++;
+      sinceTurn++;
+    });
+    replaying = false;
+    turn();
+    await journal.close();
+    expect(replayed).toBe(100);
+    // The first page is replayPageSize rows; once their size is known, 8 MiB / (512 KiB and a little) = 15 rows a page.
+    expect(pages).toEqual([50, 15, 15, 15, 5]);
+  });
+
   it('deletes a long prefix in chunks and keeps the rest', async () => {
     const journal = sqliteJournal({ path: freshPath() });
     await journal.writeMessages([atomicWrite('long', 1, 5000)]);
