@@ -17,7 +17,7 @@ const RAW_BATCH = 1000;
 const SEQUENTIAL_WRITES = 3000;
 const REPLAY_EVENTS = 100_000;
 
-function event(persistenceId: string, sequenceNr: number): PersistentRepr {
+export function event(persistenceId: string, sequenceNr: number): PersistentRepr {
   return {
     persistenceId,
     sequenceNr,
@@ -33,7 +33,7 @@ function event(persistenceId: string, sequenceNr: number): PersistentRepr {
 const COLUMNS = 'persistence_id, sequence_nr, writer_uuid, timestamp_ms, serializer_id, manifest, payload_json, payload_bytes, tags';
 
 /** (a) The ceiling: the same rows, multi-row INSERTs of RAW_BATCH rows each with plain pg, one at a time. */
-async function rawBatched(pool: pg.Pool, table: string, rows: readonly PersistentRepr[], style: 'unnest' | 'values'): Promise<number> {
+export async function rawBatched(pool: pg.Pool, table: string, rows: readonly PersistentRepr[], style: 'unnest' | 'values'): Promise<number> {
   const client = await pool.connect();
   try {
     const started = process.hrtime.bigint();
