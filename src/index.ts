@@ -30,6 +30,7 @@ export class ActorSystem extends CoreActorSystem {
 export * from './actor/index.js';
 export * from './persistence/index.js';
 export * from './query/index.js';
+export * from './entities/index.js';
 export { fileSnapshotStore, FileSnapshotStore, CorruptSnapshotFileError, type FileSnapshotStoreOptions } from '../journal/file/index.js';
 export { inMemoryJournal, InMemoryJournal, inMemorySnapshotStore, InMemorySnapshotStore, type InMemoryJournalOptions } from '../journal/memory/index.js';
 export * from '../delivery/index.js';

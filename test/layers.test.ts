@@ -18,6 +18,7 @@ const LAYERS: readonly (readonly [prefix: string, layer: number, name: string])[
   ['src/actor/', 0, 'actor'],
   ['src/persistence/', 1, 'persistence'],
   ['src/query/', 2, 'query'],
+  ['src/entities/', 2, 'entities'],
   ['journal/', 3, 'journal'],
   ['delivery/', 3, 'delivery'],
   ['service/', 4, 'service'],

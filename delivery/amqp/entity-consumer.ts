@@ -1,6 +1,6 @@
 /**
  * `amqpEntityConsumer`: consumes a queue and hands each message to the persistent entity whose id the
- * message names, through an EntityRouter in the given actor system.
+ * message names, through an EntityRouter (an `Entities` region, src/entities) in the given actor system.
  *
  * For each message: the entity receives an InboundDelivery, persists the dedup record and the effect
  * in one event and replies DeliveryApplied; only then is the AMQP message acked and the confirmation
@@ -31,6 +31,8 @@ export interface AmqpEntityConsumerOptions extends Omit<AmqpConsumerOptions, 'ha
   readonly replyTimeoutMs?: number;
   /** Stop entities idle for this long; they recover from the journal on their next message. Default: never. */
   readonly passivateAfterMs?: number;
+  /** At most this many entities alive at once; the least recently used one is stopped first. Default 100 000. */
+  readonly maxActiveEntities?: number;
 }
 
 let routers = 0;
@@ -51,6 +53,7 @@ export class AmqpEntityConsumer {
     if (!entityFactory) throw new InvalidOptionError('options.entityFactory is required: (entityId) => a persistent actor');
     const replyTimeoutMs = optionalInteger(raw.replyTimeoutMs, 'options.replyTimeoutMs', 30_000, { min: 1 });
     const passivateAfterMs = raw.passivateAfterMs === undefined ? undefined : optionalInteger(raw.passivateAfterMs, 'options.passivateAfterMs', 0, { min: 1 });
+    const maxActiveEntities = optionalInteger(raw.maxActiveEntities, 'options.maxActiveEntities', 100_000, { min: 1 });
     const routerName = optionalString(raw.routerName, 'options.routerName', `amqp-entities-${++routers}`);
     const {
       system: _system,
@@ -59,6 +62,7 @@ export class AmqpEntityConsumer {
       routerName: _name,
       replyTimeoutMs: _timeout,
       passivateAfterMs: _passivate,
+      maxActiveEntities: _maxActive,
       ...consumerOptions
     } = options;
 
@@ -69,7 +73,7 @@ export class AmqpEntityConsumer {
       return id;
     };
     this.#system = system;
-    this.router = system.actorOf(() => new EntityRouter({ entityFactory, ...(passivateAfterMs !== undefined ? { passivateAfterMs } : {}) }), routerName);
+    this.router = system.actorOf(() => new EntityRouter({ entityFactory, maxActiveEntities, ...(passivateAfterMs !== undefined ? { passivateAfterMs } : {}) }), routerName);
     const router = this.router;
     this.consumer = new AmqpConsumer({
       ...consumerOptions,

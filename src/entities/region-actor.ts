@@ -1,0 +1,158 @@
+/**
+ * The region: a parent actor owning one child per entity id, created on the first message for it and
+ * forwarded every later one with its sender (the entity replies straight to the asker). It keeps three
+ * promises of DESIGN.md "Entities":
+ * - never more than `maxActiveEntities` alive at once (between preStart and postStop): an id past the
+ *   cap waits, with its messages, while the least recently used entity is stopped for it;
+ * - a passivating entity loses nothing: messages that arrive meanwhile are kept and handed, in order, to
+ *   its next incarnation once the old one terminated (a stop message queues behind what the mailbox holds);
+ * - idle entities are stopped after `passivateAfterMs` and come back, recovering, on their next message.
+ * Ids wait for a place in arrival order, so one hot id cannot starve a cold one. Recoveries of entities
+ * started together are limited by the persistence layer (`maxConcurrentRecoveries`).
+ */
+import { Actor } from '../actor/actor.js';
+import type { ActorRef } from '../actor/actor-ref.js';
+import { asError } from '../actor/errors.js';
+import { StatusFailure, Terminated } from '../actor/messages.js';
+import type { ResolvedEntitiesOptions } from './entity-options.js';
+import { EntityEnvelope, GetRegionStats, Passivate, type EntityRegionStats } from './passivate.js';
+
+interface Kept {
+  readonly message: unknown;
+  readonly sender: ActorRef;
+}
+
+interface Entity {
+  readonly id: string;
+  readonly ref: ActorRef;
+  lastUsed: number;
+  /** Set while it is being stopped: what arrives for it meanwhile, for its next incarnation. */
+  kept: Kept[] | undefined;
+}
+
+class IdleCheck {
+  static readonly instance = new IdleCheck();
+}
+
+// Actor names allow a narrower alphabet than entity ids; anything else gets a generated name.
+const SAFE_NAME = /^[A-Za-z0-9_\-.~:@+=,!'*]{1,200}$/;
+
+export class EntityRegionActor extends Actor {
+  /** Alive entities (passivating ones too), least recently used first: a touch moves one to the end. */
+  readonly #alive = new Map<string, Entity>();
+  readonly #byRef = new Map<ActorRef, Entity>();
+  /** Ids waiting for a place, in arrival order, with their messages. */
+  readonly #waiting = new Map<string, Kept[]>();
+  #passivating = 0;
+  #generated = 0;
+
+  constructor(private readonly options: ResolvedEntitiesOptions) {
+    super();
+  }
+
+  override preStart(): void {
+    const idle = this.options.passivateAfterMs;
+    if (idle !== undefined) this.context.timers.startPeriodicTimer(IdleCheck, IdleCheck.instance, Math.max(10, Math.floor(idle / 2)));
+  }
+
+  receive(message: unknown): void {
+    if (message instanceof EntityEnvelope) return this.#route(message.entityId, message.message, this.sender);
+    if (message instanceof Terminated) return this.#terminated(message.actor);
+    if (message instanceof Passivate) {
+      const entity = this.#byRef.get(this.sender);
+      if (entity !== undefined && entity.kept === undefined) this.#passivate(entity, message.stopMessage);
+      return;
+    }
+    if (message === IdleCheck.instance) return this.#passivateIdle();
+    if (message === GetRegionStats.instance) {
+      this.sender.tell({ alive: this.#alive.size, passivating: this.#passivating, waiting: this.#waiting.size } satisfies EntityRegionStats);
+    }
+  }
+
+  #route(id: string, message: unknown, sender: ActorRef): void {
+    const entity = this.#alive.get(id);
+    if (entity !== undefined) {
+      if (entity.kept !== undefined) {
+        entity.kept.push({ message, sender });
+        return;
+      }
+      this.#alive.delete(id);
+      this.#alive.set(id, entity);
+      entity.lastUsed = performance.now();
+      entity.ref.tell(message, sender);
+      return;
+    }
+    const waiting = this.#waiting.get(id);
+    if (waiting !== undefined) {
+      waiting.push({ message, sender });
+      return;
+    }
+    this.#waiting.set(id, [{ message, sender }]);
+    this.#admit();
+  }
+
+  /** Starts waiting ids while there is room, and stops least recently used entities for the rest. */
+  #admit(): void {
+    for (const [id, kept] of this.#waiting) {
+      if (this.#alive.size >= this.options.maxActiveEntities) break;
+      this.#waiting.delete(id);
+      this.#start(id, kept);
+    }
+    let short = this.#waiting.size - this.#passivating;
+    if (short <= 0) return;
+    for (const entity of this.#alive.values()) {
+      if (short <= 0) break;
+      if (entity.kept !== undefined) continue;
+      this.#passivate(entity, this.options.stopMessage);
+      short--;
+    }
+  }
+
+  #start(id: string, kept: readonly Kept[]): void {
+    let ref: ActorRef;
+    try {
+      const name = SAFE_NAME.test(id) && !this.context.child(id) ? id : `entity-${++this.#generated}`;
+      const factory = this.options.entity;
+      ref = this.context.actorOf(() => factory(id), name);
+    } catch (error) {
+      const failure = new StatusFailure(asError(error));
+      this.log.warn({ entityId: id, err: failure.cause }, 'entity could not be started; its messages are answered with the failure');
+      for (const { sender } of kept) sender.tell(failure);
+      return;
+    }
+    this.context.watch(ref);
+    const entity: Entity = { id, ref, lastUsed: performance.now(), kept: undefined };
+    this.#alive.set(id, entity);
+    this.#byRef.set(ref, entity);
+    for (const { message, sender } of kept) ref.tell(message, sender);
+  }
+
+  #passivate(entity: Entity, stopMessage: unknown): void {
+    entity.kept = [];
+    this.#passivating++;
+    entity.ref.tell(stopMessage, this.self);
+  }
+
+  #terminated(ref: ActorRef): void {
+    const entity = this.#byRef.get(ref);
+    if (entity === undefined) return;
+    this.#byRef.delete(ref);
+    this.#alive.delete(entity.id);
+    if (entity.kept !== undefined) {
+      this.#passivating--;
+      // Its next incarnation gets what came meanwhile; it queues for a place like any other id.
+      if (entity.kept.length > 0) this.#waiting.set(entity.id, entity.kept);
+    }
+    this.#admit();
+  }
+
+  #passivateIdle(): void {
+    const limit = performance.now() - this.options.passivateAfterMs!;
+    for (const entity of this.#alive.values()) {
+      if (entity.kept !== undefined) continue;
+      // Least recently used first: the first recent one means all after it are recent too.
+      if (entity.lastUsed >= limit) break;
+      this.#passivate(entity, this.options.stopMessage);
+    }
+  }
+}
