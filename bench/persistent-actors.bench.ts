@@ -7,8 +7,13 @@
 import { randomBytes } from 'node:crypto';
 import pg from 'pg';
 import pino from 'pino';
-import { ActorSystem, inMemorySnapshotStore, PersistentActor, type PersistentRepr } from '../src/index.js';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { ActorSystem, inMemorySnapshotStore, PersistentActor, RecoveryCompleted, type AsyncWriteJournal, type PersistentRepr } from '../src/index.js';
 import { postgresJournal } from '../journal/postgres/index.js';
+import { sqliteJournal } from '../journal/sqlite/index.js';
+import type { ActorRef } from '../src/actor/actor-ref.js';
 import { elapsedMsSince, median, perSecond, type Benchmark, type BenchResult } from './harness.js';
 import { rawBatched } from './postgres.bench.js';
 
@@ -138,4 +143,120 @@ async function postgres(): Promise<readonly BenchResult[]> {
   }
 }
 
-export const benchmarks: Benchmark[] = [{ name: 'persistent actors: PostgreSQL', needs: ['postgres'], run: postgres }];
+const RECOVERY_EVENTS = 100_000;
+
+/** Counts what it replays; tells `done` at RecoveryCompleted. */
+class Replayed extends PersistentActor<unknown, unknown> {
+  count = 0;
+  constructor(
+    readonly persistenceId: string,
+    private readonly done: () => void,
+  ) {
+    super();
+  }
+
+  onCommand(): void {}
+
+  onRecover(message: unknown): void {
+    if (message instanceof RecoveryCompleted) this.done();
+    else this.count++;
+  }
+}
+
+async function fillStream(journal: AsyncWriteJournal, persistenceId: string): Promise<void> {
+  for (let first = 1; first <= RECOVERY_EVENTS; first += 1000) {
+    const events = rawRows(persistenceId, 1, 1000).map((row, i) => ({ ...row, persistenceId, sequenceNr: first + i }));
+    await journal.writeMessages([{ persistenceId, events }]);
+  }
+}
+
+/**
+ * One stream of RECOVERY_EVENTS events recovered by an actor, against the journal's own replay of it
+ * (the SPI, payloads left serialized) and against that replay plus `JSON.parse` of each payload (the
+ * least work a recovery that hands events to an actor needs), in alternating rounds.
+ */
+async function recovery(label: string, journal: AsyncWriteJournal): Promise<readonly BenchResult[]> {
+  const system = ActorSystem.create('bench-recovery', { journal, snapshotStore: inMemorySnapshotStore(), logger: silent });
+  try {
+    await fillStream(journal, 'recovered');
+    const replay = async (parse: boolean): Promise<number> => {
+      let count = 0;
+      const started = process.hrtime.bigint();
+      await journal.replayMessages('recovered', 1, RECOVERY_EVENTS, RECOVERY_EVENTS, (event) => {
+        if (parse) JSON.parse(event.payload as string);
+        count++;
+      });
+      return perSecond(count, elapsedMsSince(started));
+    };
+    const recover = async (): Promise<number> => {
+      const started = process.hrtime.bigint();
+      let ref: ActorRef | undefined;
+      await new Promise<void>((done) => {
+        ref = system.actorOf(() => new Replayed('recovered', done));
+      });
+      const rate = perSecond(RECOVERY_EVENTS, elapsedMsSince(started));
+      await system.stop(ref!);
+      return rate;
+    };
+    await replay(true);
+    await recover(); // warm-up
+    const raws: number[] = [];
+    const parsed: number[] = [];
+    const actors: number[] = [];
+    for (let round = 0; round < ROUNDS; round++) {
+      globalThis.gc?.();
+      raws.push(await replay(false));
+      parsed.push(await replay(true));
+      actors.push(await recover());
+    }
+    const ratios = actors.map((rate, i) => round2(rate / raws[i]!));
+    const parsedRatios = actors.map((rate, i) => round2(rate / parsed[i]!));
+    return [
+      {
+        name: `actor recovery on ${label}, ${RECOVERY_EVENTS} events, against the journal's replay (rounds actor/replay: ${actors.map((rate, i) => `${rate}/${raws[i]}`).join(', ')}; ratios ${ratios.join(', ')})`,
+        value: median(actors),
+        unit: 'events/s',
+        baseline: median(raws),
+        ratio: median(ratios),
+        target: '>= 0.9',
+        meetsTarget: median(ratios) >= 0.9,
+      },
+      {
+        name: `actor recovery on ${label}, against the journal's replay plus JSON.parse of each payload (replay+parse: ${parsed.join(', ')}; ratios ${parsedRatios.join(', ')})`,
+        value: median(actors),
+        unit: 'events/s',
+        baseline: median(parsed),
+        ratio: median(parsedRatios),
+      },
+    ];
+  } finally {
+    await system.terminate();
+  }
+}
+
+async function sqliteRecovery(): Promise<readonly BenchResult[]> {
+  const dir = mkdtempSync(join(tmpdir(), 'steadfast-bench-recovery-'));
+  try {
+    return await recovery('SQLite', sqliteJournal({ path: join(dir, 'recovery.db') }));
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+async function postgresRecovery(): Promise<readonly BenchResult[]> {
+  const schema = `sf_bench_recovery_${process.pid}_${randomBytes(3).toString('hex')}`;
+  try {
+    return await recovery('PostgreSQL', postgresJournal({ connectionString: CONNECTION, schema, applicationName: 'sf-bench-recovery' }));
+  } finally {
+    const admin = new pg.Client({ connectionString: CONNECTION });
+    await admin.connect();
+    await admin.query(`drop schema if exists "${schema}" cascade`);
+    await admin.end();
+  }
+}
+
+export const benchmarks: Benchmark[] = [
+  { name: 'persistent actors: PostgreSQL', needs: ['postgres'], run: postgres },
+  { name: 'persistent actors: recovery, SQLite', run: sqliteRecovery },
+  { name: 'persistent actors: recovery, PostgreSQL', needs: ['postgres'], run: postgresRecovery },
+];
