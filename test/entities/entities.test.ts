@@ -1,9 +1,32 @@
 import pino from 'pino';
 import { afterEach, describe, expect, it } from 'vitest';
-import { ActorSystem, Entities, InvalidOptionError, Passivate, PersistentActor, inMemoryJournal, inMemorySnapshotStore, type AsyncWriteJournal } from '../../src/index.js';
+import {
+  ActorSystem,
+  Entities,
+  InvalidOptionError,
+  Passivate,
+  PersistentActor,
+  inMemoryJournal,
+  inMemorySnapshotStore,
+  type AsyncWriteJournal,
+  type PersistentRepr,
+} from '../../src/index.js';
 import { waitUntil } from '../support/eventually.js';
 
 const silent = pino({ level: 'silent' });
+
+function storedEvent(persistenceId: string, value: number): PersistentRepr {
+  return {
+    persistenceId,
+    sequenceNr: value,
+    writerUuid: 'test',
+    timestamp: 0,
+    tags: [],
+    serializerId: 'json',
+    manifest: 'appended@1',
+    payload: JSON.stringify({ type: 'appended', value }),
+  };
+}
 
 class Append {
   constructor(readonly value: number) {}
@@ -146,6 +169,38 @@ describe('Entities', () => {
     expect(await Promise.all(replies)).toEqual(Array.from({ length: 50 }, (_, i) => i + 2));
     expect(await region.ask('p', Get.instance)).toEqual(Array.from({ length: 51 }, (_, i) => i));
     expect(census.started.get('p')).toBe(2);
+  });
+
+  it('recovers a burst of cold ids at most maxConcurrentRecoveries at a time', async () => {
+    const journal = inMemoryJournal({ logger: silent });
+    for (let id = 0; id < 100; id++) {
+      await journal.writeMessages([{ persistenceId: `list-cold-${id}`, events: [1, 2, 3].map((value) => storedEvent(`list-cold-${id}`, value)) }]);
+    }
+    // Each replay takes a few milliseconds here, so recoveries that were not limited would overlap.
+    const replays = { current: 0, max: 0 };
+    const slow: AsyncWriteJournal = {
+      writeMessages: (writes) => journal.writeMessages(writes),
+      async replayMessages(persistenceId, from, to, max, onMessage) {
+        replays.current++;
+        replays.max = Math.max(replays.max, replays.current);
+        try {
+          await new Promise((resolve) => setTimeout(resolve, 5));
+          await journal.replayMessages(persistenceId, from, to, max, onMessage);
+        } finally {
+          replays.current--;
+        }
+      },
+      readHighestSequenceNr: (persistenceId, from) => journal.readHighestSequenceNr(persistenceId, from),
+      deleteMessagesTo: (persistenceId, to) => journal.deleteMessagesTo(persistenceId, to),
+      close: () => journal.close(),
+    };
+    const on = ActorSystem.create('entities-burst', { journal: slow, snapshotStore: inMemorySnapshotStore(), logger: silent, persistence: { maxConcurrentRecoveries: 4 } });
+    systems.push(on);
+    const region = lists(on, new Census());
+    const states = await Promise.all(Array.from({ length: 100 }, (_, id) => region.ask(`cold-${id}`, Get.instance, 20_000)));
+    expect(states).toEqual(Array.from({ length: 100 }, () => [1, 2, 3]));
+    expect(replays.max).toBeGreaterThan(1);
+    expect(replays.max).toBeLessThanOrEqual(4);
   });
 
   it('refuses bad options and ids with ERR_INVALID_OPTION, and a second region of one type', () => {
