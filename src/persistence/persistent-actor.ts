@@ -311,7 +311,8 @@ export abstract class PersistentActor<Command = unknown, Event = unknown> extend
 
   override aroundPostStop(): void | Promise<void> {
     this.#phase = 'stopped';
-    this.#pipeline.abandon(new SteadfastError('ERR_ACTOR_STOPPED', `${this.self.path} stopped`));
+    // An error only when someone waits for it: its stack costs more than the rest of a stop.
+    if (this.#pipeline.hasPendingCalls) this.#pipeline.abandon(new SteadfastError('ERR_ACTOR_STOPPED', `${this.self.path} stopped`));
     for (const envelope of this.#stash.drain()) {
       this.context.system.publishDeadLetter(envelope.message, envelope.sender, this.self.path, 'recipient stopped');
     }

@@ -134,6 +134,11 @@ export class WritePipeline {
     return this.#scheduled(group);
   }
 
+  /** Persist or defer calls whose handlers have not run yet. */
+  get hasPendingCalls(): boolean {
+    return this.#invocations.size > 0 || this.#queued.length > 0;
+  }
+
   /** Fails every pending call (the actor stops or restarts); their promises reject with `cause`. */
   abandon(cause: unknown): void {
     for (const invocation of this.#invocations.drain()) invocation.group.fail(cause);
