@@ -12,6 +12,10 @@
  * journal.interceptWrites(async (writes, proceed) => { await somethingElse; return proceed(writes); });
  * ```
  *
+ * A call may carry the writes of many actors (the persistence layer gathers those of one turn): a
+ * fail or reject rule affects only the writes it matches; a hold holds the whole call, as a stuck group
+ * commit would (hold replays to make one actor stuck on its own).
+ *
  * Rules apply to every matching call until removed (`rule.remove()`, `clearRules()`) or, with
  * `times`, that many times. Events are matched decoded (JSON payloads parsed; binary ones as the
  * bytes). The sender-identity streams the delivery actors keep next to their events are never matched
@@ -212,14 +216,19 @@ export class TestJournal implements AsyncWriteJournal {
   async writeMessages(writes: readonly AtomicWrite[]): Promise<readonly WriteOutcome[]> {
     this.calls.writeMessages++;
     this.writes.push([...writes]);
-    const rejected = new Map<AtomicWrite, Error>();
+    const rejected = new Map<AtomicWrite, WriteOutcome>();
     let write = (writes: readonly AtomicWrite[]): Promise<readonly WriteOutcome[]> => this.inner.writeMessages(writes);
     for (const rule of this.#matching('write', (rule) => writes.some((write) => this.#writeMatches(rule.filter, write)))) {
       const effect = rule.effect;
       if (effect.kind === 'hold') await this.#wait(effect);
-      else if (effect.kind === 'fail') throw effect.error;
-      else if (effect.kind === 'reject') {
-        for (const write of writes) if (this.#writeMatches(rule.filter, write)) rejected.set(write, effect.cause);
+      else if (effect.kind === 'fail') {
+        // A call carries the writes of every actor that persisted in one turn: a rule for some of them
+        // fails those (a 'failed' outcome each, onPersistFailure as for a failed call), not their neighbours.
+        const matching = writes.filter((write) => this.#writeMatches(rule.filter, write));
+        if (matching.length === writes.length) throw effect.error;
+        for (const write of matching) rejected.set(write, { status: 'failed', cause: effect.error });
+      } else if (effect.kind === 'reject') {
+        for (const write of writes) if (this.#writeMatches(rule.filter, write)) rejected.set(write, { status: 'rejected', cause: effect.cause });
       } else if (effect.kind === 'intercept-writes') {
         const proceed = write;
         write = async (writes) => effect.interceptor(writes, proceed);
@@ -228,10 +237,7 @@ export class TestJournal implements AsyncWriteJournal {
     const passing = writes.filter((write) => !rejected.has(write));
     const stored = passing.length > 0 ? await write(passing) : [];
     let next = 0;
-    const outcomes = writes.map((write): WriteOutcome => {
-      const cause = rejected.get(write);
-      return cause ? { status: 'rejected', cause } : stored[next++]!;
-    });
+    const outcomes = writes.map((write): WriteOutcome => rejected.get(write) ?? stored[next++]!);
     writes.forEach((write, i) => {
       if (outcomes[i]!.status === 'ok') for (const repr of write.events) this.#notify(repr);
     });

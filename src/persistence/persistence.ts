@@ -6,6 +6,7 @@ import type { AsyncWriteJournal, WriteOutcome, ReplayedEvent } from './journal.j
 import { resolvePersistenceSettings, type PluginOption, type ResolvedPersistenceSettings } from './persistence-settings.js';
 import type { AtomicWrite } from './persistent-repr.js';
 import { RecoveryPermits } from './recovery-permits.js';
+import { WriteGatherer } from './write-gatherer.js';
 import { JsonSerializer, SerializationRegistry } from './serialization.js';
 import type { SerializedValue } from './serialized-value.js';
 import type { SnapshotMetadata } from './snapshot-metadata.js';
@@ -93,10 +94,15 @@ export class Persistence {
    */
   writeMessages(writes: readonly AtomicWrite[], callback: BreakerCallback<readonly WriteOutcome[]>): void {
     this.#inFlightWrites++;
+    this.#gatherer.add(writes, callback);
+  }
+
+  /** Writes of many actors gathered in one microtask checkpoint: one journal call (write-gatherer.ts). */
+  readonly #gatherer = new WriteGatherer((writes, callback, callers) => {
     // Once the journal started, skip the extra async step of waiting for its start.
     const write = this.#journalStarted ? this.#writeToJournal : this.#startThenWriteToJournal;
-    this.#journalBreaker.run('writeMessages', write, writes, callback, undefined, this.#writeSettled);
-  }
+    this.#journalBreaker.run('writeMessages', write, writes, callback, undefined, () => this.#writesSettled(callers));
+  });
 
   readonly #writeToJournal = (writes: readonly AtomicWrite[]): Promise<readonly WriteOutcome[]> => this.journal.writeMessages(writes);
 
@@ -105,12 +111,13 @@ export class Persistence {
     return this.journal.writeMessages(writes);
   };
 
-  readonly #writeSettled = (): void => {
-    if (--this.#inFlightWrites === 0 && this.#writesDrained) {
+  #writesSettled(count: number): void {
+    this.#inFlightWrites -= count;
+    if (this.#inFlightWrites === 0 && this.#writesDrained) {
       this.#writesDrained();
       this.#writesDrained = undefined;
     }
-  };
+  }
 
   replayMessages(persistenceId: string, fromSequenceNr: number, toSequenceNr: number, max: number, onMessage: ReplayedEvent): Promise<void> {
     return this.#journalBreaker.call(

@@ -96,13 +96,16 @@ describe.runIf(amqp)('amqpEntityConsumer', () => {
     }
   });
 
-  it('keeps other entities going while one entity cannot persist, and keeps that entity in order', async () => {
+  it('keeps other entities going while one entity is stuck, and keeps that entity in order', async () => {
     const progress = new Progress();
     const queue = amqp!.name('stuck');
     amqp!.name('stuck.dead-letter');
-    // acct-0's writes are held back until released (a stuck entity).
+    // acct-0's recovery is held back until released (a stuck entity: it can neither apply nor persist).
+    // Not its writes: a journal call carries the writes of every actor that persisted in one turn
+    // (src/persistence/write-gatherer.ts), so holding one write holds its neighbours too, as a group
+    // commit in a real journal would.
     const journal = new TestJournal(inMemoryJournal({ logger: silent }));
-    const stuck = journal.holdWrites({ persistenceId: 'account-acct-0' });
+    const stuck = journal.holdReplays({ persistenceId: 'account-acct-0' });
     void stuck.reached.then(() => progress.notify());
     const system = ActorSystem.create('stuck', { journal, snapshotStore: inMemorySnapshotStore(), logger: silent });
     const consumer = amqpEntityConsumer({ system, url: amqp!.url, queue, logger: silent, prefetch: 32, entityId: accountOf, entityFactory: (id) => new AccountEntity(id) });
