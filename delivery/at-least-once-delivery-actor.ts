@@ -35,7 +35,7 @@ export abstract class AtLeastOnceDeliveryActor<Command = unknown, Event = unknow
   readonly #state: AtLeastOnceDeliverySemantic;
   #timerRunning = false;
   #transports: DeliveryTransports | undefined;
-  #sendFailuresLogged = 0;
+  #sendFailures = 0;
   #rejectedConfirmations = 0;
   #rejectedConfirmationsLoggedAt = Number.NEGATIVE_INFINITY;
 
@@ -117,6 +117,11 @@ export abstract class AtLeastOnceDeliveryActor<Command = unknown, Event = unknow
   /** Sends after the first one of a delivery (this incarnation). */
   get redeliveryCount(): number {
     return this.#state.redeliveryCount;
+  }
+
+  /** Sends a transport reported as failed (this incarnation): an error, a refusal, no answer in time. */
+  get failedSendCount(): number {
+    return this.#sendFailures;
   }
 
   /** Confirmations ignored because they did not prove receipt (this incarnation). */
@@ -278,9 +283,9 @@ export abstract class AtLeastOnceDeliveryActor<Command = unknown, Event = unknow
         (error: unknown) => {
           record.lastError = error instanceof Error ? error.message : String(error);
           // One line per failure would flood the log while a broker is down; redelivery retries anyway.
-          if (this.#sendFailuresLogged++ % 1000 === 0) {
+          if (this.#sendFailures++ % 1000 === 0) {
             this.log.warn(
-              { err: error, deliveryId: record.deliveryId, destination: describeDestination(record.plainDestination), failures: this.#sendFailuresLogged },
+              { err: error, deliveryId: record.deliveryId, destination: describeDestination(record.plainDestination), failures: this.#sendFailures },
               'sending a delivery failed; it stays unconfirmed and is sent again',
             );
           }

@@ -89,7 +89,8 @@ export class AtLeastOnceDeliverySemantic {
   }
 
   infos(): DeliveryInfo[] {
-    return [...this.#deliveries.values()].map(toInfo);
+    const offset = Date.now() - performance.now();
+    return [...this.#deliveries.values()].map((record) => toInfo(record, offset));
   }
 
   info(deliveryId: number): DeliveryInfo | undefined {

@@ -13,6 +13,11 @@ export interface DeliveryInfo extends UnconfirmedDelivery {
   readonly lastError: string | undefined;
   /** Given up on after `deadLetterAfterAttempts` sends; waiting for the actor to persist that. */
   readonly exhausted: boolean;
+  /**
+   * Wall-clock ms when the next attempt is due (the redelivery tick sends it at the first tick after);
+   * undefined when not sent yet (it goes at once) or exhausted (no more attempts).
+   */
+  readonly nextAttemptAt: number | undefined;
 }
 
 export interface DeliveryRecord {
@@ -66,7 +71,12 @@ export function newRecord(
   };
 }
 
-export function toInfo(record: DeliveryRecord): DeliveryInfo {
+/**
+ * `wallClockOffset` is Date.now() - performance.now() of the moment asked (taken once for a whole
+ * list): `dueAt` is monotonic time, shown as wall-clock time.
+ */
+export function toInfo(record: DeliveryRecord, wallClockOffset = Date.now() - performance.now()): DeliveryInfo {
+  const due = record.exhausted || !Number.isFinite(record.dueAt) ? undefined : Math.round(record.dueAt + wallClockOffset);
   const info = {
     deliveryId: record.deliveryId,
     destination: record.plainDestination,
@@ -75,6 +85,7 @@ export function toInfo(record: DeliveryRecord): DeliveryInfo {
     lastAttemptAt: record.lastAttemptAt,
     lastError: record.lastError,
     exhausted: record.exhausted,
+    nextAttemptAt: due,
   };
   // Read when it is read: listing thousands of deliveries to count or page them parses none.
   const { held } = record;

@@ -35,8 +35,11 @@ export const AUTH_FAILURE_REFILL_MS = 6000;
 export const AUTH_FAILURE_ADDRESSES = 10_000;
 const REALM = 'Bearer realm="steadfast"';
 
-/** Requests that need no authentication (method + path). */
-const PUBLIC = new Set(['GET /healthz', 'POST /session', 'DELETE /session']);
+/**
+ * Requests that need no authentication (method + path). The dashboard's page, style and script hold
+ * no data (they read the API like any client), and the page must load to offer its sign-in form.
+ */
+const PUBLIC = new Set(['GET /healthz', 'POST /session', 'DELETE /session', 'GET /', 'GET /dashboard.css', 'GET /dashboard.js']);
 
 export class UnauthorizedError extends HttpError {
   constructor(message: string) {

@@ -23,7 +23,12 @@ export interface RequestContext {
   readonly remoteAddress: string | undefined;
 }
 
-export type RouteResult = ({ readonly status: number; readonly json: unknown } | { readonly status: number; readonly text: string; readonly contentType: string }) & {
+export type RouteResult = (
+  | { readonly status: number; readonly json: unknown }
+  | { readonly status: number; readonly text: string; readonly contentType: string }
+  /** A long-lived answer (server-sent events): `open` writes the head and owns the response from then on. */
+  | { readonly status: number; readonly open: (response: ServerResponse) => void }
+) & {
   /** Extra response headers (e.g. Set-Cookie). */
   readonly headers?: Readonly<Record<string, string>>;
 };
@@ -142,7 +147,7 @@ export class ApiServer {
     if (allowed.length > 0) throw new MethodNotAllowedError(method, pathname, allowed);
     throw new NotFoundError(
       'not_found',
-      `no route ${method} ${pathname}; the API has POST /messages, GET /deliveries[/:id], DELETE /deliveries/:id, GET /dead-letters, POST /dead-letters[/:id]/redrive, GET /healthz, GET /metrics, POST|DELETE /session`,
+      `no route ${method} ${pathname}; the API has POST /messages, GET /deliveries[/:id], DELETE /deliveries/:id, GET /dead-letters, POST /dead-letters[/:id]/redrive, GET /healthz, GET /metrics, POST|DELETE /session, GET / (the dashboard), GET /events`,
     );
   }
 
@@ -200,6 +205,8 @@ export class ApiServer {
   #respond(request: IncomingMessage, response: ServerResponse, route: string, result: RouteResult, extraHeaders: Readonly<Record<string, string>> = {}): void {
     this.#options.onResponse?.(route, result.status);
     if (response.headersSent || response.destroyed) return;
+    // A stream stays open past close()'s drain; closeAllConnections() ends it with the server.
+    if ('open' in result) return result.open(response);
     const [payload, contentType] = 'json' in result ? [JSON.stringify(result.json), 'application/json; charset=utf-8'] : [result.text, result.contentType];
     const headers: Record<string, string | number> = { ...extraHeaders, ...result.headers, 'Content-Type': contentType, 'Content-Length': Buffer.byteLength(payload) };
     // While closing, or when the body was not read to its end, the connection is not reused.

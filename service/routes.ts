@@ -11,6 +11,7 @@ import type { DeliveryStatus } from '../delivery/outbox/outbox-protocol.js';
 import type { JsonValue, RegisteredDestination, TransportDestination } from '../delivery/transport.js';
 import { DestinationNotAllowedError } from '../delivery/http/errors.js';
 import type { DestinationCheck } from './destination-policy.js';
+import { deadLetterFilter, inFlightFilter, stateOf } from './delivery-filters.js';
 import { shown } from './redaction.js';
 import { BadRequestError, ConflictError, NotFoundError, ServiceUnavailableError, TooManyRequestsError } from './errors.js';
 import type { RequestContext, Route, RouteResult } from './http-server.js';
@@ -50,7 +51,7 @@ export function apiRoutes(deps: RouteDependencies): Route[] {
       path: '/deliveries',
       body: 'none',
       handle: async ({ query }) => {
-        const page = await queried(outbox.get().listInFlight(pageOptions(query)));
+        const page = await queried(outbox.get().listInFlight({ ...pageOptions(query), where: inFlightFilter(query) }));
         return ok({ count: page.total, deliveries: page.items.map((d) => shown(describeInFlight(d))), nextAfter: page.nextAfter ?? null });
       },
     },
@@ -84,7 +85,7 @@ export function apiRoutes(deps: RouteDependencies): Route[] {
       path: '/dead-letters',
       body: 'none',
       handle: async ({ query }) => {
-        const page = await queried(outbox.get().listDeadLetters(pageOptions(query)));
+        const page = await queried(outbox.get().listDeadLetters({ ...pageOptions(query), where: deadLetterFilter(query) }));
         return ok({
           count: page.total,
           deadLetters: page.items.map((d) => shown({ ...d, deadLetteredAt: new Date(d.deadLetteredAt).toISOString() })),
@@ -250,10 +251,12 @@ function describeInFlight(delivery: InFlightDelivery): Record<string, unknown> {
   return {
     deliveryId: delivery.deliveryId,
     destination: delivery.destination,
+    state: stateOf(delivery),
     attempts: delivery.attempt,
     lastError: delivery.lastError ?? null,
     firstAttemptAt: iso(delivery.firstAttemptAt),
     lastAttemptAt: iso(delivery.lastAttemptAt),
+    nextAttemptAt: iso(delivery.nextAttemptAt),
     exhausted: delivery.exhausted,
     payload: delivery.message,
   };

@@ -19,6 +19,7 @@ import type { ServiceConfig } from './config.js';
 import { StartupError } from './errors.js';
 import { ApiAuth } from './auth.js';
 import { amqpDestinationCheck, type DestinationCheck } from './destination-policy.js';
+import { Dashboard } from './dashboard/dashboard.js';
 import { ApiServer } from './http-server.js';
 import { ServiceMetrics } from './metrics.js';
 import { OutboxHolder, OutboxOwnership, type Role } from './outbox-role.js';
@@ -127,6 +128,7 @@ export async function startService(config: ServiceConfig, logger: Logger): Promi
 
     const metrics = new ServiceMetrics();
     const auth = new ApiAuth(config.apiToken);
+    const dashboard = new Dashboard({ holder, health: () => health.report(), authenticationRequired: auth.enabled, logger: logger.child({ component: 'dashboard' }) });
     const routes = [
       ...apiRoutes({
         outbox: holder,
@@ -140,6 +142,7 @@ export async function startService(config: ServiceConfig, logger: Logger): Promi
         checkExchange,
       }),
       ...auth.routes(),
+      ...dashboard.routes(),
     ];
     const api = new ApiServer(routes, {
       authorize: auth.authorize,
@@ -159,9 +162,11 @@ export async function startService(config: ServiceConfig, logger: Logger): Promi
       throw new StartupError(`cannot listen on ${config.host}:${config.port}: ${(error as Error).message}`, error);
     }
     logger.info({ host: address.address, port: address.port }, 'port bound; answering 503 recovering until the outbox recovered');
+    dashboard.start();
     try {
       await ownership.start();
     } catch (error) {
+      dashboard.close();
       await api.close();
       await ownership.close();
       if (error instanceof StartupError) throw error;
@@ -179,6 +184,8 @@ export async function startService(config: ServiceConfig, logger: Logger): Promi
       },
       shutdown: () =>
         (stopping ??= (async () => {
+          // Event streams first: they would hold the HTTP server's close until they end.
+          dashboard.close();
           await api.close();
           logger.info('HTTP server closed; every accepted message is persisted');
           health.close();

@@ -24,6 +24,8 @@ export class OutboxListPage {
     readonly what: 'in-flight' | 'dead-letters',
     readonly after: number,
     readonly limit: number,
+    /** Only the items it accepts are listed and counted (ListOptions.where). */
+    readonly where?: (item: never) => boolean,
   ) {}
 }
 
@@ -68,6 +70,8 @@ export interface OutboxStats {
   /** Sends by this incarnation (first sends and redeliveries). */
   readonly sent: number;
   readonly redelivered: number;
+  /** Attempts a transport reported as failed, this incarnation. */
+  readonly failed: number;
   readonly confirmed: number;
   readonly deadLettered: number;
   readonly inFlight: number;

@@ -12,7 +12,7 @@ import { pageOf } from './pages.js';
 /** What the answers read of the delivering actor. */
 export type QueriedActor = Pick<
   AtLeastOnceDeliveryActor,
-  'unconfirmedDeliveries' | 'unconfirmedDelivery' | 'currentDeliveryId' | 'unconfirmedCount' | 'sendCount' | 'redeliveryCount' | 'lastSequenceNr'
+  'unconfirmedDeliveries' | 'unconfirmedDelivery' | 'currentDeliveryId' | 'unconfirmedCount' | 'sendCount' | 'redeliveryCount' | 'failedSendCount' | 'lastSequenceNr'
 >;
 
 /** An in-flight delivery as answered: its payload, not the envelope an actor destination gets. */
@@ -36,6 +36,7 @@ export class OutboxQueries {
           accepted: this.records.accepted,
           sent: this.actor.sendCount,
           redelivered: this.actor.redeliveryCount,
+          failed: this.actor.failedSendCount,
           confirmed: this.records.confirmed,
           deadLettered: this.records.deadLetters.size,
           inFlight: this.actor.unconfirmedCount,
@@ -47,11 +48,11 @@ export class OutboxQueries {
 
   page(command: OutboxListPage): OutboxPage<InFlight> | OutboxPage<DeadLetteredDelivery> {
     if (command.what === 'in-flight') {
-      // Paged before the payloads are read: a large one is parsed from its bytes when read (held-message.ts).
-      const page = pageOf(this.actor.unconfirmedDeliveries(), command.after, command.limit);
+      // Filtered and paged before the payloads are read: a large one is parsed from its bytes when read (held-message.ts).
+      const page = pageOf(matching(this.actor.unconfirmedDeliveries(), command.where), command.after, command.limit);
       return { ...page, items: withPayloads(page.items) };
     }
-    return pageOf(this.records.deadLetters.list(), command.after, command.limit);
+    return pageOf(matching(this.records.deadLetters.list(), command.where), command.after, command.limit);
   }
 
   status(deliveryId: number): DeliveryStatus {
@@ -64,4 +65,8 @@ export class OutboxQueries {
     if (known !== 'finished') return known;
     return this.records.cancelled.mayHaveForgotten(deliveryId) ? { status: 'forgotten', deliveryId } : { status: 'confirmed', deliveryId };
   }
+}
+
+function matching<T>(items: T[], where: ((item: never) => boolean) | undefined): T[] {
+  return where === undefined ? items : items.filter(where as (item: T) => boolean);
 }

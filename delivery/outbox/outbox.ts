@@ -31,11 +31,16 @@ export interface SendOptions {
   idempotencyKey?: string;
 }
 
-export interface ListOptions {
+export interface ListOptions<T = unknown> {
   /** Only deliveries with a higher id (the previous page's `nextAfter`). Default 0: from the first. */
   after?: number;
   /** At most this many. Default 1000, at most 10 000. */
   limit?: number;
+  /**
+   * Only those it returns true for; `total` counts them. It runs inside the outbox, once per item, so
+   * keep it cheap; an in-flight delivery's `message` is parsed when read, so filter on the other fields.
+   */
+  where?: (item: T) => boolean;
 }
 
 /** The largest page `listInFlight` and `listDeadLetters` give. */
@@ -106,13 +111,13 @@ export class Outbox {
   }
 
   /** In-flight deliveries by delivery id (oldest first), a page at a time. */
-  listInFlight(options: ListOptions = {}): Promise<OutboxPage<InFlightDelivery>> {
-    return this.ref.ask<OutboxPage<InFlightDelivery>>(new OutboxListPage('in-flight', ...pageBounds(options)), this.#askTimeoutMs);
+  listInFlight(options: ListOptions<InFlightDelivery> = {}): Promise<OutboxPage<InFlightDelivery>> {
+    return this.ref.ask<OutboxPage<InFlightDelivery>>(new OutboxListPage('in-flight', ...pageBounds(options), whereOf(options)), this.#askTimeoutMs);
   }
 
   /** Dead letters by delivery id, a page at a time. */
-  listDeadLetters(options: ListOptions = {}): Promise<OutboxPage<DeadLetteredDelivery>> {
-    return this.ref.ask<OutboxPage<DeadLetteredDelivery>>(new OutboxListPage('dead-letters', ...pageBounds(options)), this.#askTimeoutMs);
+  listDeadLetters(options: ListOptions<DeadLetteredDelivery> = {}): Promise<OutboxPage<DeadLetteredDelivery>> {
+    return this.ref.ask<OutboxPage<DeadLetteredDelivery>>(new OutboxListPage('dead-letters', ...pageBounds(options), whereOf(options)), this.#askTimeoutMs);
   }
 
   /**
@@ -151,7 +156,12 @@ export class Outbox {
   }
 }
 
-function pageBounds({ after = 0, limit = 1000 }: ListOptions): [after: number, limit: number] {
+function whereOf<T>({ where }: ListOptions<T>): ((item: never) => boolean) | undefined {
+  if (where !== undefined && typeof where !== 'function') throw new InvalidOptionError('where must be a function (item) => boolean');
+  return where as ((item: never) => boolean) | undefined;
+}
+
+function pageBounds({ after = 0, limit = 1000 }: Pick<ListOptions, 'after' | 'limit'>): [after: number, limit: number] {
   if (!Number.isSafeInteger(after) || after < 0) throw new InvalidOptionError(`after must be a delivery id (an integer >= 0), got ${JSON.stringify(after)}`);
   if (!Number.isSafeInteger(limit) || limit < 1 || limit > MAX_PAGE_SIZE)
     throw new InvalidOptionError(`limit must be an integer from 1 to ${MAX_PAGE_SIZE}, got ${JSON.stringify(limit)}`);
