@@ -39,7 +39,7 @@ const REALM = 'Bearer realm="steadfast"';
  * Requests that need no authentication (method + path). The dashboard's page, style and script hold
  * no data (they read the API like any client), and the page must load to offer its sign-in form.
  */
-const PUBLIC = new Set(['GET /healthz', 'POST /session', 'DELETE /session', 'GET /', 'GET /dashboard.css', 'GET /dashboard.js']);
+const PUBLIC = new Set(['GET /healthz', 'GET /session', 'POST /session', 'DELETE /session', 'GET /', 'GET /dashboard.css', 'GET /dashboard.js']);
 
 export class UnauthorizedError extends HttpError {
   constructor(message: string) {
@@ -184,9 +184,20 @@ export class ApiAuth {
     this.#checkToken(bearer, request.socket.remoteAddress ?? 'unknown');
   };
 
-  /** Routes `POST /session` and `DELETE /session`. */
+  /** Routes `GET /session` (whether this browser is signed in), `POST /session` and `DELETE /session`. */
   routes(): Route[] {
     return [
+      {
+        method: 'GET',
+        path: '/session',
+        body: 'none',
+        handle: ({ headers }) =>
+          Promise.resolve({
+            status: 200,
+            json: { authenticationRequired: this.enabled, signedIn: this.enabled && this.#validSession(headers.cookie) },
+            headers: { 'Cache-Control': 'no-store' },
+          }),
+      },
       { method: 'POST', path: '/session', body: 'optional-json', handle: (context) => Promise.resolve(this.#signIn(context)) },
       { method: 'DELETE', path: '/session', body: 'none', handle: (context) => Promise.resolve(this.#signOut(context)) },
     ];

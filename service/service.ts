@@ -128,7 +128,7 @@ export async function startService(config: ServiceConfig, logger: Logger): Promi
 
     const metrics = new ServiceMetrics();
     const auth = new ApiAuth(config.apiToken);
-    const dashboard = new Dashboard({ holder, health: () => health.report(), authenticationRequired: auth.enabled, logger: logger.child({ component: 'dashboard' }) });
+    const dashboard = new Dashboard({ holder, health: () => health.report(), logger: logger.child({ component: 'dashboard' }) });
     const routes = [
       ...apiRoutes({
         outbox: holder,

@@ -17,7 +17,6 @@ import { DASHBOARD_CSS } from './style.js';
 export interface DashboardOptions {
   readonly holder: OutboxHolder;
   readonly health: () => Promise<HealthReport>;
-  readonly authenticationRequired: boolean;
   readonly logger: Logger;
   /** How often rates are sampled and snapshots sent, ms. Default 2000. */
   readonly intervalMs?: number;
@@ -69,7 +68,6 @@ export class Dashboard {
           stats: stats ?? null,
           rates: this.rates.series(),
           rateIntervalMs: intervalMs,
-          authenticationRequired: options.authenticationRequired,
         };
       },
     });

@@ -353,7 +353,6 @@ export const DASHBOARD_JS = `'use strict';
   function onSnapshot(event) {
     var snapshot = JSON.parse(event.data);
     setBadge('live', 'ok', 'updates: live');
-    $('signout').hidden = !snapshot.authenticationRequired;
     renderHealth(snapshot.health);
     renderFigures(snapshot.stats);
     renderRates(snapshot.rates, snapshot.rateIntervalMs);
@@ -387,14 +386,15 @@ export const DASHBOARD_JS = `'use strict';
 
   function start() {
     if (view.started) return;
-    // Any answer but 401 means this browser may read (a standby answers 503, and still shows health).
-    var show = function () {
+    // Asked first so that a signed-out page shows its form without a failed (401) request.
+    api('GET', '/session').then(function (session) {
+      if (session.authenticationRequired && !session.signedIn) return signInNeeded();
       view.started = true;
       $('app').hidden = false;
+      $('signout').hidden = !session.authenticationRequired;
       openEvents();
       return refresh();
-    };
-    api('GET', '/deliveries?limit=1').then(show, function (error) { if (error.status !== 401) return show(); });
+    }).catch(function (error) { notice(error.message); });
   }
 
   start();
