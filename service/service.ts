@@ -19,7 +19,7 @@ import type { ServiceConfig } from './config.js';
 import { StartupError } from './errors.js';
 import { ApiAuth } from './auth.js';
 import { amqpDestinationCheck, type DestinationCheck } from './destination-policy.js';
-import { Dashboard } from './dashboard/dashboard.js';
+import { Dashboard } from './dashboard.js';
 import { ApiServer } from './http-server.js';
 import { ServiceMetrics } from './metrics.js';
 import { OutboxHolder, OutboxOwnership, type Role } from './outbox-role.js';

@@ -54,10 +54,10 @@ input, select { font: inherit; padding: 4px 6px; border-radius: 6px; border: 1px
 .count { color: var(--muted); margin: 4px 0; }
 table.rows { width: 100%; border-collapse: collapse; table-layout: auto; }
 .rows th, .rows td { text-align: left; padding: 6px 8px; border-bottom: 1px solid var(--line); vertical-align: top; }
-.rows th { font-size: 0.85rem; color: var(--muted); font-weight: 600; }
+.rows th { font-size: 0.85rem; color: var(--muted); font-weight: 600; overflow-wrap: normal; white-space: nowrap; }
 .rows td.num { font-variant-numeric: tabular-nums; }
 .rows td.error { color: var(--muted); max-width: 28em; }
-.rows .id { font-variant-numeric: tabular-nums; }
+.rows .id { font-variant-numeric: tabular-nums; white-space: nowrap; overflow-wrap: normal; }
 .rows td.actions { white-space: nowrap; text-align: right; }
 .rows td.actions button + button { margin-left: 6px; }
 .pager { display: flex; gap: 8px; margin-top: 8px; }

@@ -8,9 +8,9 @@ import { createServer, get, type IncomingMessage, type Server, type ServerRespon
 import { connect, type AddressInfo } from 'node:net';
 import pino from 'pino';
 import { afterEach, describe, expect, it } from 'vitest';
-import type { HttpError } from '../../../service/errors.js';
-import { LiveEvents } from '../../../service/dashboard/live-events.js';
-import { eventually, waitUntil } from '../../support/eventually.js';
+import type { HttpError } from '../../service/errors.js';
+import { LiveEvents } from '../../service/live-events.js';
+import { eventually, waitUntil } from '../support/eventually.js';
 
 const FRAME_BYTES = 256 * 1024;
 let server: Server | undefined;

@@ -3,7 +3,7 @@
  * page is open, so a page opened now shows the last minutes), kept as per-second rates in a ring of
  * bounded size.
  */
-import type { OutboxStats } from '../../delivery/outbox/outbox-protocol.js';
+import type { OutboxStats } from '../delivery/outbox/outbox-protocol.js';
 
 /** Per second over the interval that ended at `at` (wall-clock ms). */
 export interface RateSample {

@@ -5,14 +5,14 @@
  * from the API and the event stream, both behind API_TOKEN (the session cookie, auth.ts).
  */
 import type { Logger } from 'pino';
-import type { Route, RouteResult } from '../http-server.js';
-import type { HealthReport } from '../health.js';
-import type { OutboxHolder } from '../outbox-role.js';
+import type { Route, RouteResult } from './http-server.js';
+import type { HealthReport } from './health.js';
+import type { OutboxHolder } from './outbox-role.js';
 import { LiveEvents } from './live-events.js';
-import { DASHBOARD_HTML } from './page.js';
+import { DASHBOARD_HTML } from './dashboard/page.js';
 import { RateHistory } from './rate-history.js';
-import { DASHBOARD_JS } from './script.js';
-import { DASHBOARD_CSS } from './style.js';
+import { DASHBOARD_JS } from './dashboard/script.js';
+import { DASHBOARD_CSS } from './dashboard/style.js';
 
 export interface DashboardOptions {
   readonly holder: OutboxHolder;

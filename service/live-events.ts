@@ -9,7 +9,7 @@
  */
 import type { ServerResponse } from 'node:http';
 import type { Logger } from 'pino';
-import { ServiceUnavailableError } from '../errors.js';
+import { ServiceUnavailableError } from './errors.js';
 
 export interface LiveEventsOptions {
   readonly maxClients: number;
