@@ -89,8 +89,7 @@ export class AtLeastOnceDeliverySemantic {
   }
 
   infos(): DeliveryInfo[] {
-    const offset = Date.now() - performance.now();
-    return [...this.#deliveries.values()].map((record) => toInfo(record, offset));
+    return [...this.#deliveries.values()].map(toInfo);
   }
 
   info(deliveryId: number): DeliveryInfo | undefined {

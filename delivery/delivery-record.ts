@@ -72,11 +72,11 @@ export function newRecord(
 }
 
 /**
- * `wallClockOffset` is Date.now() - performance.now() of the moment asked (taken once for a whole
- * list): `dueAt` is monotonic time, shown as wall-clock time.
+ * `dueAt` is monotonic time; it is shown on the wall clock of the process's start (timeOrigin), so the
+ * same record reads the same every time it is listed.
  */
-export function toInfo(record: DeliveryRecord, wallClockOffset = Date.now() - performance.now()): DeliveryInfo {
-  const due = record.exhausted || !Number.isFinite(record.dueAt) ? undefined : Math.round(record.dueAt + wallClockOffset);
+export function toInfo(record: DeliveryRecord): DeliveryInfo {
+  const due = record.exhausted || !Number.isFinite(record.dueAt) ? undefined : Math.round(performance.timeOrigin + record.dueAt);
   const info = {
     deliveryId: record.deliveryId,
     destination: record.plainDestination,
