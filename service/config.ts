@@ -34,6 +34,7 @@ export interface ServiceConfig {
   readonly httpAllowedHosts: readonly string[] | undefined;
   readonly shutdownTimeoutMs: number;
   readonly snapshotEvery: number;
+  readonly heapGrowingPercent: number;
 }
 
 type Parse<T> = (value: unknown) => T;
@@ -176,6 +177,13 @@ export const SETTINGS = [
   ),
   setting('SHUTDOWN_TIMEOUT_MS', 'shutdownTimeoutMs', 30_000, integer(1), 'graceful shutdown gives up (exit 1) after this long'),
   setting('SNAPSHOT_EVERY', 'snapshotEvery', 1000, integer(1), 'the outbox saves a snapshot after this many events'),
+  setting(
+    'HEAP_GROWING_PERCENT',
+    'heapGrowingPercent',
+    20,
+    integer(0, 1000),
+    "V8 collects once the heap grew this much past what is alive (0: V8's own policy); keeps RSS near the payloads held (service/heap-policy.ts)",
+  ),
 ] as const;
 
 export const CONFIG_FILE_VARIABLE = 'STEADFAST_CONFIG';
