@@ -12,3 +12,4 @@ export { classifyMysqlError } from './failure-reasons.js';
 export { MysqlOffsetStore } from './offset-store.js';
 // The core's classes, shared by every journal, re-exported for convenience.
 export { EventRejectedError, SequenceNrConflictError } from '../../src/persistence/spi.js';
+export { mysqlProjection, type MysqlProjectionOptions } from './projection.js';

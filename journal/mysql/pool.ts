@@ -1,4 +1,4 @@
-import mysql, { type Connection, type ConnectionOptions, type Pool } from 'mysql2/promise';
+import mysql, { type Connection, type ConnectionOptions, type Pool, type PoolConnection } from 'mysql2/promise';
 import type { ResolvedOptions } from './options.js';
 
 export interface PoolHandle {
@@ -96,4 +96,27 @@ export function isContentError(error: unknown): boolean {
   if (!(error instanceof Error) || (error as { fatal?: unknown }).fatal === true) return false;
   const state = (error as { sqlState?: unknown }).sqlState;
   return typeof state === 'string' && (state.startsWith('22') || state.startsWith('23'));
+}
+
+/**
+ * Runs `work` in a transaction on a pool connection: committed when it resolves, rolled back when it
+ * throws. A connection whose rollback fails too is destroyed, not handed back to the pool.
+ */
+export async function inTransaction<T>(pool: Pool, work: (connection: PoolConnection) => Promise<T>): Promise<T> {
+  const connection = await pool.getConnection();
+  let broken = false;
+  try {
+    await connection.query('start transaction');
+    const result = await work(connection);
+    await connection.query('commit');
+    return result;
+  } catch (error) {
+    await connection.query('rollback').catch(() => {
+      broken = true;
+    });
+    throw error;
+  } finally {
+    if (broken) connection.destroy();
+    else connection.release();
+  }
 }

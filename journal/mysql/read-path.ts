@@ -1,5 +1,6 @@
 import type { PersistentRepr, ReplayedEvent } from '../../src/persistence/spi.js';
 import type { Pool, RowDataPacket } from 'mysql2/promise';
+import { inTransaction } from './pool.js';
 import { payloadOf, tagsOf, toSafeNumber } from './row-codec.js';
 
 /** Rows per round trip of a replay: large enough to amortize the trip, small enough to bound memory. */
@@ -100,24 +101,10 @@ export async function readHighest(pool: Pool, statements: ReadStatements, persis
   return toSafeNumber((rows as unknown as [unknown][])[0]?.[0] ?? 0, 'highest sequence_nr');
 }
 
-export async function deleteTo(pool: Pool, statements: ReadStatements, persistenceId: string, toSequenceNr: number): Promise<void> {
-  const connection = await pool.getConnection();
-  let broken = false;
-  try {
-    await connection.query('start transaction');
-    try {
-      await connection.query(statements.remember, [persistenceId, persistenceId, toSequenceNr]);
-      await connection.query(statements.deleteTags, [persistenceId, toSequenceNr]);
-      await connection.query(statements.deleteEvents, [persistenceId, toSequenceNr]);
-      await connection.query('commit');
-    } catch (error) {
-      await connection.query('rollback').catch(() => {
-        broken = true;
-      });
-      throw error;
-    }
-  } finally {
-    if (broken) connection.destroy();
-    else connection.release();
-  }
+export function deleteTo(pool: Pool, statements: ReadStatements, persistenceId: string, toSequenceNr: number): Promise<void> {
+  return inTransaction(pool, async (connection) => {
+    await connection.query(statements.remember, [persistenceId, persistenceId, toSequenceNr]);
+    await connection.query(statements.deleteTags, [persistenceId, toSequenceNr]);
+    await connection.query(statements.deleteEvents, [persistenceId, toSequenceNr]);
+  });
 }
