@@ -21,8 +21,8 @@ export interface BenchResult {
 
 export interface Benchmark {
   readonly name: string;
-  /** Benchmarks that need PostgreSQL or RabbitMQ say so, so that `npm run bench` can skip them with a reason. */
-  readonly needs?: readonly ('postgres' | 'rabbitmq')[];
+  /** Benchmarks that need PostgreSQL, RabbitMQ or MySQL say so, so that `npm run bench` can skip them with a reason. */
+  readonly needs?: readonly ('postgres' | 'rabbitmq' | 'mysql')[];
   run(): Promise<readonly BenchResult[]>;
 }
 

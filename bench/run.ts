@@ -1,7 +1,8 @@
 /**
  * `npm run bench [filter]`: runs every benchmark in bench/*.bench.ts (or those whose name contains
- * the filter) and prints one table. Benchmarks that need PostgreSQL or RabbitMQ are skipped with a
- * reason when the server does not answer (PG_URL / AMQP_URL, else the defaults on 127.0.0.1).
+ * the filter) and prints one table. Benchmarks that need PostgreSQL, RabbitMQ or MySQL are skipped
+ * with a reason when the server does not answer (PG_URL / AMQP_URL / MYSQL_URL, else the defaults on
+ * 127.0.0.1).
  */
 import { readdir } from 'node:fs/promises';
 import { connect } from 'node:net';
@@ -41,6 +42,7 @@ function format(value: number | undefined, digits = 0): string {
 const services = {
   postgres: await reachable(process.env.PG_URL, 5432),
   rabbitmq: await reachable(process.env.AMQP_URL, 5672),
+  mysql: await reachable(process.env.MYSQL_URL, 3306),
 };
 if (typeof globalThis.gc !== 'function') {
   console.warn('note: run with --expose-gc (npm run bench does) for stable heap figures');
