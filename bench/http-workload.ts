@@ -10,7 +10,7 @@ import { randomBytes } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
 import pg from 'pg';
 import pino from 'pino';
-import { ActorSystem, Outbox } from '../src/index.js';
+import { ActorSystem, Outbox, type DeliveryTransport, type OutboxOptions } from '../src/index.js';
 import { httpTransport } from '../delivery/http/index.js';
 import { postgresJournal, postgresSnapshotStore } from '../journal/postgres/index.js';
 import { elapsedMsSince, median, perSecond, type BenchResult } from './harness.js';
@@ -127,20 +127,31 @@ export async function withSchema<T>(label: string, body: (schema: string) => Pro
   }
 }
 
+export interface OutboxRoundOptions {
+  readonly count?: number;
+  /** Delivered before the clock starts. Default 500. */
+  readonly warmup?: number;
+  /** Default: httpTransport with IN_FLIGHT requests at most. */
+  readonly transport?: () => DeliveryTransport;
+  readonly outbox?: OutboxOptions;
+}
+
 /**
  * The Outbox on a PostgreSQL journal (snapshots there too) with httpTransport, IN_FLIGHT requests at
- * most, as the service wires them; `warmup` messages are delivered before the clock starts.
+ * most, as the service wires them (its defaults but the redelivery interval).
  */
-export async function outboxRound(sink: Sink, count = MESSAGES, warmup = 500): Promise<RoundResult> {
+export async function outboxRound(sink: Sink, options: OutboxRoundOptions = {}): Promise<RoundResult> {
+  const { count = MESSAGES, warmup = 500 } = options;
+  const transport = options.transport ?? (() => httpTransport({ maxConcurrency: IN_FLIGHT, timeoutMs: ROUND_TIMEOUT_MS }));
   return withSchema('http_outbox', async (schema) => {
     const system = ActorSystem.create('bench-http', {
       journal: postgresJournal({ connectionString: PG_URL, schema, applicationName: 'sf-bench-http' }),
       snapshotStore: postgresSnapshotStore({ connectionString: PG_URL, schema }),
       logger: silent,
-      transports: [httpTransport({ maxConcurrency: IN_FLIGHT, timeoutMs: ROUND_TIMEOUT_MS })],
+      transports: [transport()],
     });
     try {
-      const outbox = Outbox.start(system, { redeliverInterval: ROUND_TIMEOUT_MS });
+      const outbox = Outbox.start(system, { redeliverInterval: ROUND_TIMEOUT_MS, ...options.outbox });
       const destination = { transport: 'http' as const, url: sink.url };
       const delivered = async (total: number): Promise<void> =>
         waitUntil(async () => {

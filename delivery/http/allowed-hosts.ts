@@ -16,8 +16,8 @@
  *
  * Host names are normalised by the WHATWG URL parser first, so numeric disguises (`0xa9fea9fe`,
  * `2852039166`, `0251.0376.0251.0376`, `169.254.43518`) are the dotted address they stand for. A name's
- * resolved addresses are checked again when connecting (a `lookup` on the agents), so DNS cannot
- * smuggle in a refused address; redirects are never followed (node:http does not), a 3xx is a failed
+ * resolved addresses are checked again when connecting (a `lookup` given to the undici Agent's connector), so DNS cannot
+ * smuggle in a refused address; redirects are never followed (the Agent does not without its redirect interceptor), a 3xx is a failed
  * attempt.
  */
 import dns from 'node:dns';
