@@ -23,6 +23,8 @@ export interface Benchmark {
   readonly name: string;
   /** Benchmarks that need PostgreSQL or RabbitMQ say so, so that `npm run bench` can skip them with a reason. */
   readonly needs?: readonly ('postgres' | 'rabbitmq')[];
+  /** Runs only when the filter names it (`npm run bench -- peers`): too long for every full run. */
+  readonly optIn?: boolean;
   run(): Promise<readonly BenchResult[]>;
 }
 

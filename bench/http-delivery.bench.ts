@@ -7,9 +7,11 @@
  */
 import http from 'node:http';
 import pg from 'pg';
-import { Pool } from 'undici';
 import type { Benchmark, BenchResult } from './harness.js';
 import {
+  headers,
+  type HttpClient,
+  undiciClient,
   comparison,
   cpuRow,
   IN_FLIGHT,
@@ -72,29 +74,6 @@ function limited(limit: number, run: (id: number) => Promise<void>): (id: number
   return (id) => {
     queue.push(id);
     next();
-  };
-}
-
-type Post = (body: Buffer, id: number) => Promise<number>;
-
-interface HttpClient {
-  readonly post: Post;
-  close(): Promise<void>;
-}
-
-function headers(body: Buffer, id: number): Record<string, string> {
-  return { 'content-type': 'application/json', 'content-length': String(body.length), 'idempotency-key': `raw:${id}` };
-}
-
-function undiciClient(url: URL): HttpClient {
-  const pool = new Pool(url.origin, { connections: IN_FLIGHT, pipelining: 1 });
-  return {
-    post: async (body, id) => {
-      const response = await pool.request({ path: url.pathname, method: 'POST', headers: headers(body, id), body });
-      await response.body.dump();
-      return response.statusCode;
-    },
-    close: () => pool.close(),
   };
 }
 

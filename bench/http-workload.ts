@@ -10,6 +10,7 @@ import { randomBytes } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
 import pg from 'pg';
 import pino from 'pino';
+import { Pool } from 'undici';
 import { ActorSystem, Outbox, type DeliveryTransport, type OutboxOptions } from '../src/index.js';
 import { httpTransport } from '../delivery/http/index.js';
 import { postgresJournal, postgresSnapshotStore } from '../journal/postgres/index.js';
@@ -76,6 +77,30 @@ export async function startSink(): Promise<Sink> {
       child.disconnect();
       await exited;
     },
+  };
+}
+
+export type Post = (body: Buffer, id: number) => Promise<number>;
+
+export interface HttpClient {
+  readonly post: Post;
+  close(): Promise<void>;
+}
+
+export function headers(body: Buffer, id: number): Record<string, string> {
+  return { 'content-type': 'application/json', 'content-length': String(body.length), 'idempotency-key': `raw:${id}` };
+}
+
+/** The keep-alive client the raw ceiling and the peers post with: undici 7's Pool, IN_FLIGHT connections. */
+export function undiciClient(url: URL): HttpClient {
+  const pool = new Pool(url.origin, { connections: IN_FLIGHT, pipelining: 1 });
+  return {
+    post: async (body, id) => {
+      const response = await pool.request({ path: url.pathname, method: 'POST', headers: headers(body, id), body });
+      await response.body.dump();
+      return response.statusCode;
+    },
+    close: () => pool.close(),
   };
 }
 

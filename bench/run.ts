@@ -1,6 +1,6 @@
 /**
  * `npm run bench [filter]`: runs every benchmark in bench/*.bench.ts (or those whose name contains
- * the filter) and prints one table. Benchmarks that need PostgreSQL or RabbitMQ are skipped with a
+ * the filter; opt-in ones only then) and prints one table. Benchmarks that need PostgreSQL or RabbitMQ are skipped with a
  * reason when the server does not answer (PG_URL / AMQP_URL, else the defaults on 127.0.0.1).
  */
 import { readdir } from 'node:fs/promises';
@@ -52,6 +52,10 @@ for (const file of files) {
   const module = (await import(new URL(file, import.meta.url).href)) as { benchmarks?: Benchmark[] };
   for (const benchmark of module.benchmarks ?? []) {
     if (filter && !benchmark.name.includes(filter) && !file.includes(filter)) continue;
+    if (benchmark.optIn && !filter) {
+      console.log(`skip ${benchmark.name}: runs only when named (npm run bench -- ${file.replace(/\.bench\.ts$/, '')})`);
+      continue;
+    }
     const missing = (benchmark.needs ?? []).filter((need) => !services[need]);
     if (missing.length > 0) {
       console.log(`skip ${benchmark.name}: ${missing.join(', ')} not reachable`);
