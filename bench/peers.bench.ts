@@ -14,9 +14,8 @@
  *
  * A peer that is not installed or whose server does not answer is skipped with a reason.
  */
-import { connect } from 'node:net';
 import type PgBossType from 'pg-boss';
-import type { Benchmark, BenchResult } from './harness.js';
+import { type Benchmark, type BenchResult, reachable } from './harness.js';
 import {
   comparison,
   cpuRow,
@@ -112,21 +111,6 @@ async function pgBoss(): Promise<Peer> {
   };
 }
 
-function reachable(url: URL): Promise<boolean> {
-  return new Promise((resolve) => {
-    const socket = connect({ host: url.hostname, port: Number(url.port) || 6379 });
-    socket.setTimeout(1000, () => {
-      socket.destroy();
-      resolve(false);
-    });
-    socket.once('connect', () => {
-      socket.destroy();
-      resolve(true);
-    });
-    socket.once('error', () => resolve(false));
-  });
-}
-
 type BullMq = typeof import('bullmq');
 
 /** What Redis keeps on disk, from CONFIG GET: "non-durable: ..." when nothing. */
@@ -147,7 +131,7 @@ async function redisDurability(bullmq: BullMq, connection: { host: string; port:
 async function bullMq(): Promise<Peer> {
   const module = await importOrReason<BullMq>('bullmq');
   if (typeof module === 'string') return { label: 'BullMQ 5', unavailable: module, round: async () => Promise.reject(new Error(module)) };
-  if (!(await reachable(REDIS_URL)))
+  if (!(await reachable(REDIS_URL.href, 6379)))
     return { label: 'BullMQ 5', unavailable: `Redis not reachable at ${REDIS_URL.host}`, round: async () => Promise.reject(new Error('no Redis')) };
   const connection = { host: REDIS_URL.hostname, port: Number(REDIS_URL.port) || 6379 };
   const durability = await redisDurability(module, connection);

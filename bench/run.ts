@@ -4,34 +4,11 @@
  * reason when the server does not answer (PG_URL / AMQP_URL, else the defaults on 127.0.0.1).
  */
 import { readdir } from 'node:fs/promises';
-import { connect } from 'node:net';
 import { fileURLToPath } from 'node:url';
-import type { Benchmark, BenchResult } from './harness.js';
+import { type Benchmark, type BenchResult, reachable } from './harness.js';
 
 const here = fileURLToPath(new URL('.', import.meta.url));
 const filter = process.argv[2];
-
-function reachable(url: string | undefined, fallbackPort: number): Promise<boolean> {
-  let host = '127.0.0.1';
-  let port = fallbackPort;
-  if (url) {
-    const parsed = new URL(url);
-    host = parsed.hostname;
-    port = Number(parsed.port) || fallbackPort;
-  }
-  return new Promise((resolve) => {
-    const socket = connect({ host, port });
-    socket.setTimeout(1000, () => {
-      socket.destroy();
-      resolve(false);
-    });
-    socket.once('connect', () => {
-      socket.destroy();
-      resolve(true);
-    });
-    socket.once('error', () => resolve(false));
-  });
-}
 
 function format(value: number | undefined, digits = 0): string {
   if (value === undefined || Number.isNaN(value)) return '';
