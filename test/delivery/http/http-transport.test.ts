@@ -209,9 +209,17 @@ describe('httpTransport', () => {
       [{ url: 'http://x/', headers: { ok: 'caf\u00e9' } }, /visible ASCII.*U\+00E9/],
       [{ url: 'http://x/', headers: { 'X-Tenant': 'a', 'x-tenant': 'b' } }, /"x-tenant" twice/],
       [{ url: 'http://x/', path: '/y' }, /destination\.path is not a field/],
+      [{ url: 'http://x/', headers: { ok: 1 } }, /destination\.headers\.ok must be a string/],
+      [{ url: 'http://x/', method: 5 }, /destination\.method/],
+      [{ url: 'http://x/', path: undefined }, /destination\.path is not a field/],
+      [{ url: 'http://x/', transport: 'amqp' }, /transport must be 'http'/],
     ];
-    for (const [fields, message] of bad) {
-      expect(() => transport.validateDestination({ transport: 'http', ...(fields as Record<string, string>) })).toThrow(message);
+    // Resolved destinations are remembered: one that differs from a good one only in a bad field is still refused.
+    expect(() => transport.validateDestination({ transport: 'http', url: 'http://x/' })).not.toThrow();
+    for (let pass = 0; pass < 2; pass++) {
+      for (const [fields, message] of bad) {
+        expect(() => transport.validateDestination({ transport: 'http', ...(fields as Record<string, string>) })).toThrow(message);
+      }
     }
     // What is accepted is what Node can send: visible ASCII, spaces and tabs.
     expect(() => transport.validateDestination({ transport: 'http', url: 'http://x/', headers: { 'X-Note': 'a b\tc ~!' } } as never)).not.toThrow();
