@@ -7,6 +7,7 @@
 import { InvalidOptionError } from '../actor/errors.js';
 import type { JournalQueries, OrderedRepr } from '../persistence/journal-queries.js';
 import { type ReadJournalOptions, resolveQuerySettings } from '../persistence/persistence-settings.js';
+import { onAbort } from './abort-listeners.js';
 import { EventEnvelope } from './event-envelope.js';
 import { QueryAbortedError } from './query-errors.js';
 import { StatementThrottle } from './statement-throttle.js';
@@ -232,7 +233,7 @@ class NewEvents {
   #readSince: number | undefined;
   #wake: (() => void) | undefined;
   readonly #unsubscribe: () => void;
-  readonly #onAbort: () => void;
+  readonly #stopListening: () => void;
 
   constructor(
     private readonly tailer: Tailer,
@@ -240,12 +241,15 @@ class NewEvents {
     private readonly signal: AbortSignal | undefined,
   ) {
     this.#unsubscribe = tailer.subscribe(filter, (positionRead) => this.#fire(positionRead));
-    // An aborted query frees its subscription at once, even if nobody pulls it again.
-    this.#onAbort = () => {
-      this.#unsubscribe();
-      this.#fire();
-    };
-    signal?.addEventListener('abort', this.#onAbort, { once: true });
+    // An aborted query frees its subscription at once, even if nobody pulls it again. One listener per
+    // signal, shared by the queries it ends (abort-listeners.ts).
+    this.#stopListening =
+      signal === undefined
+        ? () => {}
+        : onAbort(signal, () => {
+            this.#unsubscribe();
+            this.#fire();
+          });
   }
 
   /**
@@ -269,7 +273,7 @@ class NewEvents {
 
   close(): void {
     this.#unsubscribe();
-    this.signal?.removeEventListener('abort', this.#onAbort);
+    this.#stopListening();
     this.#wake = undefined;
   }
 
