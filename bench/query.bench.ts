@@ -8,7 +8,6 @@
  * STEADFAST_BENCH_QUERY_EVENTS sets the events written for the catch-up (default 1 000 000, 10% tagged,
  * 10 per persistenceId; the burst and the projection read those too).
  */
-import { setMaxListeners } from 'node:events';
 import pg from 'pg';
 import { pino } from 'pino';
 import { postgresJournal, postgresProjection, type PostgresJournal } from '../journal/postgres/index.js';
@@ -228,8 +227,7 @@ async function fanOut(url: string, admin: pg.Pool): Promise<BenchResult[]> {
       const startedAt = new Map<string, number>();
       const latencies: number[] = [];
       const abort = new AbortController();
-      // One signal for every query, as a user stopping them all would have: each query listens on it.
-      setMaxListeners(count + 10, abort.signal);
+      // One signal for every query, as a user stopping them all would have (the read journal listens once).
       let first = 0;
       let allStarted: () => void = () => {};
       const ready = new Promise<void>((resolve) => (allStarted = resolve));

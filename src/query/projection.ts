@@ -257,9 +257,13 @@ class RunningProjection implements ProjectionHandle {
         if (first.done) return;
         const batch = [first.value];
         // More events join the batch only if they are already read: a batch never waits for the next one.
+        // One event-loop turn for the whole batch, not a timer per event: what the query has in hand (a
+        // page) comes within it.
+        let turn: Promise<undefined> | undefined;
         while (batch.length < this.settings.batchSize) {
           pending = iterator.next();
-          const next = await Promise.race([pending, nextTurn()]);
+          turn ??= nextTurn();
+          const next = await Promise.race([pending, turn]);
           if (next === undefined) break;
           pending = undefined;
           if (next.done) break;
