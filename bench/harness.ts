@@ -3,6 +3,8 @@
  * runs them in order (or those whose name contains the CLI argument) and prints one table. Figures that
  * compare steadfast with a raw driver measure both in the same run and report the ratio.
  */
+import { connect } from 'node:net';
+
 export interface BenchResult {
   /** What was measured, e.g. "persist, 1000 actors, PostgreSQL". */
   readonly name: string;
@@ -21,8 +23,10 @@ export interface BenchResult {
 
 export interface Benchmark {
   readonly name: string;
-  /** Benchmarks that need PostgreSQL or RabbitMQ say so, so that `npm run bench` can skip them with a reason. */
-  readonly needs?: readonly ('postgres' | 'rabbitmq')[];
+  /** Benchmarks that need PostgreSQL, RabbitMQ or MySQL say so, so that `npm run bench` can skip them with a reason. */
+  readonly needs?: readonly ('postgres' | 'rabbitmq' | 'mysql')[];
+  /** Runs only when the filter names it (`npm run bench -- peers`): too long for every full run. */
+  readonly optIn?: boolean;
   run(): Promise<readonly BenchResult[]>;
 }
 
@@ -45,4 +49,27 @@ export function median(values: readonly number[]): number {
     [...values].sort((a, b) => a - b),
     50,
   );
+}
+
+/** Does a TCP connection to the URL's host and port (or 127.0.0.1 and `fallbackPort`) open within a second? */
+export function reachable(url: string | undefined, fallbackPort: number): Promise<boolean> {
+  let host = '127.0.0.1';
+  let port = fallbackPort;
+  if (url) {
+    const parsed = new URL(url);
+    host = parsed.hostname;
+    port = Number(parsed.port) || fallbackPort;
+  }
+  return new Promise((resolve) => {
+    const socket = connect({ host, port });
+    socket.setTimeout(1000, () => {
+      socket.destroy();
+      resolve(false);
+    });
+    socket.once('connect', () => {
+      socket.destroy();
+      resolve(true);
+    });
+    socket.once('error', () => resolve(false));
+  });
 }

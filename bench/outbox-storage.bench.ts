@@ -18,6 +18,8 @@ import pino from 'pino';
 import { ActorSystem, MaxUnconfirmedMessagesExceededError, Outbox, type DeliveryTransport, type Destination } from '../src/index.js';
 import { sqliteJournal, sqliteSnapshotStore } from '../journal/sqlite/index.js';
 import { httpTransport } from '../delivery/http/index.js';
+import { loadConfig } from '../service/config.js';
+import { applyHeapPolicy } from '../service/heap-policy.js';
 import { Confirmer, Silent } from './delivery.bench.js';
 import type { Benchmark, BenchResult } from './harness.js';
 
@@ -256,15 +258,18 @@ async function inChild<T>(env: Record<string, string>, extraArgs: readonly strin
   return JSON.parse(line) as T;
 }
 
-/** `heapLimitMiB`: run the children with --max-old-space-size (undefined: V8's default). */
-async function largePayloads(count: number, heapLimitMiB?: number): Promise<BenchResult[]> {
+/**
+ * `heapGrowingPercent`: the children apply the service's heap policy with it (service/heap-policy.ts;
+ * the service's default is 20), 0 leaves V8's own.
+ */
+async function largePayloads(count: number, heapGrowingPercent: number): Promise<BenchResult[]> {
   const dir = mkdtempSync(join(tmpdir(), 'steadfast-bench-large-'));
   const path = join(dir, 'steadfast.db');
-  const args = heapLimitMiB === undefined ? [] : [`--max-old-space-size=${heapLimitMiB}`];
+  const policy = { STEADFAST_BENCH_HEAP_GROWING_PERCENT: String(heapGrowingPercent) };
   try {
-    const sent = await inChild<SendReport>({ STEADFAST_BENCH_LARGE: 'send', STEADFAST_BENCH_PATH: path, STEADFAST_BENCH_COUNT: String(count) }, args);
-    const recovered = await inChild<RecoveryReport>({ STEADFAST_BENCH_LARGE: 'recover', STEADFAST_BENCH_PATH: path }, args);
-    const label = `${count.toLocaleString('en-US')} x 100 KB, destination down, ${heapLimitMiB === undefined ? "V8's default heap limit" : `--max-old-space-size=${heapLimitMiB}`}`;
+    const sent = await inChild<SendReport>({ STEADFAST_BENCH_LARGE: 'send', STEADFAST_BENCH_PATH: path, STEADFAST_BENCH_COUNT: String(count), ...policy }, []);
+    const recovered = await inChild<RecoveryReport>({ STEADFAST_BENCH_LARGE: 'recover', STEADFAST_BENCH_PATH: path, ...policy }, []);
+    const label = `${count.toLocaleString('en-US')} x 100 KB, destination down, ${heapGrowingPercent === 0 ? "V8's own heap policy" : `heap growing ${heapGrowingPercent}% (the service's policy)`}`;
     return [
       {
         name: `peak RSS (${label}; ${sent.accepted} accepted, ${sent.refused} refused past maxUnconfirmedBytes 256 MiB)`,
@@ -291,6 +296,7 @@ async function largePayloads(count: number, heapLimitMiB?: number): Promise<Benc
 
 const childMode = process.env.STEADFAST_BENCH_LARGE;
 if (childMode !== undefined) {
+  applyHeapPolicy(Number(process.env.STEADFAST_BENCH_HEAP_GROWING_PERCENT ?? 0));
   const path = process.env.STEADFAST_BENCH_PATH!;
   const report = childMode === 'send' ? await sendLargePayloads(path, Number(process.env.STEADFAST_BENCH_COUNT)) : await recoverLargePayloads(path);
   process.stdout.write(`${JSON.stringify(report)}\n`);
@@ -304,6 +310,6 @@ export const benchmarks: Benchmark[] = [
   },
   { name: 'outbox storage: file after 60k confirmed', run: () => fileAfterConfirmedRun(60_000) },
   { name: 'outbox storage: file after 180k confirmed', run: () => fileAfterConfirmedRun(180_000) },
-  { name: 'outbox storage: 100 KB payloads, destination down', run: () => largePayloads(5000) },
-  { name: 'outbox storage: 100 KB payloads, destination down, heap limit 400 MiB', run: () => largePayloads(5000, 400) },
+  { name: 'outbox storage: 100 KB payloads, destination down', run: () => largePayloads(5000, loadConfig({}).heapGrowingPercent) },
+  { name: "outbox storage: 100 KB payloads, destination down, V8's own heap policy", run: () => largePayloads(5000, 0) },
 ];

@@ -1,37 +1,15 @@
 /**
  * `npm run bench [filter]`: runs every benchmark in bench/*.bench.ts (or those whose name contains
- * the filter) and prints one table. Benchmarks that need PostgreSQL or RabbitMQ are skipped with a
- * reason when the server does not answer (PG_URL / AMQP_URL, else the defaults on 127.0.0.1).
+ * the filter; opt-in ones only then) and prints one table. Benchmarks that need PostgreSQL, RabbitMQ or
+ * MySQL are skipped with a reason when the server does not answer (PG_URL / AMQP_URL / MYSQL_URL, else
+ * the defaults on 127.0.0.1).
  */
 import { readdir } from 'node:fs/promises';
-import { connect } from 'node:net';
 import { fileURLToPath } from 'node:url';
-import type { Benchmark, BenchResult } from './harness.js';
+import { type Benchmark, type BenchResult, reachable } from './harness.js';
 
 const here = fileURLToPath(new URL('.', import.meta.url));
 const filter = process.argv[2];
-
-function reachable(url: string | undefined, fallbackPort: number): Promise<boolean> {
-  let host = '127.0.0.1';
-  let port = fallbackPort;
-  if (url) {
-    const parsed = new URL(url);
-    host = parsed.hostname;
-    port = Number(parsed.port) || fallbackPort;
-  }
-  return new Promise((resolve) => {
-    const socket = connect({ host, port });
-    socket.setTimeout(1000, () => {
-      socket.destroy();
-      resolve(false);
-    });
-    socket.once('connect', () => {
-      socket.destroy();
-      resolve(true);
-    });
-    socket.once('error', () => resolve(false));
-  });
-}
 
 function format(value: number | undefined, digits = 0): string {
   if (value === undefined || Number.isNaN(value)) return '';
@@ -41,6 +19,7 @@ function format(value: number | undefined, digits = 0): string {
 const services = {
   postgres: await reachable(process.env.PG_URL, 5432),
   rabbitmq: await reachable(process.env.AMQP_URL, 5672),
+  mysql: await reachable(process.env.MYSQL_URL, 3306),
 };
 if (typeof globalThis.gc !== 'function') {
   console.warn('note: run with --expose-gc (npm run bench does) for stable heap figures');
@@ -52,6 +31,10 @@ for (const file of files) {
   const module = (await import(new URL(file, import.meta.url).href)) as { benchmarks?: Benchmark[] };
   for (const benchmark of module.benchmarks ?? []) {
     if (filter && !benchmark.name.includes(filter) && !file.includes(filter)) continue;
+    if (benchmark.optIn && !filter) {
+      console.log(`skip ${benchmark.name}: runs only when named (npm run bench -- ${file.replace(/\.bench\.ts$/, '')})`);
+      continue;
+    }
     const missing = (benchmark.needs ?? []).filter((need) => !services[need]);
     if (missing.length > 0) {
       console.log(`skip ${benchmark.name}: ${missing.join(', ')} not reachable`);

@@ -18,6 +18,7 @@ export interface ServiceConfig {
   readonly dataDir: string;
   readonly pgUrl: string | undefined;
   readonly pgSchema: string;
+  readonly mysqlUrl: string | undefined;
   readonly amqpUrl: string | undefined;
   readonly amqpServiceName: string;
   readonly logLevel: string;
@@ -34,6 +35,7 @@ export interface ServiceConfig {
   readonly httpAllowedHosts: readonly string[] | undefined;
   readonly shutdownTimeoutMs: number;
   readonly snapshotEvery: number;
+  readonly heapGrowingPercent: number;
 }
 
 type Parse<T> = (value: unknown) => T;
@@ -142,6 +144,13 @@ export const SETTINGS = [
     text(/^[A-Za-z_][A-Za-z0-9_]{0,62}$/, 'must be a plain SQL identifier (letters, digits, _)'),
     'PostgreSQL schema (created by the migration)',
   ),
+  setting(
+    'MYSQL_URL',
+    'mysqlUrl',
+    undefined,
+    url(['mysql:', 'mariadb:'], 'mysql://user:password@host:3306/db'),
+    'use MySQL 8 or MariaDB 10.6+ for journal and snapshots instead of SQLite (tables in the database the URL names)',
+  ),
   setting('AMQP_URL', 'amqpUrl', undefined, url(['amqp:', 'amqps:'], 'amqp://guest:guest@127.0.0.1:5672'), 'enable the RabbitMQ transport'),
   setting(
     'AMQP_SERVICE_NAME',
@@ -176,6 +185,13 @@ export const SETTINGS = [
   ),
   setting('SHUTDOWN_TIMEOUT_MS', 'shutdownTimeoutMs', 30_000, integer(1), 'graceful shutdown gives up (exit 1) after this long'),
   setting('SNAPSHOT_EVERY', 'snapshotEvery', 1000, integer(1), 'the outbox saves a snapshot after this many events'),
+  setting(
+    'HEAP_GROWING_PERCENT',
+    'heapGrowingPercent',
+    20,
+    integer(0, 1000),
+    "V8 collects once the heap grew this much past what is alive (0: V8's own policy); keeps RSS near the payloads held (service/heap-policy.ts)",
+  ),
 ] as const;
 
 export const CONFIG_FILE_VARIABLE = 'STEADFAST_CONFIG';
@@ -244,6 +260,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): ServiceConfig 
   if (config.redeliveryMaxIntervalMs < config.redeliverIntervalMs) {
     throw new ConfigError('REDELIVERY_MAX_INTERVAL_MS', `(${config.redeliveryMaxIntervalMs}) must be at least REDELIVER_INTERVAL_MS (${config.redeliverIntervalMs})`);
   }
+  checkOneDatabase(config);
   if (!isLoopbackHost(config.host) && config.apiToken === undefined && !config.allowUnauthenticated) {
     throw new ConfigError(
       'HOST',
@@ -253,20 +270,36 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): ServiceConfig 
   return config;
 }
 
-export type MigrationConfig = Pick<ServiceConfig, 'pgUrl' | 'pgSchema'>;
+/** One store per service: both URLs set would leave which one holds the outbox to chance. */
+function checkOneDatabase(config: Pick<ServiceConfig, 'pgUrl' | 'mysqlUrl'>): void {
+  if (config.pgUrl !== undefined && config.mysqlUrl !== undefined) {
+    throw new ConfigError('MYSQL_URL', 'cannot be combined with PG_URL: set the one the journal should use');
+  }
+}
 
-const MIGRATION_SETTINGS: ReadonlySet<SettingKey> = new Set(['pgUrl', 'pgSchema']);
+export type MigrationConfig = Pick<ServiceConfig, 'pgUrl' | 'pgSchema' | 'mysqlUrl'>;
+
+const MIGRATION_SETTINGS: ReadonlySet<SettingKey> = new Set(['pgUrl', 'pgSchema', 'mysqlUrl']);
 
 /**
  * The settings `steadfast migrate` needs, read exactly as the service reads them (PG_URL, PG_SCHEMA,
- * STEADFAST_CONFIG), so a migration prepares the schema the service will use. Only these are read:
+ * MYSQL_URL, STEADFAST_CONFIG), so a migration prepares the schema the service will use. A
+ * `--connection-string` stands for PG_URL or MYSQL_URL by its scheme. Only these are read:
  * a deploy pipeline's environment may lack what only a running service needs.
  */
 export function loadMigrationConfig(env: NodeJS.ProcessEnv = process.env, flags: { connectionString?: string; schema?: string } = {}): MigrationConfig {
   const overrides: Partial<Record<SettingKey, { value: string; origin: string }>> = {};
-  if (flags.connectionString !== undefined) overrides.pgUrl = { value: flags.connectionString, origin: '--connection-string' };
+  let keys = MIGRATION_SETTINGS;
+  if (flags.connectionString !== undefined) {
+    const mysql = /^(mysql|mariadb):/i.test(flags.connectionString);
+    overrides[mysql ? 'mysqlUrl' : 'pgUrl'] = { value: flags.connectionString, origin: '--connection-string' };
+    // The flag names the database to migrate: the other URL of the environment is not read.
+    keys = new Set(mysql ? ['mysqlUrl'] : ['pgUrl', 'pgSchema']);
+  }
   if (flags.schema !== undefined) overrides.pgSchema = { value: flags.schema, origin: '--schema' };
-  return readSettings(env, MIGRATION_SETTINGS, overrides) as unknown as MigrationConfig;
+  const config = { pgUrl: undefined, mysqlUrl: undefined, pgSchema: 'steadfast', ...readSettings(env, keys, overrides) } as MigrationConfig;
+  checkOneDatabase(config);
+  return config;
 }
 
 /**
@@ -282,6 +315,7 @@ export function redactedConfig(config: ServiceConfig): Record<string, unknown> {
   return {
     ...config,
     pgUrl: config.pgUrl === undefined ? undefined : redactUrl(config.pgUrl),
+    mysqlUrl: config.mysqlUrl === undefined ? undefined : redactUrl(config.mysqlUrl),
     amqpUrl: config.amqpUrl === undefined ? undefined : redactUrl(config.amqpUrl),
     apiToken: config.apiToken === undefined ? undefined : REDACTED,
   };

@@ -3,6 +3,7 @@
  * histogram are all the service needs, and the format is small and stable.
  */
 import type { OutboxStats } from '../delivery/outbox/outbox-protocol.js';
+import type { ProjectionFigures } from '../src/query/projection-registry.js';
 import type { Role } from './outbox-role.js';
 
 /** Seconds; from sub-millisecond SQLite commits to a struggling remote database. */
@@ -34,6 +35,8 @@ export interface ServiceMetricsSnapshot {
   readonly brokerConnected: boolean | undefined;
   /** Confirmations ignored because they did not prove receipt (forged, stale), this process. */
   readonly rejectedConfirmations: number;
+  /** The projections started in this process's actor system (`projectionFigures`). */
+  readonly projections: readonly ProjectionFigures[];
 }
 
 export class ServiceMetrics {
@@ -48,7 +51,7 @@ export class ServiceMetrics {
     this.#requests.set(key, (this.#requests.get(key) ?? 0) + 1);
   }
 
-  render({ outbox, role, brokerConnected, rejectedConfirmations }: ServiceMetricsSnapshot): string {
+  render({ outbox, role, brokerConnected, rejectedConfirmations, projections }: ServiceMetricsSnapshot): string {
     const blocks = [
       ...(outbox === undefined
         ? []
@@ -79,9 +82,40 @@ export class ServiceMetrics {
         ...[...this.#requests].map(([labels, count]) => `steadfast_http_requests_total{${labels}} ${count}`),
       ].join('\n'),
     ];
+    if (projections.length > 0) blocks.push(...renderProjections(projections));
     if (brokerConnected !== undefined) blocks.push(metric('steadfast_broker_connected', 'gauge', '1 when the RabbitMQ connection is up.', brokerConnected ? 1 : 0));
     return `${blocks.join('\n')}\n`;
   }
+}
+
+const PROJECTION_STATES = ['running', 'waiting', 'stopped'] as const;
+
+/** One series per projection, labelled with its name; a lag that could not be read is left out. */
+function renderProjections(projections: readonly ProjectionFigures[]): string[] {
+  const label = (name: string) => `projection="${escapeLabel(name)}"`;
+  const lagged = projections.filter((each) => each.lag !== undefined);
+  return [
+    [
+      '# HELP steadfast_projection_offset The last offset a projection stored (its position in the journal).',
+      '# TYPE steadfast_projection_offset gauge',
+      ...projections.map((each) => `steadfast_projection_offset{${label(each.name)}} ${each.offset}`),
+    ].join('\n'),
+    [
+      "# HELP steadfast_projection_lag How far a projection's stored offset is behind the journal's newest event, in offsets.",
+      '# TYPE steadfast_projection_lag gauge',
+      ...lagged.map((each) => `steadfast_projection_lag{${label(each.name)}} ${each.lag}`),
+    ].join('\n'),
+    [
+      '# HELP steadfast_projection_state The state of a projection: running, waiting (for the lease another process holds) or stopped (failed); 1 for the current one.',
+      '# TYPE steadfast_projection_state gauge',
+      ...projections.flatMap((each) => PROJECTION_STATES.map((state) => `steadfast_projection_state{${label(each.name)},state="${state}"} ${each.state === state ? 1 : 0}`)),
+    ].join('\n'),
+  ];
+}
+
+/** Prometheus label values escape backslash, double quote and line feed. */
+function escapeLabel(value: string): string {
+  return value.replace(/\\/g, '\\\\').replace(/"/g, '\\"').replace(/\n/g, '\\n');
 }
 
 function metric(name: string, type: 'counter' | 'gauge', help: string, value: number): string {

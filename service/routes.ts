@@ -15,6 +15,7 @@ import { deadLetterFilter, inFlightFilter, stateOf } from './delivery-filters.js
 import { shown } from './redaction.js';
 import { BadRequestError, ConflictError, NotFoundError, ServiceUnavailableError, TooManyRequestsError } from './errors.js';
 import type { RequestContext, Route, RouteResult } from './http-server.js';
+import type { ProjectionFigures } from '../src/query/projection-registry.js';
 import type { ServiceMetrics } from './metrics.js';
 import type { HealthReport } from './health.js';
 import type { OutboxHolder } from './outbox-role.js';
@@ -30,6 +31,8 @@ export interface RouteDependencies {
   guardSubmission?<T>(pending: Promise<T>): Promise<T>;
   brokerConnected(): boolean | undefined;
   rejectedConfirmations(): number;
+  /** Offset and lag of the projections started in the service's actor system. */
+  projections(): Promise<readonly ProjectionFigures[]>;
   /** Refuses destinations the service does not send to (destination-policy.ts), before anything is persisted. */
   readonly checkDestination?: DestinationCheck;
   /** With AMQP_URL: whether the broker has an exchange a new message names (the AMQP transport's checkExchange). */
@@ -128,7 +131,13 @@ export function apiRoutes(deps: RouteDependencies): Route[] {
         const stats = current === undefined ? undefined : await queried(current.stats());
         return {
           status: 200,
-          text: metrics.render({ outbox: stats, role: outbox.role, brokerConnected: deps.brokerConnected(), rejectedConfirmations: deps.rejectedConfirmations() }),
+          text: metrics.render({
+            outbox: stats,
+            role: outbox.role,
+            brokerConnected: deps.brokerConnected(),
+            rejectedConfirmations: deps.rejectedConfirmations(),
+            projections: await deps.projections(),
+          }),
           contentType: 'text/plain; version=0.0.4; charset=utf-8',
         };
       },

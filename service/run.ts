@@ -7,6 +7,7 @@ import { SteadfastError } from '../src/actor/errors.js';
 import { securityWarnings } from './auth.js';
 import { loadConfig, redactedConfig, type ServiceConfig } from './config.js';
 import { ConfigError } from './errors.js';
+import { applyHeapPolicy } from './heap-policy.js';
 import { createLogger } from './logger.js';
 import { startService } from './service.js';
 
@@ -19,6 +20,7 @@ export async function runService(env: NodeJS.ProcessEnv = process.env): Promise<
     process.stderr.write(`steadfast: ${error.message}\n`);
     process.exit(2);
   }
+  applyHeapPolicy(config.heapGrowingPercent);
   const logger = createLogger(config);
   logger.info({ config: redactedConfig(config) }, 'starting steadfast');
   for (const warning of securityWarnings(config)) logger.warn(warning);

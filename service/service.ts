@@ -10,6 +10,7 @@ import { ActorSystem } from '../src/actor/actor-system.js';
 import { AskTimeoutError } from '../src/actor/errors.js';
 import type { AsyncWriteJournal } from '../src/persistence/journal.js';
 import { Persistence } from '../src/persistence/persistence.js';
+import { projectionFigures } from '../src/query/projection-registry.js';
 import { Outbox } from '../delivery/outbox/outbox.js';
 import type { ExchangeCheck } from '../delivery/amqp/exchange-checks.js';
 import type { DeliveryTransport } from '../delivery/transport.js';
@@ -138,6 +139,8 @@ export async function startService(config: ServiceConfig, logger: Logger): Promi
         guardSubmission: (pending) => health.guard(pending),
         brokerConnected: () => broker?.isConnected(),
         rejectedConfirmations: () => DeliveryTransports.get(system).rejectedConfirmations,
+        // Projections an embedding program starts with `service.system` (startProjection, postgresProjection).
+        projections: () => projectionFigures(system),
         checkDestination,
         checkExchange,
       }),

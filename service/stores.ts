@@ -1,6 +1,7 @@
 /**
  * The journal and snapshot store the service runs on: SQLite files under DATA_DIR by default,
- * PostgreSQL when PG_URL is set. Each driver is imported only when it is used.
+ * PostgreSQL when PG_URL is set, MySQL/MariaDB when MYSQL_URL is. Each driver is imported only when it
+ * is used.
  */
 import { join } from 'node:path';
 import type { Logger } from 'pino';
@@ -26,6 +27,17 @@ export async function createStores(config: ServiceConfig, logger: Logger): Promi
       snapshotStore: postgresSnapshotStore(options),
       description: `PostgreSQL ${redactUrl(config.pgUrl)} schema ${config.pgSchema}`,
       leaseScope: `schema ${config.pgSchema}`,
+    };
+  }
+  if (config.mysqlUrl !== undefined) {
+    const { mysqlJournal, mysqlSnapshotStore } = await import('../journal/mysql/index.js');
+    const options = { connectionString: config.mysqlUrl, logger: logger.child({ plugin: 'mysql' }) };
+    const journal = mysqlJournal(options);
+    return {
+      journal,
+      snapshotStore: mysqlSnapshotStore(options),
+      description: `MySQL ${redactUrl(config.mysqlUrl)}`,
+      leaseScope: `database ${journal.database}`,
     };
   }
   const { sqliteJournal, sqliteSnapshotStore } = await import('../journal/sqlite/index.js');

@@ -64,6 +64,7 @@ export class PostgresJournal extends PostgresPlugin implements AsyncWriteJournal
     this.#queries = new PostgresQueries(
       () => openPool({ ...this.options, poolSize: QUERY_POOL_SIZE, applicationName: `${this.options.applicationName}-query` }),
       quoted,
+      statementId,
       this.#reads,
       () => this.#ready(),
       new EventNotifications(this.options, channel),

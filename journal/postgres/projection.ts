@@ -38,8 +38,7 @@ export function postgresProjection<Event = unknown>(system: ActorSystem, options
         await client.query('begin');
         if (typeof handleBatch === 'function') await handleBatch(batch as readonly EventEnvelope<Event>[], client);
         else for (const envelope of batch) await handler!(envelope as EventEnvelope<Event>, client);
-        await store.saveOffsetIn(client, options.name, offset);
-        await client.query('commit');
+        await store.commitWithOffset(client, options.name, offset);
       } catch (error) {
         await client.query('rollback').catch(() => {
           broken = true;

@@ -17,6 +17,43 @@ export class JournalLockedError extends SteadfastError {
   }
 }
 
+/** A write to a journal opened with `readOnly: true` (it reads a file another process writes). */
+export class JournalReadOnlyError extends SteadfastError {
+  constructor(
+    readonly path: string,
+    what: string,
+  ) {
+    super(
+      'ERR_JOURNAL_READ_ONLY',
+      `the SQLite journal on ${path} was opened with readOnly: true and cannot ${what}; the process that holds the file writes it (open it without readOnly there)`,
+    );
+  }
+}
+
+/** A read-only journal on a file that does not exist yet: only its writer creates it. */
+export class DatabaseMissingError extends SteadfastError {
+  constructor(
+    readonly path: string,
+    options?: { cause?: unknown },
+  ) {
+    super('ERR_DATABASE_MISSING', `there is no SQLite database at ${path}; a readOnly journal reads the file its writer created: start the writer first, or fix the path`, options);
+  }
+}
+
+/** A read-only journal on a file of an older schema: it cannot migrate it; its writer does when it opens the file. */
+export class SchemaBehindError extends SteadfastError {
+  constructor(
+    readonly path: string,
+    readonly found: number,
+    readonly needed: number,
+  ) {
+    super(
+      'ERR_SCHEMA_BEHIND',
+      `the SQLite database ${path} has schema version ${found}, but this steadfast reads version ${needed}; a readOnly journal does not migrate: open the file once with a writer of this version`,
+    );
+  }
+}
+
 /** The database was written by a newer steadfast (its schema version is unknown to this one). */
 export class SchemaVersionError extends SteadfastError {
   constructor(
@@ -70,7 +107,8 @@ export function classifySqliteError(error: unknown): StoreFailureReason | undefi
   for (let current = error, depth = 0; current instanceof Error && depth < 5; current = current.cause, depth++) {
     if (current instanceof CorruptDatabaseError) return 'corrupt';
     if (current instanceof StoreFullError) return 'disk_full';
-    if (current instanceof JournalLockedError) return 'unreachable';
+    if (current instanceof JournalLockedError || current instanceof DatabaseMissingError) return 'unreachable';
+    if (current instanceof JournalReadOnlyError) return 'read_only';
     const code = (current as { code?: unknown }).code;
     if (typeof code !== 'string' || !code.startsWith('SQLITE_')) continue;
     const reason = REASONS.find(([prefix]) => code === prefix || code.startsWith(`${prefix}_`));

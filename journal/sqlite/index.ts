@@ -5,6 +5,16 @@
 export { SqliteJournal, sqliteJournal } from './sqlite-journal.js';
 export { SqliteSnapshotStore, sqliteSnapshotStore } from './sqlite-snapshot-store.js';
 export type { SqliteDatabaseOptions, SqliteJournalOptions, SqliteSnapshotStoreOptions, SqliteSynchronous } from './options.js';
-export { classifySqliteError, CorruptDatabaseError, JournalLockedError, PluginClosedError, SchemaVersionError, StoreFullError } from './errors.js';
+export {
+  classifySqliteError,
+  CorruptDatabaseError,
+  DatabaseMissingError,
+  JournalLockedError,
+  JournalReadOnlyError,
+  PluginClosedError,
+  SchemaBehindError,
+  SchemaVersionError,
+  StoreFullError,
+} from './errors.js';
 // The core's classes, shared by every journal, re-exported for convenience.
 export { EventRejectedError, SequenceNrConflictError } from '../../src/persistence/spi.js';

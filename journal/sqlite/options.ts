@@ -25,6 +25,17 @@ export interface SqliteJournalOptions extends SqliteDatabaseOptions {
   maxEventsPerTransaction?: number;
   /** Events read per query during replay; the event loop gets a turn between pages (default 500). */
   replayPageSize?: number;
+  /**
+   * Read a file another process writes (default false): no lock, no migration, no checkpoints; every
+   * write fails with `JournalReadOnlyError` (ERR_JOURNAL_READ_ONLY). Queries and replays read what the
+   * writer committed; live queries find it by polling every `pollIntervalMs`.
+   */
+  readOnly?: boolean;
+  /**
+   * How often live queries look for events another process wrote, in ms (default 500). This process's
+   * own writes wake them at once; a `readOnly` journal has only the poll.
+   */
+  pollIntervalMs?: number;
 }
 
 export type SqliteSnapshotStoreOptions = SqliteDatabaseOptions;
@@ -52,6 +63,14 @@ export function validateDatabaseOptions(plugin: string, options: SqliteDatabaseO
     throw new InvalidOptionError(`${plugin}: option "logger" must be a pino logger`);
   }
   return { path, synchronous, lockTimeoutMs, logger };
+}
+
+/** `readOnly` reads a file another process writes: a ':memory:' database has no other process. */
+export function checkReadOnly(plugin: string, path: string, value: unknown): boolean {
+  if (value === undefined) return false;
+  if (typeof value !== 'boolean') throw new InvalidOptionError(`${plugin}: option "readOnly" must be a boolean, got ${JSON.stringify(value)}`);
+  if (value && path === ':memory:') throw new InvalidOptionError(`${plugin}: option "readOnly" needs a file path; a ':memory:' database has no other process writing it`);
+  return value;
 }
 
 export function checkInteger(plugin: string, name: string, value: unknown, minimum: number): number {

@@ -1,11 +1,11 @@
 import { InvalidOptionError } from '../../src/persistence/spi.js';
-import { mkdirSync } from 'node:fs';
+import { existsSync, mkdirSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import Database from 'better-sqlite3';
 import { Checkpointer } from './checkpointer.js';
-import { classifySqliteError, CorruptDatabaseError, JournalLockedError } from './errors.js';
+import { classifySqliteError, CorruptDatabaseError, DatabaseMissingError, JournalLockedError, SchemaBehindError, SchemaVersionError } from './errors.js';
 import type { ResolvedDatabaseOptions, SqliteSynchronous } from './options.js';
-import { migrate } from './schema.js';
+import { migrate, SCHEMA_VERSION } from './schema.js';
 
 interface Entry {
   readonly db: Database.Database;
@@ -25,6 +25,12 @@ interface Entry {
  * process dies, so a crash never leaves a stale lock. The database itself stays in ordinary WAL mode
  * so that a second connection (on a worker thread) can run checkpoints off the event loop, and so
  * that operators can read it with the sqlite3 shell while the service runs.
+ *
+ * That is also what lets a read-only journal in another process read it (`readOnly: true`): a
+ * connection opened read-only, apart from the writer's (keyed `readonly:<path>` here), that takes no
+ * lock, runs no migration and no checkpoint. WAL readers never block the writer; each statement reads
+ * one snapshot and lets it go when it ends, so the writer's checkpoints are held back only while a
+ * statement runs.
  */
 const open = new Map<string, Entry>();
 
@@ -36,13 +42,14 @@ export interface DatabaseLease {
   release(): Promise<void>;
 }
 
-export function acquireDatabase(plugin: string, options: ResolvedDatabaseOptions): DatabaseLease {
+export function acquireDatabase(plugin: string, options: ResolvedDatabaseOptions, readOnly = false): DatabaseLease {
   const path = options.path === ':memory:' ? ':memory:' : resolve(options.path);
-  let entry = open.get(path);
+  const key = readOnly ? `readonly:${path}` : path;
+  let entry = open.get(key);
   if (entry === undefined) {
-    entry = openDatabase(path, options);
-    open.set(path, entry);
-  } else if (entry.synchronous !== options.synchronous) {
+    entry = readOnly ? openReadOnly(path, options) : openDatabase(path, options);
+    open.set(key, entry);
+  } else if (!readOnly && entry.synchronous !== options.synchronous) {
     throw new InvalidOptionError(
       `${plugin}: option "synchronous" is ${options.synchronous}, but ${path} is already open in this process with ${entry.synchronous}; use the same setting for plugins sharing a file`,
     );
@@ -60,7 +67,7 @@ export function acquireDatabase(plugin: string, options: ResolvedDatabaseOptions
       if (released) return;
       released = true;
       if (--held.refs > 0) return;
-      open.delete(path);
+      open.delete(key);
       await held.checkpointer?.close();
       held.db.close();
       held.lock?.close();
@@ -88,6 +95,23 @@ function openDatabase(path: string, options: ResolvedDatabaseOptions): Entry {
     db?.close();
     lock.close();
     if (isBusy(error)) throw new JournalLockedError(path, { cause: error });
+    throw unreadable(path, error);
+  }
+}
+
+function openReadOnly(path: string, options: ResolvedDatabaseOptions): Entry {
+  if (!existsSync(path)) throw new DatabaseMissingError(path);
+  let db: Database.Database | undefined;
+  try {
+    // The busy timeout covers the moment a reader may wait: while the writer recovers or restarts the WAL.
+    db = new Database(path, { readonly: true, fileMustExist: true, timeout: options.lockTimeoutMs });
+    const version = db.pragma('user_version', { simple: true }) as number;
+    if (version > SCHEMA_VERSION) throw new SchemaVersionError(path, version, SCHEMA_VERSION);
+    if (version < SCHEMA_VERSION) throw new SchemaBehindError(path, version, SCHEMA_VERSION);
+    return { db, lock: undefined, checkpointer: undefined, synchronous: options.synchronous, refs: 0 };
+  } catch (error) {
+    db?.close();
+    if ((error as { code?: unknown }).code === 'SQLITE_CANTOPEN' && !existsSync(path)) throw new DatabaseMissingError(path, { cause: error });
     throw unreadable(path, error);
   }
 }

@@ -15,8 +15,8 @@ import {
 } from '../../src/persistence/spi.js';
 import type Database from 'better-sqlite3';
 import { checkAtomicWrite } from '../memory/write-checks.js';
-import { classifySqliteError, PluginClosedError, StoreFullError } from './errors.js';
-import { checkInteger, type ResolvedDatabaseOptions, type SqliteJournalOptions, validateDatabaseOptions } from './options.js';
+import { classifySqliteError, JournalReadOnlyError, PluginClosedError, StoreFullError } from './errors.js';
+import { checkInteger, checkReadOnly, type ResolvedDatabaseOptions, type SqliteJournalOptions, validateDatabaseOptions } from './options.js';
 import { acquireDatabase, type DatabaseLease } from './shared-database.js';
 import { SqliteOffsetStore } from './sqlite-offset-store.js';
 import { SqliteQueries } from './sqlite-queries.js';
@@ -67,7 +67,9 @@ type EventRow = [number, string, number, string, string, string | Uint8Array, st
  */
 export class SqliteJournal implements AsyncWriteJournal, QueryableJournal, OffsetStoringJournal {
   readonly #options: ResolvedDatabaseOptions;
-  readonly #queries = new SqliteQueries(() => this.#open().db);
+  /** Reads a file another process writes (`readOnly: true`): see shared-database.ts. */
+  readonly #readOnly: boolean;
+  readonly #queries: SqliteQueries;
   readonly #offsets = new SqliteOffsetStore(() => this.#open().db);
   readonly #replayPageSize: number;
   readonly #batcher: WriteBatcher;
@@ -81,6 +83,9 @@ export class SqliteJournal implements AsyncWriteJournal, QueryableJournal, Offse
     this.#options = validateDatabaseOptions('sqliteJournal', options);
     const maxEvents = checkInteger('sqliteJournal', 'maxEventsPerTransaction', options.maxEventsPerTransaction ?? 128, 1);
     this.#replayPageSize = checkInteger('sqliteJournal', 'replayPageSize', options.replayPageSize ?? 500, 1);
+    this.#readOnly = checkReadOnly('sqliteJournal', this.#options.path, options.readOnly);
+    const pollIntervalMs = checkInteger('sqliteJournal', 'pollIntervalMs', options.pollIntervalMs ?? 500, 1);
+    this.#queries = new SqliteQueries(() => this.#open().db, pollIntervalMs);
     // better-sqlite3 commits synchronously, so nothing can queue while a flush runs: the batcher waits one
     // event-loop turn before each transaction instead (the first included), and concurrent writers share it.
     this.#batcher = new WriteBatcher(async (writes) => this.#flush(writes), { maxEventsPerFlush: maxEvents, gatherOneTurn: true });
@@ -105,6 +110,7 @@ export class SqliteJournal implements AsyncWriteJournal, QueryableJournal, Offse
 
   async probeWrite(): Promise<void> {
     const { db, path } = this.#open();
+    if (this.#readOnly) throw new JournalReadOnlyError(path, 'be written');
     const pages = db.pragma('page_count', { simple: true }) as number;
     const maxPages = db.pragma('max_page_count', { simple: true }) as number;
     const freePages = db.pragma('freelist_count', { simple: true }) as number;
@@ -119,7 +125,8 @@ export class SqliteJournal implements AsyncWriteJournal, QueryableJournal, Offse
 
   writeMessages(writes: readonly AtomicWrite[]): Promise<readonly WriteOutcome[]> {
     try {
-      this.#open();
+      const { path } = this.#open();
+      if (this.#readOnly) throw new JournalReadOnlyError(path, 'persist events');
     } catch (error) {
       return Promise.reject(error);
     }
@@ -203,11 +210,14 @@ export class SqliteJournal implements AsyncWriteJournal, QueryableJournal, Offse
 
   async readHighestSequenceNr(persistenceId: string, _fromSequenceNr: number): Promise<number> {
     this.#open();
+    // Another process writes a read-only journal's file: what it read before may be behind.
+    if (this.#readOnly) this.#highest.delete(persistenceId);
     return this.#highestOf(persistenceId);
   }
 
   async deleteMessagesTo(persistenceId: string, toSequenceNr: number): Promise<void> {
-    const { db } = this.#open();
+    const { db, path } = this.#open();
+    if (this.#readOnly) throw new JournalReadOnlyError(path, 'delete events');
     const statements = this.#statements!;
     const highest = this.#highestOf(persistenceId);
     const upTo = Math.min(toSequenceNr, highest);
@@ -229,8 +239,12 @@ export class SqliteJournal implements AsyncWriteJournal, QueryableJournal, Offse
     }
   }
 
-  /** Projection offsets in this file (sqlite-offset-store.ts). */
+  /**
+   * Projection offsets in this file (sqlite-offset-store.ts). A read-only journal has none (it cannot
+   * store them), so `startProjection` on it throws `JournalReadOnlyError` at once.
+   */
   offsetStore(): OffsetStore {
+    if (this.#readOnly) throw new JournalReadOnlyError(this.#lease?.path ?? this.#options.path, 'store projection offsets');
     return this.#offsets;
   }
 
@@ -253,7 +267,7 @@ export class SqliteJournal implements AsyncWriteJournal, QueryableJournal, Offse
   #open(): DatabaseLease {
     if (this.#closed) throw new PluginClosedError('SQLite journal', this.#lease?.path ?? this.#options.path);
     if (this.#lease !== undefined) return this.#lease;
-    const lease = acquireDatabase('sqliteJournal', this.#options);
+    const lease = acquireDatabase('sqliteJournal', this.#options, this.#readOnly);
     const { db } = lease;
     this.#statements = {
       insert: db.prepare(
@@ -312,7 +326,10 @@ function asBuffer(bytes: Uint8Array): Buffer {
   return Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
 }
 
-/** A journal in one SQLite file (WAL, synchronous=FULL by default), held exclusively by this process. */
+/**
+ * A journal in one SQLite file (WAL, synchronous=FULL by default), held exclusively by this process;
+ * with `readOnly: true`, a reader of a file another process holds (queries, replays; no writes).
+ */
 export function sqliteJournal(options: SqliteJournalOptions): SqliteJournal {
   return new SqliteJournal(options);
 }

@@ -2,14 +2,12 @@
  * The SQLite journal's read side (`JournalQueries`). SQLite runs one write transaction at a time and
  * `ordering` is an AUTOINCREMENT key drawn inside it, so orderings become visible in commit order: no
  * horizon is needed, a reader that has seen ordering n never sees a lower one appear later. Live queries
- * are woken after this process's own writes; writes of another process on the same file are found by
- * polling. Statements are prepared once per connection and run synchronously, a page at a time.
+ * are woken after this process's own writes; a read-only journal in another process finds the writer's
+ * events by polling (`pollIntervalMs`). Statements are prepared once per connection and run
+ * synchronously, a page at a time.
  */
 import type Database from 'better-sqlite3';
 import type { JournalQueries, OrderedRepr } from '../../src/persistence/spi.js';
-
-/** How often live queries look for events another process wrote to the file. */
-const POLL_INTERVAL_MS = 500;
 
 const NO_TAGS: readonly string[] = Object.freeze([]);
 const COLUMNS = 'e.ordering, e.persistence_id, e.sequence_nr, e.writer_uuid, e.timestamp, e.serializer_id, e.manifest, e.payload, e.tags';
@@ -27,7 +25,6 @@ interface Statements {
 }
 
 export class SqliteQueries implements JournalQueries {
-  readonly pollIntervalMs = POLL_INTERVAL_MS;
   // better-sqlite3 runs one statement at a time on the event loop: more would only queue.
   readonly maxConcurrentStatements = 1;
   readonly #listeners = new Set<() => void>();
@@ -37,6 +34,8 @@ export class SqliteQueries implements JournalQueries {
   constructor(
     /** The journal's connection (opened on first use). */
     private readonly connection: () => Database.Database,
+    /** How often live queries look for events another process wrote to the file (`pollIntervalMs`). */
+    readonly pollIntervalMs: number,
   ) {}
 
   /** The journal committed events: wake this process's live queries. */

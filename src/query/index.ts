@@ -4,3 +4,4 @@ export { QueriesNotSupportedError, QueryAbortedError, QueryThrottledError } from
 export { INTERNAL_STREAM_PREFIX, MAX_SEQUENCE_NR, ReadJournal, type EventDecoder, type QueryOptions, type ReadJournalOptions } from './read-journal.js';
 export { readJournalOf } from './read-journal-of.js';
 export { ProjectionFailedError, startProjection, type ProjectionBaseOptions, type ProjectionHandle, type ProjectionOptions, type ProjectionRetry } from './projection.js';
+export { projectionFigures, runningProjections, type ProjectionFigures } from './projection-registry.js';

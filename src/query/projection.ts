@@ -11,6 +11,7 @@ import type { AsyncWriteJournal, Lease } from '../persistence/journal.js';
 import { hasOffsetStore, type OffsetStore } from '../persistence/offset-store.js';
 import { Persistence } from '../persistence/persistence.js';
 import type { EventEnvelope } from './event-envelope.js';
+import { claimProjectionName, registerProjection } from './projection-registry.js';
 import { QueriesNotSupportedError } from './query-errors.js';
 import type { QueryOptions, ReadJournal } from './read-journal.js';
 import { readJournalOf } from './read-journal-of.js';
@@ -75,7 +76,6 @@ export class ProjectionFailedError extends SteadfastError {
   }
 }
 
-const running = new WeakMap<ActorSystem, Set<string>>();
 const LEASE_RETRY_MS = 1_000;
 
 export function startProjection<Event = unknown>(system: ActorSystem, options: ProjectionOptions<Event>): ProjectionHandle {
@@ -113,11 +113,9 @@ function run(system: ActorSystem, settings: Settings): ProjectionHandle {
   const journal = persistence.journal;
   if (!hasOffsetStore(journal)) throw new QueriesNotSupportedError(`${journal.constructor.name} (it keeps no projection offsets)`);
   const readJournal = readJournalOf(system);
-  const names = running.get(system) ?? new Set<string>();
-  running.set(system, names);
-  if (names.has(settings.name)) throw new InvalidOptionError(`a projection named "${settings.name}" is running in this system already`);
-  names.add(settings.name);
-  const projection = new RunningProjection(settings, journal.offsetStore(), readJournal, journal.acquireLease?.bind(journal), () => names.delete(settings.name));
+  claimProjectionName(system, settings.name);
+  const projection = new RunningProjection(settings, journal.offsetStore(), readJournal, journal.acquireLease?.bind(journal));
+  registerProjection(system, projection);
   system.registerOnTermination(() => projection.stop());
   return projection;
 }
@@ -181,11 +179,9 @@ class RunningProjection implements ProjectionHandle {
     private readonly store: OffsetStore,
     private readonly readJournal: ReadJournal,
     private readonly acquireLease: ((name: string) => Promise<Lease | undefined>) | undefined,
-    private readonly onEnd: () => void,
   ) {
     this.done = this.#run().finally(() => {
       this.#state = 'stopped';
-      this.onEnd();
     });
     // A failure is reported through `done`; an unobserved one must not crash the process.
     this.done.catch(() => {});
@@ -261,9 +257,13 @@ class RunningProjection implements ProjectionHandle {
         if (first.done) return;
         const batch = [first.value];
         // More events join the batch only if they are already read: a batch never waits for the next one.
+        // One event-loop turn for the whole batch, not a timer per event: what the query has in hand (a
+        // page) comes within it.
+        let turn: Promise<undefined> | undefined;
         while (batch.length < this.settings.batchSize) {
           pending = iterator.next();
-          const next = await Promise.race([pending, nextTurn()]);
+          turn ??= nextTurn();
+          const next = await Promise.race([pending, turn]);
           if (next === undefined) break;
           pending = undefined;
           if (next.done) break;

@@ -25,7 +25,16 @@ function configError(env: Record<string, string>): ConfigError {
 describe('loadConfig', () => {
   it('has embedded defaults: loopback, port 8080, SQLite under ./data, no PostgreSQL, no RabbitMQ', () => {
     const config = loadConfig({});
-    expect(config).toMatchObject({ port: 8080, host: '127.0.0.1', dataDir: './data', pgUrl: undefined, amqpUrl: undefined, maxBodyBytes: 1_048_576, logPretty: false });
+    expect(config).toMatchObject({
+      port: 8080,
+      host: '127.0.0.1',
+      dataDir: './data',
+      pgUrl: undefined,
+      amqpUrl: undefined,
+      maxBodyBytes: 1_048_576,
+      logPretty: false,
+      heapGrowingPercent: 20,
+    });
   });
 
   it('reads environment variables, over the JSON file of STEADFAST_CONFIG; an empty variable counts as unset', () => {
@@ -54,6 +63,7 @@ describe('loadConfig', () => {
       [{ LOG_LEVEL: 'loud' }, /^invalid configuration: LOG_LEVEL must be one of fatal, error/],
       [{ LOG_PRETTY: 'maybe' }, /^invalid configuration: LOG_PRETTY must be 1 or 0/],
       [{ MAX_BODY_BYTES: '0' }, /^invalid configuration: MAX_BODY_BYTES /],
+      [{ HEAP_GROWING_PERCENT: '-5' }, /^invalid configuration: HEAP_GROWING_PERCENT must be an integer from 0 to 1000/],
       [
         { REDELIVER_INTERVAL_MS: '5000', REDELIVERY_MAX_INTERVAL_MS: '100' },
         /^invalid configuration: REDELIVERY_MAX_INTERVAL_MS \(100\) must be at least REDELIVER_INTERVAL_MS \(5000\)$/,

@@ -1,8 +1,9 @@
 /**
- * Real PostgreSQL and RabbitMQ for integration tests, each test file with names of its own.
+ * Real PostgreSQL, RabbitMQ and MariaDB for integration tests, each test file with names of its own.
  *
- * Where they come from, in order: `PG_URL` / `AMQP_URL`; else the servers on 127.0.0.1 (the project's
- * machines run both); else testcontainers, where a Docker engine answers. When none can be had the
+ * Where they come from, in order: `PG_URL` / `AMQP_URL` / `MYSQL_URL`; else the servers on 127.0.0.1
+ * (the project's machines run all three; MariaDB is started here when it is installed but down); else
+ * testcontainers, where a Docker engine answers. When none can be had the
  * suite is skipped with one line saying why, unless `STEADFAST_REQUIRE_SERVICES=1` (CI): then the
  * suite fails, so a broken service can never turn into a green run.
  *
@@ -13,11 +14,15 @@
  */
 import { randomBytes } from 'node:crypto';
 import { connect as netConnect } from 'node:net';
+import { spawnSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import pg from 'pg';
 import amqp from 'amqplib';
+import mysql from 'mysql2/promise';
 
 export const DEFAULT_PG_URL = 'postgres://postgres@127.0.0.1:5432/test';
 export const DEFAULT_AMQP_URL = 'amqp://guest:guest@127.0.0.1:5672';
+export const DEFAULT_MYSQL_URL = 'mysql://root@127.0.0.1:3306';
 
 const requireServices = process.env.STEADFAST_REQUIRE_SERVICES === '1';
 
@@ -191,6 +196,83 @@ export async function amqpResource(label: string): Promise<AmqpResource | undefi
         await exchangeChannel?.close().catch(() => {});
       }
       await connection.close().catch(() => {});
+    },
+  };
+}
+
+export interface MysqlResource {
+  /** Connection string naming a database created for this resource alone (dropped by cleanup). */
+  readonly connectionString: string;
+  readonly database: string;
+  /** A small pool (on that database) for assertions made straight against the server. */
+  readonly admin: mysql.Pool;
+  /** Creates one more fresh database (dropped by cleanup too) and returns its connection string. */
+  newDatabase(label?: string): Promise<string>;
+  cleanup(): Promise<void>;
+}
+
+let containerMysqlUrl: Promise<string | undefined> | undefined;
+let localMariadb: Promise<boolean> | undefined;
+
+/** Starts the machine's MariaDB when it is installed but not running (as .ci/run does). */
+async function startLocalMariadb(): Promise<boolean> {
+  if (!existsSync('/usr/sbin/mariadbd')) return false;
+  spawnSync('start-stop-daemon', ['--start', '--oknodo', '--background', '--exec', '/usr/sbin/mariadbd', '--', '--user=mysql'], { stdio: 'ignore' });
+  const deadline = Date.now() + 60_000;
+  while (Date.now() < deadline) {
+    if (await tcpReachable('127.0.0.1', 3306)) return true;
+    await new Promise((resolve) => setTimeout(resolve, 500));
+  }
+  return false;
+}
+
+async function resolveMysqlUrl(): Promise<string | undefined> {
+  if (process.env.MYSQL_URL) return process.env.MYSQL_URL;
+  if (await tcpReachable('127.0.0.1', 3306)) return DEFAULT_MYSQL_URL;
+  localMariadb ??= startLocalMariadb();
+  if (await localMariadb) return DEFAULT_MYSQL_URL;
+  containerMysqlUrl ??= startContainer('mariadb:10.11', 3306, { MARIADB_ALLOW_EMPTY_ROOT_PASSWORD: '1' })
+    .then((hostPort) => (hostPort ? `mysql://root@${hostPort}` : undefined))
+    .catch(() => undefined);
+  return containerMysqlUrl;
+}
+
+/** `url` with its path replaced by `database`. */
+function withDatabase(url: string, database: string): string {
+  const parsed = new URL(url);
+  parsed.pathname = `/${database}`;
+  return parsed.toString();
+}
+
+export async function mysqlResource(label: string): Promise<MysqlResource | undefined> {
+  const serverUrl = await resolveMysqlUrl();
+  if (!serverUrl) return unavailable('MariaDB/MySQL', 'no MYSQL_URL, nothing on 127.0.0.1:3306, no Docker');
+  const server = mysql.createPool({ uri: withDatabase(serverUrl, ''), connectionLimit: 2 });
+  try {
+    await server.query('select 1');
+  } catch (error) {
+    await server.end().catch(() => {});
+    return unavailable('MariaDB/MySQL', `${serverUrl.replace(/\/\/[^@]*@/, '//***@')} refused: ${(error as Error).message}`);
+  }
+  const databases: string[] = [];
+  const newDatabase = async (extra = label): Promise<string> => {
+    const database = uniqueLabel(extra);
+    await server.query(`create database \`${database}\``);
+    databases.push(database);
+    return withDatabase(serverUrl, database);
+  };
+  const connectionString = await newDatabase(label);
+  const database = databases[0]!;
+  const admin = mysql.createPool({ uri: connectionString, connectionLimit: 4, supportBigNumbers: true });
+  return {
+    connectionString,
+    database,
+    admin,
+    newDatabase,
+    async cleanup() {
+      await admin.end().catch(() => {});
+      for (const name of databases) await server.query(`drop database if exists \`${name}\``).catch(() => {});
+      await server.end().catch(() => {});
     },
   };
 }

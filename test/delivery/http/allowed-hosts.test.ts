@@ -130,6 +130,41 @@ describe('HttpDestinationPolicy', () => {
     expect(() => policy.checkUrl(new URL('https://evil.example.com/'))).toThrow(/not in the allowed hosts/);
   });
 
+  it('answers a URL checked before as the first time, told apart by scheme, host and port', () => {
+    const policy = new HttpDestinationPolicy(['api.example.org:8443', '10.0.0.0/8']);
+    const cases = [
+      ['https://api.example.org:8443/a', true],
+      ['https://api.example.org/a', false],
+      ['http://api.example.org:8443/b', true],
+      ['http://api.example.org/b', false],
+      ['http://10.1.2.3/', true],
+      ['http://169.254.169.254/', false],
+      ['http://0xa9fea9fe/', false],
+    ] as const;
+    const messages = new Map<string, string>();
+    for (let pass = 0; pass < 3; pass++) {
+      for (const [url, allowed] of cases) {
+        if (allowed) {
+          expect(() => policy.checkUrl(new URL(url)), url).not.toThrow();
+          continue;
+        }
+        const error = (() => {
+          try {
+            policy.checkUrl(new URL(url));
+          } catch (e) {
+            return e as DestinationNotAllowedError;
+          }
+          return undefined;
+        })();
+        expect(error, url).toBeInstanceOf(DestinationNotAllowedError);
+        expect(error!.message).toBe(messages.get(url) ?? error!.message);
+        messages.set(url, error!.message);
+      }
+    }
+    expect(messages.get('http://169.254.169.254/')).toMatch(/metadata/);
+    expect(messages.get('https://api.example.org/a')).toMatch(/port 443/);
+  });
+
   it('lets an explicit address entry allow an otherwise refused address', () => {
     expect(() => new HttpDestinationPolicy(['169.254.10.0/24']).checkUrl(new URL('http://169.254.10.7/'))).not.toThrow();
     expect(() => new HttpDestinationPolicy(['169.254.10.0/24']).checkUrl(new URL('http://169.254.169.254/'))).toThrow(DestinationNotAllowedError);

@@ -11,6 +11,7 @@ interface Received {
   readonly method: string;
   readonly url: string;
   readonly headers: IncomingMessage['headers'];
+  readonly rawHeaders: readonly string[];
   readonly body: unknown;
 }
 
@@ -22,7 +23,13 @@ async function startServer(respond: Responder): Promise<{ server: Server; url: s
     const chunks: Buffer[] = [];
     request.on('data', (chunk: Buffer) => chunks.push(chunk));
     request.on('end', () => {
-      const entry = { method: request.method ?? '', url: request.url ?? '', headers: request.headers, body: JSON.parse(Buffer.concat(chunks).toString('utf8')) as unknown };
+      const entry = {
+        method: request.method ?? '',
+        url: request.url ?? '',
+        headers: request.headers,
+        rawHeaders: request.rawHeaders,
+        body: JSON.parse(Buffer.concat(chunks).toString('utf8')) as unknown,
+      };
       received.push(entry);
       respond(entry, response);
     });
@@ -76,6 +83,23 @@ describe('httpTransport', () => {
     expect(request!.headers['x-steadfast-attempt']).toBe('2');
     expect(request!.headers['idempotency-key']).toBe('orders:7');
     expect(request!.headers.authorization).toBe('Bearer t');
+  });
+
+  it("sends its User-Agent once whatever the destination's headers say, the URL's query, and its credentials as Basic authorization unless a header gives one", async () => {
+    const { server, url, received } = await startServer((_, response) => response.writeHead(200).end());
+    track(server);
+    const transport = httpTransport({ userAgent: 'billing/2' });
+    await started(transport);
+    const withCredentials = url.replace('http://', 'http://us%40er:p%3Aw@');
+    await transport.send(httpDestination(`${withCredentials}?a=1&b=2`, { headers: { 'user-agent': 'other', 'X-Trace': 'abc' } }), delivery(1));
+    await transport.send(httpDestination(withCredentials, { headers: { Authorization: 'Bearer t' } }), delivery(2));
+    const [first, second] = received;
+    expect(first!.url).toBe('/hook?a=1&b=2');
+    expect(first!.rawHeaders.filter((_, i) => i % 2 === 0 && first!.rawHeaders[i]!.toLowerCase() === 'user-agent')).toHaveLength(1);
+    expect(first!.headers['user-agent']).toBe('billing/2');
+    expect(first!.headers['x-trace']).toBe('abc');
+    expect(first!.headers.authorization).toBe(`Basic ${Buffer.from('us@er:p:w').toString('base64')}`);
+    expect(second!.headers.authorization).toBe('Bearer t');
   });
 
   it('uses the destination method', async () => {
@@ -185,9 +209,17 @@ describe('httpTransport', () => {
       [{ url: 'http://x/', headers: { ok: 'caf\u00e9' } }, /visible ASCII.*U\+00E9/],
       [{ url: 'http://x/', headers: { 'X-Tenant': 'a', 'x-tenant': 'b' } }, /"x-tenant" twice/],
       [{ url: 'http://x/', path: '/y' }, /destination\.path is not a field/],
+      [{ url: 'http://x/', headers: { ok: 1 } }, /destination\.headers\.ok must be a string/],
+      [{ url: 'http://x/', method: 5 }, /destination\.method/],
+      [{ url: 'http://x/', path: undefined }, /destination\.path is not a field/],
+      [{ url: 'http://x/', transport: 'amqp' }, /transport must be 'http'/],
     ];
-    for (const [fields, message] of bad) {
-      expect(() => transport.validateDestination({ transport: 'http', ...(fields as Record<string, string>) })).toThrow(message);
+    // Resolved destinations are remembered: one that differs from a good one only in a bad field is still refused.
+    expect(() => transport.validateDestination({ transport: 'http', url: 'http://x/' })).not.toThrow();
+    for (let pass = 0; pass < 2; pass++) {
+      for (const [fields, message] of bad) {
+        expect(() => transport.validateDestination({ transport: 'http', ...(fields as Record<string, string>) })).toThrow(message);
+      }
     }
     // What is accepted is what Node can send: visible ASCII, spaces and tabs.
     expect(() => transport.validateDestination({ transport: 'http', url: 'http://x/', headers: { 'X-Note': 'a b\tc ~!' } } as never)).not.toThrow();

@@ -7,24 +7,14 @@
 import { pino } from 'pino';
 import { afterAll, describe, expect, it } from 'vitest';
 import { postgresJournal, postgresProjection, postgresSnapshotStore } from '../../../journal/postgres/index.js';
-import { type ActorRef, ActorSystem, inMemoryJournal, inMemorySnapshotStore, PersistentActor, type QueryOptions, type ReadJournal, Tagged } from '../../../src/index.js';
+import { ActorSystem, inMemoryJournal, inMemorySnapshotStore } from '../../../src/index.js';
 import { postgresResource } from '../../support/services.js';
+import { byLedgerTag, deposit, LedgerAccount } from '../support/ledger.js';
 import { appName } from './helpers.js';
 
 const pgr = await postgresResource('pg_projection');
 afterAll(() => pgr?.cleanup());
 const silent = pino({ level: 'silent' });
-
-type Command = { amount: number };
-class Account extends PersistentActor<Command, Tagged<{ amount: number }>> {
-  constructor(readonly persistenceId: string) {
-    super();
-  }
-  onCommand(command: Command): void {
-    void this.persist(new Tagged({ amount: command.amount }, ['ledger']), () => this.sender.tell(this.lastSequenceNr));
-  }
-  onRecover(): void {}
-}
 
 describe.runIf(pgr)('postgresProjection', () => {
   const systems: ActorSystem[] = [];
@@ -39,17 +29,13 @@ describe.runIf(pgr)('postgresProjection', () => {
     return created;
   }
 
-  async function deposit(ref: ActorRef<Command>, ...amounts: number[]): Promise<void> {
-    for (const amount of amounts) await ref.ask({ amount });
-  }
-
-  const byTag = (readJournal: ReadJournal, offset: number, options: QueryOptions) => readJournal.eventsByTag('ledger', offset, options);
+  const byTag = byLedgerTag;
 
   it('commits the read model with the offset: a batch that fails after writing rows leaves none, and applies once when retried', async () => {
     const schema = await pgr!.newSchema('proj_once');
     await pgr!.admin.query(`create table "${schema}".ledger_rows (persistence_id text, sequence_nr bigint, amount int, primary key (persistence_id, sequence_nr))`);
     const writer = system('proj-once', schema);
-    const account = writer.actorOf(() => new Account('acc-1'));
+    const account = writer.actorOf(() => new LedgerAccount('acc-1'));
     await deposit(account, ...Array.from({ length: 20 }, (_, i) => i + 1));
     let failures = 1;
     const projection = postgresProjection(writer, {
@@ -94,7 +80,7 @@ describe.runIf(pgr)('postgresProjection', () => {
     const schema = await pgr!.newSchema('proj_lease');
     const first = system('proj-lease-1', schema);
     const second = system('proj-lease-2', schema);
-    const account = first.actorOf(() => new Account('acc-2'));
+    const account = first.actorOf(() => new LedgerAccount('acc-2'));
     await deposit(account, 1, 2, 3);
     const seen: string[] = [];
     const handlerOf = (who: string) => async () => {

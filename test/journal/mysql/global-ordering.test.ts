@@ -1,0 +1,142 @@
+/**
+ * InnoDB hands out AUTO_INCREMENT values at insert, not at commit, so a reader could see a higher one
+ * before a lower one and skip it for good. The journal draws orderings from a counter row locked until
+ * commit instead: these tests hold such a transaction open, interleave journal writes from two
+ * journals (two processes, as far as the server can tell), and follow them with a live reader.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { RowDataPacket } from 'mysql2/promise';
+import { mysqlJournal, type MysqlJournal } from '../../../journal/mysql/index.js';
+import { type EventEnvelope, ReadJournal } from '../../../src/index.js';
+import { eventualValue } from '../../support/eventually.js';
+import { mysqlResource } from '../../support/services.js';
+import { openTransactionWithRow, pid, write } from './helpers.js';
+
+const db = await mysqlResource('mysql_ordering');
+afterAll(() => db?.cleanup());
+
+async function orderingOf(persistenceId: string): Promise<number> {
+  const [rows] = await db!.admin.query<RowDataPacket[]>('select ordering from journal where persistence_id = ? and sequence_nr = 1', [persistenceId]);
+  return Number(rows[0]!.ordering);
+}
+
+describe.runIf(db)('MySQL global ordering', () => {
+  let journal: MysqlJournal;
+
+  beforeAll(async () => {
+    journal = mysqlJournal({ connectionString: db!.connectionString });
+    await journal.start();
+  });
+  afterAll(() => journal?.close());
+
+  it('a write waits for an open transaction that drew an ordering, and a live reader yields both in commit order', async () => {
+    const late = pid('late');
+    const early = pid('early');
+    const tag = pid('gap');
+    const reader = mysqlJournal({ connectionString: db!.connectionString });
+    const connection = await db!.admin.getConnection();
+    const signal = AbortSignal.timeout(30_000);
+    try {
+      await reader.start();
+      const seen: EventEnvelope[] = [];
+      const following = (async () => {
+        for await (const envelope of new ReadJournal(reader.queries(), () => [null]).eventsByTag(tag, 0, { signal })) {
+          seen.push(envelope);
+          if (seen.length === 2) return;
+        }
+      })();
+      const lateOrdering = await openTransactionWithRow(connection, late, tag);
+      const pending = journal.writeMessages([write(early, 1, 1, { tags: [tag] })]);
+      // The journal's flush queues behind the counter row's lock instead of drawing an ordering now: its
+      // counter update is the statement its session is running (the open transaction's session sleeps).
+      await eventualValue(async () => {
+        const [waits] = await db!.admin.query<RowDataPacket[]>(
+          "select 1 from information_schema.processlist where db = ? and info like 'update%journal_sequence%' and id <> connection_id()",
+          [db!.database],
+        );
+        return waits.length > 0 ? true : undefined;
+      }, "the journal's flush waiting for the counter row");
+      expect(seen).toEqual([]);
+      await connection.query('commit');
+      expect((await pending)[0]!.status).toBe('ok');
+      await following;
+      expect(await orderingOf(early)).toBeGreaterThan(lateOrdering);
+      expect(seen.map((e) => [e.persistenceId, e.offset])).toEqual([
+        [late, lateOrdering],
+        [early, await orderingOf(early)],
+      ]);
+    } finally {
+      await connection.query('rollback').catch(() => {});
+      connection.release();
+      await reader.close();
+    }
+  });
+
+  it('a rolled-back transaction gives its orderings back: no hole, nothing skipped', async () => {
+    const rolledBack = pid('rolled-back');
+    const after = pid('after');
+    const connection = await db!.admin.getConnection();
+    try {
+      const drawn = await openTransactionWithRow(connection, rolledBack, 'none');
+      await connection.query('rollback');
+      expect((await journal.writeMessages([write(after, 1)]))[0]!.status).toBe('ok');
+      expect(await orderingOf(after)).toBe(drawn);
+    } finally {
+      connection.release();
+    }
+  });
+
+  it('a live eventsByTag reader yields every event of two concurrent journals and a slow committer exactly once, in offset order', async () => {
+    const second = mysqlJournal({ connectionString: db!.connectionString });
+    const reader = mysqlJournal({ connectionString: db!.connectionString });
+    await Promise.all([second.start(), reader.start()]);
+    const writers = Array.from({ length: 20 }, (_, i) => pid(`follow-${i}`));
+    const slow = Array.from({ length: 15 }, (_, i) => pid(`slow-${i}`));
+    const tag = pid('follow-tag');
+    const perWriter = 25;
+    const total = writers.length * perWriter + slow.length;
+    const seen: EventEnvelope[] = [];
+    const signal = AbortSignal.timeout(90_000);
+    const connection = await db!.admin.getConnection();
+    try {
+      const following = (async () => {
+        // The reader's journal gets no in-process wake-up: it finds the rows by polling, small pages.
+        for await (const envelope of new ReadJournal(reader.queries(), () => [null], { pageSize: 37 }).eventsByTag(tag, 0, { signal })) {
+          seen.push(envelope);
+          if (seen.length === total) return;
+        }
+      })();
+      // Holds each of its transactions open across several journal flushes before committing, so that
+      // commits would come out of ordering order if orderings were drawn at insert.
+      const slowCommitter = (async () => {
+        for (const id of slow) {
+          await openTransactionWithRow(connection, id, tag);
+          await new Promise((resolve) => setTimeout(resolve, 15));
+          await connection.query('commit');
+        }
+      })();
+      await Promise.all([
+        slowCommitter,
+        ...writers.map(async (id, index) => {
+          const target = index % 2 === 0 ? journal : second;
+          for (let nr = 1; nr <= perWriter; nr++) expect((await target.writeMessages([write(id, nr, nr, { tags: [tag] })]))[0]!.status).toBe('ok');
+        }),
+      ]);
+      await following;
+    } finally {
+      await connection.query('rollback').catch(() => {});
+      connection.release();
+      await Promise.all([second.close(), reader.close()]);
+    }
+    expect(new Set(seen.map((e) => `${e.persistenceId}/${e.sequenceNr}`)).size).toBe(total);
+    const offsets = seen.map((e) => e.offset);
+    expect(offsets).toEqual([...offsets].sort((x, y) => x - y));
+    for (const id of writers) {
+      expect(seen.filter((e) => e.persistenceId === id).map((e) => e.sequenceNr)).toEqual(Array.from({ length: perWriter }, (_, i) => i + 1));
+    }
+    // The current query over the same range agrees with what the live one yielded.
+    const current: EventEnvelope[] = [];
+    for await (const envelope of new ReadJournal(journal.queries(), () => [null]).currentEventsByTag(tag, 0)) current.push(envelope);
+    expect(current.map((e) => e.offset)).toEqual(offsets);
+  });
+});
