@@ -271,7 +271,17 @@ export class ActorCell implements ActorContext, Runnable {
         return;
       }
     }
+    this.#forgetCurrentMessage();
     if (!mailbox.isEmpty) this.system.dispatcher.schedule(this);
+  }
+
+  /**
+   * A handled message and its sender are not kept: an idle actor would otherwise hold its last command
+   * and, after an ask, the asker's promise and timer (~400 bytes per idle entity, more for big messages).
+   */
+  #forgetCurrentMessage(): void {
+    this.#currentSender = undefined;
+    this.#currentMessage = undefined;
   }
 
   #invoke(message: unknown): void | Promise<void> {
@@ -301,6 +311,7 @@ export class ActorCell implements ActorContext, Runnable {
       this.#fail(deferred.error, this.#currentMessage);
       return;
     }
+    this.#forgetCurrentMessage();
     if (this.#stopRequested) {
       void this.#doStop();
       return;

@@ -14,18 +14,14 @@ export class InternalStash {
   #items: Envelope[] = [];
   #overflowWarned = false;
 
-  constructor(
-    private readonly cell: ActorCell,
-    private readonly settings: () => ResolvedActorSettings,
-    private readonly persistenceId: () => string,
-  ) {}
+  constructor(private readonly cell: ActorCell) {}
 
   get size(): number {
     return this.#items.length;
   }
 
-  add(message: unknown, sender: ActorCell['currentSender']): void {
-    const { internalStashCapacity: capacity, internalStashOverflowStrategy: strategy } = this.settings();
+  add(message: unknown, sender: ActorCell['currentSender'], settings: ResolvedActorSettings, persistenceId: string): void {
+    const { internalStashCapacity: capacity, internalStashOverflowStrategy: strategy } = settings;
     if (this.#items.length < capacity) {
       this.#items.push({ message, sender });
       return;
@@ -34,7 +30,7 @@ export class InternalStash {
     if (!this.#overflowWarned) {
       this.#overflowWarned = true;
       cell.log.warn(
-        { persistenceId: this.persistenceId(), capacity },
+        { persistenceId, capacity },
         `internal stash of ${cell.path} is full; commands are ${strategy === 'reply' ? 'answered with an error' : 'sent to dead letters'}`,
       );
     }

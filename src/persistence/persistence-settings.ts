@@ -99,6 +99,10 @@ export function positiveIntegerSetting(owner: string, name: string, value: unkno
 }
 
 export function resolveActorSettings(owner: string, options: PersistentActorSettings, base: ResolvedActorSettings): ResolvedActorSettings {
+  // Most actors set none of these: they share the system's object instead of holding a copy each.
+  if (options.internalStashCapacity === undefined && options.internalStashOverflowStrategy === undefined && options.recoveryEventTimeoutMs === undefined) {
+    return base;
+  }
   const strategy = options.internalStashOverflowStrategy ?? base.internalStashOverflowStrategy;
   if (strategy !== 'drop' && strategy !== 'reply') {
     throw new InvalidOptionError(`${owner} option internalStashOverflowStrategy must be "drop" or "reply", got ${JSON.stringify(strategy)}`);

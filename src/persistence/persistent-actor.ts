@@ -1,11 +1,10 @@
-import { randomUUID } from 'node:crypto';
 import type { ActorCell } from '../actor/actor-cell.js';
 import { Actor } from '../actor/actor.js';
 import { SteadfastError } from '../actor/errors.js';
 import type { Envelope } from '../actor/mailbox.js';
 import { InvalidPersistenceIdError } from './errors.js';
-import { InternalStash } from './internal-stash.js';
 import { Persistence } from './persistence.js';
+import { PersistentActorHost } from './persistent-actor-host.js';
 import { resolveActorSettings, type PersistentActorSettings, type ResolvedActorSettings } from './persistence-settings.js';
 import {
   type DeleteMessagesFailure,
@@ -27,6 +26,9 @@ import { runRecovery } from './recovery-run.js';
 import * as operations from './snapshot-operations.js';
 import { SnapshotSelectionCriteria } from './snapshot-selection-criteria.js';
 import { asError, isThenable, WritePipeline } from './write-pipeline.js';
+
+/** Shared by every actor constructed without options (one object fewer per actor). */
+const NO_SETTINGS: PersistentActorSettings = Object.freeze({});
 
 export type Handler<E> = (event: E) => void | Promise<void>;
 
@@ -51,8 +53,6 @@ export type PersistenceReply =
  * `recover(...)` handlers drop a RecoveryCompleted nobody registered for.
  */
 export type RecoveryMessage<Event, Snapshot = unknown> = Event | SnapshotOffer<Snapshot> | RecoveryCompleted;
-
-type Phase = 'starting' | 'recovering' | 'processing' | 'stopped';
 
 /**
  * An event-sourced actor (Akka's PersistentActor). Commands go to `onCommand`, which persists
@@ -93,35 +93,15 @@ export abstract class PersistentActor<Command = unknown, Event = unknown> extend
   readonly #options: PersistentActorSettings;
   #settings!: ResolvedActorSettings;
   #pid = '';
-  #phase: Phase = 'starting';
-  #lastSequenceNr = 0;
+  readonly #host: PersistentActorHost;
   readonly #pipeline: WritePipeline;
-  readonly #stash: InternalStash;
 
-  constructor(options: PersistentActorSettings = {}) {
+  constructor(options: PersistentActorSettings = NO_SETTINGS) {
     super();
     this.#persistence = Persistence.get(this.context.system);
     this.#options = options;
-    const cell = this.#cell;
-    this.#stash = new InternalStash(
-      cell,
-      () => this.#settings,
-      () => this.#pid,
-    );
-    this.#pipeline = new WritePipeline({
-      persistence: this.#persistence,
-      cell,
-      writerUuid: randomUUID(),
-      isActive: () => this.#phase !== 'stopped',
-      setLastSequenceNr: (sequenceNr) => {
-        this.#lastSequenceNr = sequenceNr;
-      },
-      onRejected: (cause, event, sequenceNr) => this.onPersistRejected(cause, event, sequenceNr),
-      onFailed: (cause, event, sequenceNr) => this.#persistFailed(cause, event, sequenceNr),
-      // A throwing event handler is a bug in the actor: the supervisor decides (restart by default).
-      onHandlerFailed: (error) => this.#cell.reportFailure(error),
-      onStashingDone: () => this.#stash.release(),
-    });
+    this.#host = new PersistentActorHost(this.#persistence, this.#cell, this);
+    this.#pipeline = new WritePipeline(this.#host);
   }
 
   /**
@@ -136,17 +116,17 @@ export abstract class PersistentActor<Command = unknown, Event = unknown> extend
   }
 
   get isRecovering(): boolean {
-    return this.#phase === 'starting' || this.#phase === 'recovering';
+    return this.#host.phase === 'starting' || this.#host.phase === 'recovering';
   }
 
   /** Highest sequence number persisted (or replayed) so far. */
   get lastSequenceNr(): number {
-    return this.#lastSequenceNr;
+    return this.#host.lastSequenceNr;
   }
 
   /** The sequence number a snapshot taken now is stored under (Akka: equals lastSequenceNr). */
   get snapshotSequenceNr(): number {
-    return this.#lastSequenceNr;
+    return this.#host.lastSequenceNr;
   }
 
   // --- hooks ------------------------------------------------------------------------------------
@@ -157,8 +137,8 @@ export abstract class PersistentActor<Command = unknown, Event = unknown> extend
   /** Recovery failed (the actor stops). Default: log with the persistenceId and sequence number. */
   onRecoveryFailure(cause: Error, event?: unknown): void {
     this.log.error(
-      { err: cause, persistenceId: this.#pid, sequenceNr: this.#lastSequenceNr, eventType: event === undefined ? undefined : typeof event },
-      `recovery of "${this.#pid}" failed at sequence number ${this.#lastSequenceNr}; the actor stops`,
+      { err: cause, persistenceId: this.#pid, sequenceNr: this.#host.lastSequenceNr, eventType: event === undefined ? undefined : typeof event },
+      `recovery of "${this.#pid}" failed at sequence number ${this.#host.lastSequenceNr}; the actor stops`,
     );
   }
 
@@ -207,16 +187,8 @@ export abstract class PersistentActor<Command = unknown, Event = unknown> extend
   }
 
   #assertCanPersist(): void {
-    if (this.#phase !== 'processing') {
-      throw new SteadfastError('ERR_PERSIST_WHILE_RECOVERING', `"${this.#pid}" cannot persist while it is ${this.#phase}`);
-    }
-  }
-
-  #persistFailed(cause: Error, event: unknown, sequenceNr: number): void {
-    try {
-      this.onPersistFailure(cause, event, sequenceNr);
-    } finally {
-      void this.context.stop(this.self);
+    if (this.#host.phase !== 'processing') {
+      throw new SteadfastError('ERR_PERSIST_WHILE_RECOVERING', `"${this.#pid}" cannot persist while it is ${this.#host.phase}`);
     }
   }
 
@@ -252,7 +224,7 @@ export abstract class PersistentActor<Command = unknown, Event = unknown> extend
   protected validateDeleteMessages(_toSequenceNr: number): void {}
 
   #operationsHost(): operations.OperationsHost {
-    return { persistence: this.#persistence, persistenceId: this.#pid, self: this.self, lastSequenceNr: this.#lastSequenceNr };
+    return { persistence: this.#persistence, persistenceId: this.#pid, self: this.self, lastSequenceNr: this.#host.lastSequenceNr };
   }
 
   // --- runtime integration ------------------------------------------------------------------------
@@ -274,7 +246,7 @@ export abstract class PersistentActor<Command = unknown, Event = unknown> extend
   }
 
   #onUserUnstash(envelopes: Envelope[]): void {
-    if (this.#phase !== 'stopped' && (this.isRecovering || this.#pipeline.holdsCommands)) this.#stash.prepend(envelopes);
+    if (this.#host.phase !== 'stopped' && (this.isRecovering || this.#pipeline.holdsCommands)) this.#host.prependToStash(envelopes);
     else this.#cell.prepend(envelopes);
   }
 
@@ -292,28 +264,28 @@ export abstract class PersistentActor<Command = unknown, Event = unknown> extend
   }
 
   override aroundReceive(message: unknown): void | Promise<void> {
-    if (this.#phase === 'processing' && !this.#pipeline.holdsCommands) {
+    if (this.#host.phase === 'processing' && !this.#pipeline.holdsCommands) {
       if (message instanceof Recover) return this.#manualRecover(message);
       const behavior = this.context.behavior;
       return behavior ? behavior(message) : this.onCommand(message as Command);
     }
-    if (this.#phase === 'stopped') return;
-    this.#stash.add(message, this.#cell.currentSender);
+    if (this.#host.phase === 'stopped') return;
+    this.#host.stash(message, this.#cell.currentSender, this.#settings, this.#pid);
   }
 
   override aroundPreRestart(reason: unknown, message: unknown): void | Promise<void> {
-    this.#phase = 'stopped';
+    this.#host.phase = 'stopped';
     this.#pipeline.abandon(reason);
     // Commands held back belong to the actor, not to this instance: the next incarnation handles them.
-    this.#cell.prepend(this.#stash.drain());
+    this.#cell.prepend(this.#host.drainStash());
     return super.aroundPreRestart(reason, message);
   }
 
   override aroundPostStop(): void | Promise<void> {
-    this.#phase = 'stopped';
+    this.#host.phase = 'stopped';
     // An error only when someone waits for it: its stack costs more than the rest of a stop.
     if (this.#pipeline.hasPendingCalls) this.#pipeline.abandon(new SteadfastError('ERR_ACTOR_STOPPED', `${this.self.path} stopped`));
-    for (const envelope of this.#stash.drain()) {
+    for (const envelope of this.#host.drainStash()) {
       this.context.system.publishDeadLetter(envelope.message, envelope.sender, this.self.path, 'recipient stopped');
     }
     this.#persistence.release(this.#pid, this.context);
@@ -323,7 +295,7 @@ export abstract class PersistentActor<Command = unknown, Event = unknown> extend
   // --- recovery -----------------------------------------------------------------------------------
 
   #startRecovery(recovery: Recovery): void {
-    this.#phase = 'recovering';
+    this.#host.phase = 'recovering';
     const prerequisite = this.recoveryPrerequisite();
     prerequisite?.catch(() => {});
     void runRecovery({
@@ -331,12 +303,12 @@ export abstract class PersistentActor<Command = unknown, Event = unknown> extend
       persistenceId: this.#pid,
       recovery,
       timeoutMs: this.#settings.recoveryEventTimeoutMs,
-      isAlive: () => this.#phase === 'recovering',
+      isAlive: () => this.#host.phase === 'recovering',
       deliver: (message) => this.onRecover(message as Event | SnapshotOffer | RecoveryCompleted),
       setLastSequenceNr: (sequenceNr) => {
-        this.#lastSequenceNr = sequenceNr;
+        this.#host.lastSequenceNr = sequenceNr;
       },
-      lastSequenceNr: () => this.#lastSequenceNr,
+      lastSequenceNr: () => this.#host.lastSequenceNr,
       coveredFrom: () => this.recoveryRereadFrom(),
       deliverCovered: (event, sequenceNr) => this.onRecoverCovered(event as Event, sequenceNr),
       coveredDone: () => this.onRecoverCoveredDone(),
@@ -346,20 +318,20 @@ export abstract class PersistentActor<Command = unknown, Event = unknown> extend
         prerequisite.then(
           () => this.#recovered(highest),
           (error: unknown) => {
-            if (this.#phase === 'recovering') this.#recoveryFailed(asError(error), undefined);
+            if (this.#host.phase === 'recovering') this.#recoveryFailed(asError(error), undefined);
           },
         );
       },
       (failure: { cause: Error; event?: unknown }) => {
-        if (this.#phase !== 'recovering') return;
+        if (this.#host.phase !== 'recovering') return;
         this.#recoveryFailed(failure.cause, failure.event);
       },
     );
   }
 
   #recovered(highest: number): void {
-    if (this.#phase !== 'recovering') return;
-    this.#lastSequenceNr = highest;
+    if (this.#host.phase !== 'recovering') return;
+    this.#host.lastSequenceNr = highest;
     this.#pipeline.startAt(highest);
     try {
       this.onReplaySuccess();
@@ -368,13 +340,13 @@ export abstract class PersistentActor<Command = unknown, Event = unknown> extend
       this.#recoveryFailed(asError(error), RecoveryCompleted.instance);
       return;
     }
-    this.#phase = 'processing';
+    this.#host.phase = 'processing';
     try {
       this.afterRecovery();
     } catch (error) {
       this.#cell.reportFailure(error);
     }
-    this.#stash.release();
+    this.#host.releaseStash();
   }
 
   /**
@@ -406,7 +378,7 @@ export abstract class PersistentActor<Command = unknown, Event = unknown> extend
   protected afterRecovery(): void {}
 
   #recoveryFailed(cause: Error, event: unknown): void {
-    this.#phase = 'stopped';
+    this.#host.phase = 'stopped';
     try {
       this.onRecoveryFailure(cause, event);
     } finally {
@@ -419,7 +391,7 @@ export abstract class PersistentActor<Command = unknown, Event = unknown> extend
       this.log.warn(`${this.self.path} ignores Recover: it has persisted events since it started`);
       return;
     }
-    this.#lastSequenceNr = 0;
+    this.#host.lastSequenceNr = 0;
     this.#startRecovery(message.recovery ?? Recovery.default);
   }
 }

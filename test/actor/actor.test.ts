@@ -134,3 +134,30 @@ describe('Actor', () => {
     expect(system.actorOf(() => new Chatty(), 'x').path).toBe('/user/x');
   });
 });
+
+describe('what an idle actor keeps', () => {
+  /** Replies, and lets the test look at what it sees between messages. */
+  class Keeper extends Actor<{ payload: string; async?: boolean }> {
+    async receive(message: { payload: string; async?: boolean }): Promise<void> {
+      if (message.async) await Promise.resolve();
+      this.sender.tell(message.payload.length);
+    }
+  }
+
+  it('forgets the last message and its sender once handled (sync and async handlers): between messages sender is dead letters, as in Akka', async () => {
+    const system = testSystem({}, 'idle-keeps');
+    let actor: Keeper | undefined;
+    const ref = system.actorOf(() => {
+      actor = new Keeper();
+      return actor;
+    });
+    for (const async of [false, true]) {
+      expect(await ref.ask<number>({ payload: 'x'.repeat(1000), async })).toBe(1000);
+      // The reply settles the ask before the async handler's own promise does: let the handler finish.
+      await new Promise<void>((resolve) => setImmediate(resolve));
+      // The asker's temporary ref (its promise and timer) and the 1 000-character command are not retained.
+      expect(actor!.sender).toBe(system.deadLetters);
+    }
+    await system.terminate();
+  });
+});
