@@ -1,21 +1,45 @@
 /**
- * Entities in one process (issue 18), on SQLite: IDS distinct ids touched once each (one persisted event)
- * under maxActiveEntities CAP — peak RSS, heap per active entity; activation latency of cold ids
- * (recovery of their one event); asks to hot entities against asks to plain actors, in the same run.
+ * Entities in one process (issue 18), on SQLite and on PostgreSQL: IDS distinct ids touched once each
+ * (one persisted event) under maxActiveEntities CAP — peak RSS, heap per active entity; activation
+ * latency of cold ids that recover from a snapshot plus PREPARED_TAIL events, one at a time; asks to
+ * such cold ids against the journal's own snapshot load + replay of the same streams; tells to hot
+ * (active) entities against bare tells to plain actors, in the same run.
  * STEADFAST_BENCH_IDS and STEADFAST_BENCH_CAP scale it (defaults 1 000 000 and 100 000).
  */
+import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import pg from 'pg';
 import pino from 'pino';
-import { Actor, ActorSystem, Entities, inMemorySnapshotStore, PersistentActor, type EntityRegion } from '../src/index.js';
-import { sqliteJournal } from '../journal/sqlite/index.js';
+import type { ActorRef } from '../src/actor/actor-ref.js';
+import {
+  Actor,
+  ActorSystem,
+  type AsyncWriteJournal,
+  Entities,
+  type EntityRegion,
+  PersistentActor,
+  type PersistenceReply,
+  type RecoveryMessage,
+  SaveSnapshotSuccess,
+  SnapshotOffer,
+  SnapshotSelectionCriteria,
+  type SnapshotStore,
+} from '../src/index.js';
+import { postgresJournal, postgresSnapshotStore } from '../journal/postgres/index.js';
+import { sqliteJournal, sqliteSnapshotStore } from '../journal/sqlite/index.js';
 import { elapsedMsSince, median, percentile, perSecond, type Benchmark, type BenchResult } from './harness.js';
 
 const IDS = Number(process.env.STEADFAST_BENCH_IDS ?? 1_000_000);
 const CAP = Number(process.env.STEADFAST_BENCH_CAP ?? 100_000);
 const WINDOW = 1000;
-const SAMPLE = Math.min(10_000, IDS - CAP);
+const SAMPLE = Math.min(10_000, Math.max(1, IDS - CAP));
+/** Sample ids hold a snapshot at PREPARED_SNAPSHOT events and PREPARED_TAIL events after it (the issue: "a snapshot plus at most 100 events"). */
+const PREPARED_SNAPSHOT = 100;
+const PREPARED_TAIL = 50;
+const HOT_TELLS = 200_000;
+const CONNECTION = process.env.PG_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
 const silent = pino({ level: 'silent' });
 const MiB = 1024 * 1024;
 
@@ -25,29 +49,72 @@ class Touch {
 class Read {
   static readonly instance = new Read();
 }
+/** Counted in memory only: what a hot entity does with a tell that needs no write. */
+class Count {
+  static readonly instance = new Count();
+}
+/** Gives the entity PREPARED_SNAPSHOT events, a snapshot, then PREPARED_TAIL more events. */
+class Prepare {
+  static readonly instance = new Prepare();
+}
+
+type DeviceEvent = { type: 'touched' };
+type DeviceCommand = Touch | Read | Count | Prepare;
 
 /** A device that counts the touches it saw (persisted) and answers reads. */
-class Device extends PersistentActor<Touch | Read, { type: 'touched' }> {
+class Device extends PersistentActor<DeviceCommand, DeviceEvent> {
   readonly persistenceId: string;
   touches = 0;
+  counted = 0;
   constructor(id: string) {
     super();
     this.persistenceId = `device-${id}`;
   }
 
-  onCommand(command: Touch | Read): void {
-    if (command === Read.instance) this.sender.tell(this.touches);
-    else void this.persist({ type: 'touched' }, () => this.sender.tell(++this.touches));
+  #prepared: { sender: ActorRef; remaining: number } | undefined;
+
+  onCommand(command: DeviceCommand | PersistenceReply): void {
+    if (command instanceof SaveSnapshotSuccess) return this.#preparedStep();
+    if (command === Read.instance) this.sender.tell(this.touches + this.counted);
+    else if (command === Count.instance) this.counted++;
+    else if (command === Prepare.instance) this.#prepare();
+    else if (command === Touch.instance) void this.persist({ type: 'touched' }, () => this.sender.tell(++this.touches));
   }
 
-  onRecover(event: unknown): void {
-    if ((event as { type?: string }).type === 'touched') this.touches++;
+  /** Answers once both the tail is written and the snapshot is saved: a later recovery must find it. */
+  #prepare(): void {
+    this.#prepared = { sender: this.sender, remaining: 2 };
+    const events = (n: number): DeviceEvent[] => Array.from({ length: n }, () => ({ type: 'touched' as const }));
+    void this.persistAll(events(PREPARED_SNAPSHOT), () => {
+      this.touches++;
+    })
+      .then(() => {
+        this.saveSnapshot(this.touches);
+        return this.persistAll(events(PREPARED_TAIL), () => {
+          this.touches++;
+        });
+      })
+      .then(() => this.#preparedStep());
+  }
+
+  #preparedStep(): void {
+    if (this.#prepared && --this.#prepared.remaining === 0) {
+      this.#prepared.sender.tell(this.touches);
+      this.#prepared = undefined;
+    }
+  }
+
+  onRecover(message: RecoveryMessage<DeviceEvent>): void {
+    if (message instanceof SnapshotOffer) this.touches = message.snapshot as number;
+    else if ((message as { type?: string }).type === 'touched') this.touches++;
   }
 }
 
-class Plain extends Actor<Read> {
-  receive(): void {
-    this.sender.tell(0);
+class Plain extends Actor<Read | Count> {
+  counted = 0;
+  receive(message: Read | Count): void {
+    if (message === Count.instance) this.counted++;
+    else this.sender.tell(this.counted);
   }
 }
 
@@ -67,58 +134,109 @@ function heapAfterGc(): number {
   return process.memoryUsage().heapUsed;
 }
 
-async function run(): Promise<readonly BenchResult[]> {
-  const dir = mkdtempSync(join(tmpdir(), 'steadfast-bench-entities-'));
-  const system = ActorSystem.create('bench-entities', { journal: sqliteJournal({ path: join(dir, 'entities.db') }), snapshotStore: inMemorySnapshotStore(), logger: silent });
+interface Stores {
+  readonly label: string;
+  readonly journal: AsyncWriteJournal;
+  readonly snapshotStore: SnapshotStore;
+  readonly cleanup: () => Promise<void>;
+}
+
+/** Tells, `count` of them round-robin over 1 000 targets, then one ask each so that all were handled. */
+async function tellRate(count: number, tell: (i: number) => void, settle: (target: number) => Promise<unknown>): Promise<number> {
+  const started = process.hrtime.bigint();
+  for (let i = 0; i < count; i++) tell(i);
+  await Promise.all(Array.from({ length: 1000 }, (_, target) => settle(target)));
+  return perSecond(count, elapsedMsSince(started));
+}
+
+/** The journal's own work for a cold activation: load the newest snapshot, replay what follows it. */
+async function replayStream(stores: Stores, persistenceId: string): Promise<void> {
+  const snapshot = await stores.snapshotStore.load(persistenceId, SnapshotSelectionCriteria.latest);
+  const from = (snapshot?.metadata.sequenceNr ?? 0) + 1;
+  let events = 0;
+  await stores.journal.replayMessages(persistenceId, from, Number.MAX_SAFE_INTEGER, Number.MAX_SAFE_INTEGER, () => {
+    events++;
+  });
+  if (events !== PREPARED_TAIL) throw new Error(`${persistenceId}: replayed ${events} events, expected ${PREPARED_TAIL}`);
+}
+
+async function run(stores: Stores): Promise<readonly BenchResult[]> {
+  const { label } = stores;
+  const system = ActorSystem.create('bench-entities', { journal: stores.journal, snapshotStore: stores.snapshotStore, logger: silent });
   let peakRss = process.memoryUsage().rss;
   const sampler = setInterval(() => {
     peakRss = Math.max(peakRss, process.memoryUsage().rss);
   }, 50);
   try {
-    const region: EntityRegion<Touch | Read> = Entities.start(system, { typeName: 'devices', entity: (id) => new Device(id), maxActiveEntities: CAP });
+    const region: EntityRegion<DeviceCommand> = Entities.start(system, { typeName: 'devices', entity: (id) => new Device(id), maxActiveEntities: CAP });
+    // The sample: ids with a snapshot and PREPARED_TAIL events after it, displaced by the touches below.
+    await windowed(SAMPLE, (i) => region.ask(`s${i}`, Prepare.instance, 120_000));
     const heapBefore = heapAfterGc();
-    const touchRate = await windowed(IDS, (i) => region.ask(`d${i}`, Touch.instance, 60_000));
+    const touchRate = await windowed(IDS, (i) => region.ask(`d${i}`, Touch.instance, 120_000));
     const { alive } = await region.stats();
     const heapPerActive = (heapAfterGc() - heapBefore) / alive;
 
-    // Cold: ids touched early were displaced long ago; each read recovers one.
+    // Cold: each read recovers a snapshot and PREPARED_TAIL events; first one at a time, for latency.
+    const half = Math.floor(SAMPLE / 2);
     const latencies: number[] = [];
-    for (let i = 0; i < SAMPLE; i++) {
+    for (let i = 0; i < half; i++) {
       const started = process.hrtime.bigint();
-      await region.ask(`d${i}`, Read.instance, 60_000);
+      const touches = await region.ask(`s${i}`, Read.instance, 60_000);
       latencies.push(elapsedMsSince(started));
+      if (touches !== PREPARED_SNAPSHOT + PREPARED_TAIL) throw new Error(`s${i} recovered ${String(touches)} touches`);
     }
     latencies.sort((a, b) => a - b);
-    const coldRate = await windowed(SAMPLE, (i) => region.ask(`d${SAMPLE + i}`, Read.instance, 60_000));
+    // Then the other half WINDOW at a time, against the journal's own load + replay of the same streams.
+    const coldRate = await windowed(SAMPLE - half, (i) => region.ask(`s${half + i}`, Read.instance, 60_000));
+    const replayRate = await windowed(SAMPLE - half, (i) => replayStream(stores, `device-s${half + i}`));
 
-    // Hot: the last ids touched are alive; against the same asks to plain actors.
+    // Hot: the last 1 000 ids touched are alive; tells to them against bare tells to plain actors.
     const plains = Array.from({ length: 1000 }, () => system.actorOf(() => new Plain()));
+    const hotIds = Array.from({ length: 1000 }, (_, i) => `d${IDS - 1 - i}`);
     const hotRates: number[] = [];
     const plainRates: number[] = [];
     for (let round = 0; round < 3; round++) {
-      hotRates.push(await windowed(100_000, (i) => region.ask(`d${IDS - 1 - (i % 1000)}`, Read.instance)));
-      plainRates.push(await windowed(100_000, (i) => plains[i % 1000]!.ask(Read.instance)));
+      hotRates.push(
+        await tellRate(
+          HOT_TELLS,
+          (i) => region.tell(hotIds[i % 1000]!, Count.instance),
+          (t) => region.ask(hotIds[t]!, Read.instance),
+        ),
+      );
+      plainRates.push(
+        await tellRate(
+          HOT_TELLS,
+          (i) => plains[i % 1000]!.tell(Count.instance),
+          (t) => plains[t]!.ask(Read.instance),
+        ),
+      );
     }
     const hotRatios = hotRates.map((rate, i) => Math.round((rate / plainRates[i]!) * 100) / 100);
     return [
-      { name: `entities: ${IDS} ids touched once (one event each) under maxActiveEntities ${CAP}, SQLite`, value: touchRate, unit: 'messages/s' },
-      { name: `entities: peak RSS over the run (${alive} alive at the end)`, value: Math.round(peakRss / MiB), unit: 'MiB' },
+      { name: `entities, ${label}: ${IDS} ids touched once (one event each) under maxActiveEntities ${CAP}`, value: touchRate, unit: 'messages/s' },
+      { name: `entities, ${label}: peak RSS over the run (${alive} alive at the end)`, value: Math.round(peakRss / MiB), unit: 'MiB' },
       {
-        name: 'entities: heap per active entity (an idle PersistentActor, its cell and the region entry)',
+        name: `entities, ${label}: heap per active entity (an idle PersistentActor, its cell and the region entry)`,
         value: Math.round(heapPerActive),
         unit: 'bytes',
         target: '<= 2048',
         meetsTarget: heapPerActive <= 2048,
       },
       {
-        name: `entities: activation latency of a cold id (recovery of 1 event), p50 (${SAMPLE} ids, one at a time)`,
+        name: `entities, ${label}: activation latency of a cold id (snapshot + ${PREPARED_TAIL} events), p50 (${half} ids, one at a time)`,
         value: Math.round(percentile(latencies, 50) * 1000) / 1000,
         unit: 'ms',
       },
-      { name: 'entities: activation latency of a cold id, p99', value: Math.round(percentile(latencies, 99) * 1000) / 1000, unit: 'ms' },
-      { name: `entities: asks to cold ids, ${WINDOW} outstanding`, value: coldRate, unit: 'messages/s' },
+      { name: `entities, ${label}: activation latency of a cold id, p99`, value: Math.round(percentile(latencies, 99) * 1000) / 1000, unit: 'ms' },
       {
-        name: `entities: asks to hot entities against asks to plain actors (rounds ${hotRates.map((rate, i) => `${rate}/${plainRates[i]}`).join(', ')})`,
+        name: `entities, ${label}: asks to cold ids (${WINDOW} outstanding) against the journal's snapshot load + replay of the same streams`,
+        value: coldRate,
+        unit: 'activations/s',
+        baseline: replayRate,
+        ratio: Math.round((coldRate / replayRate) * 100) / 100,
+      },
+      {
+        name: `entities, ${label}: tells to hot entities against bare tells to plain actors (rounds ${hotRates.map((rate, i) => `${rate}/${plainRates[i]}`).join(', ')}; ratios ${hotRatios.join(', ')})`,
         value: median(hotRates),
         unit: 'messages/s',
         baseline: median(plainRates),
@@ -128,8 +246,37 @@ async function run(): Promise<readonly BenchResult[]> {
   } finally {
     clearInterval(sampler);
     await system.terminate();
-    rmSync(dir, { recursive: true, force: true });
+    await stores.cleanup();
   }
 }
 
-export const benchmarks: Benchmark[] = [{ name: 'entities: one process', run }];
+function sqliteStores(): Stores {
+  const dir = mkdtempSync(join(tmpdir(), 'steadfast-bench-entities-'));
+  const path = join(dir, 'entities.db');
+  return {
+    label: 'SQLite',
+    journal: sqliteJournal({ path }),
+    snapshotStore: sqliteSnapshotStore({ path }),
+    cleanup: async () => rmSync(dir, { recursive: true, force: true }),
+  };
+}
+
+function postgresStores(): Stores {
+  const schema = `sf_bench_entities_${process.pid}_${randomBytes(3).toString('hex')}`;
+  return {
+    label: 'PostgreSQL',
+    journal: postgresJournal({ connectionString: CONNECTION, schema, applicationName: 'sf-bench-entities' }),
+    snapshotStore: postgresSnapshotStore({ connectionString: CONNECTION, schema }),
+    cleanup: async () => {
+      const admin = new pg.Client({ connectionString: CONNECTION });
+      await admin.connect();
+      await admin.query(`drop schema if exists "${schema}" cascade`);
+      await admin.end();
+    },
+  };
+}
+
+export const benchmarks: Benchmark[] = [
+  { name: 'entities: one process, SQLite', run: () => run(sqliteStores()) },
+  { name: 'entities: one process, PostgreSQL', needs: ['postgres'], run: () => run(postgresStores()) },
+];

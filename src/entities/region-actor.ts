@@ -16,13 +16,14 @@ import { asError } from '../actor/errors.js';
 import { StatusFailure, Terminated } from '../actor/messages.js';
 import type { ResolvedEntitiesOptions } from './entity-options.js';
 import { EntityEnvelope, GetRegionStats, Passivate, type EntityRegionStats } from './passivate.js';
+import { RecencyList, type RecencyNode } from './recency-list.js';
 
 interface Kept {
   readonly message: unknown;
   readonly sender: ActorRef;
 }
 
-interface Entity {
+interface Entity extends RecencyNode {
   readonly id: string;
   readonly ref: ActorRef;
   lastUsed: number;
@@ -38,8 +39,10 @@ class IdleCheck {
 const SAFE_NAME = /^[A-Za-z0-9_\-.~:@+=,!'*]{1,200}$/;
 
 export class EntityRegionActor extends Actor {
-  /** Alive entities (passivating ones too), least recently used first: a touch moves one to the end. */
+  /** Alive entities (passivating ones too), by id. */
   readonly #alive = new Map<string, Entity>();
+  /** The same entities, least recently used first. */
+  readonly #recency = new RecencyList<Entity>();
   readonly #byRef = new Map<ActorRef, Entity>();
   /** Ids waiting for a place, in arrival order, with their messages. */
   readonly #waiting = new Map<string, Kept[]>();
@@ -76,8 +79,7 @@ export class EntityRegionActor extends Actor {
         entity.kept.push({ message, sender });
         return;
       }
-      this.#alive.delete(id);
-      this.#alive.set(id, entity);
+      this.#recency.touch(entity);
       entity.lastUsed = performance.now();
       entity.ref.tell(message, sender);
       return;
@@ -100,7 +102,7 @@ export class EntityRegionActor extends Actor {
     }
     let short = this.#waiting.size - this.#passivating;
     if (short <= 0) return;
-    for (const entity of this.#alive.values()) {
+    for (const entity of this.#recency.fromOldest()) {
       if (short <= 0) break;
       if (entity.kept !== undefined) continue;
       this.#passivate(entity, this.options.stopMessage);
@@ -121,8 +123,9 @@ export class EntityRegionActor extends Actor {
       return;
     }
     this.context.watch(ref);
-    const entity: Entity = { id, ref, lastUsed: performance.now(), kept: undefined };
+    const entity: Entity = { id, ref, lastUsed: performance.now(), kept: undefined, older: undefined, newer: undefined };
     this.#alive.set(id, entity);
+    this.#recency.push(entity);
     this.#byRef.set(ref, entity);
     for (const { message, sender } of kept) ref.tell(message, sender);
   }
@@ -138,6 +141,7 @@ export class EntityRegionActor extends Actor {
     if (entity === undefined) return;
     this.#byRef.delete(ref);
     this.#alive.delete(entity.id);
+    this.#recency.remove(entity);
     if (entity.kept !== undefined) {
       this.#passivating--;
       // Its next incarnation gets what came meanwhile; it queues for a place like any other id.
@@ -148,7 +152,7 @@ export class EntityRegionActor extends Actor {
 
   #passivateIdle(): void {
     const limit = performance.now() - this.options.passivateAfterMs!;
-    for (const entity of this.#alive.values()) {
+    for (const entity of this.#recency.fromOldest()) {
       if (entity.kept !== undefined) continue;
       // Least recently used first: the first recent one means all after it are recent too.
       if (entity.lastUsed >= limit) break;
