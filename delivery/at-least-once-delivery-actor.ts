@@ -282,6 +282,7 @@ export abstract class AtLeastOnceDeliveryActor<Command = unknown, Event = unknow
         },
         (error: unknown) => {
           record.lastError = error instanceof Error ? error.message : String(error);
+          this.onSendFailed(record.deliveryId, error);
           // One line per failure would flood the log while a broker is down; redelivery retries anyway.
           if (this.#sendFailures++ % 1000 === 0) {
             this.log.warn(
@@ -315,6 +316,13 @@ export abstract class AtLeastOnceDeliveryActor<Command = unknown, Event = unknow
    * a crash in between costs at most one extra attempt) and replays them with `restoreDeliveryAttempt`.
    */
   protected onRedelivered(_redelivered: readonly (readonly [deliveryId: number, attempt: number])[]): void {}
+
+  /**
+   * A transport reported an attempt of `deliveryId` as failed (the delivery stays unconfirmed and is
+   * sent again). It runs when the transport settles, between messages of the mailbox: for metrics and
+   * logs, not for changing the actor's state. Actor destinations have no failures to report.
+   */
+  protected onSendFailed(_deliveryId: number, _error: unknown): void {}
 
   /** During recovery: `deliveryId` had already been sent `attempt` times (see `onRedelivered`). */
   protected restoreDeliveryAttempt(deliveryId: number, attempt: number): void {

@@ -27,6 +27,7 @@ export {
 } from './messages.js';
 export { Outbox, type InFlightDelivery, type ListOptions, type OutboxOptions, type SendOptions } from './outbox/outbox.js';
 export { OutboxActor, type OutboxActorOptions } from './outbox/outbox-actor.js';
+export type { OutboxObserver } from './outbox/outbox-observer.js';
 export {
   confirmedIdsOf,
   type CancelledDelivery,

@@ -324,7 +324,7 @@ export class ServiceHealth {
 }
 
 /** `target` with `overrides` in place of some members; every other member passes through, bound to it. */
-function passThrough<T extends object>(target: T, overrides: Partial<T>): T {
+export function passThrough<T extends object>(target: T, overrides: Partial<T>): T {
   return new Proxy(target, {
     get(plugin, property) {
       const override = overrides[property as keyof T];

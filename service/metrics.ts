@@ -1,32 +1,28 @@
 /**
- * Prometheus text exposition (format 0.0.4) without a client library: a few counters, gauges and one
- * histogram are all the service needs, and the format is small and stable.
+ * The service's Prometheus metrics, with prom-client: one Registry per service (several services may
+ * share a process, tests do), the default process and Node.js metrics in it, and steadfast's own. Every
+ * label set is bounded (routes, statuses, roles, failure reasons from a fixed list, projection names an
+ * embedding program chose); nothing per message or per destination becomes a label.
  */
+import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
+import type { OutboxObserver } from '../delivery/outbox/outbox-observer.js';
 import type { OutboxStats } from '../delivery/outbox/outbox-protocol.js';
 import type { ProjectionFigures } from '../src/query/projection-registry.js';
+import { FAILURE_REASONS, type FailureReason, failureReasonOf } from './failure-reasons.js';
+import type { JournalTimings } from './journal-timing.js';
 import type { Role } from './outbox-role.js';
 
 /** Seconds; from sub-millisecond SQLite commits to a struggling remote database. */
 const LATENCY_BUCKETS = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
+/** Seconds; a confirmation comes in milliseconds, or after redeliveries with backoff, or after an outage. */
+const CONFIRM_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300, 900, 3600];
+/** Seconds; a replay or a recovery reads from a handful of events to a long journal tail. */
+const RECOVERY_BUCKETS = [0.001, 0.005, 0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300];
 
-export class Histogram {
-  readonly #counts = new Array<number>(LATENCY_BUCKETS.length).fill(0);
-  #sum = 0;
-  #count = 0;
+const ROLES = ['active', 'standby'] as const;
+const PROJECTION_STATES = ['running', 'waiting', 'stopped'] as const;
 
-  observe(seconds: number): void {
-    this.#sum += seconds;
-    this.#count++;
-    for (let i = 0; i < LATENCY_BUCKETS.length; i++) if (seconds <= LATENCY_BUCKETS[i]!) this.#counts[i]!++;
-  }
-
-  render(name: string, help: string): string {
-    const lines = [`# HELP ${name} ${help}`, `# TYPE ${name} histogram`];
-    for (const [i, bound] of LATENCY_BUCKETS.entries()) lines.push(`${name}_bucket{le="${bound}"} ${this.#counts[i]}`);
-    lines.push(`${name}_bucket{le="+Inf"} ${this.#count}`, `${name}_sum ${this.#sum}`, `${name}_count ${this.#count}`);
-    return lines.join('\n');
-  }
-}
+export const METRICS_CONTENT_TYPE = Registry.PROMETHEUS_CONTENT_TYPE;
 
 export interface ServiceMetricsSnapshot {
   /** Undefined on a standby: the outbox's figures belong to the active process. */
@@ -40,84 +36,219 @@ export interface ServiceMetricsSnapshot {
 }
 
 export class ServiceMetrics {
-  /** Accepted by this process (202 with a new delivery id); the outbox's own count survives restarts. */
-  acceptedHere = 0;
-  duplicates = 0;
-  readonly journalWrite = new Histogram();
-  readonly #requests = new Map<string, number>();
+  readonly registry = new Registry();
+  /** The outbox's own figures, shown only while this process runs the outbox (not on a standby). */
+  readonly #outboxRegistry = new Registry();
+  readonly #figures: OutboxFigures;
+  readonly #duplicates: Counter;
+  readonly #submitted: Histogram;
+  readonly #requests: Counter<'route' | 'status'>;
+  readonly #rejectedConfirmations: Counter;
+  readonly #role: Gauge<'role'>;
+  #broker: Gauge | undefined;
+  readonly #projectionOffset: Gauge<'projection'>;
+  readonly #projectionLag: Gauge<'projection'>;
+  readonly #projectionState: Gauge<'projection' | 'state'>;
+  readonly #acceptToConfirm: Histogram;
+  /** One child per reason, made up front: a failure costs no label hashing, and every reason shows 0 from the start. */
+  readonly #failedAttempts: ReadonlyMap<FailureReason, { inc(value?: number): void }>;
+  readonly #deadLetters: Counter;
+  readonly #redrives: Counter;
+  readonly #recoveries: Counter;
+  readonly #recoveryDuration: Histogram;
+  readonly #journalWrite: Histogram;
+  readonly #journalReplay: Histogram;
+
+  constructor() {
+    const registers = [this.registry];
+    collectDefaultMetrics({ register: this.registry });
+    this.#figures = new OutboxFigures(this.#outboxRegistry);
+    this.#duplicates = new Counter({
+      name: 'steadfast_messages_duplicate_total',
+      help: 'Submissions answered with an earlier delivery id (same idempotency key), this process.',
+      registers,
+    });
+    this.#submitted = new Histogram({
+      name: 'steadfast_journal_write_duration_seconds',
+      help: 'Time from submitting a message to the outbox until it is persisted.',
+      buckets: LATENCY_BUCKETS,
+      registers,
+    });
+    this.#requests = new Counter({ name: 'steadfast_http_requests_total', help: 'HTTP API requests by route and status.', labelNames: ['route', 'status'], registers });
+    this.#rejectedConfirmations = new Counter({
+      name: 'steadfast_confirmations_rejected_total',
+      help: 'Confirmation replies ignored because their token did not prove receipt (forged or stale), this process.',
+      registers,
+    });
+    this.#role = new Gauge({
+      name: 'steadfast_role',
+      help: 'The role of this process: active (runs the outbox) or standby (waits for the outbox lease); 1 for the current one.',
+      labelNames: ['role'],
+      registers,
+    });
+    this.#projectionOffset = new Gauge({
+      name: 'steadfast_projection_offset',
+      help: 'The last offset a projection stored (its position in the journal).',
+      labelNames: ['projection'],
+      registers,
+    });
+    this.#projectionLag = new Gauge({
+      name: 'steadfast_projection_lag',
+      help: "How far a projection's stored offset is behind the journal's newest event, in offsets.",
+      labelNames: ['projection'],
+      registers,
+    });
+    this.#projectionState = new Gauge({
+      name: 'steadfast_projection_state',
+      help: 'The state of a projection: running, waiting (for the lease another process holds) or stopped (failed); 1 for the current one.',
+      labelNames: ['projection', 'state'],
+      registers,
+    });
+    this.#acceptToConfirm = new Histogram({
+      name: 'steadfast_delivery_accept_to_confirm_seconds',
+      help: 'Time from accepting a message (or redriving it) until its confirmation is persisted, for deliveries confirmed by this process.',
+      buckets: CONFIRM_BUCKETS,
+      registers,
+    });
+    const failed = new Counter({
+      name: 'steadfast_delivery_attempts_failed_total',
+      help: `Delivery attempts a transport reported as failed, by reason (${FAILURE_REASONS.join(', ')}), this process.`,
+      labelNames: ['reason'],
+      registers,
+    });
+    this.#failedAttempts = new Map(FAILURE_REASONS.map((reason) => [reason, failed.labels(reason)] as const));
+    for (const child of this.#failedAttempts.values()) child.inc(0);
+    this.#deadLetters = new Counter({ name: 'steadfast_dead_letters_total', help: 'Deliveries given up on and dead-lettered, this process.', registers });
+    this.#redrives = new Counter({ name: 'steadfast_redrives_total', help: 'Dead letters sent again under a new delivery id, this process.', registers });
+    this.#recoveries = new Counter({
+      name: 'steadfast_outbox_recoveries_total',
+      help: 'Recoveries of the outbox in this process (at start, on takeover, and after each restart by its supervisor).',
+      registers,
+    });
+    this.#recoveryDuration = new Histogram({
+      name: 'steadfast_outbox_recovery_duration_seconds',
+      help: 'How long the outbox took to recover (snapshot and journal replay) before it sent again.',
+      buckets: RECOVERY_BUCKETS,
+      registers,
+    });
+    this.#journalWrite = new Histogram({
+      name: 'steadfast_journal_batch_write_duration_seconds',
+      help: 'Duration of one journal write call (a batch of atomic writes, group-committed), successful or not.',
+      buckets: LATENCY_BUCKETS,
+      registers,
+    });
+    this.#journalReplay = new Histogram({
+      name: 'steadfast_journal_replay_duration_seconds',
+      help: 'Duration of one journal replay (the events of one persistent actor, read back during its recovery).',
+      buckets: RECOVERY_BUCKETS,
+      registers,
+    });
+  }
+
+  /** What the outbox reports, as metrics (its `observer` option). */
+  readonly outboxObserver: OutboxObserver = {
+    confirmed: (_deliveryId, acceptToConfirmMs) => {
+      if (acceptToConfirmMs !== undefined) this.#acceptToConfirm.observe(acceptToConfirmMs / 1000);
+    },
+    attemptFailed: (_deliveryId, error) => this.#failedAttempts.get(failureReasonOf(error))!.inc(),
+    deadLettered: () => this.#deadLetters.inc(),
+    redriven: () => this.#redrives.inc(),
+    recovered: (durationMs) => {
+      this.#recoveries.inc();
+      this.#recoveryDuration.observe(durationMs / 1000);
+    },
+  };
+
+  /** Timings of the journal the service created (journal-timing.ts). */
+  readonly journalTimings: JournalTimings = {
+    written: (seconds) => this.#journalWrite.observe(seconds),
+    replayed: (seconds) => this.#journalReplay.observe(seconds),
+  };
 
   countRequest(route: string, status: number): void {
-    const key = `route="${route}",status="${status}"`;
-    this.#requests.set(key, (this.#requests.get(key) ?? 0) + 1);
+    this.#requests.inc({ route, status: String(status) });
   }
 
-  render({ outbox, role, brokerConnected, rejectedConfirmations, projections }: ServiceMetricsSnapshot): string {
-    const blocks = [
-      ...(outbox === undefined
-        ? []
-        : [
-            metric('steadfast_messages_accepted_total', 'counter', 'Messages accepted and persisted (all time, from the journal).', outbox.accepted),
-            metric('steadfast_deliveries_sent_total', 'counter', 'Delivery attempts handed to a transport (first sends and redeliveries), this process.', outbox.sent),
-            metric('steadfast_deliveries_redelivered_total', 'counter', 'Delivery attempts after the first one, this process.', outbox.redelivered),
-            metric('steadfast_deliveries_confirmed_total', 'counter', 'Deliveries confirmed by their destination (all time, from the journal).', outbox.confirmed),
-            metric('steadfast_deliveries_dead_lettered', 'gauge', 'Deliveries given up on and kept for inspection and redrive.', outbox.deadLettered),
-            metric('steadfast_deliveries_in_flight', 'gauge', 'Accepted deliveries not confirmed yet.', outbox.inFlight),
-          ]),
-      metric('steadfast_messages_duplicate_total', 'counter', 'Submissions answered with an earlier delivery id (same idempotency key), this process.', this.duplicates),
-      metric(
-        'steadfast_confirmations_rejected_total',
-        'counter',
-        'Confirmation replies ignored because their token did not prove receipt (forged or stale), this process.',
-        rejectedConfirmations,
-      ),
-      [
-        '# HELP steadfast_role The role of this process: active (runs the outbox) or standby (waits for the outbox lease); 1 for the current one.',
-        '# TYPE steadfast_role gauge',
-        ...(['active', 'standby'] as const).map((each) => `steadfast_role{role="${each}"} ${each === role ? 1 : 0}`),
-      ].join('\n'),
-      this.journalWrite.render('steadfast_journal_write_duration_seconds', 'Time from submitting a message to the outbox until it is persisted.'),
-      [
-        '# HELP steadfast_http_requests_total HTTP API requests by route and status.',
-        '# TYPE steadfast_http_requests_total counter',
-        ...[...this.#requests].map(([labels, count]) => `steadfast_http_requests_total{${labels}} ${count}`),
-      ].join('\n'),
-    ];
-    if (projections.length > 0) blocks.push(...renderProjections(projections));
-    if (brokerConnected !== undefined) blocks.push(metric('steadfast_broker_connected', 'gauge', '1 when the RabbitMQ connection is up.', brokerConnected ? 1 : 0));
-    return `${blocks.join('\n')}\n`;
+  /** A submission answered with a new delivery id, persisted `seconds` after it reached the outbox. */
+  submitted(seconds: number): void {
+    this.#submitted.observe(seconds);
+  }
+
+  duplicate(): void {
+    this.#duplicates.inc();
+  }
+
+  async render({ outbox, role, brokerConnected, rejectedConfirmations, projections }: ServiceMetricsSnapshot): Promise<string> {
+    setCounter(this.#rejectedConfirmations, rejectedConfirmations);
+    for (const each of ROLES) this.#role.set({ role: each }, each === role ? 1 : 0);
+    this.#setProjections(projections);
+    if (brokerConnected !== undefined) {
+      this.#broker ??= new Gauge({ name: 'steadfast_broker_connected', help: '1 when the RabbitMQ connection is up.', registers: [this.registry] });
+      this.#broker.set(brokerConnected ? 1 : 0);
+    }
+    if (outbox === undefined) return this.registry.metrics();
+    this.#figures.set(outbox);
+    return Registry.merge([this.registry, this.#outboxRegistry]).metrics();
+  }
+
+  /** Unregisters everything (the default metrics' collectors included) once the service is down. */
+  close(): void {
+    this.registry.clear();
+    this.#outboxRegistry.clear();
+  }
+
+  /** One series per projection, labelled with its name; a lag that could not be read is left out. */
+  #setProjections(projections: readonly ProjectionFigures[]): void {
+    this.#projectionOffset.reset();
+    this.#projectionLag.reset();
+    this.#projectionState.reset();
+    for (const each of projections) {
+      this.#projectionOffset.set({ projection: each.name }, each.offset);
+      if (each.lag !== undefined) this.#projectionLag.set({ projection: each.name }, each.lag);
+      for (const state of PROJECTION_STATES) this.#projectionState.set({ projection: each.name, state }, each.state === state ? 1 : 0);
+    }
   }
 }
 
-const PROJECTION_STATES = ['running', 'waiting', 'stopped'] as const;
+/** The outbox's figures, read from its stats at each scrape (the all-time ones come from the journal). */
+class OutboxFigures {
+  readonly #accepted: Counter;
+  readonly #sent: Counter;
+  readonly #redelivered: Counter;
+  readonly #confirmed: Counter;
+  readonly #deadLettered: Gauge;
+  readonly #inFlight: Gauge;
 
-/** One series per projection, labelled with its name; a lag that could not be read is left out. */
-function renderProjections(projections: readonly ProjectionFigures[]): string[] {
-  const label = (name: string) => `projection="${escapeLabel(name)}"`;
-  const lagged = projections.filter((each) => each.lag !== undefined);
-  return [
-    [
-      '# HELP steadfast_projection_offset The last offset a projection stored (its position in the journal).',
-      '# TYPE steadfast_projection_offset gauge',
-      ...projections.map((each) => `steadfast_projection_offset{${label(each.name)}} ${each.offset}`),
-    ].join('\n'),
-    [
-      "# HELP steadfast_projection_lag How far a projection's stored offset is behind the journal's newest event, in offsets.",
-      '# TYPE steadfast_projection_lag gauge',
-      ...lagged.map((each) => `steadfast_projection_lag{${label(each.name)}} ${each.lag}`),
-    ].join('\n'),
-    [
-      '# HELP steadfast_projection_state The state of a projection: running, waiting (for the lease another process holds) or stopped (failed); 1 for the current one.',
-      '# TYPE steadfast_projection_state gauge',
-      ...projections.flatMap((each) => PROJECTION_STATES.map((state) => `steadfast_projection_state{${label(each.name)},state="${state}"} ${each.state === state ? 1 : 0}`)),
-    ].join('\n'),
-  ];
+  constructor(registry: Registry) {
+    const registers = [registry];
+    this.#accepted = new Counter({ name: 'steadfast_messages_accepted_total', help: 'Messages accepted and persisted (all time, from the journal).', registers });
+    this.#sent = new Counter({
+      name: 'steadfast_deliveries_sent_total',
+      help: 'Delivery attempts handed to a transport (first sends and redeliveries), this process.',
+      registers,
+    });
+    this.#redelivered = new Counter({ name: 'steadfast_deliveries_redelivered_total', help: 'Delivery attempts after the first one, this process.', registers });
+    this.#confirmed = new Counter({
+      name: 'steadfast_deliveries_confirmed_total',
+      help: 'Deliveries confirmed by their destination (all time, from the journal).',
+      registers,
+    });
+    this.#deadLettered = new Gauge({ name: 'steadfast_deliveries_dead_lettered', help: 'Deliveries given up on and kept for inspection and redrive.', registers });
+    this.#inFlight = new Gauge({ name: 'steadfast_deliveries_in_flight', help: 'Accepted deliveries not confirmed yet.', registers });
+  }
+
+  set(stats: OutboxStats): void {
+    setCounter(this.#accepted, stats.accepted);
+    setCounter(this.#sent, stats.sent);
+    setCounter(this.#redelivered, stats.redelivered);
+    setCounter(this.#confirmed, stats.confirmed);
+    this.#deadLettered.set(stats.deadLettered);
+    this.#inFlight.set(stats.inFlight);
+  }
 }
 
-/** Prometheus label values escape backslash, double quote and line feed. */
-function escapeLabel(value: string): string {
-  return value.replace(/\\/g, '\\\\').replace(/"/g, '\\"').replace(/\n/g, '\\n');
-}
-
-function metric(name: string, type: 'counter' | 'gauge', help: string, value: number): string {
-  return `# HELP ${name} ${help}\n# TYPE ${name} ${type}\n${name} ${value}`;
+/** A counter whose total is kept elsewhere (the journal, a transport): shown as that total. */
+function setCounter(counter: Counter, total: number): void {
+  counter.reset();
+  counter.inc(total);
 }

@@ -16,7 +16,7 @@ import { shown } from './redaction.js';
 import { BadRequestError, ConflictError, NotFoundError, ServiceUnavailableError, TooManyRequestsError } from './errors.js';
 import type { RequestContext, Route, RouteResult } from './http-server.js';
 import type { ProjectionFigures } from '../src/query/projection-registry.js';
-import type { ServiceMetrics } from './metrics.js';
+import { METRICS_CONTENT_TYPE, type ServiceMetrics } from './metrics.js';
 import type { HealthReport } from './health.js';
 import type { OutboxHolder } from './outbox-role.js';
 
@@ -131,14 +131,14 @@ export function apiRoutes(deps: RouteDependencies): Route[] {
         const stats = current === undefined ? undefined : await queried(current.stats());
         return {
           status: 200,
-          text: metrics.render({
+          text: await metrics.render({
             outbox: stats,
             role: outbox.role,
             brokerConnected: deps.brokerConnected(),
             rejectedConfirmations: deps.rejectedConfirmations(),
             projections: await deps.projections(),
           }),
-          contentType: 'text/plain; version=0.0.4; charset=utf-8',
+          contentType: METRICS_CONTENT_TYPE,
         };
       },
     },
@@ -196,11 +196,8 @@ async function submit(
     if (holder.current !== outbox) throw holder.standbyError();
     throw explainFailure?.(error) ?? unavailable(error);
   }
-  if (accepted.duplicate) metrics.duplicates++;
-  else {
-    metrics.acceptedHere++;
-    metrics.journalWrite.observe((performance.now() - started) / 1000);
-  }
+  if (accepted.duplicate) metrics.duplicate();
+  else metrics.submitted((performance.now() - started) / 1000);
   return ok({ deliveryId: accepted.deliveryId, duplicate: accepted.duplicate }, 202);
 }
 

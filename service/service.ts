@@ -22,6 +22,7 @@ import { ApiAuth } from './auth.js';
 import { amqpDestinationCheck, type DestinationCheck } from './destination-policy.js';
 import { Dashboard } from './dashboard.js';
 import { ApiServer } from './http-server.js';
+import { timedJournal } from './journal-timing.js';
 import { ServiceMetrics } from './metrics.js';
 import { OutboxHolder, OutboxOwnership, type Role } from './outbox-role.js';
 import { ServiceHealth } from './health.js';
@@ -82,7 +83,8 @@ export async function startService(config: ServiceConfig, logger: Logger): Promi
     probeTimeoutMs: HEALTH_TIMEOUT_MS,
   });
   holder.refuseWritesWhen(() => health.writeRefusal());
-  const journal = health.observe(stores.journal);
+  const metrics = new ServiceMetrics();
+  const journal = health.observe(timedJournal(stores.journal, metrics.journalTimings));
   const system = ActorSystem.create('steadfast', { logger, journal, snapshotStore: health.observeSnapshots(stores.snapshotStore), transports });
   try {
     try {
@@ -103,6 +105,7 @@ export async function startService(config: ServiceConfig, logger: Logger): Promi
         maxUnconfirmedMessages: config.maxUnconfirmedMessages,
         maxUnconfirmedBytes: config.maxUnconfirmedBytes,
         ...(config.deadLetterAfterAttempts > 0 ? { deadLetterAfterAttempts: config.deadLetterAfterAttempts } : {}),
+        observer: metrics.outboxObserver,
       });
       try {
         const recovered = await waitForRecovery(outbox, health, stores.description, journal);
@@ -127,7 +130,6 @@ export async function startService(config: ServiceConfig, logger: Logger): Promi
       pollIntervalMs: STANDBY_POLL_MS,
     });
 
-    const metrics = new ServiceMetrics();
     const auth = new ApiAuth(config.apiToken);
     const dashboard = new Dashboard({ holder, health: () => health.report(), logger: logger.child({ component: 'dashboard' }) });
     const routes = [
@@ -195,6 +197,7 @@ export async function startService(config: ServiceConfig, logger: Logger): Promi
           // No takeover from here on; the journal's close (after the last write) releases the lease.
           await ownership.close();
           await system.terminate();
+          metrics.close();
         })()),
     };
   } catch (error) {

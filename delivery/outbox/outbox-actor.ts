@@ -13,6 +13,7 @@ import { OutboxQueries } from './outbox-queries.js';
 import { OutboxRecords } from './outbox-records.js';
 import { SnapshotPayloadReader, snapshotDeliveries } from './outbox-snapshot-deliveries.js';
 import { jsonByteLength } from '../json-byte-length.js';
+import { notifierOf, type OutboxNotifier, type OutboxObserver } from './outbox-observer.js';
 import {
   OutboxCancel,
   OutboxDeliveryStatus,
@@ -52,6 +53,8 @@ export interface OutboxActorOptions extends AtLeastOnceDeliveryOptions {
    * (redriven or dropped), and as many cancelled deliveries, remembered for `status`. Default 10 000.
    */
   maxDeadLetters?: number;
+  /** Callbacks for metrics and logs (outbox-observer.ts): what this process accepts, confirms, fails, dead-letters. */
+  observer?: OutboxObserver;
 }
 
 /** What `Outbox` (and only it) sends to its actor; confirmations and notices arrive as DeliveryNotice. */
@@ -75,6 +78,11 @@ export class OutboxActor extends AtLeastOnceDeliveryActor<OutboxCommand, OutboxE
   readonly #confirmations: ConfirmationBatch;
   /** Set while recovery re-reads the payloads the offered snapshot references. */
   #payloadReader: SnapshotPayloadReader | undefined;
+  readonly #notify: OutboxNotifier;
+  /** Wall-clock accept (or redrive) time per unconfirmed delivery; kept only for an observer of `confirmed`. */
+  readonly #acceptedAt: Map<number, number> | undefined;
+  /** Recovery starts right after construction: its duration is measured from here. */
+  readonly #constructedAt = performance.now();
 
   constructor(options: OutboxActorOptions) {
     super(options);
@@ -87,6 +95,8 @@ export class OutboxActor extends AtLeastOnceDeliveryActor<OutboxCommand, OutboxE
     });
     this.#admission = new DeliveryAdmission(this, this.#records);
     this.#queries = new OutboxQueries(this, this.#records);
+    this.#notify = notifierOf(options.observer, (error, callback) => this.log.warn({ err: error, callback }, 'an outbox observer callback threw; ignored'));
+    this.#acceptedAt = options.observer?.confirmed === undefined ? undefined : new Map();
     this.#confirmations = new ConfirmationBatch((deliveryIds) => {
       void this.persistAsync({ type: 'confirmed', deliveryIds }, (event) => this.#confirmations.stored(() => this.#apply(event)));
     });
@@ -118,6 +128,7 @@ export class OutboxActor extends AtLeastOnceDeliveryActor<OutboxCommand, OutboxE
             this.#apply(event);
             // Once, when it is stored (never again in a replay), with what the operator needs to act.
             if (wasInFlight) {
+              this.#notify.deadLettered(event.deliveryId, event.reason);
               this.log.warn(
                 { deliveryId: event.deliveryId, attempts: event.attempts, reason: event.reason },
                 `delivery ${event.deliveryId} dead-lettered after ${event.attempts} attempts: ${event.reason}`,
@@ -149,8 +160,17 @@ export class OutboxActor extends AtLeastOnceDeliveryActor<OutboxCommand, OutboxE
     });
   }
 
+  /** Outside the mailbox, when the transport settles: it only reports. */
+  protected override onSendFailed(deliveryId: number, error: unknown): void {
+    this.#notify.attemptFailed(deliveryId, error);
+    if (this.log.isLevelEnabled('debug')) this.log.debug({ deliveryId, err: error }, `delivery ${deliveryId}: attempt failed, sent again later`);
+  }
+
   onRecover(message: OutboxEvent | SnapshotOffer | RecoveryCompleted): void {
-    if (message instanceof RecoveryCompleted) return;
+    if (message instanceof RecoveryCompleted) {
+      this.#notify.recovered(performance.now() - this.#constructedAt, this.unconfirmedCount);
+      return;
+    }
     if (message instanceof SnapshotOffer) {
       const snapshot = message.snapshot as OutboxSnapshot;
       const reader = new SnapshotPayloadReader(snapshot, message.metadata.sequenceNr);
@@ -216,6 +236,8 @@ export class OutboxActor extends AtLeastOnceDeliveryActor<OutboxCommand, OutboxE
       this.#admission.persisted(1, bytes);
       const deliveryId = this.#apply(persisted, bytes);
       this.sender.tell({ deliveryId, duplicate: false } satisfies SendAccepted);
+      this.#notify.accepted(deliveryId);
+      if (this.log.isLevelEnabled('debug')) this.log.debug({ deliveryId }, `delivery ${deliveryId}: accepted and sent`);
       if (key !== undefined) this.#admission.answerWaiting(key, deliveryId);
     }).catch((cause: unknown) => this.#admission.failed(cause, sender, key));
   }
@@ -235,7 +257,9 @@ export class OutboxActor extends AtLeastOnceDeliveryActor<OutboxCommand, OutboxE
       this.#admission.persisted(ids.length, bytes, ids);
       this.#apply(event);
       // A dead letter dropped meanwhile (maxDeadLetters) was not sent again: the answer says so.
-      this.sender.tell(event.deliveryIds.filter((id) => deadLetters.wasRedriven(id)));
+      const redriven = event.deliveryIds.filter((id) => deadLetters.wasRedriven(id));
+      this.sender.tell(redriven);
+      if (redriven.length > 0) this.log.info({ deliveryIds: redriven.slice(0, 20), count: redriven.length }, `redrove ${redriven.length} dead letter(s)`);
     }).catch((cause: unknown) => this.#admission.failed(cause, sender, undefined));
   }
 
@@ -265,22 +289,28 @@ export class OutboxActor extends AtLeastOnceDeliveryActor<OutboxCommand, OutboxE
         deliveryId = this.deliver(event.destination, (id) => messageFor(this.persistenceId, event.destination, id, event.payload));
         // lastSequenceNr is this event's, live and in replay: the snapshot can reference the payload here.
         records.payloads.added(deliveryId, acceptedBytes ?? jsonByteLength(event.payload), this.lastSequenceNr);
+        this.#acceptedAt?.set(deliveryId, event.acceptedAt);
         if (event.idempotencyKey !== undefined) records.keys.remember(event.idempotencyKey, deliveryId, event.requestHash);
         break;
       }
-      case 'confirmed':
+      case 'confirmed': {
+        const now = this.isRecovering ? undefined : Date.now();
         for (const id of confirmedIdsOf(event)) {
           if (this.confirmDelivery(id)) {
             records.payloads.removed(id);
             records.confirmed++;
             records.highestConfirmed = Math.max(records.highestConfirmed, id);
+            const acceptedAt = this.#settled(id);
+            if (now !== undefined) this.#confirmedLive(id, acceptedAt === undefined ? undefined : Math.max(0, now - acceptedAt));
           }
         }
         break;
+      }
       case 'dead-lettered': {
         const info = this.unconfirmedDelivery(event.deliveryId);
         if (info && this.confirmDelivery(event.deliveryId)) {
           records.payloads.removed(event.deliveryId);
+          this.#settled(event.deliveryId);
           const dropped = records.deadLetters.add({
             deliveryId: event.deliveryId,
             destination: info.destination,
@@ -305,11 +335,23 @@ export class OutboxActor extends AtLeastOnceDeliveryActor<OutboxCommand, OutboxE
           // No event holds this payload any more (the `redriven` event names ids only): snapshots carry it inline.
           records.payloads.added(newId, jsonByteLength(dead.payload), undefined);
           records.deadLetters.redriven(id, newId);
+          // The redrive event has no time of its own: a replayed redrive's latency is not known.
+          if (!this.isRecovering) {
+            this.#acceptedAt?.set(newId, Date.now());
+            this.#notify.redriven(id, newId);
+          }
         }
         break;
       case 'cancelled': {
         // Confirmed or dead-lettered before the cancellation was written: then it was not cancelled.
-        if (this.confirmDelivery(event.deliveryId)) records.cancelled.add({ deliveryId: event.deliveryId, attempts: event.attempts, cancelledAt: event.at });
+        if (this.confirmDelivery(event.deliveryId)) {
+          records.cancelled.add({ deliveryId: event.deliveryId, attempts: event.attempts, cancelledAt: event.at });
+          this.#settled(event.deliveryId);
+          if (!this.isRecovering) {
+            this.#notify.cancelled(event.deliveryId);
+            this.log.info({ deliveryId: event.deliveryId, attempts: event.attempts }, `delivery ${event.deliveryId} cancelled`);
+          }
+        }
         break;
       }
       case 'attempted':
@@ -319,6 +361,18 @@ export class OutboxActor extends AtLeastOnceDeliveryActor<OutboxCommand, OutboxE
     }
     if (!this.isRecovering) this.#maybeSnapshot();
     return deliveryId;
+  }
+
+  /** Forgets the accept time of a delivery that left the in-flight set; returns it. */
+  #settled(deliveryId: number): number | undefined {
+    const acceptedAt = this.#acceptedAt?.get(deliveryId);
+    if (acceptedAt !== undefined) this.#acceptedAt!.delete(deliveryId);
+    return acceptedAt;
+  }
+
+  #confirmedLive(deliveryId: number, acceptToConfirmMs: number | undefined): void {
+    this.#notify.confirmed(deliveryId, acceptToConfirmMs);
+    if (this.log.isLevelEnabled('debug')) this.log.debug({ deliveryId, acceptToConfirmMs }, `delivery ${deliveryId}: confirmed`);
   }
 
   #maybeSnapshot(): void {

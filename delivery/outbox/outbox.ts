@@ -84,6 +84,9 @@ export class Outbox {
     if (options.deleteEventsOnSnapshot !== undefined && typeof options.deleteEventsOnSnapshot !== 'boolean') {
       throw new InvalidOptionError(`Outbox option deleteEventsOnSnapshot must be a boolean, got ${JSON.stringify(options.deleteEventsOnSnapshot)}`);
     }
+    if (options.observer !== undefined && (options.observer === null || typeof options.observer !== 'object')) {
+      throw new InvalidOptionError('Outbox option observer must be an object of callbacks (OutboxObserver)');
+    }
     const actorOptions: OutboxActorOptions = { ...options, persistenceId: this.persistenceId };
     const backoff = options.restartBackoff ?? { minBackoffMs: 200, maxBackoffMs: 10_000 };
     this.ref = system.actorOf(

@@ -4,6 +4,7 @@
  */
 import { request as httpRequest } from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { parseExposition } from './support/exposition.js';
 import { flakyEndpoint, type FlakyEndpoint } from './support/flaky-endpoint.js';
 import { getJson, postJson, ServiceProcess, tempDataDir, type RunningServiceProcess } from './support/service-process.js';
 import { waitUntil } from '../support/eventually.js';
@@ -218,16 +219,9 @@ describe('routes', () => {
     expect(response.headers.get('content-type')).toBe('text/plain; version=0.0.4; charset=utf-8');
     const text = await response.text();
     expect(text.endsWith('\n')).toBe(true);
-    const declared = new Map<string, string>();
-    for (const line of text.trimEnd().split('\n')) {
-      const type = /^# TYPE (\w+) (counter|gauge|histogram)$/.exec(line);
-      if (type) declared.set(type[1]!, type[2]!);
-      else if (!line.startsWith('# HELP ')) {
-        const sample = /^(\w+?)(_bucket|_sum|_count)?(\{[a-z_]+="[^"]*"(,[a-z_]+="[^"]*")*\})? (-?\d+(\.\d+)?(e[-+]?\d+)?)$/.exec(line);
-        expect(sample, line).not.toBeNull();
-        expect(declared.has(sample![1]!) || declared.has(sample![1]! + (sample![2] ?? '')), line).toBe(true);
-      }
-    }
+    // Strict: names, labels, values, one TYPE before its samples, histograms cumulative up to +Inf = count.
+    const families = parseExposition(text);
+    for (const family of families.values()) expect(family.type, family.name).not.toBe('untyped');
     for (const name of [
       'steadfast_messages_accepted_total',
       'steadfast_deliveries_sent_total',
@@ -237,9 +231,13 @@ describe('routes', () => {
       'steadfast_deliveries_in_flight',
       'steadfast_confirmations_rejected_total',
     ]) {
-      expect(declared.has(name), name).toBe(true);
+      expect(families.has(name), name).toBe(true);
     }
-    expect(declared.get('steadfast_journal_write_duration_seconds')).toBe('histogram');
+    expect(families.get('steadfast_journal_write_duration_seconds')?.type).toBe('histogram');
+    // The process and Node.js metrics operators expect next to steadfast's own.
+    for (const name of ['process_cpu_seconds_total', 'process_resident_memory_bytes', 'nodejs_eventloop_lag_seconds', 'nodejs_heap_size_used_bytes']) {
+      expect(families.has(name), name).toBe(true);
+    }
     // SQLite: one process per store, so always the active one.
     expect(text).toMatch(/^steadfast_role\{role="active"\} 1$/m);
     expect(text).toMatch(/^steadfast_role\{role="standby"\} 0$/m);
