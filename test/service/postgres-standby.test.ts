@@ -5,6 +5,7 @@
  */
 import { afterAll, describe, expect, it } from 'vitest';
 import { leaseLockKey } from '../../journal/postgres/advisory-leases.js';
+import { parseExposition, sampleValue } from './support/exposition.js';
 import { postgresResource } from '../support/services.js';
 import { flakyEndpoint, type FlakyEndpoint } from './support/flaky-endpoint.js';
 import { getJson, postJson, ServiceProcess, tempDataDir, type RunningServiceProcess } from './support/service-process.js';
@@ -95,9 +96,13 @@ describe.runIf(pg)('service: one active writer per outbox, hot standby', () => {
     expect(standbyMetrics).toMatch(/^steadfast_role\{role="standby"\} 1$/m);
     expect(standbyMetrics).toMatch(/^steadfast_role\{role="active"\} 0$/m);
     expect(standbyMetrics).not.toMatch(/steadfast_deliveries_in_flight/);
+    // A standby recovered no outbox and delivers nothing: its outbox series say so (and it parses strictly).
+    expect(sampleValue(parseExposition(standbyMetrics), 'steadfast_outbox_recoveries_total')).toBe(0);
+    expect(sampleValue(parseExposition(standbyMetrics), 'steadfast_delivery_accept_to_confirm_seconds_count')).toBe(0);
     const activeMetrics = await (await fetch(`${active.baseUrl}/metrics`)).text();
     expect(activeMetrics).toMatch(/^steadfast_role\{role="active"\} 1$/m);
     expect(activeMetrics).toMatch(/^steadfast_deliveries_in_flight \d+$/m);
+    expect(sampleValue(parseExposition(activeMetrics), 'steadfast_outbox_recoveries_total')).toBe(1);
 
     // Accepted by the active one, then a graceful shutdown: the standby takes over and owns them.
     const accepted: number[] = [];
