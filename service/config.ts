@@ -160,7 +160,7 @@ export const SETTINGS = [
     'names the reply queue (<name>.replies) and the AMQP appId',
   ),
   setting('LOG_LEVEL', 'logLevel', 'info', text(new RegExp(`^(${LOG_LEVELS.join('|')})$`), `must be one of ${LOG_LEVELS.join(', ')}`), 'pino log level'),
-  setting('LOG_PRETTY', 'logPretty', false, boolean, 'human-readable logs (needs pino-pretty installed; JSON otherwise)'),
+  setting('LOG_PRETTY', 'logPretty', false, boolean, 'human-readable logs (built in: one line per entry, no pino-pretty needed)'),
   setting('MAX_BODY_BYTES', 'maxBodyBytes', 1_048_576, integer(1, 64 * 1_048_576), 'largest request body accepted; larger ones get 413'),
   setting('MAX_JSON_DEPTH', 'maxJsonDepth', 64, integer(2, 1000), 'request bodies nesting objects and arrays deeper than this get 400 json_too_deep'),
   setting('REDELIVER_INTERVAL_MS', 'redeliverIntervalMs', 5000, integer(10), 'first redelivery after this long without a confirmation'),
