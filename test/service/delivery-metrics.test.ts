@@ -6,6 +6,7 @@
  * accepted before the restart counts its latency from its accept. The whole exposition passes the
  * strict parser every time. Logs: nothing per message at info on the happy path; redrives at info.
  */
+import { readFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { waitUntil } from '../support/eventually.js';
@@ -100,6 +101,12 @@ describe('service /metrics: deliveries, failures, dead letters, recovery', () =>
     const about = (id: number) => first.lines.filter((line) => line.deliveryId === id || (line.deliveryIds as number[] | undefined)?.includes(id));
     expect(about(confirmedId)).toEqual([]);
     expect(about(deadId).map((line) => line.level)).toEqual(expect.arrayContaining([40, 30]));
+    // The Grafana dashboard asks only for series this /metrics has (the broker's only with AMQP_URL).
+    const families = await scrape(first);
+    const dashboard = readFileSync(new URL('../../service/grafana/steadfast-dashboard.json', import.meta.url), 'utf8');
+    const asked = new Set([...dashboard.matchAll(/\b((?:steadfast|process|nodejs)_\w+)/g)].map((match) => match[1]!.replace(/_(bucket|sum|count)$/, '')));
+    expect(asked.size).toBeGreaterThan(15);
+    for (const name of asked) if (name !== 'steadfast_broker_connected') expect(families.has(name), name).toBe(true);
     await first.stop();
     node = undefined;
   }, 120_000);
