@@ -10,7 +10,7 @@ import { readFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { waitUntil } from '../support/eventually.js';
-import { type MetricFamily, parseExposition, sampleValue } from './support/exposition.js';
+import { type MetricFamily, parseExposition, promtoolCheck, sampleValue } from './support/exposition.js';
 import { type FlakyEndpoint, flakyEndpoint } from './support/flaky-endpoint.js';
 import { type InProcessService, startInProcess } from './support/in-process-service.js';
 import { call } from './support/requests.js';
@@ -101,8 +101,19 @@ describe('service /metrics: deliveries, failures, dead letters, recovery', () =>
     const about = (id: number) => first.lines.filter((line) => line.deliveryId === id || (line.deliveryIds as number[] | undefined)?.includes(id));
     expect(about(confirmedId)).toEqual([]);
     expect(about(deadId).map((line) => line.level)).toEqual(expect.arrayContaining([40, 30]));
+    // Prometheus's own checker, where installed (.ci/run installs it): no parse error, and steadfast's
+    // series lint-clean (prom-client's default nodejs_active_*_total gauges are its naming, not ours).
+    const text = (await call(first.baseUrl, 'GET', '/metrics')).text;
+    const promtool = promtoolCheck(text);
+    if (promtool.available) {
+      expect(promtool.exitCode, promtool.output).not.toBe(1);
+      expect(promtool.lintProblems.filter((line) => line.startsWith('steadfast_'))).toEqual([]);
+    } else if (process.env.STEADFAST_REQUIRE_SERVICES === '1') {
+      throw new Error('promtool is not installed (Debian: apt-get install prometheus); .ci/run installs it');
+    }
+
     // The Grafana dashboard asks only for series this /metrics has (the broker's only with AMQP_URL).
-    const families = await scrape(first);
+    const families = parseExposition(text);
     const dashboard = readFileSync(new URL('../../service/grafana/steadfast-dashboard.json', import.meta.url), 'utf8');
     const asked = new Set([...dashboard.matchAll(/\b((?:steadfast|process|nodejs)_\w+)/g)].map((match) => match[1]!.replace(/_(bucket|sum|count)$/, '')));
     expect(asked.size).toBeGreaterThan(15);

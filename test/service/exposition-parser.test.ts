@@ -5,7 +5,7 @@
  */
 import { Gauge, Histogram, Registry } from 'prom-client';
 import { describe, expect, it } from 'vitest';
-import { parseExposition, sampleValue } from './support/exposition.js';
+import { parseExposition, promtoolCheck, sampleValue } from './support/exposition.js';
 
 const histogram = (buckets: string, sum = '3', count = '2') =>
   `# HELP h_seconds A histogram.\n# TYPE h_seconds histogram\n${buckets}h_seconds_sum ${sum}\nh_seconds_count ${count}\n`;
@@ -56,5 +56,16 @@ describe('parseExposition', () => {
     const families = parseExposition(`# a comment\n\n${histogram('h_seconds_bucket{le="0.1"} 1\nh_seconds_bucket{le="1"} 2\nh_seconds_bucket{le="+Inf"} 2\n')}t 1 1700000000000\n`);
     expect(families.get('h_seconds')!.type).toBe('histogram');
     expect(sampleValue(families, 't')).toBe(1);
+  });
+
+  it('promtoolCheck tells a parse error (exit 1) from lint problems (exit 3), where promtool is installed', () => {
+    const broken = promtoolCheck('a{b="c} 1\n');
+    if (!broken.available) {
+      if (process.env.STEADFAST_REQUIRE_SERVICES === '1') throw new Error('promtool is not installed (Debian: apt-get install prometheus)');
+      return;
+    }
+    expect(broken.exitCode).toBe(1);
+    const lint = promtoolCheck('# HELP a_total A gauge named like a counter.\n# TYPE a_total gauge\na_total 1\n');
+    expect(lint).toMatchObject({ exitCode: 3, lintProblems: [expect.stringMatching(/^a_total /)] });
   });
 });

@@ -7,6 +7,8 @@
  * every spelling of NaN and Inf regardless of case, and so does this.
  */
 
+import { spawnSync } from 'node:child_process';
+
 export type MetricType = 'counter' | 'gauge' | 'histogram' | 'summary' | 'untyped';
 
 export interface Sample {
@@ -212,4 +214,19 @@ export function sampleValue(families: Map<string, MetricFamily>, name: string, l
 
 function labelKey(labels: Readonly<Record<string, string>>): string {
   return JSON.stringify(Object.entries(labels).sort(([a], [b]) => (a < b ? -1 : 1)));
+}
+
+export type PromtoolVerdict = { readonly available: false } | { readonly available: true; readonly exitCode: number; readonly output: string; readonly lintProblems: string[] };
+
+/**
+ * `promtool check metrics` (Debian's prometheus package) on `text`, when promtool is installed: exit
+ * code 1 is a parse error, 3 lint problems (one line each, starting with the metric's name).
+ */
+export function promtoolCheck(text: string): PromtoolVerdict {
+  const run = spawnSync('promtool', ['check', 'metrics'], { input: text, encoding: 'utf8', timeout: 30_000 });
+  if ((run.error as NodeJS.ErrnoException | undefined)?.code === 'ENOENT') return { available: false };
+  if (run.error) throw run.error;
+  const output = `${run.stdout}${run.stderr}`;
+  const lintProblems = output.split('\n').filter((line) => /^[a-zA-Z_:][a-zA-Z0-9_:]* /.test(line));
+  return { available: true, exitCode: run.status ?? -1, output, lintProblems };
 }
