@@ -22,6 +22,8 @@ import {
 } from '../src/index.js';
 import { postgresJournal, postgresSnapshotStore } from '../journal/postgres/index.js';
 import { sqliteJournal, sqliteSnapshotStore } from '../journal/sqlite/index.js';
+import { timedJournal } from '../service/journal-timing.js';
+import { ServiceMetrics } from '../service/metrics.js';
 import { elapsedMsSince, perSecond, type Benchmark, type BenchResult } from './harness.js';
 
 const silent = pino({ level: 'silent' });
@@ -83,12 +85,17 @@ async function waitUntil(check: () => Promise<boolean>, timeoutMs = 120_000): Pr
   }
 }
 
-/** Messages/s from the first send until every confirmation is persisted (the outbox reports none in flight). */
-async function throughput(label: string, stores: Stores): Promise<BenchResult> {
-  const system = ActorSystem.create('bench-delivery', { journal: stores.journal, snapshotStore: stores.snapshotStore, logger: silent });
+/**
+ * Messages/s from the first send until every confirmation is persisted (the outbox reports none in flight).
+ * `withMetrics`: wired as the service wires it (its metrics as the outbox's observer, the journal timed).
+ */
+async function throughput(label: string, stores: Stores, withMetrics = false): Promise<BenchResult> {
+  const metrics = withMetrics ? new ServiceMetrics() : undefined;
+  const journal = metrics === undefined ? stores.journal : timedJournal(stores.journal, metrics.journalTimings);
+  const system = ActorSystem.create('bench-delivery', { journal, snapshotStore: stores.snapshotStore, logger: silent });
   try {
     system.actorOf(() => new Confirmer(), 'receiver');
-    const outbox = Outbox.start(system, { redeliverInterval: 30_000, snapshotEvery: 10_000 });
+    const outbox = Outbox.start(system, { redeliverInterval: 30_000, snapshotEvery: 10_000, ...(metrics === undefined ? {} : { observer: metrics.outboxObserver }) });
     await outbox.send('/user/receiver', { warmup: true });
     await waitUntil(async () => (await outbox.stats()).inFlight === 0);
     const start = process.hrtime.bigint();
@@ -103,6 +110,7 @@ async function throughput(label: string, stores: Stores): Promise<BenchResult> {
     return { name: `outbox → actor → confirmation persisted, ${label}`, value: perSecond(MESSAGES, ms), unit: 'messages/s' };
   } finally {
     await system.terminate();
+    metrics?.close();
     await stores.cleanup();
   }
 }
@@ -139,6 +147,9 @@ async function recoveryFromSnapshot(): Promise<BenchResult> {
 export const benchmarks: Benchmark[] = [
   { name: 'delivery: in-memory journal', run: async () => [await throughput('in-memory journal', memoryStores())] },
   { name: 'delivery: SQLite journal', run: async () => [await throughput('SQLite journal', sqliteStores())] },
+  // The same, as the service runs it: the cost of its metrics, measured next to the bare figures.
+  { name: 'delivery: in-memory journal, service metrics', run: async () => [await throughput('in-memory journal, service metrics', memoryStores(), true)] },
+  { name: 'delivery: SQLite journal, service metrics', run: async () => [await throughput('SQLite journal, service metrics', sqliteStores(), true)] },
   { name: 'delivery: PostgreSQL journal', needs: ['postgres'], run: async () => [await throughput('PostgreSQL journal', await postgresStores())] },
   { name: 'delivery: outbox recovery from snapshot', run: async () => [await recoveryFromSnapshot()] },
 ];
