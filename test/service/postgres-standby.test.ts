@@ -103,6 +103,8 @@ describe.runIf(pg)('service: one active writer per outbox, hot standby', () => {
     expect(activeMetrics).toMatch(/^steadfast_role\{role="active"\} 1$/m);
     expect(activeMetrics).toMatch(/^steadfast_deliveries_in_flight \d+$/m);
     expect(sampleValue(parseExposition(activeMetrics), 'steadfast_outbox_recoveries_total')).toBe(1);
+    // PostgreSQL recovers with replayForRecovery: timed like a replay.
+    expect(sampleValue(parseExposition(activeMetrics), 'steadfast_journal_replay_duration_seconds_count')).toBeGreaterThanOrEqual(1);
 
     // Accepted by the active one, then a graceful shutdown: the standby takes over and owns them.
     const accepted: number[] = [];
