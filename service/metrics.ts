@@ -43,6 +43,8 @@ export class ServiceMetrics {
   readonly #duplicates: Counter;
   readonly #submitted: Histogram;
   readonly #requests: Counter<'route' | 'status'>;
+  /** Bounded: routes are the API's patterns, statuses a few dozen codes. */
+  readonly #requestChildren = new Map<string, { inc(): void }>();
   readonly #rejectedConfirmations: Counter;
   readonly #role: Gauge<'role'>;
   #broker: Gauge | undefined;
@@ -165,8 +167,15 @@ export class ServiceMetrics {
     replayed: (seconds) => this.#journalReplay.observe(seconds),
   };
 
+  /** Per answered request: the labelled child is looked up by one string key, not built from labels each time. */
   countRequest(route: string, status: number): void {
-    this.#requests.inc({ route, status: String(status) });
+    const key = `${status} ${route}`;
+    let child = this.#requestChildren.get(key);
+    if (child === undefined) {
+      child = this.#requests.labels(route, String(status));
+      this.#requestChildren.set(key, child);
+    }
+    child.inc();
   }
 
   /** A submission answered with a new delivery id, persisted `seconds` after it reached the outbox. */
