@@ -4,12 +4,13 @@
  * label set is bounded (routes, statuses, roles, failure reasons from a fixed list, projection names an
  * embedding program chose); nothing per message or per destination becomes a label.
  */
-import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
+import { Counter, collectDefaultMetrics, Gauge, Registry } from 'prom-client';
 import type { OutboxObserver } from '../delivery/outbox/outbox-observer.js';
 import type { OutboxStats } from '../delivery/outbox/outbox-protocol.js';
 import type { ProjectionFigures } from '../src/query/projection-registry.js';
 import { FAILURE_REASONS, type FailureReason, failureReasonOf } from './failure-reasons.js';
 import type { JournalTimings } from './journal-timing.js';
+import { LeanHistogram } from './lean-histogram.js';
 import type { Role } from './outbox-role.js';
 
 /** Seconds; from sub-millisecond SQLite commits to a struggling remote database. */
@@ -41,25 +42,24 @@ export class ServiceMetrics {
   readonly #outboxRegistry = new Registry();
   readonly #figures: OutboxFigures;
   readonly #duplicates: Counter;
-  readonly #submitted: Histogram;
-  readonly #requests: Counter<'route' | 'status'>;
+  readonly #submitted: LeanHistogram;
   /** Bounded: routes are the API's patterns, statuses a few dozen codes. */
-  readonly #requestChildren = new Map<string, { inc(): void }>();
+  readonly #requestCounts = new Map<string, Map<number, number>>();
   readonly #rejectedConfirmations: Counter;
   readonly #role: Gauge<'role'>;
   #broker: Gauge | undefined;
   readonly #projectionOffset: Gauge<'projection'>;
   readonly #projectionLag: Gauge<'projection'>;
   readonly #projectionState: Gauge<'projection' | 'state'>;
-  readonly #acceptToConfirm: Histogram;
+  readonly #acceptToConfirm: LeanHistogram;
   /** One child per reason, made up front: a failure costs no label hashing, and every reason shows 0 from the start. */
   readonly #failedAttempts: ReadonlyMap<FailureReason, { inc(value?: number): void }>;
   readonly #deadLetters: Counter;
   readonly #redrives: Counter;
   readonly #recoveries: Counter;
-  readonly #recoveryDuration: Histogram;
-  readonly #journalWrite: Histogram;
-  readonly #journalReplay: Histogram;
+  readonly #recoveryDuration: LeanHistogram;
+  readonly #journalWrite: LeanHistogram;
+  readonly #journalReplay: LeanHistogram;
 
   constructor() {
     const registers = [this.registry];
@@ -70,13 +70,24 @@ export class ServiceMetrics {
       help: 'Submissions answered with an earlier delivery id (same idempotency key), this process.',
       registers,
     });
-    this.#submitted = new Histogram({
+    this.#submitted = new LeanHistogram({
       name: 'steadfast_journal_write_duration_seconds',
       help: 'Time from submitting a message to the outbox until it is persisted.',
       buckets: LATENCY_BUCKETS,
       registers,
     });
-    this.#requests = new Counter({ name: 'steadfast_http_requests_total', help: 'HTTP API requests by route and status.', labelNames: ['route', 'status'], registers });
+    const requests: Counter<'route' | 'status'> = new Counter({
+      name: 'steadfast_http_requests_total',
+      help: 'HTTP API requests by route and status.',
+      labelNames: ['route', 'status'],
+      registers,
+      collect: () => {
+        requests.reset();
+        for (const [route, byStatus] of this.#requestCounts) {
+          for (const [status, count] of byStatus) requests.inc({ route, status: String(status) }, count);
+        }
+      },
+    });
     this.#rejectedConfirmations = new Counter({
       name: 'steadfast_confirmations_rejected_total',
       help: 'Confirmation replies ignored because their token did not prove receipt (forged or stale), this process.',
@@ -106,7 +117,7 @@ export class ServiceMetrics {
       labelNames: ['projection', 'state'],
       registers,
     });
-    this.#acceptToConfirm = new Histogram({
+    this.#acceptToConfirm = new LeanHistogram({
       name: 'steadfast_delivery_accept_to_confirm_seconds',
       help: 'Time from accepting a message (or redriving it) until its confirmation is persisted, for deliveries confirmed by this process.',
       buckets: CONFIRM_BUCKETS,
@@ -127,19 +138,19 @@ export class ServiceMetrics {
       help: 'Recoveries of the outbox in this process (at start, on takeover, and after each restart by its supervisor).',
       registers,
     });
-    this.#recoveryDuration = new Histogram({
+    this.#recoveryDuration = new LeanHistogram({
       name: 'steadfast_outbox_recovery_duration_seconds',
       help: 'How long the outbox took to recover (snapshot and journal replay) before it sent again.',
       buckets: RECOVERY_BUCKETS,
       registers,
     });
-    this.#journalWrite = new Histogram({
+    this.#journalWrite = new LeanHistogram({
       name: 'steadfast_journal_batch_write_duration_seconds',
       help: 'Duration of one journal write call (a batch of atomic writes, group-committed), successful or not.',
       buckets: LATENCY_BUCKETS,
       registers,
     });
-    this.#journalReplay = new Histogram({
+    this.#journalReplay = new LeanHistogram({
       name: 'steadfast_journal_replay_duration_seconds',
       help: 'Duration of one journal replay (the events of one persistent actor, read back during its recovery).',
       buckets: RECOVERY_BUCKETS,
@@ -150,37 +161,36 @@ export class ServiceMetrics {
   /** What the outbox reports, as metrics (its `observer` option). */
   readonly outboxObserver: OutboxObserver = {
     confirmed: (_deliveryId, acceptToConfirmMs) => {
-      if (acceptToConfirmMs !== undefined) this.#acceptToConfirm.observe(acceptToConfirmMs / 1000);
+      if (acceptToConfirmMs !== undefined) this.#acceptToConfirm.record(acceptToConfirmMs / 1000);
     },
     attemptFailed: (_deliveryId, error) => this.#failedAttempts.get(failureReasonOf(error))!.inc(),
     deadLettered: () => this.#deadLetters.inc(),
     redriven: () => this.#redrives.inc(),
     recovered: (durationMs) => {
       this.#recoveries.inc();
-      this.#recoveryDuration.observe(durationMs / 1000);
+      this.#recoveryDuration.record(durationMs / 1000);
     },
   };
 
   /** Timings of the journal the service created (journal-timing.ts). */
   readonly journalTimings: JournalTimings = {
-    written: (seconds) => this.#journalWrite.observe(seconds),
-    replayed: (seconds) => this.#journalReplay.observe(seconds),
+    written: (seconds) => this.#journalWrite.record(seconds),
+    replayed: (seconds) => this.#journalReplay.record(seconds),
   };
 
-  /** Per answered request: the labelled child is looked up by one string key, not built from labels each time. */
+  /** Per answered request: two Map lookups (no key built); prom-client's labelled counter is brought up to date per scrape. */
   countRequest(route: string, status: number): void {
-    const key = `${status} ${route}`;
-    let child = this.#requestChildren.get(key);
-    if (child === undefined) {
-      child = this.#requests.labels(route, String(status));
-      this.#requestChildren.set(key, child);
+    let byStatus = this.#requestCounts.get(route);
+    if (byStatus === undefined) {
+      byStatus = new Map();
+      this.#requestCounts.set(route, byStatus);
     }
-    child.inc();
+    byStatus.set(status, (byStatus.get(status) ?? 0) + 1);
   }
 
   /** A submission answered with a new delivery id, persisted `seconds` after it reached the outbox. */
   submitted(seconds: number): void {
-    this.#submitted.observe(seconds);
+    this.#submitted.record(seconds);
   }
 
   duplicate(): void {
