@@ -32,24 +32,36 @@ export type OutboxNotifier = Required<OutboxObserver>;
 const ignore = (): void => {};
 
 export function notifierOf(observer: OutboxObserver | undefined, onError: (error: unknown, callback: string) => void): OutboxNotifier {
-  const guard = <K extends keyof OutboxObserver>(name: K): OutboxNotifier[K] => {
+  // Fixed parameters per callback (one or two): no arguments array per call on the hot path.
+  const one = <K extends 'accepted' | 'cancelled'>(name: K): OutboxNotifier[K] => {
     const callback = observer?.[name];
-    if (callback === undefined) return ignore;
-    return ((...args: unknown[]) => {
+    if (observer === undefined || callback === undefined) return ignore;
+    return (deliveryId: number) => {
       try {
-        (callback as (...values: unknown[]) => void).apply(observer, args);
+        callback.call(observer, deliveryId);
+      } catch (error) {
+        onError(error, name);
+      }
+    };
+  };
+  const two = <K extends Exclude<keyof OutboxObserver, 'accepted' | 'cancelled'>>(name: K): OutboxNotifier[K] => {
+    const callback = observer?.[name] as ((this: OutboxObserver, first: unknown, second: unknown) => void) | undefined;
+    if (observer === undefined || callback === undefined) return ignore;
+    return ((first: unknown, second: unknown) => {
+      try {
+        callback.call(observer, first, second);
       } catch (error) {
         onError(error, name);
       }
     }) as OutboxNotifier[K];
   };
   return {
-    accepted: guard('accepted'),
-    confirmed: guard('confirmed'),
-    attemptFailed: guard('attemptFailed'),
-    deadLettered: guard('deadLettered'),
-    redriven: guard('redriven'),
-    cancelled: guard('cancelled'),
-    recovered: guard('recovered'),
+    accepted: one('accepted'),
+    confirmed: two('confirmed'),
+    attemptFailed: two('attemptFailed'),
+    deadLettered: two('deadLettered'),
+    redriven: two('redriven'),
+    cancelled: one('cancelled'),
+    recovered: two('recovered'),
   };
 }
