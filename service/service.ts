@@ -202,6 +202,7 @@ export async function startService(config: ServiceConfig, logger: Logger): Promi
     };
   } catch (error) {
     health.close();
+    metrics.close();
     await system.terminate().catch(() => {});
     throw error;
   }
