@@ -322,7 +322,7 @@ export class OutboxActor extends AtLeastOnceDeliveryActor<OutboxCommand, OutboxE
   }
 
   #maybeSnapshot(): void {
-    if (!this.#snapshots.takeIfDue()) return;
+    if (!this.#snapshots.takeIfDue(this.unconfirmedCount)) return;
     const { delivery, needsFrom } = snapshotDeliveries(
       this.getDeliverySnapshot(),
       this.#records.payloads,
