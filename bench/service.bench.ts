@@ -1,7 +1,7 @@
 /**
  * The service against the embedded library on the HTTP-delivery workload of issue 16
  * (`bench/http-workload.ts`): the service (`dist/service/main.js`, as `npm start` runs it, on
- * PostgreSQL) in a child process, fed by a load generator in another (`bench/service-load.mjs`, 64
+ * PostgreSQL) in a child process, fed by a load generator in another (`bench/service-load.ts`, 64
  * concurrent clients posting `POST /messages`), against `outboxRound` (the Outbox in this process, fed
  * by `outbox.send`), in alternating rounds. CPU per message: the service process's (from /proc) against
  * this process's in the embedded round.
@@ -75,16 +75,25 @@ function cpuMicrosOf(pid: number): number {
   return ((Number(fields[11]) + Number(fields[12])) / CLOCK_TICKS_PER_SECOND) * 1_000_000;
 }
 
-/** Posts messages from..from+count-1 through the load generator; resolves when each got its 202. */
-async function load(service: RunningService, sink: Sink, from: number, count: number): Promise<void> {
-  const child: ChildProcess = fork(fileURLToPath(new URL('./service-load.mjs', import.meta.url)), [service.url, sink.url, String(from), String(count), String(IN_FLIGHT)], {
-    execArgv: [],
+/**
+ * Starts the load generator for messages from..from+count-1; `run()` lets it post and resolves when
+ * each message got its 202.
+ */
+async function loadGenerator(service: RunningService, sink: Sink, from: number, count: number): Promise<{ run(): Promise<void> }> {
+  const child: ChildProcess = fork(fileURLToPath(new URL('./service-load.ts', import.meta.url)), [service.url, sink.url, String(from), String(count), String(IN_FLIGHT)], {
+    execArgv: ['--import', 'tsx'],
     stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
   });
-  await new Promise<void>((resolve, reject) => {
-    child.once('message', () => resolve());
-    child.once('exit', (code) => (code === 0 ? resolve() : reject(new Error(`the load generator exited with ${code}`))));
-  });
+  const exited = new Promise<void>((resolve, reject) => child.once('exit', (code) => (code === 0 ? resolve() : reject(new Error(`the load generator exited with ${code}`)))));
+  exited.catch(() => {});
+  await Promise.race([new Promise<void>((resolve) => child.once('message', () => resolve())), exited]);
+  return {
+    run: async () => {
+      const done = new Promise<void>((resolve) => child.once('message', () => resolve()));
+      child.send('go');
+      await Promise.race([done, exited]);
+    },
+  };
 }
 
 async function unconfirmed(service: RunningService): Promise<number> {
@@ -98,12 +107,13 @@ async function serviceRound(sink: Sink): Promise<RoundResult> {
     try {
       const settled = async (posts: number): Promise<void> => waitUntil(async () => (await unconfirmed(service)) === 0 && (await sink.posts()) >= posts);
       const before = await sink.posts();
-      await load(service, sink, 0, WARMUP);
+      await (await loadGenerator(service, sink, 0, WARMUP)).run();
       await settled(before + WARMUP);
+      const generator = await loadGenerator(service, sink, WARMUP, MESSAGES);
       const postsBefore = await sink.posts();
       const cpu = cpuMicrosOf(service.pid);
       const started = process.hrtime.bigint();
-      await load(service, sink, WARMUP, MESSAGES);
+      await generator.run();
       await settled(postsBefore + MESSAGES);
       const elapsed = elapsedMsSince(started);
       return { rate: perSecond(MESSAGES, elapsed), cpuMicros: (cpuMicrosOf(service.pid) - cpu) / MESSAGES, posts: (await sink.posts()) - postsBefore };
