@@ -45,4 +45,4 @@ export type { DeliveryTransport, JsonValue, OutboundDelivery, RegisteredDestinat
 export { DeliveryTransports } from './transports.js';
 export { currentTraceCarrier, TRACER_NAME, traceContextOf } from './tracing/delivery-tracing.js';
 export type { OtelContext } from './tracing/open-telemetry.js';
-export { parseTraceparent, traceCarrierOf, type TraceCarrier, type TraceparentFields } from './tracing/trace-context.js';
+export { parseTraceparent, traceCarrierOf, traceCarrierOfHeaders, type TraceCarrier, type TraceparentFields } from './tracing/trace-context.js';

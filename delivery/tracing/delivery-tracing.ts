@@ -36,6 +36,7 @@ const NO_OP = (): void => {};
 export class DeliveryTracing {
   readonly #api: OpenTelemetryApi | undefined;
   #tracer: OtelTracer | undefined;
+  #tracerOf: unknown;
 
   /** `api`: the loaded `@opentelemetry/api`, or undefined (not installed: propagation only). */
   constructor(api: OpenTelemetryApi | undefined) {
@@ -47,10 +48,16 @@ export class DeliveryTracing {
     return this.#api !== undefined;
   }
 
-  // Asked on first use: a tracer of the API's proxy provider follows an SDK registered later.
+  // The API's proxy provider hands out tracers that follow an SDK registered later, but keep the first
+  // one they found: after `trace.disable()` (a new proxy provider) the tracer is asked for again.
   get #tracerOrUndefined(): OtelTracer | undefined {
-    if (this.#api === undefined) return undefined;
-    this.#tracer ??= this.#api.trace.getTracer(TRACER_NAME);
+    const api = this.#api;
+    if (api === undefined) return undefined;
+    const provider = api.trace.getTracerProvider();
+    if (this.#tracer === undefined || this.#tracerOf !== provider) {
+      this.#tracer = api.trace.getTracer(TRACER_NAME);
+      this.#tracerOf = provider;
+    }
     return this.#tracer;
   }
 

@@ -41,6 +41,7 @@ export interface OtelTracer {
 export interface OpenTelemetryApi {
   readonly trace: {
     getTracer(name: string, version?: string): OtelTracer;
+    getTracerProvider(): unknown;
     setSpanContext(context: OtelContext, spanContext: OtelSpanContext): OtelContext;
     setSpan(context: OtelContext, span: OtelSpan): OtelContext;
     getSpanContext(context: OtelContext): OtelSpanContext | undefined;

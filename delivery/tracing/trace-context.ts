@@ -81,3 +81,12 @@ export function storedTraceCarrier(value: unknown): TraceCarrier | undefined {
 export function traceIdOf(carrier: TraceCarrier): string {
   return carrier.traceparent.slice(3, 35);
 }
+
+/**
+ * The carrier of an HTTP request's headers (each as the list of its values): one `traceparent` (two
+ * are malformed, so ignored), and the `tracestate` values joined as one list, as the spec allows.
+ */
+export function traceCarrierOfHeaders(traceparent: readonly string[] | undefined, tracestate: readonly string[] | undefined): TraceCarrier | undefined {
+  if (traceparent === undefined || traceparent.length !== 1) return undefined;
+  return traceCarrierOf(traceparent[0], tracestate?.join(','));
+}
