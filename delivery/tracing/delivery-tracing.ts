@@ -48,17 +48,22 @@ export class DeliveryTracing {
     return this.#api !== undefined;
   }
 
-  // The API's proxy provider hands out tracers that follow an SDK registered later, but keep the first
-  // one they found: after `trace.disable()` (a new proxy provider) the tracer is asked for again.
+  /**
+   * The tracer of the registered SDK, or undefined when none is (or no API): then nothing would record
+   * and no span is made at all, so tracing disabled costs a property read per message. The API's
+   * provider is a proxy; its delegate is set once (a new proxy after `trace.disable()`), so the tracer
+   * is kept for as long as the proxy is the same.
+   */
   get #tracerOrUndefined(): OtelTracer | undefined {
     const api = this.#api;
     if (api === undefined) return undefined;
-    const provider = api.trace.getTracerProvider();
-    if (this.#tracer === undefined || this.#tracerOf !== provider) {
-      this.#tracer = api.trace.getTracer(TRACER_NAME);
-      this.#tracerOf = provider;
-    }
-    return this.#tracer;
+    const provider = api.trace.getTracerProvider() as { getDelegateTracer?: (name: string) => OtelTracer | undefined };
+    if (this.#tracer !== undefined && this.#tracerOf === provider) return this.#tracer;
+    const tracer = typeof provider.getDelegateTracer === 'function' ? provider.getDelegateTracer(TRACER_NAME) : api.trace.getTracer(TRACER_NAME);
+    if (tracer === undefined) return undefined;
+    this.#tracer = tracer;
+    this.#tracerOf = provider;
+    return tracer;
   }
 
   /**
@@ -90,13 +95,12 @@ export class DeliveryTracing {
    */
   startAccept(explicit: TraceCarrier | undefined, attributes: OtelAttributes): AcceptSpan | undefined {
     const tracer = this.#tracerOrUndefined;
-    if (tracer === undefined) return explicit && { carrier: explicit, accepted: NO_OP, failed: NO_OP };
+    if (tracer === undefined) return untracedAccept(explicit ?? this.activeCarrier());
     const parent = explicit ? this.contextOf(explicit) : this.#api!.context.active();
     const span = tracer.startSpan('steadfast.accept', { kind: SPAN_KIND.producer, attributes }, parent);
     if (!span.isRecording()) {
       span.end();
-      const carrier = explicit ?? this.activeCarrier();
-      return carrier && { carrier, accepted: NO_OP, failed: NO_OP };
+      return untracedAccept(explicit ?? this.activeCarrier());
     }
     return {
       carrier: carrierOf(span, explicit),
@@ -149,13 +153,13 @@ export class DeliveryTracing {
    * span (or the received one) to hand on, e.g. to an entity.
    */
   consume<R>(carrier: TraceCarrier | undefined, attributes: () => OtelAttributes, handle: (carrier: TraceCarrier | undefined) => Promise<R>): Promise<R> {
+    const api = this.#api;
+    if (api === undefined || carrier === undefined) return handle(carrier);
     const tracer = this.#tracerOrUndefined;
-    if (tracer === undefined || carrier === undefined) return handle(carrier);
-    const api = this.#api!;
-    const span = tracer.startSpan('steadfast.consume', { kind: SPAN_KIND.consumer }, this.contextOf(carrier));
-    if (!span.isRecording()) {
-      span.end();
-      // Still under the received parent: a handler's spans (an SDK registered later, a sampler) join it.
+    const span = tracer?.startSpan('steadfast.consume', { kind: SPAN_KIND.consumer }, this.contextOf(carrier));
+    if (span === undefined || !span.isRecording()) {
+      span?.end();
+      // Still under the received parent, so what the handler itself traces joins the sender's trace.
       return api.context.with(this.contextOf(carrier)!, () => handle(carrier));
     }
     span.setAttributes(attributes());
@@ -173,6 +177,10 @@ export class DeliveryTracing {
         },
       );
   }
+}
+
+function untracedAccept(carrier: TraceCarrier | undefined): AcceptSpan | undefined {
+  return carrier && { carrier, accepted: NO_OP, failed: NO_OP };
 }
 
 function passThrough(carrier: TraceCarrier): AttemptSpan {
