@@ -10,7 +10,7 @@
  * an actor (whichever message woke the dispatcher would leak into it), only from a delivery's carrier.
  */
 import { loadOpenTelemetry, SPAN_KIND, SPAN_STATUS, type OpenTelemetryApi, type OtelAttributes, type OtelContext, type OtelSpan, type OtelTracer } from './open-telemetry.js';
-import { formatTraceparent, parseTraceparent, type TraceCarrier } from './trace-context.js';
+import { formatTraceparent, parseTraceparent, traceIdOf, type TraceCarrier } from './trace-context.js';
 
 export const TRACER_NAME = 'steadfast';
 
@@ -96,7 +96,10 @@ export class DeliveryTracing {
   startAccept(explicit: TraceCarrier | undefined, attributes: OtelAttributes): AcceptSpan | undefined {
     const tracer = this.#tracerOrUndefined;
     if (tracer === undefined) return untracedAccept(explicit ?? this.activeCarrier());
-    const parent = explicit ? this.contextOf(explicit) : this.#api!.context.active();
+    const active = this.#api!.context.active();
+    // A server span that continues the same trace (an HTTP instrumentation read the same header) is the closer parent.
+    const continuesIt = explicit !== undefined && this.#api!.trace.getSpanContext(active)?.traceId === traceIdOf(explicit);
+    const parent = explicit === undefined || continuesIt ? active : this.contextOf(explicit);
     const span = tracer.startSpan('steadfast.accept', { kind: SPAN_KIND.producer, attributes }, parent);
     if (!span.isRecording()) {
       span.end();

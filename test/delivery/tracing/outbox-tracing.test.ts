@@ -4,7 +4,7 @@
  * confirmation; each attempt's span id is what the destination sees as the parent, in the same trace.
  * The delivery keeps its trace through a restart, from the events and from a snapshot.
  */
-import { trace } from '@opentelemetry/api';
+import { context as otelContext, trace } from '@opentelemetry/api';
 import pino from 'pino';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { Outbox, SnapshotSelectionCriteria, type OutboxSnapshot } from '../../../src/index.js';
@@ -104,6 +104,24 @@ describe('an outbox delivery over HTTP, traced', () => {
     const [accept] = tracing.spans('steadfast.accept');
     expect(accept?.parentSpanContext?.spanId).toBe(caller.spanId);
     expect(idsOf(headers.traceparent).traceId).toBe(caller.traceId);
+  });
+
+  it('with a traceparent and an active span of the same trace (a server span that read the same header), the active span is the parent', async () => {
+    const sink = await sinkAnswering(() => 200);
+    const outbox = startOutbox('server-span', durableObservedStores());
+    const tracer = trace.getTracer('test');
+    const remote = trace.setSpanContext(otelContext.active(), { traceId: TRACE_ID, spanId: CALLER_SPAN, traceFlags: 1, isRemote: true });
+    const server = await otelContext.with(remote, () =>
+      tracer.startActiveSpan('POST /messages', async (span) => {
+        await outbox.send({ transport: 'http', url: sink.url }, { order: 5 }, { trace: RECEIVED });
+        span.end();
+        return span.spanContext();
+      }),
+    );
+    await sink.request(1);
+    const [accept] = tracing.spans('steadfast.accept');
+    expect(accept?.parentSpanContext?.spanId).toBe(server.spanId);
+    expect(accept?.spanContext().traceId).toBe(TRACE_ID);
   });
 
   it('a malformed traceparent is ignored: the delivery starts a trace of its own', async () => {
