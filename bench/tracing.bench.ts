@@ -25,10 +25,11 @@ class DroppingExporter implements SpanExporter {
   }
 }
 
-async function withSdk<T>(run: () => Promise<T>): Promise<{ result: T; spans: number }> {
+/** `contexts`: register the AsyncLocalStorage context manager too (what a real setup does; it costs on every async hop, traced or not). */
+async function withSdk<T>(contexts: boolean, run: () => Promise<T>): Promise<{ result: T; spans: number }> {
   const exporter = new DroppingExporter();
   const provider = new BasicTracerProvider({ spanProcessors: [new BatchSpanProcessor(exporter, { maxQueueSize: 65_536, maxExportBatchSize: 2048 })] });
-  context.setGlobalContextManager(new AsyncLocalStorageContextManager().enable());
+  if (contexts) context.setGlobalContextManager(new AsyncLocalStorageContextManager().enable());
   trace.setGlobalTracerProvider(provider);
   try {
     const result = await run();
@@ -56,18 +57,22 @@ async function tracingCost(): Promise<readonly BenchResult[]> {
   try {
     const disabled: RoundResult[] = [];
     const enabled: RoundResult[] = [];
+    const spansOnly: RoundResult[] = [];
     let spans = 0;
     for (let round = 0; round < ROUNDS; round++) {
       disabled.push(await outboxRound(sink));
-      const traced = await withSdk(() => outboxRound(sink));
+      const traced = await withSdk(true, () => outboxRound(sink));
       enabled.push(traced.result);
       spans += traced.spans;
+      spansOnly.push((await withSdk(false, () => outboxRound(sink))).result);
     }
     const label = `HTTP delivery, PostgreSQL, ${MESSAGES} x ~200 B`;
     return [
       comparison(`${label}: with an OpenTelemetry SDK / tracing disabled (${Math.round(spans / ROUNDS)} spans a round)`, enabled, disabled),
+      comparison(`${label}: SDK without a context manager (spans only) / tracing disabled`, spansOnly, disabled),
       cpuRow(`${label}, tracing disabled`, disabled),
       cpuRow(`${label}, with an SDK`, enabled),
+      cpuRow(`${label}, SDK without a context manager`, spansOnly),
       { name: 'tracing disabled (API, no SDK): accept + attempt span asked for, per message', value: Math.round(disabledPathNanos()), unit: 'ns/message' },
     ];
   } finally {
