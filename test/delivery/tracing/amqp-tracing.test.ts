@@ -6,8 +6,10 @@
 import { trace } from '@opentelemetry/api';
 import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Outbox, currentTraceCarrier, type TraceCarrier } from '../../../src/index.js';
-import { amqpConsumer, amqpTransport, type InboundMessage } from '../../../delivery/amqp/index.js';
+import { ActorSystem, inMemoryJournal, inMemorySnapshotStore, Outbox, currentTraceCarrier, type TraceCarrier } from '../../../src/index.js';
+import { amqpConsumer, amqpEntityConsumer, amqpTransport, type InboundDelivery, type InboundMessage } from '../../../delivery/amqp/index.js';
+import { AccountEntity, accountOf } from '../amqp/account-entity.js';
+import { Progress, recordingContext } from '../amqp/helpers.js';
 import { amqpResource } from '../../support/services.js';
 import { eventually } from '../../support/eventually.js';
 import { stores, Systems } from '../support/delivery-fixtures.js';
@@ -16,6 +18,15 @@ import { idsOf, installTracing, type InstalledTracing } from './support/in-memor
 const amqp = await amqpResource('amqp tracing');
 const TRACE_ID = '0af7651916cd43dd8448eb211c80319c';
 const RECEIVED = { traceparent: `00-${TRACE_ID}-b7ad6b7169203331-01` };
+
+/** What the entities were handed, in order. */
+const delivered: InboundDelivery[] = [];
+class TracedAccount extends AccountEntity {
+  protected override applyDelivery(delivery: InboundDelivery) {
+    delivered.push(delivery);
+    return super.applyDelivery(delivery);
+  }
+}
 
 describe.runIf(amqp)('a traced delivery over RabbitMQ', () => {
   let tracing: InstalledTracing;
@@ -76,6 +87,33 @@ describe.runIf(amqp)('a traced delivery over RabbitMQ', () => {
       for (const span of [accept, attempt, consume, work, confirm]) expect(span?.spanContext().traceId).toBe(TRACE_ID);
     } finally {
       await consumer.close();
+    }
+  });
+
+  it('an entity consumer hands the trace to the entity (InboundDelivery.trace: the consume span, in the sender’s trace)', async () => {
+    tracing.exporter.reset();
+    const logger = pino({ level: 'silent' });
+    const queue = amqp!.name('traced-entities');
+    amqp!.name('traced-entities.dead-letter');
+    const system = ActorSystem.create('traced-receiver', { journal: inMemoryJournal({ logger }), snapshotStore: inMemorySnapshotStore(), logger });
+    const consumer = amqpEntityConsumer({ system, url: amqp!.url, queue, logger, entityId: accountOf, entityFactory: (id) => new TracedAccount(id) });
+    await consumer.start();
+    const progress = new Progress();
+    const context = recordingContext(logger, progress);
+    const transport = amqpTransport({ url: amqp!.url, serviceName: 'tracing-entities', replyQueue: amqp!.name('tracing-entities.replies'), logger });
+    await transport.start(context);
+    try {
+      // A transport of one's own hands OutboundDelivery.trace on as it is: here the wire carries RECEIVED.
+      await transport.send({ transport: 'amqp', queue }, { senderId: 'orders', deliveryId: 1, message: { account: 'acct-1', n: 1, amount: 1 }, attempt: 1, trace: RECEIVED });
+      await progress.until(() => context.confirmed.size === 1, 20_000, 'the confirmation');
+      const [consume] = tracing.spans('steadfast.consume');
+      expect(consume?.parentSpanContext?.spanId).toBe(idsOf(RECEIVED.traceparent).parentId);
+      expect(delivered).toHaveLength(1);
+      expect(idsOf(delivered[0]!.trace?.traceparent)).toEqual({ traceId: TRACE_ID, parentId: consume!.spanContext().spanId });
+    } finally {
+      await transport.close();
+      await consumer.close();
+      await system.terminate();
     }
   });
 });
