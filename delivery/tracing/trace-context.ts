@@ -74,7 +74,11 @@ export function traceCarrierOf(traceparent: unknown, tracestate?: unknown): Trac
 export function storedTraceCarrier(value: unknown): TraceCarrier | undefined {
   if (value === null || typeof value !== 'object') return undefined;
   const { traceparent, tracestate } = value as { traceparent?: unknown; tracestate?: unknown };
-  return traceCarrierOf(traceparent, tracestate);
+  const carrier = traceCarrierOf(traceparent, tracestate);
+  // The same object when it is one already (what steadfast made): its parent context is known by it.
+  const same =
+    carrier !== undefined && carrier.traceparent === traceparent && carrier.tracestate === tracestate && Object.keys(value).length === (tracestate === undefined ? 1 : 2);
+  return same ? (value as TraceCarrier) : carrier;
 }
 
 /** The trace id of a carrier (32 hex digits). */
