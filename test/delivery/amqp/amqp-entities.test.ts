@@ -1,0 +1,180 @@
+/**
+ * amqpEntities against the real broker and PostgreSQL: several "processes" in this test process, each
+ * an ActorSystem with its own PostgreSQL journal on one shared schema (so each has its own lease
+ * session, exactly as separate processes would). Killing processes is the crash test's business
+ * (test/crash/amqp-entities-crash.test.ts); here a process leaves by stop().
+ */
+import { pino } from 'pino';
+import { afterAll, describe, expect, it } from 'vitest';
+import { ActorSystem, inMemoryJournal } from '../../../src/index.js';
+import { postgresJournal, postgresSnapshotStore } from '../../../journal/postgres/index.js';
+import { amqpEntities, partitionOf, type AmqpEntities, type AmqpEntitiesOptions } from '../../../delivery/amqp/index.js';
+import { amqpResource, postgresResource } from '../../support/services.js';
+import { AccountEntity, type AccountState } from './account-entity.js';
+
+const pg = await postgresResource('amqp-entities');
+const amqp = await amqpResource('amqp-entities');
+const silent = pino({ level: 'silent' });
+const systems: ActorSystem[] = [];
+const regions: AmqpEntities[] = [];
+
+afterAll(async () => {
+  for (const region of regions) await region.stop().catch(() => {});
+  for (const system of systems) await system.terminate().catch(() => {});
+  await amqp?.cleanup();
+  await pg?.cleanup();
+});
+
+/** A type name whose queues the resource removes afterwards. */
+function typeName(label: string, partitions: number): string {
+  for (let p = 0; p < partitions; p++) {
+    amqp!.name(`${label}.entities.${p}`);
+    amqp!.name(`${label}.entities.${p}.dead-letter`);
+  }
+  amqp!.name(`${label}.entities.partitions`);
+  return `${amqp!.prefix}${label}`;
+}
+
+interface Member {
+  readonly system: ActorSystem;
+  readonly region: AmqpEntities;
+  /** Ids whose entity this process created (it owned their partition at that moment). */
+  readonly created: Set<string>;
+}
+
+async function member(name: string, options: Omit<AmqpEntitiesOptions, 'system' | 'url' | 'entity'>, serving = true): Promise<Member> {
+  const journalOptions = { connectionString: pg!.connectionString, schema: pg!.schema };
+  const system = ActorSystem.create(name, { journal: postgresJournal(journalOptions), snapshotStore: postgresSnapshotStore(journalOptions), logger: silent });
+  systems.push(system);
+  const created = new Set<string>();
+  const region = amqpEntities({
+    system,
+    url: amqp!.url,
+    logger: silent,
+    rebalanceIntervalMs: 100,
+    ...options,
+    ...(serving
+      ? {
+          entity: (id: string) => {
+            created.add(id);
+            return new AccountEntity(id);
+          },
+        }
+      : {}),
+  });
+  regions.push(region);
+  await region.start();
+  return { system, region, created };
+}
+
+/** Resolves once the shares of `members` (in order) are `expected`; waits on ownership changes, not on time. */
+function shares(members: readonly Member[], expected: readonly number[], timeoutMs = 20_000): Promise<void> {
+  const now = () => members.map((m) => m.region.stats.ownership?.partitions.length ?? 0);
+  const settled = () => now().every((count, i) => count === expected[i]);
+  if (settled()) return Promise.resolve();
+  return new Promise((resolve, reject) => {
+    const unsubscribe = members.map((m) => m.region.onOwnershipChange(check));
+    const timer = setTimeout(() => {
+      for (const u of unsubscribe) u();
+      reject(new Error(`shares are ${JSON.stringify(now())}, expected ${JSON.stringify(expected)}`));
+    }, timeoutMs);
+    function check(): void {
+      if (!settled()) return;
+      clearTimeout(timer);
+      for (const u of unsubscribe) u();
+      resolve();
+    }
+  });
+}
+
+function owners(members: readonly Member[]): Map<number, number> {
+  const byPartition = new Map<number, number>();
+  members.forEach((m, index) => {
+    for (const p of m.region.stats.ownership?.partitions ?? []) byPartition.set(p, index);
+  });
+  return byPartition;
+}
+
+describe.runIf(pg && amqp)('amqpEntities', () => {
+  it('routes to the owner; rebalances within ±1 as a second and a third process join and when one leaves; nothing lost or applied twice', async () => {
+    const type = typeName('rebalance', 8);
+    const options = { typeName: type, partitions: 8 };
+    const a = await member('a', options);
+    await shares([a], [8]);
+    const sender = await member('sender', options, false);
+    const sent = new Map<string, number[]>();
+    let n = 0;
+    const tellAll = async (count: number) => {
+      const tells: Promise<void>[] = [];
+      for (let i = 0; i < count; i++) {
+        const id = `e${i % 24}`;
+        n++;
+        sent.set(id, [...(sent.get(id) ?? []), n]);
+        tells.push(sender.region.tell(id, { n, amount: 1 }));
+      }
+      await Promise.all(tells);
+    };
+
+    await tellAll(100);
+    const b = await member('b', options);
+    await tellAll(100);
+    await shares([a, b], [4, 4]);
+    const c = await member('c', options);
+    await tellAll(100);
+    await shares([a, b, c], [3, 3, 2]);
+
+    // Fresh ids are created by the process that owns their partition, and by no other.
+    const byPartition = owners([a, b, c]);
+    expect(byPartition.size).toBe(8);
+    const fresh = Array.from({ length: 30 }, (_, i) => `fresh-${i}`);
+    const answers = await Promise.all(fresh.map((id) => sender.region.ask<AccountState>(id, { n: 0, amount: 5 })));
+    expect(answers.map((s) => s.balance)).toEqual(fresh.map(() => 5));
+    const members = [a, b, c];
+    for (const id of fresh) {
+      const owner = byPartition.get(partitionOf(id, 8))!;
+      expect(members.map((m) => m.created.has(id))).toEqual(members.map((_, i) => i === owner));
+    }
+
+    await b.region.stop();
+    await tellAll(100);
+    await shares([a, c], [4, 4]);
+
+    // Every entity holds exactly what was sent to it, in the order sent (one sender, one queue per entity).
+    for (const [id, ns] of sent) {
+      const state = await sender.region.ask<AccountState>(id, { n: -1, amount: 0 });
+      expect(state.applied.filter((x) => x !== -1)).toEqual(ns);
+      expect(state.balance).toBe(ns.length);
+    }
+  }, 90_000);
+
+  it('ask round trip from a send-only process: the answer is the state after the command was applied', async () => {
+    const type = typeName('ask', 4);
+    await member('owner', { typeName: type, partitions: 4 });
+    const sender = await member('asker', { typeName: type, partitions: 4 }, false);
+    expect(sender.region.serving).toBe(false);
+    expect(sender.region.stats.ownership).toBeUndefined();
+    const first = await sender.region.ask<AccountState>('acct-1', { n: 1, amount: 10 });
+    const second = await sender.region.ask<AccountState>('acct-1', { n: 2, amount: 5 });
+    expect(first).toEqual({ balance: 10, applied: [1] });
+    expect(second).toEqual({ balance: 15, applied: [1, 2] });
+  });
+
+  it('refuses to start with another partition count than the broker records (ERR_AMQP_PARTITION_COUNT)', async () => {
+    const type = typeName('count', 4);
+    await member('first', { typeName: type, partitions: 4 }, false);
+    const second = member('second', { typeName: type, partitions: 6 }, false);
+    await expect(second).rejects.toMatchObject({ code: 'ERR_AMQP_PARTITION_COUNT', partitions: 6, recorded: 4 });
+  });
+
+  it('a serving process needs a journal with leases (ERR_LEASES_UNSUPPORTED); a send-only one does not', async () => {
+    const system = ActorSystem.create('no-leases', { journal: inMemoryJournal(), logger: silent });
+    systems.push(system);
+    expect(() => amqpEntities({ system, url: amqp!.url, typeName: 'x', entity: (id) => new AccountEntity(id) })).toThrow(
+      expect.objectContaining({ code: 'ERR_LEASES_UNSUPPORTED' }) as Error,
+    );
+    const sendOnly = amqpEntities({ system, url: amqp!.url, typeName: typeName('sendonly', 2), partitions: 2, logger: silent });
+    regions.push(sendOnly);
+    await sendOnly.start();
+    await expect(sendOnly.tell('e1', { n: 1, amount: 1 })).resolves.toBeUndefined();
+  });
+});
