@@ -136,6 +136,7 @@ export class AmqpEntities {
         intervalMs: o.rebalanceIntervalMs,
         logger: this.#logger,
         acquireLease: (name) => journal.acquireLease!(name),
+        heldLeases: journal.heldLeases?.bind(journal),
       },
       { take: (p) => this.#serve(p), give: (p) => this.#handOff(p) },
     );

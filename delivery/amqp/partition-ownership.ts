@@ -23,6 +23,11 @@ import type { Logger } from 'pino';
 import type { Lease } from '../../src/persistence/journal.js';
 import { memberLeaseName, partitionLeaseName, shareOf } from './entity-partitions.js';
 
+/** Consecutive ticks a member slot must be seen held to count as live. */
+const SIGHTINGS = 3;
+/** Free slots probed above the highest live one. */
+const PROBE_AHEAD = 2;
+
 export interface OwnershipHandlers {
   /** Start serving `partition` (its lease is held). A throw releases the lease; the next tick tries again. */
   take(partition: number): Promise<void>;
@@ -37,6 +42,8 @@ export interface OwnershipSettings {
   readonly intervalMs: number;
   readonly logger: Logger;
   readonly acquireLease: (name: string) => Promise<Lease | undefined>;
+  /** The journal's `heldLeases`, where it has one: members are then counted exactly, in one query. */
+  readonly heldLeases?: ((names: readonly string[]) => Promise<ReadonlySet<string>>) | undefined;
 }
 
 export interface OwnershipState {
@@ -54,6 +61,8 @@ export class PartitionOwnership {
   readonly #held = new Map<number, Lease>();
   #slot: { index: number; lease: Lease } | undefined;
   #members = 0;
+  /** The live slots each of the last ticks saw, newest last (see #countMembers). */
+  readonly #sightings: Set<number>[] = [];
   /** Every change of ownership runs on this chain, one at a time (ticks, losses, stop). */
   #chain: Promise<void> = Promise.resolve();
   #timer: NodeJS.Timeout | undefined;
@@ -117,6 +126,7 @@ export class PartitionOwnership {
       const { live, rank } = await this.#countMembers();
       this.#members = live;
       const share = shareOf(this.#settings.partitions, live, rank);
+
       if (this.#held.size > share) await this.#giveExtras(this.#held.size - share);
       else if (this.#held.size < share) await this.#takeFree(share - this.#held.size, rank, live);
     } finally {
@@ -138,22 +148,50 @@ export class PartitionOwnership {
     return false;
   }
 
-  /** Asks every other slot whether it is held; a slot found free is released at once. */
+  /**
+   * The live member slots and this member's rank among them. With the journal's `heldLeases` this is
+   * one exact question. Without it, every other slot is tried (a slot found free is released at once);
+   * such a probe holds a free slot for a moment, so another member probing that slot then sees it
+   * taken: a sighting can be false, a free slot never is. A slot then counts as live once it was seen
+   * held on `SIGHTINGS` ticks in a row, and as gone as soon as one probe finds it free.
+   */
   async #countMembers(): Promise<{ live: number; rank: number }> {
+    const { typeName, maxMembers, heldLeases } = this.#settings;
     const mine = this.#slot!.index;
-    let live = 1;
+    let seen: Set<number>;
+    if (heldLeases !== undefined) {
+      const names = Array.from({ length: maxMembers }, (_, index) => memberLeaseName(typeName, index));
+      const held = await heldLeases(names);
+      seen = new Set(names.flatMap((name, index) => (held.has(name) ? [index] : [])));
+      seen.add(mine);
+    } else {
+      seen = await this.#probeMembers(mine);
+    }
+    this.#sightings.push(seen);
+    if (this.#sightings.length > (heldLeases !== undefined ? 1 : SIGHTINGS)) this.#sightings.shift();
+    let live = 0;
     let rank = 0;
-    for (let index = 0; index < this.#settings.maxMembers; index++) {
-      if (index === mine) continue;
-      const probe = await this.#settings.acquireLease(memberLeaseName(this.#settings.typeName, index));
-      if (probe !== undefined) {
-        await probe.release();
-        continue;
-      }
+    for (const index of seen) {
+      if (!this.#sightings.every((sighting) => sighting.has(index))) continue;
       live++;
       if (index < mine) rank++;
     }
     return { live, rank };
+  }
+
+  async #probeMembers(mine: number): Promise<Set<number>> {
+    const seen = new Set<number>([mine]);
+    // Members take the lowest free slot, so live slots sit low: probing a few past the highest one
+    // seen finds a joiner without trying all of maxMembers on every tick.
+    const highest = Math.max(mine, ...(this.#sightings.at(-1) ?? []));
+    const limit = Math.min(this.#settings.maxMembers, highest + 1 + PROBE_AHEAD);
+    for (let index = 0; index < limit; index++) {
+      if (index === mine) continue;
+      const probe = await this.#settings.acquireLease(memberLeaseName(this.#settings.typeName, index));
+      if (probe === undefined) seen.add(index);
+      else await probe.release();
+    }
+    return seen;
   }
 
   async #giveExtras(count: number): Promise<void> {
@@ -164,22 +202,30 @@ export class PartitionOwnership {
   async #takeFree(count: number, rank: number, live: number): Promise<void> {
     const partitions = this.#settings.partitions;
     const start = Math.floor((rank * partitions) / live);
-    for (let i = 0; i < partitions && count > 0; i++) {
+    const taken: { partition: number; lease: Lease }[] = [];
+    const names = Array.from({ length: partitions }, (_, partition) => partitionLeaseName(this.#settings.typeName, partition));
+    // One question instead of a failed try per partition held elsewhere (a joiner finds most held).
+    const heldElsewhere = (await this.#settings.heldLeases?.(names)) ?? new Set<string>();
+    for (let i = 0; i < partitions && taken.length < count; i++) {
       const partition = (start + i) % partitions;
-      if (this.#held.has(partition)) continue;
-      const lease = await this.#settings.acquireLease(partitionLeaseName(this.#settings.typeName, partition));
-      if (lease === undefined) continue;
-      try {
-        await this.#handlers.take(partition);
-      } catch (error) {
-        await lease.release();
-        this.#settings.logger.warn({ err: error, partition }, 'amqpEntities: could not start serving a partition; trying again on the next tick');
-        return;
-      }
-      this.#held.set(partition, lease);
-      count--;
-      void lease.lost.then((reason) => this.#lost(partition, lease, reason));
+      if (this.#held.has(partition) || heldElsewhere.has(names[partition]!)) continue;
+      const lease = await this.#settings.acquireLease(names[partition]!);
+      if (lease !== undefined) taken.push({ partition, lease });
     }
+    // Consumers start side by side: after a failover every moved partition waits for this.
+    await Promise.all(
+      taken.map(async ({ partition, lease }) => {
+        try {
+          await this.#handlers.take(partition);
+        } catch (error) {
+          await lease.release();
+          this.#settings.logger.warn({ err: error, partition }, 'amqpEntities: could not start serving a partition; trying again on the next tick');
+          return;
+        }
+        this.#held.set(partition, lease);
+        void lease.lost.then((reason) => this.#lost(partition, lease, reason));
+      }),
+    );
   }
 
   #lost(partition: number, lease: Lease, reason: Error): void {
