@@ -104,6 +104,16 @@ export class AmqpEntities {
   async start(): Promise<void> {
     if (this.#phase !== 'new') throw new InvalidOptionError(`amqpEntities "${this.typeName}" can be started once`);
     this.#phase = 'running';
+    try {
+      await this.#start();
+    } catch (error) {
+      // Nothing half-started stays behind (a reconnecting connection, a region, leases).
+      await this.stop().catch(() => {});
+      throw error;
+    }
+  }
+
+  async #start(): Promise<void> {
     const o = this.#options;
     void this.#manager.start().catch(() => {});
     await this.#manager.waitForConnection(o.startTimeoutMs);
@@ -184,12 +194,14 @@ export class AmqpEntities {
 
   async #send(entityId: string, message: JsonValue, correlationId: string | undefined): Promise<void> {
     if (typeof entityId !== 'string' || entityId.length === 0) throw new InvalidOptionError(`an entity id is a non-empty string, got ${JSON.stringify(entityId)}`);
+    if (this.#phase === 'new') throw new InvalidOptionError(`amqpEntities "${this.typeName}": call start() before sending`);
     if (this.#phase !== 'running') throw new AmqpClosedError(`amqpEntities "${this.typeName}"`);
     const content = Buffer.from(JSON.stringify(message) ?? 'null');
     const deliveryId = (this.#counters.get(entityId) ?? 0) + 1;
     this.#counters.set(entityId, deliveryId);
     const messageId = messageIdOf(this.senderId, deliveryId);
     const headers: Record<string, unknown> = { [HEADER_SENDER]: this.senderId, [HEADER_DELIVERY_ID]: deliveryId, [HEADER_ATTEMPT]: 1, [HEADER_ENTITY]: entityId };
+    if (correlationId !== undefined) headers[HEADER_ASK_ID] = correlationId;
     const manifest = typeof message === 'object' && message !== null && !Array.isArray(message) && typeof message.type === 'string' ? message.type : DEFAULT_MANIFEST;
     const routingKey = partitionQueue(this.typeName, partitionOf(entityId, this.#options.partitions));
     const options: Options.Publish = { messageId, persistent: true, mandatory: true, contentType: CONTENT_TYPE_JSON, type: manifest, appId: this.typeName, headers };
@@ -197,11 +209,9 @@ export class AmqpEntities {
     const deadline = performance.now() + this.#options.sendTimeoutMs;
     // The same message id on every try: if an unconfirmed try did arrive, the entity dedups the next.
     for (let attempt = 1; ; attempt++) {
-      if (correlationId !== undefined) {
-        headers[HEADER_ASK_REPLY_TO] = this.#asks.replyQueue();
-        headers[HEADER_ASK_ID] = correlationId;
-      }
       try {
+        // The reply queue of now: after a reconnect it has another name.
+        if (correlationId !== undefined) headers[HEADER_ASK_REPLY_TO] = this.#asks.replyQueue();
         await this.#publisher.publish({ exchange: '', routingKey, content, options });
         return;
       } catch (error) {

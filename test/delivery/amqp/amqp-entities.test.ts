@@ -43,7 +43,7 @@ interface Member {
 }
 
 async function member(name: string, options: Omit<AmqpEntitiesOptions, 'system' | 'url' | 'entity'>, serving = true): Promise<Member> {
-  const journalOptions = { connectionString: pg!.connectionString, schema: pg!.schema };
+  const journalOptions = { connectionString: pg!.connectionString, schema: pg!.schema, applicationName: `${pg!.schema}-${name}` };
   const system = ActorSystem.create(name, { journal: postgresJournal(journalOptions), snapshotStore: postgresSnapshotStore(journalOptions), logger: silent });
   systems.push(system);
   const created = new Set<string>();
@@ -146,6 +146,32 @@ describe.runIf(pg && amqp)('amqpEntities', () => {
       expect(state.balance).toBe(ns.length);
     }
   }, 90_000);
+
+  it('a member whose lease session is ended stops serving at once, the other takes over, and it comes back; nothing lost or applied twice', async () => {
+    const type = typeName('lost', 4);
+    const options = { typeName: type, partitions: 4 };
+    const a = await member('lost-a', options);
+    const b = await member('lost-b', options);
+    await shares([a, b], [2, 2]);
+    const sender = await member('lost-sender', options, false);
+    const ids = Array.from({ length: 12 }, (_, i) => `l${i}`);
+    await Promise.all(ids.map((id) => sender.region.tell(id, { n: 1, amount: 1 })));
+    // What an operator's pg_terminate_backend, a database restart or a broken network does to a's leases.
+    const ended = await pg!.admin.query(
+      `select pg_terminate_backend(l.pid) from pg_locks l join pg_stat_activity s on s.pid = l.pid
+        where l.locktype = 'advisory' and s.application_name = $1`,
+      [`${pg!.schema}-lost-a`],
+    );
+    expect(ended.rowCount).toBeGreaterThan(0);
+    await shares([a, b], [0, 4]);
+    await Promise.all(ids.map((id) => sender.region.tell(id, { n: 2, amount: 1 })));
+    // a takes a slot and its share again on a new session.
+    await shares([a, b], [2, 2]);
+    for (const id of ids) {
+      const state = await sender.region.ask<AccountState>(id, { n: 3, amount: 1 });
+      expect(state).toEqual({ balance: 3, applied: [1, 2, 3] });
+    }
+  }, 60_000);
 
   it('ask round trip from a send-only process: the answer is the state after the command was applied', async () => {
     const type = typeName('ask', 4);
