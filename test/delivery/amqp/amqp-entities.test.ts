@@ -8,7 +8,7 @@ import { pino } from 'pino';
 import { afterAll, describe, expect, it } from 'vitest';
 import { ActorSystem, inMemoryJournal } from '../../../src/index.js';
 import { postgresJournal, postgresSnapshotStore } from '../../../journal/postgres/index.js';
-import { amqpEntities, partitionOf, type AmqpEntities, type AmqpEntitiesOptions } from '../../../delivery/amqp/index.js';
+import { amqpEntities, DeliveryApplied, InboundDelivery, partitionOf, type AmqpEntities, type AmqpEntitiesOptions } from '../../../delivery/amqp/index.js';
 import { amqpResource, postgresResource } from '../../support/services.js';
 import { AccountEntity, type AccountState } from './account-entity.js';
 
@@ -180,6 +180,30 @@ describe.runIf(pg && amqp)('amqpEntities', () => {
       expect(state).toEqual({ balance: 3, applied: [1, 2, 3] });
     }
   }, 60_000);
+
+  it("a stale owner's write is refused by the journal's sequence-number check: the entity stops, the message is not acked, and is applied once after recovery", async () => {
+    const type = typeName('stale', 2);
+    const owner = await member('stale-owner', { typeName: type, partitions: 2, replyTimeoutMs: 2000 });
+    const sender = await member('stale-sender', { typeName: type, partitions: 2 }, false);
+    expect(await sender.region.ask<AccountState>('x', { n: 1, amount: 1 })).toEqual({ balance: 1, applied: [1] });
+    // Another writer of the same stream behind the owner's back (what a second owner would be): its
+    // event takes the sequence number the owner's live entity will try next.
+    const journalOptions = { connectionString: pg!.connectionString, schema: pg!.schema };
+    const intruderSystem = ActorSystem.create('intruder', { journal: postgresJournal(journalOptions), snapshotStore: postgresSnapshotStore(journalOptions), logger: silent });
+    systems.push(intruderSystem);
+    const intruder = intruderSystem.actorOf(() => new AccountEntity('x'));
+    const applied = await intruderSystem.ask(intruder, new InboundDelivery('intruder:1', 'intruder', 1, { n: 100, amount: 1 }, 'steadfast.json', 'x', 1, 1));
+    expect(applied).toEqual(new DeliveryApplied('intruder:1', false));
+    await intruderSystem.stop(intruder);
+    // The owner's entity persists at the taken number: refused, it stops, no DeliveryApplied, no ack;
+    // the consumer's next attempt gets a fresh incarnation that recovers the intruder's event first.
+    expect(await sender.region.ask<AccountState>('x', { n: 2, amount: 1 })).toEqual({ balance: 3, applied: [1, 100, 2] });
+    const rows = await pg!.admin.query<{ writer_uuid: string }>(`select writer_uuid from "${pg!.schema}".journal where persistence_id = 'account-x' order by sequence_nr`);
+    const writers = rows.rows.map((row) => row.writer_uuid);
+    expect(writers).toHaveLength(3);
+    expect(new Set(writers).size).toBe(3); // owner, intruder, the owner's next incarnation: runs that never interleave
+    expect(owner.created.has('x')).toBe(true);
+  });
 
   it('ask round trip from a send-only process: the answer is the state after the command was applied', async () => {
     const type = typeName('ask', 4);
