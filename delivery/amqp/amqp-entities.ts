@@ -61,6 +61,7 @@ export class AmqpEntities {
   /** Per entity, the last delivery id this sender used: ids of one sender to one entity are 1, 2, 3, ... */
   readonly #counters = new Map<string, number>();
   readonly #consumers = new Map<number, AmqpConsumer>();
+  readonly #ownershipListeners = new Set<(state: OwnershipState) => void>();
   #router: ActorRef | undefined;
   #ownership: PartitionOwnership | undefined;
   #handledBefore = 0;
@@ -89,11 +90,10 @@ export class AmqpEntities {
     return { handled, ownership: this.#ownership?.state };
   }
 
-  /** Called when this process's partitions or member count changed; returns the unsubscribe function. */
+  /** Called when this process's partitions or member count changed (also before start()); returns the unsubscribe function. */
   onOwnershipChange(listener: (state: OwnershipState) => void): () => void {
-    const ownership = this.#ownership;
-    if (ownership === undefined) return () => {};
-    return ownership.onChange(() => listener(ownership.state));
+    this.#ownershipListeners.add(listener);
+    return () => this.#ownershipListeners.delete(listener);
   }
 
   /**
@@ -150,7 +150,11 @@ export class AmqpEntities {
       },
       { take: (p) => this.#serve(p), give: (p) => this.#handOff(p) },
     );
-    await this.#ownership.start();
+    const ownership = this.#ownership;
+    ownership.onChange(() => {
+      for (const listener of [...this.#ownershipListeners]) listener(ownership.state);
+    });
+    await ownership.start();
   }
 
   /** Sends `message` to entity `entityId`, wherever it lives; resolves once the broker confirmed the publish. */
