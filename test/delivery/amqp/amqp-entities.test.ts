@@ -43,7 +43,8 @@ interface Member {
 }
 
 async function member(name: string, options: Omit<AmqpEntitiesOptions, 'system' | 'url' | 'entity'>, serving = true): Promise<Member> {
-  const journalOptions = { connectionString: pg!.connectionString, schema: pg!.schema, applicationName: `${pg!.schema}-${name}` };
+  // Small pools: a dozen systems live in this file at once, on a server other suites share.
+  const journalOptions = { connectionString: pg!.connectionString, schema: pg!.schema, applicationName: `${pg!.schema}-${name}`, poolSize: 2 };
   const system = ActorSystem.create(name, { journal: postgresJournal(journalOptions), snapshotStore: postgresSnapshotStore(journalOptions), logger: silent });
   systems.push(system);
   const created = new Set<string>();
@@ -190,7 +191,7 @@ describe.runIf(pg && amqp)('amqpEntities', () => {
     expect(await sender.region.ask<AccountState>('x', { n: 1, amount: 1 })).toEqual({ balance: 1, applied: [1] });
     // Another writer of the same stream behind the owner's back (what a second owner would be): its
     // event takes the sequence number the owner's live entity will try next.
-    const journalOptions = { connectionString: pg!.connectionString, schema: pg!.schema };
+    const journalOptions = { connectionString: pg!.connectionString, schema: pg!.schema, poolSize: 2 };
     const intruderSystem = ActorSystem.create('intruder', { journal: postgresJournal(journalOptions), snapshotStore: postgresSnapshotStore(journalOptions), logger: silent });
     systems.push(intruderSystem);
     const intruder = intruderSystem.actorOf(() => new AccountEntity('x'));
