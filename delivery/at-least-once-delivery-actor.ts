@@ -7,10 +7,13 @@ import { resolveDeliverySettings, type AtLeastOnceDeliverySettings } from './del
 import type { DeliveryInfo, DeliveryRecord } from './delivery-record.js';
 import { heldValue } from './held-message.js';
 import { describeDestination, validateDestination, type Destination } from './destination.js';
-import { DeliveryAttemptsExhausted, UnconfirmedWarning, type AtLeastOnceDeliverySnapshot, type DeliveryNotice } from './messages.js';
+import { DeliveryAttemptsExhausted, DeliveryConfirmed, UnconfirmedWarning, type AtLeastOnceDeliverySnapshot, type DeliveryNotice } from './messages.js';
 import { SenderIdentities, type SenderIdentity } from './sender-identity.js';
 import { DeliveryTransports, ReceiverConfirmation } from './transports.js';
 import type { TransportDestination } from './transport.js';
+import { attemptAttributes } from './tracing/attributes.js';
+import { deliveryTracing } from './tracing/delivery-tracing.js';
+import { storedTraceCarrier, type TraceCarrier } from './tracing/trace-context.js';
 
 export type { DeliveryInfo } from './delivery-record.js';
 
@@ -23,6 +26,17 @@ const REDELIVERY_TIMER = Symbol('steadfast.redelivery');
 const REJECTED_CONFIRMATION_LOG_INTERVAL_MS = 10_000;
 
 export type AtLeastOnceDeliveryOptions = AtLeastOnceDeliverySettings & PersistentActorSettings;
+
+/** Per delivery: what `deliver` keeps besides the message. */
+export interface DeliverOptions {
+  /**
+   * The trace the delivery belongs to (W3C `traceparent`, `tracestate`): every attempt sends it on,
+   * under the attempt's span when an OpenTelemetry SDK records. Keep it in the event whose handler
+   * calls `deliver` (take it with `currentTraceCarrier()` where the command is made), so replay
+   * restores it; delivery snapshots keep it. A malformed one is ignored.
+   */
+  readonly trace?: TraceCarrier | undefined;
+}
 
 /**
  * A persistent actor that sends with at-least-once semantics (Akka's AtLeastOnceDeliveryActor).
@@ -82,14 +96,15 @@ export abstract class AtLeastOnceDeliveryActor<Command = unknown, Event = unknow
    * `confirmDelivery(deliveryId)`. While recovering, nothing is sent: the delivery goes out once
    * recovery completed (unless a replayed confirmation removed it first). Returns the delivery id.
    */
-  deliver(destination: Destination, makeMessage: (deliveryId: number) => unknown): number {
+  deliver(destination: Destination, makeMessage: (deliveryId: number) => unknown, options?: DeliverOptions): number {
     validateDestination(destination);
     // Replay re-creates deliveries that were accepted before: refusing them now (a transport that is
     // no longer configured, a lowered limit) would make recovery fail forever. Such a delivery stays
     // unconfirmed and its sends fail visibly (lastError) until the configuration allows it again.
     const live = !this.isRecovering;
     if (live && typeof destination === 'object' && !isActorRef(destination)) this.#transportsOrThrow().validate(destination);
-    const record = this.#state.add(destination, makeMessage, this.lastSequenceNr, live);
+    const trace = options?.trace === undefined ? undefined : storedTraceCarrier(options.trace);
+    const record = this.#state.add(destination, makeMessage, this.lastSequenceNr, live, trace);
     if (live) {
       this.#state.markSent(record, performance.now());
       this.#send(record);
@@ -100,9 +115,18 @@ export abstract class AtLeastOnceDeliveryActor<Command = unknown, Event = unknow
 
   /** Forgets the delivery; true if it was unconfirmed. Call it from an event handler. */
   confirmDelivery(deliveryId: number): boolean {
-    const removed = this.#state.confirm(deliveryId);
-    if (removed && this.#state.size === 0) this.#stopTimer();
-    return removed;
+    const removed = this.#state.take(deliveryId);
+    if (removed === undefined) return false;
+    if (this.#state.size === 0) this.#stopTimer();
+    // A confirmation that arrived (not a dead letter or a cancellation, not a replay) closes the trace.
+    if (removed.confirmationSeenAt !== undefined && removed.trace !== undefined && !this.isRecovering) {
+      deliveryTracing.confirmed(removed.trace, removed.confirmationSeenAt, {
+        'steadfast.delivery_id': deliveryId,
+        'steadfast.attempt': removed.attempt,
+        ...(removed.senderId !== undefined ? { 'steadfast.sender_id': removed.senderId } : {}),
+      });
+    }
+    return true;
   }
 
   isUnconfirmed(deliveryId: number): boolean {
@@ -208,8 +232,10 @@ export abstract class AtLeastOnceDeliveryActor<Command = unknown, Event = unknow
       // While recovering the delivery may not be rebuilt yet: held back like any command, checked after.
       if (this.isRecovering) return super.aroundReceive(message);
       if (!this.#isProvenReceipt(message)) return;
+      this.#state.confirmationArrived(message.deliveryId);
       return super.aroundReceive(message);
     }
+    if (message instanceof DeliveryConfirmed) this.#state.confirmationArrived(message.deliveryId);
     if (message instanceof SaveSnapshotSuccess || message instanceof SaveSnapshotFailure) {
       this.#state.snapshotSaved(message.metadata.sequenceNr, message instanceof SaveSnapshotSuccess);
     }
@@ -269,28 +295,32 @@ export abstract class AtLeastOnceDeliveryActor<Command = unknown, Event = unknow
   }
 
   #sendOverTransport(record: DeliveryRecord, destination: TransportDestination): void {
-    const delivery = this.#state.outbound(record);
-    if (delivery === undefined) {
+    if (!this.#state.resolveKey(record)) {
       record.lastError = 'the sender identity is not known yet';
       return;
     }
-    this.#transportsOrThrow()
-      .send(destination, delivery)
-      .then(
-        () => {
-          record.lastError = undefined;
-        },
-        (error: unknown) => {
-          record.lastError = error instanceof Error ? error.message : String(error);
-          // One line per failure would flood the log while a broker is down; redelivery retries anyway.
-          if (this.#sendFailures++ % 1000 === 0) {
-            this.log.warn(
-              { err: error, deliveryId: record.deliveryId, destination: describeDestination(record.plainDestination), failures: this.#sendFailures },
-              'sending a delivery failed; it stays unconfirmed and is sent again',
-            );
-          }
-        },
-      );
+    const span = deliveryTracing.startAttempt(record.trace, () =>
+      attemptAttributes({ senderId: record.senderId!, deliveryId: record.deliveryId, attempt: record.attempt, destination }),
+    );
+    const delivery = this.#state.outbound(record, span?.carrier)!;
+    const transports = this.#transportsOrThrow();
+    (span ? span.run(() => transports.send(destination, delivery)) : transports.send(destination, delivery)).then(
+      () => {
+        record.lastError = undefined;
+        span?.succeeded();
+      },
+      (error: unknown) => {
+        span?.failed(error);
+        record.lastError = error instanceof Error ? error.message : String(error);
+        // One line per failure would flood the log while a broker is down; redelivery retries anyway.
+        if (this.#sendFailures++ % 1000 === 0) {
+          this.log.warn(
+            { err: error, deliveryId: record.deliveryId, destination: describeDestination(record.plainDestination), failures: this.#sendFailures },
+            'sending a delivery failed; it stays unconfirmed and is sent again',
+          );
+        }
+      },
+    );
   }
 
   #redeliverOverdue(): void {

@@ -15,6 +15,7 @@ import type { AtLeastOnceDeliverySnapshot, DeliveryAttemptsExhausted, Unconfirme
 import { SerializedMessage } from './held-message.js';
 import { SenderIdentity } from './sender-identity.js';
 import type { JsonValue, OutboundDelivery } from './transport.js';
+import { storedTraceCarrier, type TraceCarrier } from './tracing/trace-context.js';
 
 /** What a redelivery pass found besides the sends: deliveries to warn about, and those given up on. */
 export interface RedeliveryPass {
@@ -69,19 +70,38 @@ export class AtLeastOnceDeliverySemantic {
    * A new delivery with the next id. Live (not replayed) deliveries are refused past
    * `maxUnconfirmedMessages`; replayed ones never are, since refusing them would make recovery fail.
    */
-  add(destination: Destination, makeMessage: (deliveryId: number) => unknown, createdAtSequenceNr: number, live: boolean): DeliveryRecord {
+  add(
+    destination: Destination,
+    makeMessage: (deliveryId: number) => unknown,
+    createdAtSequenceNr: number,
+    live: boolean,
+    trace: TraceCarrier | undefined = undefined,
+  ): DeliveryRecord {
     if (live && this.#deliveries.size >= this.settings.maxUnconfirmedMessages) {
       throw new MaxUnconfirmedMessagesExceededError(this.persistenceId(), this.settings.maxUnconfirmedMessages);
     }
     if (this.#currentDeliveryId >= Number.MAX_SAFE_INTEGER) throw new DeliveryIdsExhaustedError(this.persistenceId());
     const deliveryId = ++this.#currentDeliveryId;
-    const record = newRecord(deliveryId, destination, makeMessage(deliveryId), createdAtSequenceNr, live, undefined);
+    const record = newRecord(deliveryId, destination, makeMessage(deliveryId), createdAtSequenceNr, live, undefined, trace);
     this.#deliveries.set(deliveryId, record);
     return record;
   }
 
   confirm(deliveryId: number): boolean {
     return this.#deliveries.delete(deliveryId);
+  }
+
+  /** Forgets the delivery and returns it (undefined when it was not unconfirmed). */
+  take(deliveryId: number): DeliveryRecord | undefined {
+    const record = this.#deliveries.get(deliveryId);
+    if (record !== undefined) this.#deliveries.delete(deliveryId);
+    return record;
+  }
+
+  /** A confirmation for `deliveryId` arrived (not yet persisted): when it is traced, the time starts its span. */
+  confirmationArrived(deliveryId: number): void {
+    const record = this.#deliveries.get(deliveryId);
+    if (record?.trace !== undefined) record.confirmationSeenAt ??= Date.now();
   }
 
   has(deliveryId: number): boolean {
@@ -146,13 +166,16 @@ export class AtLeastOnceDeliverySemantic {
     return base * (1 + Math.random() * redeliveryBackoff.randomFactor);
   }
 
-  /** The attempt as a transport sees it; undefined while the sender identity is not known (never after recovery). */
-  outbound(record: DeliveryRecord): OutboundDelivery | undefined {
-    if (!this.#resolveKey(record)) return undefined;
+  /**
+   * The attempt as a transport sees it, carrying `trace` (the attempt's own); undefined while the
+   * sender identity is not known (never after recovery).
+   */
+  outbound(record: DeliveryRecord, trace: TraceCarrier | undefined): OutboundDelivery | undefined {
+    if (!this.resolveKey(record)) return undefined;
     // Map order is delivery-id order (ids are appended ascending; snapshots are restored sorted).
     const oldestUnconfirmedId = this.#deliveries.keys().next().value ?? record.deliveryId;
     const { held } = record;
-    const attempt = { senderId: record.senderId!, deliveryId: record.deliveryId, confirmationToken: record.token, attempt: record.attempt, oldestUnconfirmedId };
+    const attempt = { senderId: record.senderId!, deliveryId: record.deliveryId, confirmationToken: record.token, attempt: record.attempt, oldestUnconfirmedId, trace };
     if (!(held instanceof SerializedMessage)) return { ...attempt, message: held as JsonValue };
     // The transport sends the bytes; `message` is parsed only for one that reads it (a manifest function).
     let parsed: JsonValue | undefined;
@@ -166,8 +189,8 @@ export class AtLeastOnceDeliverySemantic {
     };
   }
 
-  /** Fixes the delivery's key (once) and its token. */
-  #resolveKey(record: DeliveryRecord): boolean {
+  /** Fixes the delivery's key (once) and its token; false while the sender identity is not known. */
+  resolveKey(record: DeliveryRecord): boolean {
     if (record.keyResolved) return true;
     const identity = this.#identity;
     if (identity === undefined) return false;
@@ -184,7 +207,7 @@ export class AtLeastOnceDeliverySemantic {
    */
   checkReceipt(deliveryId: number, senderId: string, token: string | undefined): 'proven' | 'forged' | 'unknown' {
     const record = this.#deliveries.get(deliveryId);
-    if (record === undefined || !this.#resolveKey(record)) return 'unknown';
+    if (record === undefined || !this.resolveKey(record)) return 'unknown';
     const proven = record.senderId === senderId && (record.token === undefined || SenderIdentity.tokensMatch(record.token, token));
     return proven ? 'proven' : 'forged';
   }
@@ -198,7 +221,7 @@ export class AtLeastOnceDeliverySemantic {
         // The key goes with the delivery: restored on another day, on the bare-library defaults even
         // into a journal that forgot the identity, it is sent under the key it was first sent with.
         const key = record.senderId !== undefined ? { senderId: record.senderId } : { createdAtSequenceNr: record.createdAtSequenceNr };
-        const entry = { deliveryId: record.deliveryId, destination: record.plainDestination, ...key, attempt: record.attempt };
+        const entry = { deliveryId: record.deliveryId, destination: record.plainDestination, ...key, attempt: record.attempt, ...(record.trace ? { trace: record.trace } : {}) };
         const { held } = record;
         if (!(held instanceof SerializedMessage)) return { ...entry, message: held as JsonValue };
         // Parsed when read (saving the snapshot reads it), so a caller that saves the payload
@@ -226,7 +249,7 @@ export class AtLeastOnceDeliverySemantic {
       // A snapshot from before sender identities names neither: those deliveries keep their old key.
       const createdAt = Number.isSafeInteger(entry.createdAtSequenceNr) ? entry.createdAtSequenceNr! : undefined;
       const senderId = typeof entry.senderId === 'string' ? entry.senderId : createdAt !== undefined ? undefined : this.persistenceId();
-      const record = newRecord(entry.deliveryId, entry.destination, entry.message, createdAt ?? 0, false, senderId);
+      const record = newRecord(entry.deliveryId, entry.destination, entry.message, createdAt ?? 0, false, senderId, storedTraceCarrier(entry.trace));
       if (Number.isSafeInteger(entry.attempt) && entry.attempt! > 0) record.attempt = entry.attempt!;
       this.#deliveries.set(entry.deliveryId, record);
     }

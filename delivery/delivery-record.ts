@@ -5,6 +5,7 @@
 import { toPlainDestination, type Destination, type PlainDestination } from './destination.js';
 import { heldValue, holdMessage } from './held-message.js';
 import type { UnconfirmedDelivery } from './messages.js';
+import type { TraceCarrier } from './tracing/trace-context.js';
 
 /** One unconfirmed delivery as operators see it. Times are wall-clock ms (undefined: not sent yet). */
 export interface DeliveryInfo extends UnconfirmedDelivery {
@@ -41,6 +42,10 @@ export interface DeliveryRecord {
   senderId: string | undefined;
   token: string | undefined;
   keyResolved: boolean;
+  /** The trace the delivery belongs to (kept in its event and in snapshots); every attempt continues it. */
+  readonly trace: TraceCarrier | undefined;
+  /** Epoch ms when a confirmation arrived for it (the start of its confirmation span); traced deliveries only. */
+  confirmationSeenAt: number | undefined;
 }
 
 /** Not sent yet, and due at once: the first send (or, after recovery, the resend) happens right away. */
@@ -51,6 +56,7 @@ export function newRecord(
   createdAtSequenceNr: number,
   live: boolean,
   senderId: string | undefined,
+  trace: TraceCarrier | undefined,
 ): DeliveryRecord {
   return {
     deliveryId,
@@ -68,6 +74,8 @@ export function newRecord(
     senderId,
     token: undefined,
     keyResolved: false,
+    trace,
+    confirmationSeenAt: undefined,
   };
 }
 

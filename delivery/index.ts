@@ -2,7 +2,7 @@
  * At-least-once delivery: the AtLeastOnceDeliveryActor, the ready-made durable outbox, the receiving
  * side's deduplication, and the transport SPI (RabbitMQ lives in ./amqp, its own entry point).
  */
-export { AtLeastOnceDeliveryActor, type AtLeastOnceDeliveryOptions, type DeliveryInfo } from './at-least-once-delivery-actor.js';
+export { AtLeastOnceDeliveryActor, type AtLeastOnceDeliveryOptions, type DeliverOptions, type DeliveryInfo } from './at-least-once-delivery-actor.js';
 export { AtLeastOnceDeliveryReceiveActor } from './at-least-once-delivery-receive-actor.js';
 export type { AtLeastOnceDeliverySettings } from './delivery-settings.js';
 export { describeDestination, toPlainDestination, type Destination, type PlainDestination } from './destination.js';
@@ -43,3 +43,6 @@ export {
 export { ReceivedDeliveries, type ReceivedDeliveriesSnapshot } from './received-deliveries.js';
 export type { DeliveryTransport, JsonValue, OutboundDelivery, RegisteredDestination, TransportContext, TransportDestination, TransportName, TransportNames } from './transport.js';
 export { DeliveryTransports } from './transports.js';
+export { currentTraceCarrier, TRACER_NAME, traceContextOf } from './tracing/delivery-tracing.js';
+export type { OtelContext } from './tracing/open-telemetry.js';
+export { parseTraceparent, traceCarrierOf, traceCarrierOfHeaders, type TraceCarrier, type TraceparentFields } from './tracing/trace-context.js';

@@ -1,5 +1,6 @@
 import type { JsonValue } from './transport.js';
 import type { PlainDestination } from './destination.js';
+import type { TraceCarrier } from './tracing/trace-context.js';
 
 /**
  * What the durable outbox sends to actor destinations. A receiver applies `payload` once per
@@ -62,6 +63,8 @@ export interface AtLeastOnceDeliverySnapshot {
     readonly createdAtSequenceNr?: number;
     /** Sends so far (absent in snapshots from before 0.2.0, and for deliveries not sent yet). */
     readonly attempt?: number;
+    /** The delivery's trace (W3C headers), when it has one; absent in snapshots from before tracing. */
+    readonly trace?: TraceCarrier;
   }[];
 }
 

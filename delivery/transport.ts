@@ -4,6 +4,7 @@
  * the transport named in it is looked up when the delivery is (re)sent.
  */
 import type { Logger } from 'pino';
+import type { TraceCarrier } from './tracing/trace-context.js';
 
 export type JsonPrimitive = string | number | boolean | null;
 export type JsonValue = JsonPrimitive | JsonValue[] | { [key: string]: JsonValue };
@@ -75,6 +76,12 @@ export interface OutboundDelivery {
    * sender's ids (e.g. one entity among many).
    */
   readonly oldestUnconfirmedId?: number;
+  /**
+   * The trace this attempt continues, as W3C headers: send `traceparent` (and `tracestate` when set)
+   * with the message. Its parent id is the attempt's span when an SDK records, else the delivery's
+   * own. Undefined when the delivery has no trace.
+   */
+  readonly trace?: TraceCarrier | undefined;
 }
 
 export interface TransportContext {

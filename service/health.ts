@@ -106,6 +106,14 @@ export class ServiceHealth {
         return read;
       },
     };
+    const replayForRecovery = journal.replayForRecovery?.bind(journal);
+    if (replayForRecovery !== undefined) {
+      overrides.replayForRecovery = (persistenceId, from, to, max, onMessage) => {
+        const replayed = replayForRecovery(persistenceId, from, to, max, onMessage);
+        replayed.catch(onReadFailed);
+        return replayed;
+      };
+    }
     return passThrough(journal, overrides);
   }
 

@@ -10,6 +10,7 @@ import { MAX_PAGE_SIZE, type InFlightDelivery } from '../delivery/outbox/outbox.
 import type { DeliveryStatus } from '../delivery/outbox/outbox-protocol.js';
 import type { JsonValue, RegisteredDestination, TransportDestination } from '../delivery/transport.js';
 import { DestinationNotAllowedError } from '../delivery/http/errors.js';
+import { traceCarrierOfHeaders } from '../delivery/tracing/trace-context.js';
 import type { DestinationCheck } from './destination-policy.js';
 import { deadLetterFilter, inFlightFilter, stateOf } from './delivery-filters.js';
 import { shown } from './redaction.js';
@@ -175,7 +176,9 @@ async function submit(
   const started = performance.now();
   let accepted: Awaited<ReturnType<typeof outbox.send>>;
   try {
-    const sent = outbox.send(destination as RegisteredDestination, fields.payload as JsonValue, idempotencyKey === undefined ? {} : { idempotencyKey });
+    // A malformed traceparent is ignored (W3C Trace Context), never a reason to refuse the message.
+    const trace = traceCarrierOfHeaders(headersDistinct.traceparent, headersDistinct.tracestate);
+    const sent = outbox.send(destination as RegisteredDestination, fields.payload as JsonValue, { idempotencyKey, trace });
     accepted = await (guardSubmission ? guardSubmission(sent) : sent);
   } catch (error) {
     if (error instanceof DestinationNotAllowedError) throw new BadRequestError('destination_not_allowed', error.message);

@@ -18,7 +18,8 @@ import { AmqpConnectionManager, delay, type ManagedChannel } from './connection-
 import { publishDeadLetter, republishOptions } from './dead-letter.js';
 import { EntityLanes } from './entity-lanes.js';
 import { AmqpClosedError, describe } from './errors.js';
-import { deliveryCountOf, parseInbound, type DeadLetterReason, type InboundMessage, type ParseRules } from './inbound.js';
+import { consumeAttributes, deliveryCountOf, inboundTraceOf, parseInbound, type DeadLetterReason, type InboundMessage, type ParseRules } from './inbound.js';
+import { deliveryTracing } from '../tracing/delivery-tracing.js';
 import { resolveConsumerOptions, type AmqpConsumerOptions, type ResolvedConsumerOptions } from './consumer-options.js';
 import { ConfirmPublisher } from './publisher.js';
 import { declareQueue } from './topology.js';
@@ -204,7 +205,16 @@ export class AmqpConsumer {
       // Leaving the message unacked is always safe: the broker redelivers it once the channel is gone.
       if (this.phase !== 'running' || !this.isCurrent(channel)) return 'abandoned';
       try {
-        await o.handler(attempt === 1 ? message : { ...message, attempt });
+        const handed = attempt === 1 ? message : { ...message, attempt };
+        const trace = inboundTraceOf(message);
+        // The handler runs under the sender's attempt span: its own spans join the delivery's trace.
+        if (trace === undefined) await o.handler(handed);
+        else
+          await deliveryTracing.consume(
+            trace,
+            () => consumeAttributes(handed, o.queue),
+            async () => o.handler(handed),
+          );
       } catch (error) {
         lastError = error;
         this.counters.failedAttempts++;

@@ -5,7 +5,9 @@
  * confirmation to the sender; until then the message stays unacked and comes back after a crash.
  */
 import type { JsonValue } from '../transport.js';
-import type { SteadfastInboundMessage } from './inbound.js';
+import { inboundTraceOf, type SteadfastInboundMessage } from './inbound.js';
+import { currentTraceCarrier } from '../tracing/delivery-tracing.js';
+import type { TraceCarrier } from '../tracing/trace-context.js';
 
 /** One consumed message, as a persistent entity receives it. Apply it once per (senderId, deliveryId). */
 export class InboundDelivery<Body extends JsonValue = JsonValue> {
@@ -27,9 +29,17 @@ export class InboundDelivery<Body extends JsonValue = JsonValue> {
     readonly deliveryCount: number,
     /** Every id of this sender below it is confirmed and never comes again (see OutboundDelivery). */
     readonly oldestUnconfirmedId?: number,
+    /**
+     * The trace the message continues (the consumer's span, or the sender's headers): an entity's own
+     * spans join it through `traceContextOf(trace)`, an entity that delivers on passes it to `deliver`.
+     */
+    readonly trace?: TraceCarrier,
   ) {}
 
   static from(message: SteadfastInboundMessage, entityId: string): InboundDelivery {
+    // Made inside the consumer's span: the active context is that span (or the sender's, unrecorded).
+    const received = inboundTraceOf(message);
+    const trace = received === undefined ? undefined : (currentTraceCarrier() ?? received);
     return new InboundDelivery(
       message.messageId,
       message.senderId,
@@ -40,6 +50,7 @@ export class InboundDelivery<Body extends JsonValue = JsonValue> {
       message.senderAttempt,
       message.deliveryCount,
       message.oldestUnconfirmedId,
+      trace,
     );
   }
 }

@@ -4,6 +4,8 @@
  */
 import type { ConsumeMessage } from 'amqplib';
 import type { JsonValue } from '../transport.js';
+import { traceCarrierOf, type TraceCarrier } from '../tracing/trace-context.js';
+import type { OtelAttributes } from '../tracing/open-telemetry.js';
 import {
   DEFAULT_MANIFEST,
   HEADER_ATTEMPT,
@@ -13,6 +15,8 @@ import {
   HEADER_REDELIVERIES,
   HEADER_SENDER,
   HEADER_TOKEN,
+  HEADER_TRACEPARENT,
+  HEADER_TRACESTATE,
   isDeliveryId,
   isToken,
   numeric,
@@ -130,4 +134,31 @@ export function parseInbound(raw: ConsumeMessage, rules: ParseRules, deliveryCou
     return { kind: 'malformed', reason: 'missing-headers', detail: `missing or invalid: ${missing.join(', ')}` };
   }
   return { kind: 'ok', message: { kind: 'foreign', messageId, body, manifest, headers, redelivered, attempt: 1, deliveryCount } };
+}
+
+/** The W3C trace a message carries in its headers (a malformed one is ignored), or undefined. */
+export function inboundTraceOf(message: Pick<InboundBase, 'headers'>): TraceCarrier | undefined {
+  const traceparent = message.headers[HEADER_TRACEPARENT];
+  // Other clients may send header values as bytes.
+  const text = Buffer.isBuffer(traceparent) ? traceparent.toString('latin1') : traceparent;
+  if (text === undefined) return undefined;
+  const state = message.headers[HEADER_TRACESTATE];
+  return traceCarrierOf(text, Buffer.isBuffer(state) ? state.toString('latin1') : state);
+}
+
+/** The attributes of a consume span (computed only when it records). */
+export function consumeAttributes(message: InboundMessage, queue: string): OtelAttributes {
+  const attributes: OtelAttributes = {
+    'messaging.system': 'rabbitmq',
+    'messaging.operation.type': 'process',
+    'messaging.destination.name': queue,
+    'steadfast.handler_attempt': message.attempt,
+  };
+  if (message.messageId !== undefined) attributes['messaging.message.id'] = message.messageId;
+  if (message.kind === 'steadfast') {
+    attributes['steadfast.sender_id'] = message.senderId;
+    attributes['steadfast.delivery_id'] = message.deliveryId;
+    attributes['steadfast.attempt'] = message.senderAttempt;
+  }
+  return attributes;
 }

@@ -10,6 +10,7 @@ export { amqpTransport, AmqpTransport, defaultManifest } from './transport.js';
 export type { AmqpTransportOptions, ManifestFunction } from './transport.js';
 export type { ExchangeCheck } from './exchange-checks.js';
 export { amqpConsumer, AmqpConsumer } from './consumer.js';
+export { inboundTraceOf } from './inbound.js';
 export type { ConsumerStats } from './consumer.js';
 export type { AmqpConsumerOptions } from './consumer-options.js';
 export { amqpEntityConsumer, AmqpEntityConsumer } from './entity-consumer.js';

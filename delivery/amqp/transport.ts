@@ -26,6 +26,8 @@ import {
   HEADER_REPLY_BATCHES,
   HEADER_SENDER,
   HEADER_TOKEN,
+  HEADER_TRACEPARENT,
+  HEADER_TRACESTATE,
   messageIdOf,
 } from './wire.js';
 
@@ -247,6 +249,8 @@ export class AmqpTransport implements DeliveryTransport {
           [HEADER_REPLY_BATCHES]: 1,
           [HEADER_OLDEST_UNCONFIRMED]: delivery.oldestUnconfirmedId,
           [HEADER_TOKEN]: delivery.confirmationToken,
+          [HEADER_TRACEPARENT]: delivery.trace?.traceparent,
+          [HEADER_TRACESTATE]: delivery.trace?.tracestate,
         },
       },
     });

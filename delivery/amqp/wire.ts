@@ -24,6 +24,9 @@ export const HEADER_REPLY_BATCHES = 'x-steadfast-reply-batches';
 export const HEADER_TOKEN = 'x-steadfast-token';
 /** Longest token a receiver accepts to echo (steadfast's are 22 characters). */
 export const MAX_TOKEN_LENGTH = 128;
+/** W3C Trace Context, as message headers (the names OpenTelemetry's AMQP instrumentations use). */
+export const HEADER_TRACEPARENT = 'traceparent';
+export const HEADER_TRACESTATE = 'tracestate';
 export const HEADER_DEAD_LETTER_REASON = 'x-steadfast-dead-letter-reason';
 export const HEADER_DEAD_LETTER_ERROR = 'x-steadfast-dead-letter-error';
 export const HEADER_DEAD_LETTER_QUEUE = 'x-steadfast-dead-letter-queue';

@@ -19,6 +19,9 @@ export const HEADER_DELIVERY_ID = 'X-Steadfast-Delivery-Id';
 export const HEADER_ATTEMPT = 'X-Steadfast-Attempt';
 /** `${senderId}:${deliveryId}`: the same on every redelivery, so receivers can deduplicate. */
 export const HEADER_IDEMPOTENCY_KEY = 'Idempotency-Key';
+/** W3C Trace Context: the attempt's place in the delivery's trace (traced deliveries only). */
+export const HEADER_TRACEPARENT = 'traceparent';
+export const HEADER_TRACESTATE = 'tracestate';
 
 export class HttpTransport implements DeliveryTransport {
   readonly name = 'http';
@@ -92,8 +95,9 @@ export class HttpTransport implements DeliveryTransport {
 
   #request(target: HttpTarget, delivery: OutboundDelivery, timeoutMs: number): Promise<number> {
     const body = delivery.messageJson ?? Buffer.from(JSON.stringify(delivery.message));
+    const { trace } = delivery;
     const headers = [
-      ...target.headerPairs,
+      ...(trace === undefined ? target.headerPairs : withoutTraceHeaders(target.headerPairs)),
       'content-type',
       'application/json',
       'content-length',
@@ -109,6 +113,10 @@ export class HttpTransport implements DeliveryTransport {
       HEADER_IDEMPOTENCY_KEY,
       `${delivery.senderId}:${delivery.deliveryId}`,
     ];
+    if (trace !== undefined) {
+      headers.push(HEADER_TRACEPARENT, trace.traceparent);
+      if (trace.tracestate !== undefined) headers.push(HEADER_TRACESTATE, trace.tracestate);
+    }
     return new Promise<number>((resolve, reject) => {
       let settled = false;
       let status = 0;
@@ -153,6 +161,16 @@ export class HttpTransport implements DeliveryTransport {
       );
     });
   }
+}
+
+/** A traced delivery's own trace headers replace any the destination names. */
+function withoutTraceHeaders(pairs: readonly string[]): string[] {
+  const kept: string[] = [];
+  for (let i = 0; i < pairs.length; i += 2) {
+    const name = pairs[i]!.toLowerCase();
+    if (name !== HEADER_TRACEPARENT && name !== HEADER_TRACESTATE) kept.push(pairs[i]!, pairs[i + 1]!);
+  }
+  return kept;
 }
 
 /** Creates the HTTP DeliveryTransport (name 'http'). */

@@ -3,7 +3,7 @@ import { RecoveryCompleted, SnapshotOffer } from '../../src/persistence/protocol
 import { Persistence } from '../../src/persistence/persistence.js';
 import type { PersistenceReply } from '../../src/persistence/persistent-actor.js';
 import { SnapshotPolicy } from '../../src/persistence/snapshot-policy.js';
-import { AtLeastOnceDeliveryActor, type AtLeastOnceDeliveryOptions } from '../at-least-once-delivery-actor.js';
+import { AtLeastOnceDeliveryActor, type AtLeastOnceDeliveryOptions, type DeliverOptions } from '../at-least-once-delivery-actor.js';
 import { DeliveryNotDeadLetteredError } from '../errors.js';
 import { DeliveryAttemptsExhausted, DeliveryConfirmed, UnconfirmedWarning, type DeliveryNotice } from '../messages.js';
 import { ConfirmationBatch } from './confirmation-batch.js';
@@ -25,6 +25,13 @@ import {
   type SendAccepted,
   confirmedIdsOf,
 } from './outbox-protocol.js';
+
+const UNTRACED: DeliverOptions = {};
+
+/** An `accepted` event's trace for `deliver` (older events have none). */
+function traceOf(event: Extract<OutboxEvent, { type: 'accepted' }>): DeliverOptions {
+  return event.trace === undefined ? UNTRACED : { trace: event.trace };
+}
 
 /** Default of `maxUnconfirmedBytes`: 256 MiB. */
 export const DEFAULT_MAX_UNCONFIRMED_BYTES = 256 * 1024 * 1024;
@@ -203,14 +210,15 @@ export class OutboxActor extends AtLeastOnceDeliveryActor<OutboxCommand, OutboxE
   #send(command: OutboxSend): void {
     const bytes = this.#admission.admitSend(command, this.sender);
     if (bytes === undefined) return;
-    const { destination, payload, idempotencyKey: key, requestHash } = command;
-    // Two literals rather than a conditional spread, which V8 builds as a slow dictionary object.
-    const event: OutboxEvent =
+    const { destination, payload, idempotencyKey: key, requestHash, trace } = command;
+    // Literals rather than a conditional spread, which V8 builds as a slow dictionary object.
+    const untraced: OutboxEvent =
       key === undefined
         ? { type: 'accepted', destination, payload, acceptedAt: Date.now() }
         : requestHash === undefined
           ? { type: 'accepted', destination, payload, idempotencyKey: key, acceptedAt: Date.now() }
           : { type: 'accepted', destination, payload, idempotencyKey: key, requestHash, acceptedAt: Date.now() };
+    const event: OutboxEvent = trace === undefined ? untraced : { ...untraced, trace };
     const sender = this.sender;
     this.persistAsync(event, (persisted) => {
       this.#admission.persisted(1, bytes);
@@ -262,7 +270,7 @@ export class OutboxActor extends AtLeastOnceDeliveryActor<OutboxCommand, OutboxE
     switch (event.type) {
       case 'accepted': {
         records.accepted++;
-        deliveryId = this.deliver(event.destination, (id) => messageFor(this.persistenceId, event.destination, id, event.payload));
+        deliveryId = this.deliver(event.destination, (id) => messageFor(this.persistenceId, event.destination, id, event.payload), traceOf(event));
         // lastSequenceNr is this event's, live and in replay: the snapshot can reference the payload here.
         records.payloads.added(deliveryId, acceptedBytes ?? jsonByteLength(event.payload), this.lastSequenceNr);
         if (event.idempotencyKey !== undefined) records.keys.remember(event.idempotencyKey, deliveryId, event.requestHash);
@@ -322,7 +330,7 @@ export class OutboxActor extends AtLeastOnceDeliveryActor<OutboxCommand, OutboxE
   }
 
   #maybeSnapshot(): void {
-    if (!this.#snapshots.takeIfDue()) return;
+    if (!this.#snapshots.takeIfDue(this.unconfirmedCount)) return;
     const { delivery, needsFrom } = snapshotDeliveries(
       this.getDeliverySnapshot(),
       this.#records.payloads,

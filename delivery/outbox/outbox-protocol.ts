@@ -1,6 +1,7 @@
 import type { PlainDestination } from '../destination.js';
 import type { AtLeastOnceDeliverySnapshot } from '../messages.js';
 import type { JsonValue } from '../transport.js';
+import type { TraceCarrier } from '../tracing/trace-context.js';
 
 /** Commands the outbox actor handles (its facade, `Outbox`, sends them). */
 export class OutboxSend {
@@ -10,6 +11,8 @@ export class OutboxSend {
     readonly idempotencyKey: string | undefined,
     /** With a key: the hash of the request (`requestHashOf`), so a key reused for another request is refused. */
     readonly requestHash?: string,
+    /** The trace the delivery continues (the accept span's, or the caller's), validated. */
+    readonly trace?: TraceCarrier,
   ) {}
 }
 
@@ -117,6 +120,8 @@ export type OutboxEvent =
       /** With a key, since 0.2.0: what the key was used for (see idempotency-keys.ts); absent in older events. */
       readonly requestHash?: string;
       readonly acceptedAt: number;
+      /** The W3C trace headers of the delivery, when it has a trace; absent in older events. */
+      readonly trace?: TraceCarrier;
     }
   /** Confirmations that arrived while the previous ones were being written share one event. */
   | { readonly type: 'confirmed'; readonly deliveryIds: readonly number[] }

@@ -66,13 +66,14 @@ export function snapshotDeliveries(
 type Entry = AtLeastOnceDeliverySnapshot['unconfirmedDeliveries'][number];
 
 function withoutMessage(entry: Entry): Omit<Entry, 'message'> {
-  const { deliveryId, destination, senderId, createdAtSequenceNr, attempt } = entry;
+  const { deliveryId, destination, senderId, createdAtSequenceNr, attempt, trace } = entry;
   return {
     deliveryId,
     destination,
     ...(senderId !== undefined ? { senderId } : {}),
     ...(createdAtSequenceNr !== undefined ? { createdAtSequenceNr } : {}),
     ...(attempt !== undefined ? { attempt } : {}),
+    ...(trace !== undefined ? { trace } : {}),
   };
 }
 

@@ -12,6 +12,8 @@ import { OutboxActor, type OutboxActorOptions } from './outbox-actor.js';
 import { OutboxCancel, OutboxDeliveryStatus, OutboxListPage, OutboxQuery, OutboxRedrive, OutboxSend } from './outbox-protocol.js';
 import type { DeadLetteredDelivery, DeliveryStatus, OutboxPage, OutboxStats, SendAccepted } from './outbox-protocol.js';
 import { requestHashOf } from './idempotency-keys.js';
+import { deliveryTracing } from '../tracing/delivery-tracing.js';
+import { storedTraceCarrier, type TraceCarrier } from '../tracing/trace-context.js';
 
 export interface OutboxOptions extends Omit<OutboxActorOptions, 'persistenceId'> {
   /** Actor name under /user, and the persistenceId unless one is given. Default "outbox". */
@@ -29,6 +31,12 @@ export interface SendOptions {
    * The same key with another destination or payload is refused (IdempotencyKeyReusedError).
    */
   idempotencyKey?: string;
+  /**
+   * The trace the message belongs to (W3C `traceparent`, `tracestate`), e.g. from an incoming
+   * request; a malformed one is ignored. Without it the caller's active OpenTelemetry context is used.
+   * The delivery keeps it (event, snapshots) and every attempt sends it on.
+   */
+  trace?: TraceCarrier;
 }
 
 export interface ListOptions<T = unknown> {
@@ -107,7 +115,20 @@ export class Outbox {
       throw new InvalidOptionError('idempotencyKey must be a non-empty string of at most 200 characters');
     }
     const plain = toPlainDestination(destination);
-    return this.ref.ask<SendAccepted>(new OutboxSend(plain, payload, key, key === undefined ? undefined : requestHashOf(plain, payload)), this.#askTimeoutMs);
+    const hash = key === undefined ? undefined : requestHashOf(plain, payload);
+    const span = deliveryTracing.startAccept(options.trace === undefined ? undefined : storedTraceCarrier(options.trace), { 'steadfast.outbox': this.persistenceId });
+    const accepted = this.ref.ask<SendAccepted>(new OutboxSend(plain, payload, key, hash, span?.carrier), this.#askTimeoutMs);
+    if (span === undefined) return accepted;
+    return accepted.then(
+      (answer) => {
+        span.accepted(answer.deliveryId, answer.duplicate);
+        return answer;
+      },
+      (error: unknown) => {
+        span.failed(error);
+        throw error;
+      },
+    );
   }
 
   /** In-flight deliveries by delivery id (oldest first), a page at a time. */

@@ -18,7 +18,7 @@ import { resolveOptions, type MysqlPluginOptions } from './options.js';
 import { MysqlPlugin } from './plugin.js';
 import { openPool } from './pool.js';
 import { MysqlQueries, QUERY_POOL_SIZE } from './queries.js';
-import { deleteTo, readHighest, readStatements, replay, type ReadStatements } from './read-path.js';
+import { deleteTo, readHighest, readStatements, replay, replayForRecovery, type ReadStatements } from './read-path.js';
 import { storeBatch, writeTables, type WriteTables } from './write-path.js';
 import { WriterConnection } from './writer-connection.js';
 
@@ -69,6 +69,11 @@ export class MysqlJournal extends MysqlPlugin implements AsyncWriteJournal, Quer
   async replayMessages(persistenceId: string, fromSequenceNr: number, toSequenceNr: number, max: number, onMessage: ReplayedEvent): Promise<void> {
     await this.ready();
     await replay(this.pool, this.#reads, persistenceId, fromSequenceNr, toSequenceNr, max, onMessage);
+  }
+
+  async replayForRecovery(persistenceId: string, fromSequenceNr: number, toSequenceNr: number, max: number, onMessage: ReplayedEvent): Promise<number> {
+    await this.ready();
+    return replayForRecovery(this.pool, this.#reads, persistenceId, fromSequenceNr, toSequenceNr, max, onMessage);
   }
 
   async readHighestSequenceNr(persistenceId: string, _fromSequenceNr: number): Promise<number> {

@@ -8,6 +8,7 @@ export const REPLAY_PAGE_SIZE = 5000;
 
 export interface ReadStatements {
   readonly replay: string;
+  readonly replayWithHighest: string;
   readonly highest: string;
   readonly remember: string;
   readonly deleteTags: string;
@@ -23,6 +24,19 @@ export function readStatements(d: string): ReadStatements {
       where persistence_id = ? and sequence_nr >= ? and sequence_nr <= ?
       order by sequence_nr
       limit ?`,
+    // A recovery's first page and its highest sequence number in one round trip. The highest is the
+    // extra row whose writer_uuid is null (the column is not null in the table).
+    replayWithHighest: `
+      (select sequence_nr, writer_uuid, timestamp_ms, serializer_id, manifest, payload_json, payload_bytes, tags
+       from ${d}.journal
+       where persistence_id = ? and sequence_nr >= ? and sequence_nr <= ?
+       order by sequence_nr
+       limit ?)
+      union all
+      (select greatest(
+         coalesce((select max(sequence_nr) from ${d}.journal where persistence_id = ?), 0),
+         coalesce((select highest_sequence_nr from ${d}.journal_metadata where persistence_id = ?), 0)),
+       null, null, null, null, null, null, null)`,
     // The fromSequenceNr hint is not used: max() over the primary key is one index probe anyway.
     // (GREATEST is NULL when any argument is: hence the coalesces.)
     highest: `
@@ -49,6 +63,15 @@ async function page(pool: Pool, statements: ReadStatements, persistenceId: strin
   return rows as unknown as ReplayRow[];
 }
 
+async function pageWithHighest(pool: Pool, statements: ReadStatements, persistenceId: string, from: number, to: number, limit: number): Promise<ReplayRow[]> {
+  const [rows] = await pool.query<RowDataPacket[]>({
+    sql: statements.replayWithHighest,
+    values: [persistenceId, from, to, limit, persistenceId, persistenceId],
+    rowsAsArray: true,
+  });
+  return rows as unknown as ReplayRow[];
+}
+
 /**
  * Keyset pagination on (persistence_id, sequence_nr), the clustered primary key, with the next page
  * requested while the current one is handed out. At most two pages are held at a time. onMessage's
@@ -64,11 +87,52 @@ export async function replay(
   onMessage: ReplayedEvent,
 ): Promise<void> {
   if (max <= 0 || fromSequenceNr > toSequenceNr) return;
+  await pages(pool, statements, persistenceId, fromSequenceNr, toSequenceNr, max, onMessage, false);
+}
+
+/** A recovery's replay and then its highest sequence number, read with the first page in one round trip. */
+export async function replayForRecovery(
+  pool: Pool,
+  statements: ReadStatements,
+  persistenceId: string,
+  fromSequenceNr: number,
+  toSequenceNr: number,
+  max: number,
+  onMessage: ReplayedEvent,
+): Promise<number> {
+  if (max <= 0 || fromSequenceNr > toSequenceNr) return readHighest(pool, statements, persistenceId);
+  return pages(pool, statements, persistenceId, fromSequenceNr, toSequenceNr, max, onMessage, true);
+}
+
+async function pages(
+  pool: Pool,
+  statements: ReadStatements,
+  persistenceId: string,
+  fromSequenceNr: number,
+  toSequenceNr: number,
+  max: number,
+  onMessage: ReplayedEvent,
+  withHighest: boolean,
+): Promise<number> {
   let remaining = max;
-  let next: Promise<ReplayRow[]> | undefined = page(pool, statements, persistenceId, Math.max(0, fromSequenceNr), toSequenceNr, Math.min(REPLAY_PAGE_SIZE, remaining));
+  let highest = 0;
+  const from = Math.max(0, fromSequenceNr);
+  const limit = Math.min(REPLAY_PAGE_SIZE, remaining);
+  let next: Promise<ReplayRow[]> | undefined = withHighest
+    ? pageWithHighest(pool, statements, persistenceId, from, toSequenceNr, limit)
+    : page(pool, statements, persistenceId, from, toSequenceNr, limit);
+  let first = withHighest;
   while (next !== undefined) {
-    const rows: ReplayRow[] = await next;
+    let rows: ReplayRow[] = await next;
     next = undefined;
+    if (first) {
+      first = false;
+      const marker = rows.findIndex((row) => row[1] === null);
+      if (marker >= 0) {
+        highest = toSafeNumber(rows[marker]![0], 'highest sequence_nr');
+        rows = rows.filter((_, index) => index !== marker);
+      }
+    }
     const last = rows[rows.length - 1];
     const full = rows.length === Math.min(REPLAY_PAGE_SIZE, remaining);
     const lastSeq = last === undefined ? 0 : toSafeNumber(last[0], 'sequence_nr');
@@ -92,8 +156,10 @@ export async function replay(
       const result = onMessage(event);
       if (result !== undefined) await result;
     }
+    if (lastSeq > highest) highest = lastSeq;
     remaining = left;
   }
+  return highest;
 }
 
 export async function readHighest(pool: Pool, statements: ReadStatements, persistenceId: string): Promise<number> {

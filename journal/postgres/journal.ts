@@ -19,7 +19,7 @@ import { EventNotifications, notificationChannel } from './notifications.js';
 import { PostgresOffsetStore } from './offset-store.js';
 import { openPool } from './pool.js';
 import { PostgresQueries, QUERY_POOL_SIZE } from './queries.js';
-import { deleteTo, readHighest, readStatements, replay, type ReadStatements } from './read-path.js';
+import { deleteTo, readHighest, readStatements, replay, replayForRecovery, type ReadStatements } from './read-path.js';
 import { PostgresPlugin } from './schema-connection.js';
 import { advisoryLockKey, quoteIdent } from './sql-names.js';
 import { storeBatch, writeStatements, type WriteStatements } from './write-path.js';
@@ -83,6 +83,11 @@ export class PostgresJournal extends PostgresPlugin implements AsyncWriteJournal
   async replayMessages(persistenceId: string, fromSequenceNr: number, toSequenceNr: number, max: number, onMessage: ReplayedEvent): Promise<void> {
     await this.#ready();
     await replay(this.pool, this.#reads, persistenceId, fromSequenceNr, toSequenceNr, max, onMessage);
+  }
+
+  async replayForRecovery(persistenceId: string, fromSequenceNr: number, toSequenceNr: number, max: number, onMessage: ReplayedEvent): Promise<number> {
+    await this.#ready();
+    return replayForRecovery(this.pool, this.#reads, persistenceId, fromSequenceNr, toSequenceNr, max, onMessage);
   }
 
   async readHighestSequenceNr(persistenceId: string, _fromSequenceNr: number): Promise<number> {

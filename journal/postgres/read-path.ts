@@ -10,6 +10,8 @@ export interface ReadStatements {
   readonly replayName: string;
   readonly highest: string;
   readonly highestName: string;
+  readonly replayWithHighest: string;
+  readonly replayWithHighestName: string;
   readonly deleteTo: string;
 }
 
@@ -31,6 +33,23 @@ export function readStatements(schema: string, statementId: string): ReadStateme
         (select highest_sequence_nr from ${schema}.journal_metadata where persistence_id = $1),
         0)::text as highest`,
     highestName: `steadfast_highest_${statementId}`,
+    // A recovery's first page and its highest sequence number in one round trip: an entity that wakes
+    // up costs a snapshot read and this, not three trips. The highest travels as one extra row whose
+    // writer_uuid is null (the column is not null in the table), so it is told apart whatever order
+    // the rows arrive in.
+    replayWithHighest: `
+      select * from (
+        select sequence_nr, writer_uuid, timestamp_ms, serializer_id, manifest, payload_json::text, payload_bytes, tags
+        from ${schema}.journal
+        where persistence_id = $1 and sequence_nr >= $2 and sequence_nr <= $3
+        order by sequence_nr
+        limit $4) as page
+      union all
+      select greatest(
+        (select max(sequence_nr) from ${schema}.journal where persistence_id = $1),
+        (select highest_sequence_nr from ${schema}.journal_metadata where persistence_id = $1),
+        0), null, null, null, null, null, null, null`,
+    replayWithHighestName: `steadfast_replay_highest_${statementId}`,
     // The highest sequence number is remembered before the rows go, in the same transaction, so that
     // it survives the deletion of every event; the tag index entries of deleted events go with them.
     deleteTo: `
@@ -51,10 +70,10 @@ export function readStatements(schema: string, statementId: string): ReadStateme
 
 type ReplayRow = [string, string, string, string, string, string | null, Uint8Array | null, readonly string[]];
 
-function page(statements: ReadStatements, persistenceId: string, from: number, to: number, limit: number): pg.QueryArrayConfig {
+function page(statements: ReadStatements, persistenceId: string, from: number, to: number, limit: number, withHighest = false): pg.QueryArrayConfig {
   return {
-    name: statements.replayName,
-    text: statements.replay,
+    name: withHighest ? statements.replayWithHighestName : statements.replayName,
+    text: withHighest ? statements.replayWithHighest : statements.replay,
     values: [persistenceId, from, to, limit],
     rowMode: 'array',
     types: ROW_TYPES,
@@ -76,13 +95,54 @@ export async function replay(
   onMessage: ReplayedEvent,
 ): Promise<void> {
   if (max <= 0 || fromSequenceNr > toSequenceNr) return;
+  await pages(pool, statements, persistenceId, fromSequenceNr, toSequenceNr, max, onMessage, false);
+}
+
+/**
+ * A recovery's replay and then its highest sequence number, the first page and the highest in one
+ * round trip. The highest is read with the first page, so events written while later pages stream are
+ * covered by the replayed numbers themselves.
+ */
+export async function replayForRecovery(
+  pool: pg.Pool,
+  statements: ReadStatements,
+  persistenceId: string,
+  fromSequenceNr: number,
+  toSequenceNr: number,
+  max: number,
+  onMessage: ReplayedEvent,
+): Promise<number> {
+  if (max <= 0 || fromSequenceNr > toSequenceNr) return readHighest(pool, statements, persistenceId);
+  return pages(pool, statements, persistenceId, fromSequenceNr, toSequenceNr, max, onMessage, true);
+}
+
+async function pages(
+  pool: pg.Pool,
+  statements: ReadStatements,
+  persistenceId: string,
+  fromSequenceNr: number,
+  toSequenceNr: number,
+  max: number,
+  onMessage: ReplayedEvent,
+  withHighest: boolean,
+): Promise<number> {
   let remaining = max;
+  let highest = 0;
   let next: Promise<pg.QueryArrayResult<ReplayRow>> | undefined = pool.query<ReplayRow>(
-    page(statements, persistenceId, Math.max(0, fromSequenceNr), toSequenceNr, Math.min(REPLAY_PAGE_SIZE, remaining)),
+    page(statements, persistenceId, Math.max(0, fromSequenceNr), toSequenceNr, Math.min(REPLAY_PAGE_SIZE, remaining), withHighest),
   );
+  let first = withHighest;
   while (next !== undefined) {
-    const rows: ReplayRow[] = (await next).rows;
+    let rows: ReplayRow[] = (await next).rows;
     next = undefined;
+    if (first) {
+      first = false;
+      const marker = rows.findIndex((row) => row[1] === null);
+      if (marker >= 0) {
+        highest = toSafeNumber(rows[marker]![0], 'highest sequence_nr');
+        rows = rows.filter((_, index) => index !== marker);
+      }
+    }
     const last = rows[rows.length - 1];
     const full = rows.length === Math.min(REPLAY_PAGE_SIZE, remaining);
     let lastSeq = 0;
@@ -107,8 +167,10 @@ export async function replay(
       const result = onMessage(event);
       if (result !== undefined) await result;
     }
+    if (lastSeq > highest) highest = lastSeq;
     remaining = left;
   }
+  return highest;
 }
 
 export async function readHighest(pool: pg.Pool, statements: ReadStatements, persistenceId: string): Promise<number> {

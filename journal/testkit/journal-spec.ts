@@ -183,6 +183,52 @@ export function journalSpec(name: string, factory: () => AsyncWriteJournal | Pro
       });
     });
 
+    describe('what a recovery reads (replayForRecovery where offered, else replay then highest)', () => {
+      async function recover(pid: string, from: number, to: number, max: number): Promise<{ sequenceNrs: number[]; highest: number }> {
+        const seen: number[] = [];
+        const onMessage = (event: PersistentRepr): void => {
+          expect(event.persistenceId).toBe(pid);
+          seen.push(event.sequenceNr);
+        };
+        if (journal.replayForRecovery !== undefined) {
+          const highest = await journal.replayForRecovery(pid, from, to, max, onMessage);
+          return { sequenceNrs: seen, highest };
+        }
+        await journal.replayMessages(pid, from, to, max, onMessage);
+        return { sequenceNrs: seen, highest: await journal.readHighestSequenceNr(pid, from) };
+      }
+
+      it('answers 0 and replays nothing for an unknown persistenceId', { timeout }, async () => {
+        expect(await recover(uniquePersistenceId('recover-unknown'), 1, Number.MAX_SAFE_INTEGER, Number.MAX_SAFE_INTEGER)).toEqual({ sequenceNrs: [], highest: 0 });
+      });
+
+      it('replays the range and answers the highest beyond it', { timeout }, async () => {
+        const pid = await fiveEvents('recover-range');
+        expect(await recover(pid, 1, Number.MAX_SAFE_INTEGER, Number.MAX_SAFE_INTEGER)).toEqual({ sequenceNrs: [1, 2, 3, 4, 5], highest: 5 });
+        expect(await recover(pid, 2, 3, Number.MAX_SAFE_INTEGER)).toEqual({ sequenceNrs: [2, 3], highest: 5 });
+        expect(await recover(pid, 2, Number.MAX_SAFE_INTEGER, 2)).toEqual({ sequenceNrs: [2, 3], highest: 5 });
+        expect(await recover(pid, 6, Number.MAX_SAFE_INTEGER, Number.MAX_SAFE_INTEGER)).toEqual({ sequenceNrs: [], highest: 5 });
+        expect(await recover(pid, 1, Number.MAX_SAFE_INTEGER, 0)).toEqual({ sequenceNrs: [], highest: 5 });
+      });
+
+      it('answers the highest after every event was deleted', { timeout }, async () => {
+        const pid = await fiveEvents('recover-deleted');
+        await journal.deleteMessagesTo(pid, 5);
+        expect(await recover(pid, 1, Number.MAX_SAFE_INTEGER, Number.MAX_SAFE_INTEGER)).toEqual({ sequenceNrs: [], highest: 5 });
+      });
+
+      it('streams a long stream in order to its end', { timeout }, async () => {
+        const pid = uniquePersistenceId('recover-large');
+        const events = Math.min(largeStream, 12_000);
+        const writes: AtomicWrite[] = [];
+        for (let from = 1; from <= events; from += 500) writes.push(atomicWrite(pid, from, Math.min(events, from + 499)));
+        expect((await journal.writeMessages(writes)).every((outcome) => outcome.status === 'ok')).toBe(true);
+        const { sequenceNrs: seen, highest } = await recover(pid, 1, Number.MAX_SAFE_INTEGER, Number.MAX_SAFE_INTEGER);
+        expect(seen).toEqual(range(1, events));
+        expect(highest).toBe(events);
+      });
+    });
+
     describe('deleteMessagesTo', () => {
       it('deletes a prefix and keeps the rest', { timeout }, async () => {
         const pid = await fiveEvents('delete-partial');

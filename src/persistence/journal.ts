@@ -65,6 +65,13 @@ export interface AsyncWriteJournal {
   writeMessages(writes: readonly AtomicWrite[]): Promise<readonly WriteOutcome[]>;
   replayMessages(persistenceId: string, fromSequenceNr: number, toSequenceNr: number, max: number, onMessage: ReplayedEvent): Promise<void>;
   readHighestSequenceNr(persistenceId: string, fromSequenceNr: number): Promise<number>;
+  /**
+   * Optional: `replayMessages`, then resolves with what `readHighestSequenceNr` would answer, for a
+   * plugin that can fold both into fewer round trips (a recovery needs both, one after the other). The
+   * answer may be read at the start of the replay: the caller takes the larger of it and the last
+   * replayed number.
+   */
+  replayForRecovery?(persistenceId: string, fromSequenceNr: number, toSequenceNr: number, max: number, onMessage: ReplayedEvent): Promise<number>;
   deleteMessagesTo(persistenceId: string, toSequenceNr: number): Promise<void>;
   /** Optional readiness step (migrations, opening files); the system awaits it before first use. */
   start?(): Promise<void>;

@@ -130,6 +130,22 @@ export class Persistence {
     );
   }
 
+  /** A recovery's replay followed by its highest sequence number (see AsyncWriteJournal.replayForRecovery). */
+  replayForRecovery(persistenceId: string, fromSequenceNr: number, toSequenceNr: number, max: number, onMessage: ReplayedEvent): Promise<number> {
+    const journal = this.journal;
+    if (journal.replayForRecovery === undefined) {
+      return this.replayMessages(persistenceId, fromSequenceNr, toSequenceNr, max, onMessage).then(() => this.readHighestSequenceNr(persistenceId, fromSequenceNr));
+    }
+    return this.#journalBreaker.call(
+      'replayMessages',
+      async () => {
+        await this.#startJournal();
+        return journal.replayForRecovery!(persistenceId, fromSequenceNr, toSequenceNr, max, onMessage);
+      },
+      NO_CALL_TIMEOUT,
+    );
+  }
+
   readHighestSequenceNr(persistenceId: string, fromSequenceNr: number): Promise<number> {
     return this.#journalBreaker.call('readHighestSequenceNr', async () => {
       await this.#startJournal();

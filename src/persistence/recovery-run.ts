@@ -95,8 +95,9 @@ export async function runRecovery(target: RecoveryTarget): Promise<number> {
       target.coveredDone();
     }
     const from = snapshotSequenceNr + 1;
+    let highest: number | undefined;
     if (recovery.toSequenceNr >= from && recovery.replayMax > 0) {
-      await persistence.replayMessages(persistenceId, from, recovery.toSequenceNr, recovery.replayMax, (repr) => {
+      highest = await persistence.replayForRecovery(persistenceId, from, recovery.toSequenceNr, recovery.replayMax, (repr) => {
         if (timedOut) throw timedOut;
         if (!target.isAlive()) throw new RecoveryAbandoned();
         lastProgress = performance.now();
@@ -116,7 +117,7 @@ export async function runRecovery(target: RecoveryTarget): Promise<number> {
       });
     }
     currentEvent = undefined;
-    const highest = await persistence.readHighestSequenceNr(persistenceId, target.lastSequenceNr());
+    highest ??= await persistence.readHighestSequenceNr(persistenceId, target.lastSequenceNr());
     return Math.max(highest, target.lastSequenceNr());
   };
   try {

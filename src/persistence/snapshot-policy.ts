@@ -41,6 +41,9 @@ export interface RetentionStep {
   readonly deleteEventsTo?: number;
 }
 
+/** At most this many snapshot entries are written per event, amortized (see `takeIfDue`). */
+const ENTRIES_PER_EVENT = 4;
+
 interface KeptSnapshot {
   readonly sequenceNr: number;
   readonly needsFrom: number;
@@ -73,9 +76,17 @@ export class SnapshotPolicy {
     this.#sinceSnapshot++;
   }
 
-  /** True when a snapshot should be taken now; it then counts as being saved until `settled()`. */
-  takeIfDue(): boolean {
-    if (this.every === 0 || this.#sinceSnapshot < this.every || this.#inFlight) return false;
+  /**
+   * True when a snapshot should be taken now; it then counts as being saved until `settled()`.
+   * `entries` is what the snapshot would hold (the outbox: deliveries in flight). A snapshot is due
+   * after `every` events, or after a quarter as many events as it holds entries when that is more:
+   * its cost, which grows with the entries, then stays bounded per event (at most four entries walked
+   * per event: a backlog of 20 000 deliveries is not walked every 1 000 events), and a recovery still
+   * replays fewer events than a quarter of what the snapshot holds.
+   */
+  takeIfDue(entries = 0): boolean {
+    if (this.every === 0 || this.#inFlight) return false;
+    if (this.#sinceSnapshot < this.every || this.#sinceSnapshot * ENTRIES_PER_EVENT < entries) return false;
     this.#sinceSnapshot = 0;
     this.#inFlight = true;
     return true;

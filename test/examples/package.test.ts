@@ -85,6 +85,23 @@ describe('the packed package', () => {
       expect({ code, stdout }, stderr).toEqual({ code: 0, stdout: expected });
     }
   }, 150_000);
+
+  it('loads without @opentelemetry/api (an optional peer): no spans, a given trace still carried', () => {
+    const app = join(project, 'no-otel.mjs');
+    writeFileSync(
+      app,
+      [
+        "import { createRequire } from 'node:module';",
+        "import { currentTraceCarrier, traceCarrierOf, traceContextOf } from 'steadfast';",
+        'let found = true;',
+        "try { createRequire(import.meta.url).resolve('@opentelemetry/api'); } catch { found = false; }",
+        "const carrier = traceCarrierOf('00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01');",
+        'console.log(JSON.stringify({ found, active: currentTraceCarrier() ?? null, context: traceContextOf(carrier) ?? null, carrier }));',
+      ].join('\n'),
+    );
+    const output = JSON.parse(execFileSync(process.execPath, [app], { cwd: project, encoding: 'utf8' })) as Record<string, unknown>;
+    expect(output).toEqual({ found: false, active: null, context: null, carrier: { traceparent: '00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01' } });
+  });
 });
 
 describe('the examples', () => {

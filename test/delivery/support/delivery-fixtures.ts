@@ -447,6 +447,8 @@ export function replayedFrom(journal: TestJournal, persistenceId: string, since 
 export class ObservedSnapshotStore extends InMemorySnapshotStoreClass {
   #saveWaiters: ((sequenceNr: number) => void)[] = [];
   #deleteWaiters: (() => void)[] = [];
+  /** The sequence number of every snapshot saved, in order. */
+  readonly savedSequenceNrs: number[] = [];
 
   saved(): Promise<number> {
     return new Promise((resolve) => this.#saveWaiters.push(resolve));
@@ -466,6 +468,7 @@ export class ObservedSnapshotStore extends InMemorySnapshotStoreClass {
 
   override async save(...args: Parameters<InMemorySnapshotStore['save']>): Promise<void> {
     await super.save(...args);
+    this.savedSequenceNrs.push(args[0].sequenceNr);
     const waiters = this.#saveWaiters;
     this.#saveWaiters = [];
     for (const resolve of waiters) resolve(args[0].sequenceNr);
