@@ -29,6 +29,7 @@ import {
 } from '../src/index.js';
 import { postgresJournal, postgresSnapshotStore } from '../journal/postgres/index.js';
 import { sqliteJournal, sqliteSnapshotStore } from '../journal/sqlite/index.js';
+import { acrossProcesses } from './entities-processes.js';
 import { elapsedMsSince, median, percentile, perSecond, type Benchmark, type BenchResult } from './harness.js';
 
 const IDS = Number(process.env.STEADFAST_BENCH_IDS ?? 1_000_000);
@@ -279,4 +280,5 @@ function postgresStores(): Stores {
 export const benchmarks: Benchmark[] = [
   { name: 'entities: one process, SQLite', run: () => run(sqliteStores()) },
   { name: 'entities: one process, PostgreSQL', needs: ['postgres'], run: () => run(postgresStores()) },
+  { name: 'entities: across processes (1, 2, 3 serving; PostgreSQL, RabbitMQ)', needs: ['postgres', 'rabbitmq'], run: acrossProcesses },
 ];

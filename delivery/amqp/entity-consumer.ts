@@ -106,7 +106,8 @@ export class AmqpEntityConsumer {
   }
 }
 
-function describeReply(reply: unknown): string {
+/** What an entity answered, for an error message. */
+export function describeReply(reply: unknown): string {
   if (reply === null || reply === undefined) return String(reply);
   if (typeof reply === 'object') return (reply as object).constructor?.name ?? 'an object';
   return typeof reply;

@@ -101,3 +101,32 @@ export class NotASteadfastDeliveryError extends SteadfastError {
     super('ERR_AMQP_NOT_STEADFAST', `message ${messageId ?? '(no messageId)'} has no sender/delivery id; an entity consumer only accepts steadfast deliveries`);
   }
 }
+
+/**
+ * `amqpEntities` was started with another partition count than the one its type already has in the
+ * broker. Entity ids are hashed onto partitions, so two counts would send one id to two queues.
+ */
+export class AmqpPartitionCountError extends SteadfastError {
+  constructor(
+    readonly typeName: string,
+    readonly partitions: number,
+    readonly recorded: number | undefined,
+  ) {
+    super(
+      'ERR_AMQP_PARTITION_COUNT',
+      `amqpEntities "${typeName}" was started with partitions: ${partitions}, but the broker records ${recorded ?? 'another count'} for it ` +
+        `(queue ${typeName}.entities.partitions): every process of one type must use the same count; changing it needs the queues drained and deleted`,
+    );
+  }
+}
+
+/** A serving `amqpEntities` (one with `entity`) needs leases from the system's journal to own partitions. */
+export class LeasesUnsupportedError extends SteadfastError {
+  constructor(readonly typeName: string) {
+    super(
+      'ERR_LEASES_UNSUPPORTED',
+      `amqpEntities "${typeName}" serves entities, which needs a journal that offers leases (acquireLease), such as postgresJournal; ` +
+        'this system\'s journal has none. Use a shared PostgreSQL journal, or start it without "entity" to only send',
+    );
+  }
+}

@@ -15,6 +15,11 @@ export type { ConsumerStats } from './consumer.js';
 export type { AmqpConsumerOptions } from './consumer-options.js';
 export { amqpEntityConsumer, AmqpEntityConsumer } from './entity-consumer.js';
 export type { AmqpEntityConsumerOptions } from './entity-consumer.js';
+export { amqpEntities, AmqpEntities, HEADER_ENTITY } from './amqp-entities.js';
+export type { AmqpEntitiesStats } from './amqp-entities.js';
+export type { AmqpEntitiesOptions } from './entities-options.js';
+export type { OwnershipState } from './partition-ownership.js';
+export { partitionOf } from './entity-partitions.js';
 export { EntityRouter, EntityEnvelope } from './entity-router.js';
 export type { EntityFactory, EntityRouterOptions } from './entity-router.js';
 export { InboundDelivery, DeliveryApplied } from './inbound-delivery.js';
@@ -36,6 +41,8 @@ export {
   AmqpUnknownExchangeError,
   UnexpectedEntityReplyError,
   NotASteadfastDeliveryError,
+  AmqpPartitionCountError,
+  LeasesUnsupportedError,
 } from './errors.js';
 export {
   HEADER_SENDER,

@@ -37,7 +37,8 @@ interface PushDesiredState {
 
 type MediaSetEvent = { readonly type: 'changed'; readonly messageId: string; readonly change: Change } | { readonly type: 'confirmed'; readonly deliveryId: number };
 
-export class MediaSetEntity extends AtLeastOnceDeliveryActor<Ingest | GetMediaSet | DeliveryConfirmed, MediaSetEvent> {
+/** `Command`: what a subclass handles besides (across.ts: the messages of amqpEntities). */
+export class MediaSetEntity<Command = never> extends AtLeastOnceDeliveryActor<Ingest | GetMediaSet | DeliveryConfirmed | Command, MediaSetEvent> {
   readonly persistenceId: string;
   #desired: DesiredState = EMPTY_STATE;
   #version = 0;
@@ -53,21 +54,31 @@ export class MediaSetEntity extends AtLeastOnceDeliveryActor<Ingest | GetMediaSe
   }
 
   // No snapshots or deletions requested: no persistence replies to expect, only commands.
-  onCommand(command: Ingest | GetMediaSet | DeliveryConfirmed): void {
+  onCommand(command: Ingest | GetMediaSet | DeliveryConfirmed | Command): void {
     if (command instanceof Ingest) {
-      if (this.#seen.has(command.message.messageId)) {
-        this.sender.tell('duplicate' satisfies IngestResult);
-        return;
-      }
-      void this.persist({ type: 'changed', messageId: command.message.messageId, change: command.message.change }, (event) => {
-        this.#apply(event);
-        this.sender.tell('ingested' satisfies IngestResult);
-      });
+      const sender = this.sender;
+      this.ingest(command.message, (result) => sender.tell(result));
     } else if (command instanceof DeliveryConfirmed) {
       if (this.isUnconfirmed(command.deliveryId)) void this.persist({ type: 'confirmed', deliveryId: command.deliveryId }, (event) => this.#apply(event));
     } else if (command instanceof GetMediaSet) {
-      this.sender.tell({ desired: this.#desired, version: this.#version, unconfirmed: this.unconfirmedCount });
+      this.sender.tell(this.view());
     }
+  }
+
+  /** A command seen before is a duplicate; otherwise the change is persisted, then `done` is called. */
+  protected ingest(message: CommandMessage, done: (result: IngestResult) => void): void {
+    if (this.#seen.has(message.messageId)) {
+      done('duplicate');
+      return;
+    }
+    void this.persist({ type: 'changed', messageId: message.messageId, change: message.change }, (event) => {
+      this.#apply(event);
+      done('ingested');
+    });
+  }
+
+  protected view(): { desired: DesiredState; version: number; unconfirmed: number } {
+    return { desired: this.#desired, version: this.#version, unconfirmed: this.unconfirmedCount };
   }
 
   onRecover(message: RecoveryMessage<MediaSetEvent>): void {
@@ -89,7 +100,7 @@ export class MediaSetEntity extends AtLeastOnceDeliveryActor<Ingest | GetMediaSe
 }
 
 /** The distribution's adapter: applies a pushed state and confirms; a failed call is not confirmed, so it is pushed again. */
-class DistributionGateway extends Actor {
+export class DistributionGateway extends Actor {
   constructor(private readonly distribution: Distribution) {
     super();
   }

@@ -8,6 +8,7 @@ import { DELIVERED, expectedStates, type DesiredState } from './commands.js';
 import { Distribution } from './distribution.js';
 import { runBefore } from './before.js';
 import { runAfter } from './after.js';
+import { runAcross } from './across.js';
 import { inProcessQueue, rabbitQueue, type CommandSource } from './source.js';
 
 const logger = pino({ level: 'warn' });
@@ -39,6 +40,20 @@ try {
     console.log(`  after:  ${show(after.view(id))} ${afterOk ? '(ok)' : '(DIVERGED)'}`);
   }
   console.log(`\nresult: before diverged on ${beforeDiverged} of ${expected.size} media sets; after converged on all`);
+
+  // With PostgreSQL too: the same "after", its entities spread over two members by amqpEntities.
+  if (process.env.AMQP_URL && process.env.PG_URL) {
+    const across = new Distribution();
+    const { views } = await runAcross(process.env.AMQP_URL, process.env.PG_URL, DELIVERED, across, expected, logger);
+    console.log('\nACROSS: the same entities spread over two members (amqpEntities: RabbitMQ partitions, leases through the PostgreSQL journal)');
+    for (const [id, state] of expected) {
+      const view = views.get(id)!;
+      const ok = JSON.stringify(across.view(id)) === JSON.stringify(state);
+      console.log(
+        `${id} served by member ${view.member}; duplicates ignored: ${view.duplicates.join(', ') || 'none'}; downstream: ${show(across.view(id))} ${ok ? '(ok)' : '(DIVERGED)'}`,
+      );
+    }
+  }
 } finally {
   await source.close();
 }

@@ -29,6 +29,25 @@ export function leaseLockKey(schema: string, name: string): string {
 }
 
 /**
+ * A bigint advisory lock shows in pg_locks as classid = its high 32 bits, objid = its low 32 bits,
+ * objsubid = 1, in the current database.
+ */
+const HELD_LEASES = `
+  select k::text as key from unnest($1::int8[]) as k
+   where exists (select 1 from pg_locks l
+                  where l.locktype = 'advisory' and l.granted and l.objsubid = 1
+                    and l.database = (select oid from pg_database where datname = current_database())
+                    and l.classid = ((k >> 32) & 4294967295)::oid and l.objid = (k & 4294967295)::oid)`;
+
+/** Which of `names` are held by any session (their lock keys in `schema`), in one query. */
+export async function heldLeaseNames(pool: Pick<pg.Pool, 'query'>, schema: string, names: readonly string[]): Promise<ReadonlySet<string>> {
+  const byKey = new Map(names.map((name) => [leaseLockKey(schema, name), name]));
+  if (byKey.size === 0) return new Set();
+  const result = await pool.query<{ key: string }>(HELD_LEASES, [[...byKey.keys()]]);
+  return new Set(result.rows.map((row) => byKey.get(row.key)!));
+}
+
+/**
  * Leases as session-level advisory locks (`pg_try_advisory_lock`) on one connection of their own —
  * never one of the pool's, whose sessions are reused by other work and would keep or drop locks by
  * accident. A lock lives as long as its session: when the process dies, PostgreSQL ends the session and

@@ -11,7 +11,7 @@ import {
   type WriteOutcome,
   type ReplayedEvent,
 } from '../../src/persistence/spi.js';
-import { AdvisoryLeases } from './advisory-leases.js';
+import { AdvisoryLeases, heldLeaseNames } from './advisory-leases.js';
 import { PluginClosedError } from './errors.js';
 import { classifyPostgresError, writeProbeSql } from './failure-reasons.js';
 import { resolveOptions, type PostgresPluginOptions } from './options.js';
@@ -118,6 +118,13 @@ export class PostgresJournal extends PostgresPlugin implements AsyncWriteJournal
     if (this.connection.closed) return Promise.reject(new PluginClosedError('postgresJournal'));
     this.#leases ??= new AdvisoryLeases(this.options);
     return this.#leases.acquire(name);
+  }
+
+  /** Which of `names` any session holds as a lease in this schema now, from pg_locks (nothing is locked to ask). */
+  async heldLeases(names: readonly string[]): Promise<ReadonlySet<string>> {
+    if (this.connection.closed) throw new PluginClosedError('postgresJournal');
+    await this.#ready();
+    return heldLeaseNames(this.pool, this.options.schema, names);
   }
 
   /** Projection offsets in this schema (offset-store.ts). */

@@ -7,7 +7,7 @@ import type { ActorRef } from '../actor/actor-ref.js';
 import type { ActorSystem } from '../actor/actor-system.js';
 import type { Actor, MessageOf } from '../actor/actor.js';
 import { checkEntityId, resolveEntitiesOptions, type EntitiesOptions } from './entity-options.js';
-import { EntityEnvelope, GetRegionStats, type EntityRegionStats } from './passivate.js';
+import { type EntitiesStopped, EntityEnvelope, GetRegionStats, StopEntities, type EntityRegionStats } from './passivate.js';
 import { EntityRegionActor } from './region-actor.js';
 
 export class EntityRegion<Message = unknown> {
@@ -33,6 +33,15 @@ export class EntityRegion<Message = unknown> {
   /** How many entities are alive, passivating and waiting for a place. */
   stats(): Promise<EntityRegionStats> {
     return this.system.ask<EntityRegionStats>(this.ref, GetRegionStats.instance);
+  }
+
+  /**
+   * Stops, for good, the alive entities whose id `matches` and resolves with how many once each one's
+   * postStop ran; what was kept or waiting for them is answered with EntityStoppedError (a hand-off).
+   */
+  async stopEntities(matches: (entityId: string) => boolean, timeoutMs?: number): Promise<number> {
+    const reply = await this.system.ask<EntitiesStopped>(this.ref, new StopEntities(matches), timeoutMs);
+    return reply.stopped;
   }
 
   /** Stops the region and every entity in it (each one's postStop ran when this resolves). */

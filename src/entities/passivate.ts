@@ -32,3 +32,19 @@ export interface EntityRegionStats {
   /** Ids with messages waiting for a free place (maxActiveEntities reached). */
   readonly waiting: number;
 }
+
+/**
+ * Asks a region to stop, for good, every entity whose id `matches` (a process handing a partition of
+ * its entities to another one): each is sent the region's stop message and the region answers
+ * `EntitiesStopped` once all of them terminated (their postStop ran). Messages kept or waiting for
+ * those ids are answered with a `StatusFailure(EntityStoppedError)` instead of going to a next
+ * incarnation: after a hand-off the next incarnation lives elsewhere.
+ */
+export class StopEntities {
+  constructor(readonly matches: (entityId: string) => boolean) {}
+}
+
+/** The region's answer to `StopEntities`: `stopped` entities terminated, none that matched is alive. */
+export class EntitiesStopped {
+  constructor(readonly stopped: number) {}
+}

@@ -14,8 +14,9 @@ import { Actor } from '../actor/actor.js';
 import type { ActorRef } from '../actor/actor-ref.js';
 import { asError } from '../actor/errors.js';
 import { StatusFailure, Terminated } from '../actor/messages.js';
+import { EntityStoppedError } from './errors.js';
 import type { ResolvedEntitiesOptions } from './entity-options.js';
-import { EntityEnvelope, GetRegionStats, Passivate, type EntityRegionStats } from './passivate.js';
+import { EntitiesStopped, EntityEnvelope, GetRegionStats, Passivate, StopEntities, type EntityRegionStats } from './passivate.js';
 import { RecencyList, type RecencyNode } from './recency-list.js';
 
 interface Kept {
@@ -29,6 +30,15 @@ interface Entity extends RecencyNode {
   lastUsed: number;
   /** Set while it is being stopped: what arrives for it meanwhile, for its next incarnation. */
   kept: Kept[] | undefined;
+  /** Stopped for good (StopEntities): what was kept is answered with EntityStoppedError, not handed on. */
+  final?: boolean;
+}
+
+/** A StopEntities waiting for the entities it stops to terminate. */
+interface PendingStop {
+  readonly ids: Set<string>;
+  readonly replyTo: ActorRef;
+  readonly stopped: number;
 }
 
 class IdleCheck {
@@ -48,6 +58,7 @@ export class EntityRegionActor extends Actor {
   readonly #waiting = new Map<string, Kept[]>();
   #passivating = 0;
   #generated = 0;
+  readonly #pendingStops: PendingStop[] = [];
 
   constructor(private readonly options: ResolvedEntitiesOptions) {
     super();
@@ -67,6 +78,7 @@ export class EntityRegionActor extends Actor {
       return;
     }
     if (message === IdleCheck.instance) return this.#passivateIdle();
+    if (message instanceof StopEntities) return this.#stopForGood(message.matches, this.sender);
     if (message === GetRegionStats.instance) {
       this.sender.tell({ alive: this.#alive.size, passivating: this.#passivating, waiting: this.#waiting.size } satisfies EntityRegionStats);
     }
@@ -144,10 +156,41 @@ export class EntityRegionActor extends Actor {
     this.#recency.remove(entity);
     if (entity.kept !== undefined) {
       this.#passivating--;
+      if (entity.final === true) failKept(entity.id, entity.kept);
       // Its next incarnation gets what came meanwhile; it queues for a place like any other id.
-      if (entity.kept.length > 0) this.#waiting.set(entity.id, entity.kept);
+      else if (entity.kept.length > 0) this.#waiting.set(entity.id, entity.kept);
     }
+    this.#settleStops(entity.id);
     this.#admit();
+  }
+
+  #stopForGood(matches: (entityId: string) => boolean, replyTo: ActorRef): void {
+    for (const [id, kept] of this.#waiting) {
+      if (!matches(id)) continue;
+      this.#waiting.delete(id);
+      failKept(id, kept);
+    }
+    const ids = new Set<string>();
+    for (const entity of this.#alive.values()) {
+      if (!matches(entity.id)) continue;
+      ids.add(entity.id);
+      entity.final = true;
+      if (entity.kept === undefined) this.#passivate(entity, this.options.stopMessage);
+    }
+    if (ids.size === 0) {
+      replyTo.tell(new EntitiesStopped(0));
+      return;
+    }
+    this.#pendingStops.push({ ids, replyTo, stopped: ids.size });
+  }
+
+  #settleStops(id: string): void {
+    for (let i = this.#pendingStops.length - 1; i >= 0; i--) {
+      const pending = this.#pendingStops[i]!;
+      if (!pending.ids.delete(id) || pending.ids.size > 0) continue;
+      this.#pendingStops.splice(i, 1);
+      pending.replyTo.tell(new EntitiesStopped(pending.stopped));
+    }
   }
 
   #passivateIdle(): void {
@@ -159,4 +202,10 @@ export class EntityRegionActor extends Actor {
       this.#passivate(entity, this.options.stopMessage);
     }
   }
+}
+
+function failKept(id: string, kept: readonly Kept[]): void {
+  if (kept.length === 0) return;
+  const failure = new StatusFailure(new EntityStoppedError(id));
+  for (const { sender } of kept) sender.tell(failure);
 }

@@ -90,6 +90,12 @@ export interface AsyncWriteJournal {
   probeWrite?(): Promise<void>;
   /** Optional exclusive, named leases across processes (see above and `Lease`). */
   acquireLease?(name: string): Promise<Lease | undefined>;
+  /**
+   * Optional, with `acquireLease`: which of `names` anyone holds right now (this journal included),
+   * asked without taking any — counting the holders of a set of leases by trying each one would hold
+   * the free ones for a moment, and another asker would then count those as held.
+   */
+  heldLeases?(names: readonly string[]): Promise<ReadonlySet<string>>;
   close(): Promise<void>;
 }
 

@@ -171,6 +171,24 @@ describe('Entities', () => {
     expect(census.started.get('p')).toBe(2);
   });
 
+  it('StopEntities stops the matching entities for good (answered once they stopped), fails what was kept for them with ERR_ENTITY_STOPPED, and leaves the others alone', async () => {
+    const census = new Census();
+    const on = system();
+    const region = lists(on, census);
+    for (const id of ['a1', 'a2', 'b1']) await region.ask(id, new Append(1));
+    const stopping = region.stopEntities((id) => id.startsWith('a'));
+    // Behind the StopEntities in the region's mailbox: kept for an entity that is stopping for good.
+    const late = region.ask('a1', new Append(2));
+    expect(await stopping).toBe(2);
+    expect(census.alive).toBe(1);
+    await expect(late).rejects.toMatchObject({ code: 'ERR_ENTITY_STOPPED', entityId: 'a1' });
+    expect(await region.ask('b1', Get.instance)).toEqual([1]);
+    expect(census.started.get('b1')).toBe(1);
+    // Nothing matched: answered at once. A later message starts the entity again (it recovers).
+    expect(await region.stopEntities(() => false)).toBe(0);
+    expect(await region.ask('a2', Get.instance)).toEqual([1]);
+  });
+
   it('recovers a burst of cold ids at most maxConcurrentRecoveries at a time', async () => {
     const journal = inMemoryJournal({ logger: silent });
     for (let id = 0; id < 100; id++) {

@@ -1,9 +1,13 @@
 import { afterAll, describe, expect, it } from 'vitest';
-import { amqpResource } from '../support/services.js';
+import { amqpResource, postgresResource } from '../support/services.js';
 import { runExample } from './run-example.js';
 
 const amqp = await amqpResource('example-desired-state');
-afterAll(() => amqp?.cleanup());
+const pg = await postgresResource('example-desired-state');
+afterAll(async () => {
+  await amqp?.cleanup();
+  await pg?.cleanup();
+});
 
 function checkOutput(stdout: string): void {
   expect(stdout).toMatch(/BEFORE: .*\n {2}lost when the call failed: m\d/);
@@ -32,6 +36,24 @@ describe('example: desired-state', () => {
       expect(code).toBe(0);
       expect(stdout).toContain('commands come from RabbitMQ');
       checkOutput(stdout);
+    },
+    60_000,
+  );
+
+  it.runIf(amqp && pg)(
+    'with PG_URL too, runs "after" once more with its entities spread over two members (amqpEntities)',
+    async () => {
+      const { code, stdout, stderr } = await runExample('examples/desired-state/main.ts', { AMQP_URL: amqp!.url, PG_URL: pg!.connectionString });
+      expect(stderr).toBe('');
+      expect(code).toBe(0);
+      checkOutput(stdout);
+      expect(stdout).toContain('ACROSS: the same entities spread over two members');
+      const ms1 = /ms-1 served by member ([ab]); duplicates ignored: m2; downstream: files=\[b\.mp4, c\.mp4\] published=true \(ok\)/.exec(stdout);
+      const ms2 = /ms-2 served by member ([ab]); duplicates ignored: m5; downstream: files=\[x\.mp4, y\.mp4\] published=false \(ok\)/.exec(stdout);
+      expect(ms1).not.toBeNull();
+      expect(ms2).not.toBeNull();
+      // One partition each: the two media sets hash to different partitions, so to different members.
+      expect(ms1![1]).not.toBe(ms2![1]);
     },
     60_000,
   );

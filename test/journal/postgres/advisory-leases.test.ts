@@ -140,6 +140,26 @@ describe.runIf(pgr)('postgresJournal leases', () => {
     await again!.release();
   });
 
+  it('heldLeases answers which names anyone holds, in this schema, without taking the free ones', async () => {
+    const a = journal();
+    const b = journal();
+    const other = journal(await pgr!.newSchema('pg_leases_held'));
+    const held = await a.acquireLease('slot:1');
+    await other.acquireLease('slot:2');
+    const names = ['slot:0', 'slot:1', 'slot:2', 'slot:3'];
+    expect([...(await b.heldLeases(names))]).toEqual(['slot:1']);
+    // Held by this very journal counts too; asking took nothing: every free name can still be taken.
+    expect([...(await a.heldLeases(names))]).toEqual(['slot:1']);
+    for (const name of ['slot:0', 'slot:2', 'slot:3']) {
+      const lease = await b.acquireLease(name);
+      expect(lease?.held).toBe(true);
+      await lease!.release();
+    }
+    await held!.release();
+    expect((await b.heldLeases(names)).size).toBe(0);
+    expect((await b.heldLeases([])).size).toBe(0);
+  });
+
   it('namespaces names by schema: equal names in two schemas do not collide', async () => {
     const otherSchema = await pgr!.newSchema('pg_leases_b');
     const a = journal(pgr!.schema);
