@@ -41,19 +41,21 @@ describe('example: desired-state', () => {
   );
 
   it.runIf(amqp && pg)(
-    'with PG_URL too, runs "after" once more with its entities spread over two members (amqpEntities)',
+    'with PG_URL too, runs "after" once more with its entities spread over two processes (amqpEntities)',
     async () => {
       const { code, stdout, stderr } = await runExample('examples/desired-state/main.ts', { AMQP_URL: amqp!.url, PG_URL: pg!.connectionString });
       expect(stderr).toBe('');
       expect(code).toBe(0);
       checkOutput(stdout);
-      expect(stdout).toContain('ACROSS: the same entities spread over two members');
-      const ms1 = /ms-1 served by member ([ab]); duplicates ignored: m2; downstream: files=\[b\.mp4, c\.mp4\] published=true \(ok\)/.exec(stdout);
-      const ms2 = /ms-2 served by member ([ab]); duplicates ignored: m5; downstream: files=\[x\.mp4, y\.mp4\] published=false \(ok\)/.exec(stdout);
+      expect(stdout).toContain('ACROSS: the same entities spread over two processes');
+      const ms1 = /ms-1 served by member ([ab]) \(process (\d+)\); duplicates ignored: m2; downstream: files=\[b\.mp4, c\.mp4\] published=true \(ok\)/.exec(stdout);
+      const ms2 = /ms-2 served by member ([ab]) \(process (\d+)\); duplicates ignored: m5; downstream: files=\[x\.mp4, y\.mp4\] published=false \(ok\)/.exec(stdout);
       expect(ms1).not.toBeNull();
       expect(ms2).not.toBeNull();
-      // One partition each: the two media sets hash to different partitions, so to different members.
+      // One partition each: the two media sets hash to different partitions, so to different members,
+      // each in a process of its own.
       expect(ms1![1]).not.toBe(ms2![1]);
+      expect(ms1![2]).not.toBe(ms2![2]);
     },
     60_000,
   );
