@@ -2,7 +2,7 @@
  * amqpEntities against the real broker and PostgreSQL: several "processes" in this test process, each
  * an ActorSystem with its own PostgreSQL journal on one shared schema (so each has its own lease
  * session, exactly as separate processes would). Killing processes is the crash test's business
- * (test/crash/amqp-entities-crash.test.ts); here a process leaves by stop().
+ * (test/crash/amqp-postgres-entities-crash.test.ts); here a process leaves by stop().
  */
 import { pino } from 'pino';
 import { afterAll, describe, expect, it } from 'vitest';
