@@ -165,9 +165,13 @@ class LeaseConnection {
   async end(): Promise<void> {
     this.#ending = true;
     this.#unwatch();
+    const held = this.leases.size > 0;
     for (const lease of [...this.leases]) lease.markReleased();
     this.leases.clear();
     if (this.#broken) return;
+    // The server frees a closed session's locks a moment after the goodbye, not at it: released here,
+    // they are free for the next holder once close() resolved (another process acquiring right away).
+    if (held) await this.#connection.query({ sql: 'select release_all_locks()', timeout: this.#timings.queryTimeoutMs }).catch(() => {});
     this.#broken = true;
     const ended = this.#connection.end().catch(() => {});
     // A dead network would keep end() waiting for the server; the socket is cut after a moment.

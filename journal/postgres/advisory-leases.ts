@@ -126,7 +126,16 @@ export class AdvisoryLeases {
       options.pool !== undefined
         ? { ...(options.pool as unknown as { options: pg.ClientConfig }).options }
         : { connectionString: options.connectionString, ssl: options.ssl, application_name: options.applicationName };
-    return { ...base, keepAlive: true, connectionTimeoutMillis: 10_000, query_timeout: this.#timings.queryTimeoutMs, statement_timeout: this.#timings.queryTimeoutMs };
+    // Named apart from the pool's sessions, so an operator (or a test) can tell the session that holds the leases.
+    const application_name = base.application_name === undefined ? undefined : `${base.application_name}-leases`;
+    return {
+      ...base,
+      application_name,
+      keepAlive: true,
+      connectionTimeoutMillis: 10_000,
+      query_timeout: this.#timings.queryTimeoutMs,
+      statement_timeout: this.#timings.queryTimeoutMs,
+    };
   }
 }
 

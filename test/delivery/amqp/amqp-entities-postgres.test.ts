@@ -170,7 +170,7 @@ describe.runIf(pg && amqp)('amqpEntities', () => {
     const ended = await pg!.admin.query(
       `select pg_terminate_backend(l.pid) from pg_locks l join pg_stat_activity s on s.pid = l.pid
         where l.locktype = 'advisory' and s.application_name = $1`,
-      [`${pg!.schema}-lost-a`],
+      [`${pg!.schema}-lost-a-leases`],
     );
     expect(ended.rowCount).toBeGreaterThan(0);
     await aEmptied;

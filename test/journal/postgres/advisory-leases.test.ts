@@ -26,11 +26,11 @@ function journal(schema = pgr!.schema, applicationName = appName('lease')): Post
   return created;
 }
 
-/** Backends of `applicationName` holding an advisory lock: the lease connection, and only it. */
+/** Backends of `applicationName` holding an advisory lock: the lease connection (named `<applicationName>-leases`), and only it. */
 async function lockHolders(applicationName: string): Promise<number[]> {
   const result = await pgr!.admin.query<{ pid: number }>(
     `select distinct l.pid from pg_locks l join pg_stat_activity a on a.pid = l.pid
-      where l.locktype = 'advisory' and l.granted and a.application_name = $1`,
+      where l.locktype = 'advisory' and l.granted and a.application_name in ($1, $1 || '-leases')`,
     [applicationName],
   );
   return result.rows.map((row) => row.pid);
