@@ -28,7 +28,9 @@ function databaseUrl(): string {
 
 /** Ends the service's sessions of our database, so that the new ones take its current defaults. */
 async function endServiceSessions(): Promise<void> {
-  await server!.admin.query(`select pg_terminate_backend(pid) from pg_stat_activity where datname = $1 and application_name in ('steadfast-service', 'steadfast-service-leases')`, [database]);
+  await server!.admin.query(`select pg_terminate_backend(pid) from pg_stat_activity where datname = $1 and application_name in ('steadfast-service', 'steadfast-service-leases')`, [
+    database,
+  ]);
 }
 
 beforeAll(async () => {
