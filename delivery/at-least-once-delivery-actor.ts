@@ -304,12 +304,15 @@ export abstract class AtLeastOnceDeliveryActor<Command = unknown, Event = unknow
     );
     const delivery = this.#state.outbound(record, span?.carrier)!;
     const transports = this.#transportsOrThrow();
+    record.sendsPending++;
     (span ? span.run(() => transports.send(destination, delivery)) : transports.send(destination, delivery)).then(
       () => {
+        record.sendsPending--;
         record.lastError = undefined;
         span?.succeeded();
       },
       (error: unknown) => {
+        record.sendsPending--;
         span?.failed(error);
         record.lastError = error instanceof Error ? error.message : String(error);
         this.onSendFailed(record.deliveryId, error);

@@ -17,6 +17,9 @@ import { SenderIdentity } from './sender-identity.js';
 import type { JsonValue, OutboundDelivery } from './transport.js';
 import { storedTraceCarrier, type TraceCarrier } from './tracing/trace-context.js';
 
+/** How long a give-up after `deadLetterAfterAttempts` waits for the last attempt's outcome (ms). */
+const OUTCOME_GRACE_MS = 60_000;
+
 /** What a redelivery pass found besides the sends: deliveries to warn about, and those given up on. */
 export interface RedeliveryPass {
   readonly warnings: UnconfirmedDelivery[];
@@ -146,6 +149,9 @@ export class AtLeastOnceDeliverySemantic {
       waiting++;
       if (record.dueAt > now || sent >= redeliveryBurstLimit) continue;
       if (deadLetterAfterAttempts !== undefined && record.attempt >= deadLetterAfterAttempts) {
+        // The last attempt's outcome is its reason (a 500, a refusal): wait for it, a while at most
+        // (transports time out themselves; this bounds one that never settles).
+        if (record.sendsPending > 0 && now - record.dueAt < OUTCOME_GRACE_MS) continue;
         record.exhausted = true;
         exhausted.push({ ...describeRecord(record), ...(record.lastError !== undefined ? { lastError: record.lastError } : {}) });
         continue;

@@ -34,6 +34,8 @@ export interface DeliveryRecord {
   lastAttemptAt: number | undefined;
   lastError: string | undefined;
   exhausted: boolean;
+  /** Sends handed to a transport whose outcome is not known yet (a give-up waits for the last one's). */
+  sendsPending: number;
   /** Sequence number of the event whose handler made the delivery (replay keys it as it was keyed then). */
   readonly createdAtSequenceNr: number;
   /** Made by a live handler, not rebuilt by replay: keyed with the current identity. */
@@ -69,6 +71,7 @@ export function newRecord(
     lastAttemptAt: undefined,
     lastError: undefined,
     exhausted: false,
+    sendsPending: 0,
     createdAtSequenceNr,
     live,
     senderId,

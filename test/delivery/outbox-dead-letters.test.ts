@@ -83,6 +83,48 @@ describe('Outbox dead letters (deadLetterAfterAttempts)', () => {
     expect(await deadLettered).toMatchObject({ deliveryId: 1, attempts: 2, reason: 'broker refused delivery 1' });
     expect(fake.sent.map((d) => d.attempt)).toEqual([1, 2]);
   });
+
+  it("waits for the last attempt's outcome before giving up, so a slow refusal is the reason", async () => {
+    const manual = installClock();
+    const fake = new FakeTransport();
+    const plugins = observedStores();
+    const system = systems.start('dead-slow', plugins, { transports: [fake] });
+    const outbox = Outbox.start(system, { redeliverInterval: 100, deadLetterAfterAttempts: 1 });
+    fake.behaviour = 'hold';
+    await outbox.send({ transport: 'fake', topic: 'orders' }, { n: 1 });
+    await expect.poll(() => fake.pending.length).toBe(1);
+    fake.behaviour = 'record';
+    await outbox.send({ transport: 'fake', topic: 'orders' }, { n: 2 });
+    await expect.poll(() => fake.sent.length).toBe(2);
+    // Both are due for a give-up; 2's attempt has its outcome, 1's destination has not answered yet.
+    const secondGivenUp = plugins.journal.stored((event) => ofType('dead-lettered')(event) && (event as { deliveryId: number }).deliveryId === 2);
+    manual.advance(300);
+    expect(await secondGivenUp).toMatchObject({ deliveryId: 2, reason: 'no confirmation after 1 attempts' });
+    expect(await outbox.status(1)).toMatchObject({ status: 'in-flight', attempts: 1 });
+    const firstGivenUp = plugins.journal.stored(ofType('dead-lettered'));
+    fake.pending[0]!.reject(new Error('HTTP 500 from the destination'));
+    await settleMicrotasks();
+    manual.advance(100);
+    expect(await firstGivenUp).toMatchObject({ deliveryId: 1, attempts: 1, reason: 'HTTP 500 from the destination' });
+    expect(fake.sent).toHaveLength(2);
+  });
+
+  it('gives up on an attempt whose transport never settles after a minute', async () => {
+    const manual = installClock();
+    const fake = new FakeTransport();
+    fake.behaviour = 'hold';
+    const plugins = observedStores();
+    const system = systems.start('dead-hung', plugins, { transports: [fake] });
+    const outbox = Outbox.start(system, { redeliverInterval: 100, deadLetterAfterAttempts: 1 });
+    await outbox.send({ transport: 'fake', topic: 'orders' }, { n: 1 });
+    await expect.poll(() => fake.pending.length).toBe(1);
+    const deadLettered = plugins.journal.stored(ofType('dead-lettered'));
+    manual.advance(59_000);
+    await settleMicrotasks();
+    expect(await outbox.status(1)).toMatchObject({ status: 'in-flight' });
+    manual.advance(1_200);
+    expect(await deadLettered).toMatchObject({ deliveryId: 1, attempts: 1, reason: 'no confirmation after 1 attempts' });
+  });
 });
 
 describe('Outbox attempts across restarts', () => {

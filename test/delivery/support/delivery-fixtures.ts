@@ -373,8 +373,12 @@ export { ManualClock };
 export class FakeTransport implements DeliveryTransport {
   readonly name: string;
   readonly sent: OutboundDelivery[] = [];
-  /** `throw`: breaks the contract (throws instead of rejecting), as a careless user transport might. */
-  behaviour: 'confirm' | 'record' | 'reject' | 'throw' = 'record';
+  /**
+   * `throw`: breaks the contract (throws instead of rejecting), as a careless user transport might.
+   * `hold`: the send's outcome waits in `pending` until the test settles it, as a slow destination's.
+   */
+  behaviour: 'confirm' | 'record' | 'reject' | 'throw' | 'hold' = 'record';
+  readonly pending: { readonly resolve: () => void; readonly reject: (error: Error) => void }[] = [];
   sends: ActorRef | undefined;
   startCount = 0;
   #context: TransportContext | undefined;
@@ -397,6 +401,7 @@ export class FakeTransport implements DeliveryTransport {
     this.sends?.tell(delivery);
     if (this.behaviour === 'throw') throw new Error(`transport threw for delivery ${delivery.deliveryId}`);
     if (this.behaviour === 'reject') return Promise.reject(new Error(`broker refused delivery ${delivery.deliveryId}`));
+    if (this.behaviour === 'hold') return new Promise((resolve, reject) => this.pending.push({ resolve, reject }));
     if (this.behaviour === 'confirm') this.#context!.confirm(delivery.senderId, delivery.deliveryId);
     return Promise.resolve();
   }
