@@ -181,18 +181,19 @@ export class AtLeastOnceDeliverySemantic {
     // Map order is delivery-id order (ids are appended ascending; snapshots are restored sorted).
     const oldestUnconfirmedId = this.#deliveries.keys().next().value ?? record.deliveryId;
     const { held } = record;
-    const attempt = { senderId: record.senderId!, deliveryId: record.deliveryId, confirmationToken: record.token, attempt: record.attempt, oldestUnconfirmedId, trace };
-    if (!(held instanceof SerializedMessage)) return { ...attempt, message: held as JsonValue };
-    // The transport sends the bytes; `message` is parsed only for one that reads it (a manifest function).
-    let parsed: JsonValue | undefined;
-    return {
-      ...attempt,
-      messageJson: held.json,
-      get message(): JsonValue {
-        parsed ??= held.value();
-        return parsed;
-      },
-    };
+    // Built whole, in one shape per kind: an object spread here costs a copy on every send.
+    if (!(held instanceof SerializedMessage)) {
+      return {
+        senderId: record.senderId!,
+        deliveryId: record.deliveryId,
+        confirmationToken: record.token,
+        attempt: record.attempt,
+        oldestUnconfirmedId,
+        trace,
+        message: held as JsonValue,
+      };
+    }
+    return new SerializedAttempt(record.senderId!, record.deliveryId, record.token, record.attempt, oldestUnconfirmedId, trace, held);
   }
 
   /** Fixes the delivery's key (once) and its token; false while the sender identity is not known. */
@@ -314,5 +315,33 @@ export class AtLeastOnceDeliverySemantic {
         return typeof deliveryId === 'number' && this.#deliveries.has(deliveryId);
       })
     );
+  }
+}
+
+/**
+ * An attempt whose message is held as JSON bytes: the transport sends `messageJson`; `message` is
+ * parsed only for one that reads it (a manifest function), once. Its fields are own properties, so
+ * a transport that copies the attempt keeps them (the getter, on the prototype, it would not).
+ */
+class SerializedAttempt implements OutboundDelivery {
+  readonly messageJson: Buffer;
+  /** Not a #private field: the getter must also work through an object derived from this one. */
+  private parsed: JsonValue | undefined = undefined;
+
+  constructor(
+    readonly senderId: string,
+    readonly deliveryId: number,
+    readonly confirmationToken: string | undefined,
+    readonly attempt: number,
+    readonly oldestUnconfirmedId: number,
+    readonly trace: TraceCarrier | undefined,
+    readonly held: SerializedMessage,
+  ) {
+    this.messageJson = held.json;
+  }
+
+  get message(): JsonValue {
+    this.parsed ??= this.held.value();
+    return this.parsed;
   }
 }

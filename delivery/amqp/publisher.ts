@@ -29,9 +29,10 @@ export interface ConfirmPublisherOptions {
   readonly onExchangeMissing?: (exchange: string, replyText: string) => void;
 }
 
-interface Pending {
-  readonly messageId: string;
-  returned: { exchange: string; routingKey: string; replyText: string } | undefined;
+interface Returned {
+  readonly exchange: string;
+  readonly routingKey: string;
+  readonly replyText: string;
 }
 
 interface SlotWaiter {
@@ -44,8 +45,12 @@ export class ConfirmPublisher {
   private inFlight = 0;
   private draining = false;
   private readonly waiters: SlotWaiter[] = [];
-  /** messageId -> the publish in flight with that id, or several, oldest first (a redelivery may overlap its predecessor). */
-  private readonly byMessageId = new Map<string, Pending | Pending[]>();
+  /**
+   * messageId -> basic.returns not yet matched to their publish's ack, oldest first. A return precedes
+   * the ack of the same publish, and both come in publish order, so the ack of a publish takes the
+   * oldest return of its id, if any. Empty but for unroutable publishes: nothing is kept per publish.
+   */
+  private readonly returns = new Map<string, Returned[]>();
   /** Why the broker closed a channel: amqplib tells 'error' first, then fails the publishes with a bare 'channel closed'. */
   private readonly closeReasons = new WeakMap<ConfirmChannel, string>();
 
@@ -56,6 +61,8 @@ export class ConfirmPublisher {
     this.managed = manager.createConfirmChannel({
       name: options.name,
       setup: async (channel) => {
+        // A new channel: returns left from the old one belong to publishes that already failed.
+        this.returns.clear();
         channel.on('error', (error: Error) => this.noteChannelError(channel, error));
         channel.on('return', (message: Message) => this.handleReturn(message));
         channel.on('drain', () => {
@@ -96,14 +103,11 @@ export class ConfirmPublisher {
       return Promise.reject(new AmqpUnavailableError(`channel ${this.options.name}`));
     }
     return new Promise<void>((resolve, reject) => {
-      const pending: Pending = { messageId, returned: undefined };
-      this.track(pending);
       let settled = false;
       const finish = (error?: Error) => {
         if (settled) return;
         settled = true;
         clearTimeout(timer);
-        this.untrack(pending);
         this.release();
         if (error) reject(error);
         else resolve();
@@ -112,7 +116,8 @@ export class ConfirmPublisher {
       let writable: boolean;
       try {
         writable = channel.publish(request.exchange, request.routingKey, request.content, request.options, (error: unknown) => {
-          const returned = pending.returned;
+          // Taken even when the publish timed out already, so that a later publish of the id does not get it.
+          const returned = this.returns.size === 0 ? undefined : this.takeReturn(messageId);
           if (returned) finish(new AmqpUnroutableError(messageId, returned.exchange, returned.routingKey, returned.replyText));
           else if (error === null || error === undefined) finish();
           else if (error instanceof Error && error.message === 'message nacked') finish(new AmqpNackError(messageId));
@@ -171,23 +176,12 @@ export class ConfirmPublisher {
     while (this.waiters.length > 0 && this.hasRoom()) this.waiters.shift()!.grant();
   }
 
-  private track(pending: Pending): void {
-    // One entry per id, an array only when a redelivery overlaps its predecessor (rare).
-    const existing = this.byMessageId.get(pending.messageId);
-    if (existing === undefined) this.byMessageId.set(pending.messageId, pending);
-    else if (Array.isArray(existing)) existing.push(pending);
-    else this.byMessageId.set(pending.messageId, [existing, pending]);
-  }
-
-  private untrack(pending: Pending): void {
-    const existing = this.byMessageId.get(pending.messageId);
-    if (existing === pending) {
-      this.byMessageId.delete(pending.messageId);
-    } else if (Array.isArray(existing)) {
-      const index = existing.indexOf(pending);
-      if (index >= 0) existing.splice(index, 1);
-      if (existing.length === 0) this.byMessageId.delete(pending.messageId);
-    }
+  private takeReturn(messageId: string): Returned | undefined {
+    const returned = this.returns.get(messageId);
+    if (returned === undefined) return undefined;
+    const oldest = returned.shift();
+    if (returned.length === 0) this.returns.delete(messageId);
+    return oldest;
   }
 
   private noteChannelError(channel: ConfirmChannel, error: Error): void {
@@ -202,10 +196,9 @@ export class ConfirmPublisher {
     const messageId = typeof id === 'string' ? id : '';
     const replyText = String((message.fields as { replyText?: unknown }).replyText ?? 'NO_ROUTE');
     const { exchange, routingKey } = message.fields;
-    // Returns come in publish order, so the oldest not-yet-returned publish of this id is the one.
-    const tracked = this.byMessageId.get(messageId);
-    const pending = Array.isArray(tracked) ? tracked.find((p) => p.returned === undefined) : tracked?.returned === undefined ? tracked : undefined;
-    if (pending) pending.returned = { exchange, routingKey, replyText };
+    const returned = this.returns.get(messageId);
+    if (returned === undefined) this.returns.set(messageId, [{ exchange, routingKey, replyText }]);
+    else returned.push({ exchange, routingKey, replyText });
     this.options.onUnroutable?.(exchange, routingKey, replyText);
   }
 }

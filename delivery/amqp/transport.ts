@@ -17,19 +17,7 @@ import { optionalFunction, optionalInteger, optionalLogger, optionalString, requ
 import { ConfirmPublisher } from './publisher.js';
 import { ReplyListener } from './reply-listener.js';
 import { validateTopology, type Topology } from './topology.js';
-import {
-  CONTENT_TYPE_JSON,
-  DEFAULT_MANIFEST,
-  HEADER_ATTEMPT,
-  HEADER_DELIVERY_ID,
-  HEADER_OLDEST_UNCONFIRMED,
-  HEADER_REPLY_BATCHES,
-  HEADER_SENDER,
-  HEADER_TOKEN,
-  HEADER_TRACEPARENT,
-  HEADER_TRACESTATE,
-  messageIdOf,
-} from './wire.js';
+import { CONTENT_TYPE_JSON, DEFAULT_MANIFEST, deliveryHeaders, messageIdOf } from './wire.js';
 
 export type ManifestFunction = (message: JsonValue, destination: AmqpDestination) => string;
 
@@ -242,16 +230,7 @@ export class AmqpTransport implements DeliveryTransport {
         // steadfast consumer from replying into a queue nobody needs. (amqplib leaves out properties
         // and headers that are undefined; a fixed shape keeps this per-message object fast.)
         replyTo: target.confirm === 'consumer' ? this.options.replyQueue : undefined,
-        headers: {
-          [HEADER_SENDER]: senderId,
-          [HEADER_DELIVERY_ID]: deliveryId,
-          [HEADER_ATTEMPT]: attempt,
-          [HEADER_REPLY_BATCHES]: 1,
-          [HEADER_OLDEST_UNCONFIRMED]: delivery.oldestUnconfirmedId,
-          [HEADER_TOKEN]: delivery.confirmationToken,
-          [HEADER_TRACEPARENT]: delivery.trace?.traceparent,
-          [HEADER_TRACESTATE]: delivery.trace?.tracestate,
-        },
+        headers: deliveryHeaders(delivery),
       },
     });
     // Not async: one promise per send instead of three on the path every delivery takes.

@@ -4,6 +4,7 @@
  * different services) agree.
  */
 import type { MessageProperties } from 'amqplib';
+import type { OutboundDelivery } from '../transport.js';
 
 export const HEADER_SENDER = 'x-steadfast-sender';
 export const HEADER_DELIVERY_ID = 'x-steadfast-delivery-id';
@@ -46,6 +47,35 @@ export const CONFIRMATION_MANIFEST = 'steadfast.confirmation';
  */
 export const CONFIRMATIONS_MANIFEST = 'steadfast.confirmations';
 export const DEFAULT_MANIFEST = 'steadfast.json';
+
+/**
+ * The headers of one delivery attempt. The keys are written out (they are the HEADER_* names above;
+ * wire.test.ts holds them equal) because a literal with computed keys is built key by key at run time,
+ * on a path every delivery takes; a trace adds its two headers only when there is one.
+ */
+export function deliveryHeaders(delivery: OutboundDelivery): Record<string, string | number | undefined> {
+  const { trace } = delivery;
+  if (trace === undefined) {
+    return {
+      'x-steadfast-sender': delivery.senderId,
+      'x-steadfast-delivery-id': delivery.deliveryId,
+      'x-steadfast-attempt': delivery.attempt,
+      'x-steadfast-reply-batches': 1,
+      'x-steadfast-oldest-unconfirmed': delivery.oldestUnconfirmedId,
+      'x-steadfast-token': delivery.confirmationToken,
+    };
+  }
+  return {
+    'x-steadfast-sender': delivery.senderId,
+    'x-steadfast-delivery-id': delivery.deliveryId,
+    'x-steadfast-attempt': delivery.attempt,
+    'x-steadfast-reply-batches': 1,
+    'x-steadfast-oldest-unconfirmed': delivery.oldestUnconfirmedId,
+    'x-steadfast-token': delivery.confirmationToken,
+    traceparent: trace.traceparent,
+    tracestate: trace.tracestate,
+  };
+}
 
 /** Unique per sender and delivery id; the same across redeliveries, which is what receivers dedup on. */
 export function messageIdOf(senderId: string, deliveryId: number): string {
