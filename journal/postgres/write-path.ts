@@ -6,6 +6,8 @@ import type { PostgresLogger } from './options.js';
 import type { WriterConnection } from './writer-connection.js';
 
 const UNIQUE_VIOLATION = '23505';
+/** Between the JSON payloads of a batch (chr(30) in the statements). */
+const PAYLOAD_SEPARATOR = '\u001e';
 
 /** Statements of the write path, built once per schema. */
 export interface WriteStatements {
@@ -28,12 +30,16 @@ export function writeStatements(schema: string, lockKey: string, statementId: st
   // serialized per schema, which makes `ordering` increase in commit order: a reader that has seen
   // ordering n can never later see a smaller one appear (see README, "ordering guarantees").
   // unnest pads shorter arrays with NULLs, so a batch without binary (or without JSON) payloads sends an
-  // empty array for that column; a batch without tags leaves the column to its default.
+  // empty array (or NULL) for that column; a batch without tags leaves the column to its default.
+  // The JSON payloads travel as one text, joined by U+001E, which valid JSON never holds (control
+  // characters must be escaped in its strings and are not whitespace outside them; invalidReason
+  // refuses a payload that holds one): no per-payload escaping as an array literal would need, on
+  // either side. An empty element is a binary payload's row (NULL); no JSON text is empty either.
   const insert = (tagged: boolean): string => `
     insert into ${schema}.journal
       (persistence_id, sequence_nr, writer_uuid, timestamp_ms, serializer_id, manifest, payload_json, payload_bytes${tagged ? ', tags' : ''})
     select u.p, u.s, u.w, u.t, u.si, u.m, u.j, u.b${tagged ? ', u.tg::text[]' : ''}
-    from unnest($2::text[], $3::int8[], $4::text[], $5::int8[], $6::text[], $7::text[], $8::jsonb[], $9::bytea[]${tagged ? ', $10::text[]' : ''})
+    from unnest($2::text[], $3::int8[], $4::text[], $5::int8[], $6::text[], $7::text[], string_to_array($8::text, chr(30), '')::jsonb[], $9::bytea[]${tagged ? ', $10::text[]' : ''})
       as u(p, s, w, t, si, m, j, b${tagged ? ', tg' : ''})
     where (select pg_advisory_xact_lock($1::int8)) is not null${notify}`;
   return {
@@ -83,7 +89,12 @@ function invalidReason(write: AtomicWrite): string | undefined {
     if (expected !== -1 && event.sequenceNr !== expected) return `sequence numbers are not consecutive at ${event.sequenceNr}`;
     expected = event.sequenceNr + 1;
     if (!Number.isSafeInteger(event.timestamp)) return `timestamp ${String(event.timestamp)} is not an integer`;
-    if (typeof event.payload !== 'string' && !(event.payload instanceof Uint8Array)) return 'payload is neither a string nor a Uint8Array';
+    if (typeof event.payload === 'string') {
+      // Not JSON, and it would break the joined payload text apart (see writeStatements).
+      if (event.payload.length === 0 || event.payload.includes(PAYLOAD_SEPARATOR)) return 'payload is not JSON (empty, or holds the control character U+001E)';
+    } else if (!(event.payload instanceof Uint8Array)) {
+      return 'payload is neither a string nor a Uint8Array';
+    }
   }
   return undefined;
 }
@@ -136,7 +147,8 @@ function insertQuery(statements: WriteStatements, columns: Columns): pg.QueryCon
     intArray(columns.timestamps),
     textArray(columns.serializers),
     textArray(columns.manifests),
-    columns.text ? textArray(columns.jsons) : '{}',
+    // join writes null (a binary payload's row) as the empty element.
+    columns.text ? columns.jsons.join(PAYLOAD_SEPARATOR) : null,
     columns.binary ? byteaArray(columns.bytes) : '{}',
   ];
   if (columns.tagged) values.push(textArray(columns.tags));
