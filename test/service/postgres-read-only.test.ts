@@ -1,9 +1,19 @@
 /**
  * PostgreSQL turned read-only under a running service (`ALTER DATABASE ... SET
- * default_transaction_read_only = on` on a database of this test's own, its sessions ended so that
- * new ones see it): a submission fails within a second with 503 `journal_unavailable` and the reason
- * `read_only` (the outbox answers the failed write at once), `/healthz` says 503 with the same reason,
- * and once the database accepts writes again the node accepts by itself.
+ * default_transaction_read_only = on` on a database of this test's own; only new sessions take it, so
+ * the service's sessions are ended): a submission fails within a second with 503 `journal_unavailable`
+ * and the reason `read_only` (the outbox answers the failed write at once), `/healthz` says 503 with the
+ * same reason, and once the database accepts writes again the node accepts by itself.
+ *
+ * Two ways the outage meets the node: only the pool's sessions end and the lease session (which holds
+ * the outbox's advisory lock) survives, as when an operator ends the writers' sessions or a server
+ * turns read-only under live connections; the node must then keep its lease (no step-down) and recover
+ * without anyone ending its sessions again. Or the lease session ends too: the node steps down and takes
+ * the outbox again on a read-only session, and refuses the same way.
+ *
+ * Each wait is bounded well inside the test's timeout, so a wait that fails names itself: when the
+ * lease session was first named apart, a wait for a step-down that no longer came ran into vitest's
+ * "Test timed out in 30000ms" (both 30 s), which read like a service that never answered.
  */
 import { randomBytes } from 'node:crypto';
 import pg from 'pg';
@@ -19,6 +29,8 @@ const database = `sf_read_only_${process.pid}_${randomBytes(3).toString('hex')}`
 const data = tempDataDir('pg-read-only');
 let service: RunningServiceProcess | undefined;
 let endpoint: FlakyEndpoint;
+const POOL = 'steadfast-service';
+const LEASES = 'steadfast-service-leases';
 
 function databaseUrl(): string {
   const url = new URL(server!.connectionString);
@@ -26,16 +38,37 @@ function databaseUrl(): string {
   return url.toString();
 }
 
-/** Ends the service's sessions of our database, so that the new ones take its current defaults. */
-async function endServiceSessions(): Promise<void> {
-  await server!.admin.query(`select pg_terminate_backend(pid) from pg_stat_activity where datname = $1 and application_name in ('steadfast-service', 'steadfast-service-leases')`, [
-    database,
-  ]);
+/**
+ * Ends the service's sessions of our database with these application names, so that the new ones take
+ * its current defaults; resolves once the backends are gone and, with `writerHeld` (the journal has
+ * written since its last failure, so its writer holds a session), once the service noticed that end.
+ */
+async function endServiceSessions(names: readonly string[], { writerHeld }: { writerHeld: boolean }): Promise<void> {
+  const writerFailures = (): number => service!.lines.filter((line) => line.msg.startsWith('steadfast/postgres: the writer connection failed')).length;
+  const before = writerFailures();
+  const ended = await server!.admin.query<{ pid: number }>(
+    `select pid from pg_stat_activity where datname = $1 and application_name = any($2::text[]) and pg_terminate_backend(pid)`,
+    [database, names],
+  );
+  const pids = ended.rows.map((row) => row.pid);
+  await waitUntil(
+    'the ended sessions are gone',
+    async () => (await server!.admin.query('select 1 from pg_stat_activity where pid = any($1::int[])', [pids])).rowCount === 0,
+    5000,
+    20,
+  );
+  // The writer holds its connection between flushes: a submission sent before the service saw it end would meet a dead socket (`unreachable`).
+  if (writerHeld) await waitUntil("the service saw its writer's session end", () => writerFailures() > before, 5000, 10);
+}
+
+/** The backend holding the outbox's lease session, if any. */
+async function leaseSession(): Promise<number | undefined> {
+  const result = await server!.admin.query<{ pid: number }>(`select pid from pg_stat_activity where datname = $1 and application_name = $2`, [database, LEASES]);
+  return result.rows[0]?.pid;
 }
 
 beforeAll(async () => {
   if (!server) return;
-  endpoint = await flakyEndpoint();
   await server.admin.query(`create database "${database}"`);
 });
 
@@ -49,6 +82,18 @@ afterAll(async () => {
   data.remove();
 });
 
+/** A service of its own (schema, data dir, destination) for one test; stopped by the next or afterAll. */
+async function startService(schema: string): Promise<void> {
+  await service?.stop('SIGKILL');
+  await endpoint?.close();
+  endpoint = await flakyEndpoint();
+  service = await ServiceProcess.start({ DATA_DIR: data.dir, PG_URL: databaseUrl(), PG_SCHEMA: schema, REDELIVER_INTERVAL_MS: '300' });
+}
+
+function delivered(n: number): number {
+  return endpoint.accepted.filter((body) => (body as { n: number }).n === n).length;
+}
+
 async function submit(n: number): Promise<Answer & { ms: number }> {
   const started = performance.now();
   const answer = await call(service!.baseUrl, 'POST', '/messages', { body: { destination: { transport: 'http', url: endpoint.url }, payload: { n }, idempotencyKey: `ro-${n}` } });
@@ -56,16 +101,15 @@ async function submit(n: number): Promise<Answer & { ms: number }> {
 }
 
 describe.runIf(server)('PostgreSQL read-only', () => {
-  it('refuses within a second with journal_unavailable/read_only, says so on /healthz, and accepts again once writable', async () => {
-    service = await ServiceProcess.start({ DATA_DIR: data.dir, PG_URL: databaseUrl(), PG_SCHEMA: 'steadfast', REDELIVER_INTERVAL_MS: '300' });
+  it('with the lease session alive: refuses within a second, keeps the lease, and recovers by itself once writable', { timeout: 20_000 }, async () => {
+    await startService('steadfast_lease_kept');
     expect((await submit(0)).status).toBe(202);
-    await waitUntil('delivered', () => endpoint.accepted.length >= 1);
+    await waitUntil('delivered and confirmed', async () => delivered(0) === 1 && (await call(service!.baseUrl, 'GET', '/deliveries')).json.count === 0, 5000);
+    const lease = await leaseSession();
+    expect(lease).toBeDefined();
 
     await server!.admin.query(`alter database "${database}" set default_transaction_read_only = on`);
-    const retaken = service.lines.filter((line) => line.msg.startsWith('active: the outbox of')).length;
-    await endServiceSessions();
-    // The lease's session ended too: the process steps down and takes the outbox again (on read-only sessions).
-    await waitUntil('the outbox is active again', () => service!.lines.filter((line) => line.msg.startsWith('active: the outbox of')).length > retaken, 30_000);
+    await endServiceSessions([POOL], { writerHeld: true });
 
     const refused = await submit(1);
     expect(refused.status).toBe(503);
@@ -75,17 +119,54 @@ describe.runIf(server)('PostgreSQL read-only', () => {
     const again = await submit(2);
     expect(again).toMatchObject({ status: 503, json: { error: { code: 'journal_unavailable', reason: 'read_only' } } });
     expect(again.ms).toBeLessThan(1000);
-    expect(await getJson(service.baseUrl, '/healthz')).toMatchObject({
+    expect(await getJson(service!.baseUrl, '/healthz')).toMatchObject({
+      status: 503,
+      json: { status: 'unavailable', role: 'active', checks: { journal: { ok: false, reason: 'read_only' } } },
+    });
+
+    // Writable again for new sessions only; nobody ends the service's sessions this time.
+    await server!.admin.query(`alter database "${database}" reset default_transaction_read_only`);
+    await waitUntil('the node accepts again', async () => (await getJson(service!.baseUrl, '/healthz')).status === 200, 10_000);
+    expect((await submit(3)).status).toBe(202);
+    await waitUntil('delivered after the outage', () => delivered(3) === 1, 5000);
+
+    // Still the same lease session, never stepped down: the outbox stayed this node's throughout.
+    expect(await leaseSession()).toBe(lease);
+    expect(service!.lines.filter((line) => line.msg.startsWith('lost the outbox lease'))).toEqual([]);
+    // Nothing refused was persisted or sent; the accepted ones arrived once each.
+    expect([delivered(0), delivered(1), delivered(2), delivered(3)]).toEqual([1, 0, 0, 1]);
+  });
+
+  it('with the lease session ended too: takes the outbox again, refuses the same way, and accepts again once writable', { timeout: 20_000 }, async () => {
+    await startService('steadfast');
+    expect((await submit(0)).status).toBe(202);
+    await waitUntil('delivered', () => endpoint.accepted.length >= 1, 5000);
+
+    await server!.admin.query(`alter database "${database}" set default_transaction_read_only = on`);
+    const retaken = service!.lines.filter((line) => line.msg.startsWith('active: the outbox of')).length;
+    await endServiceSessions([POOL, LEASES], { writerHeld: true });
+    // The lease's session ended: the process steps down and takes the outbox again (on read-only sessions).
+    await waitUntil('the outbox is active again', () => service!.lines.filter((line) => line.msg.startsWith('active: the outbox of')).length > retaken, 10_000);
+
+    const refused = await submit(1);
+    expect(refused.status).toBe(503);
+    expect(refused.json.error).toMatchObject({ code: 'journal_unavailable', reason: 'read_only', message: expect.stringContaining('read-only transaction') });
+    expect(refused.ms).toBeLessThan(1000);
+    expect(refused.headers['retry-after']).toBeDefined();
+    const again = await submit(2);
+    expect(again).toMatchObject({ status: 503, json: { error: { code: 'journal_unavailable', reason: 'read_only' } } });
+    expect(again.ms).toBeLessThan(1000);
+    expect(await getJson(service!.baseUrl, '/healthz')).toMatchObject({
       status: 503,
       json: { status: 'unavailable', role: 'active', checks: { journal: { ok: false, reason: 'read_only' } } },
     });
 
     await server!.admin.query(`alter database "${database}" reset default_transaction_read_only`);
-    await endServiceSessions();
-    await waitUntil('the node accepts again', async () => (await getJson(service!.baseUrl, '/healthz').catch(() => ({ status: 0 }))).status === 200, 30_000);
+    await endServiceSessions([POOL, LEASES], { writerHeld: false });
+    await waitUntil('the node accepts again', async () => (await getJson(service!.baseUrl, '/healthz').catch(() => ({ status: 0 }))).status === 200, 10_000);
     const accepted = await submit(1);
     expect(accepted.status).toBe(202);
-    await waitUntil('delivered after the outage', () => endpoint.accepted.some((body) => (body as { n: number }).n === 1), 30_000);
+    await waitUntil('delivered after the outage', () => delivered(1) === 1, 10_000);
   });
 
   it('the write probe finds a read-only session without writing anything', async () => {
