@@ -212,7 +212,7 @@ export class AmqpTransport implements DeliveryTransport {
   private publish(target: ResolvedDestination, content: Buffer, manifest: string, delivery: OutboundDelivery): Promise<void> {
     if (this.state.kind !== 'running') return Promise.reject(new AmqpClosedError('amqpTransport'));
     const { publisher, context } = this.state;
-    const { senderId, deliveryId, attempt } = delivery;
+    const { senderId, deliveryId } = delivery;
     const messageId = messageIdOf(senderId, deliveryId);
     const published = publisher.publish({
       exchange: target.exchange,
