@@ -1,9 +1,17 @@
 /**
  * A counting semaphore whose waits end at a deadline, so a send waiting for a free slot can never hang.
  */
+import { Fifo } from '../../src/actor/fifo.js';
+
+interface Waiter {
+  readonly grant: () => void;
+  readonly fail: (error: Error) => void;
+}
+
 export class Slots {
   #active = 0;
-  readonly #waiters: { grant: () => void; fail: (error: Error) => void }[] = [];
+  /** Thousands may wait behind the limit (a burst of sends): a Fifo keeps each grant O(1). */
+  readonly #waiters = new Fifo<Waiter>();
 
   constructor(private readonly capacity: number) {}
 
@@ -12,7 +20,7 @@ export class Slots {
   }
 
   get waiting(): number {
-    return this.#waiters.length;
+    return this.#waiters.size;
   }
 
   /** Resolves with a release function once a slot is free; rejects with `onTimeout()` after `timeoutMs`. */
@@ -22,7 +30,7 @@ export class Slots {
       return Promise.resolve(this.#releaser());
     }
     return new Promise((resolve, reject) => {
-      const waiter = {
+      const ticket = this.#waiters.push({
         grant: () => {
           clearTimeout(timer);
           this.#active++;
@@ -32,19 +40,17 @@ export class Slots {
           clearTimeout(timer);
           reject(error);
         },
-      };
+      });
       const timer = setTimeout(() => {
-        const index = this.#waiters.indexOf(waiter);
-        if (index >= 0) this.#waiters.splice(index, 1);
+        this.#waiters.remove(ticket);
         reject(onTimeout());
       }, timeoutMs);
-      this.#waiters.push(waiter);
     });
   }
 
   /** Rejects every waiter (closing). */
   failAll(error: Error): void {
-    for (const waiter of this.#waiters.splice(0)) waiter.fail(error);
+    for (const waiter of this.#waiters.drain()) waiter.fail(error);
   }
 
   #releaser(): () => void {
