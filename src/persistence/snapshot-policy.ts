@@ -41,8 +41,10 @@ export interface RetentionStep {
   readonly deleteEventsTo?: number;
 }
 
-/** At most this many snapshot entries are written per event, amortized (see `takeIfDue`). */
-const ENTRIES_PER_EVENT = 4;
+/** Up to this many entries per `every` events, a snapshot is due every `every` events (see `takeIfDue`). */
+const SMALL_FACTOR = 4;
+/** Past that, at most this many snapshot entries are written per event, amortized. */
+const ENTRIES_PER_EVENT = 2;
 
 interface KeptSnapshot {
   readonly sequenceNr: number;
@@ -79,14 +81,17 @@ export class SnapshotPolicy {
   /**
    * True when a snapshot should be taken now; it then counts as being saved until `settled()`.
    * `entries` is what the snapshot would hold (the outbox: deliveries in flight). A snapshot is due
-   * after `every` events, or after a quarter as many events as it holds entries when that is more:
-   * its cost, which grows with the entries, then stays bounded per event (at most four entries walked
-   * per event: a backlog of 20 000 deliveries is not walked every 1 000 events), and a recovery still
-   * replays fewer events than a quarter of what the snapshot holds.
+   * after `every` events; with more than four times `every` entries, after half as many events as it
+   * holds entries: its cost, which grows with the entries, then stays bounded per event (at most two
+   * entries walked per event: a backlog of 20 000 deliveries is not walked every 1 000 events; with a
+   * quarter, four per event, it still cost 17 us per message in a profile of 40 000 queued HTTP sends),
+   * and a recovery replays fewer events than the snapshot holds entries (the same order of work as
+   * loading it). A backlog that only grows is snapshotted each time it has doubled.
    */
   takeIfDue(entries = 0): boolean {
     if (this.every === 0 || this.#inFlight) return false;
-    if (this.#sinceSnapshot < this.every || this.#sinceSnapshot * ENTRIES_PER_EVENT < entries) return false;
+    if (this.#sinceSnapshot < this.every) return false;
+    if (entries > SMALL_FACTOR * this.every && this.#sinceSnapshot * ENTRIES_PER_EVENT < entries) return false;
     this.#sinceSnapshot = 0;
     this.#inFlight = true;
     return true;

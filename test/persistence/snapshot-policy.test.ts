@@ -20,14 +20,14 @@ describe('SnapshotPolicy', () => {
     expect(policy.takeIfDue()).toBe(true); // 5 events since: due again at once
   });
 
-  it('with more than 4 N entries to hold, waits for a quarter as many events as the snapshot holds', () => {
+  it('with more than 4 N entries to hold, waits for half as many events as the snapshot holds', () => {
     const policy = new SnapshotPolicy({ every: 3 });
     for (let i = 0; i < 3; i++) policy.applied();
     expect(policy.takeIfDue(40)).toBe(false); // 3 events, but the snapshot would hold 40 entries
-    for (let i = 0; i < 6; i++) policy.applied();
+    for (let i = 0; i < 16; i++) policy.applied();
     expect(policy.takeIfDue(40)).toBe(false);
     policy.applied();
-    expect(policy.takeIfDue(40)).toBe(true); // 10 events since the last one
+    expect(policy.takeIfDue(40)).toBe(true); // 20 events since the last one
     policy.succeeded(10);
     for (let i = 0; i < 3; i++) policy.applied();
     expect(policy.takeIfDue(12)).toBe(true); // at most 4 N entries: every N events as before
