@@ -46,11 +46,11 @@ function databaseUrl(): string {
 async function endServiceSessions(names: readonly string[], { writerHeld }: { writerHeld: boolean }): Promise<void> {
   const writerFailures = (): number => service!.lines.filter((line) => line.msg.startsWith('steadfast/postgres: the writer connection failed')).length;
   const before = writerFailures();
-  const ended = await server!.admin.query<{ pid: number }>(
-    `select pid from pg_stat_activity where datname = $1 and application_name = any($2::text[]) and pg_terminate_backend(pid)`,
-    [database, names],
-  );
-  const pids = ended.rows.map((row) => row.pid);
+  // Two steps: a pg_terminate_backend in the WHERE clause may be evaluated before the other conditions
+  // (the planner orders them), ending every session on the server.
+  const found = await server!.admin.query<{ pid: number }>(`select pid from pg_stat_activity where datname = $1 and application_name = any($2::text[])`, [database, names]);
+  const pids = found.rows.map((row) => row.pid);
+  await server!.admin.query('select pg_terminate_backend(pid) from unnest($1::int[]) as t(pid)', [pids]);
   await waitUntil(
     'the ended sessions are gone',
     async () => (await server!.admin.query('select 1 from pg_stat_activity where pid = any($1::int[])', [pids])).rowCount === 0,
