@@ -221,7 +221,7 @@ export class ServiceHealth {
     if (isClosing()) return { ok: false, reason: 'shutting_down', message: 'the service is stopping' };
     switch (holder.phase) {
       case 'standby':
-        return { ok: false, reason: 'standby', message: `another process holds the outbox of ${holder.scope}` };
+        return { ok: false, reason: 'standby', message: holder.standbyReason };
       case 'recovering':
         return { ok: false, reason: 'recovering', message: 'the outbox is recovering its journal; it accepts once recovered' };
       case 'active':

@@ -4,7 +4,8 @@
  * the same store is a hot standby: it listens, answers the outbox routes with 503 `standby`, and tries
  * the lease every POLL interval; when the active process dies its session ends, the lock frees, and
  * the standby takes over (recovers the outbox, which resends what is unconfirmed). A lease lost while
- * the process lives (database restarted, network cut) makes the active one step down to standby.
+ * the process lives (database restarted, network cut) makes the active one step down and take the lease
+ * again at once if it is free (no other process is known to hold it then, and answers say so).
  * Stores used by one process at a time (SQLite, in memory) need no lease: the role is always active.
  */
 import type { Logger } from 'pino';
@@ -28,6 +29,11 @@ const RECOVERING_RETRY_AFTER_SECONDS = 2;
 export class OutboxHolder {
   #outbox: Outbox | undefined;
   #recovering = false;
+  /**
+   * This process lost the outbox's lease itself and is taking it again: nobody else is known to hold
+   * it, so answers must not send clients to "the active one".
+   */
+  #retaking = false;
   #writeRefusal: () => ServiceUnavailableError | undefined = () => undefined;
 
   /** Names the store in answers and log lines, e.g. "schema steadfast". */
@@ -67,8 +73,16 @@ export class OutboxHolder {
     this.#writeRefusal = refusal;
   }
 
+  /** Why this process does not run the outbox now, for answers and the health check. */
+  get standbyReason(): string {
+    return this.#retaking ? `the outbox lease of ${this.scope} was lost; this process is taking it again` : `another process holds the outbox of ${this.scope}`;
+  }
+
   /** 503 with `Retry-After: 1` (ServiceUnavailableError's). */
   standbyError(): ServiceUnavailableError {
+    if (this.#retaking) {
+      return new ServiceUnavailableError('standby', `${this.standbyReason}: retry shortly (should another process take it first, send there)`);
+    }
     return new ServiceUnavailableError(
       'standby',
       `this process is a hot standby: another process holds the outbox of ${this.scope}; send to the active one, or retry here (it takes over when the active one stops)`,
@@ -88,6 +102,18 @@ export class OutboxHolder {
   activate(outbox: Outbox): void {
     this.#outbox = outbox;
     this.#recovering = false;
+    this.#retaking = false;
+  }
+
+  /** The lease was lost: no outbox here until this process has taken the lease again. */
+  stepDown(): Outbox | undefined {
+    this.#retaking = true;
+    return this.deactivate();
+  }
+
+  /** Trying to take the lease again found another holder: a standby like any other from now on. */
+  standingBy(): void {
+    this.#retaking = false;
   }
 
   deactivate(): Outbox | undefined {
@@ -160,11 +186,13 @@ export class OutboxOwnership {
   async #run(initial: { lease: Lease; outbox: Outbox } | undefined): Promise<void> {
     const { holder, logger } = this.#options;
     let active = initial;
+    let lostOwnLease = false;
     try {
       for (;;) {
         if (active === undefined) {
-          logger.info({ role: 'standby' }, `another process holds the outbox of ${holder.scope}; waiting as hot standby`);
-          active = await this.#takeOver();
+          if (!lostOwnLease) logger.info({ role: 'standby' }, `another process holds the outbox of ${holder.scope}; waiting as hot standby`);
+          active = await this.#takeOver(lostOwnLease);
+          lostOwnLease = false;
           if (active === undefined) return;
         }
         const { lease, outbox } = active;
@@ -178,10 +206,11 @@ export class OutboxOwnership {
         } else {
           logger.warn({ role: 'standby' }, `lost the outbox lease of ${holder.scope} while the outbox recovered; stepping down`);
         }
-        holder.deactivate();
+        holder.stepDown();
         // Stopped before anyone else may write: the journal's sequence-number check refuses any stale write.
         await outbox.stop();
         await lease.release();
+        lostOwnLease = true;
       }
     } catch (error) {
       logger.error({ err: error }, 'the outbox role failed; this process stays standby');
@@ -189,8 +218,11 @@ export class OutboxOwnership {
     }
   }
 
-  /** Polls the lease until it is ours and the outbox recovered behind it; undefined when closing. */
-  async #takeOver(): Promise<{ lease: Lease; outbox: Outbox } | undefined> {
+  /**
+   * Polls the lease until it is ours and the outbox recovered behind it; undefined when closing.
+   * `retaking`: this process just lost the lease itself, so whoever gets it next may well be us again.
+   */
+  async #takeOver(retaking: boolean): Promise<{ lease: Lease; outbox: Outbox } | undefined> {
     const { acquire, holder, logger, pollIntervalMs } = this.#options;
     let failing = false;
     for (;;) {
@@ -198,8 +230,19 @@ export class OutboxOwnership {
       let lease: Lease | undefined;
       try {
         lease = await acquire!();
-        if (failing) logger.info(`the store answers again; still waiting as hot standby for the outbox of ${holder.scope}`);
+        if (failing) {
+          logger.info(
+            retaking
+              ? `the store answers again; trying to take the outbox of ${holder.scope} again`
+              : `the store answers again; still waiting as hot standby for the outbox of ${holder.scope}`,
+          );
+        }
         failing = false;
+        if (lease === undefined && retaking) {
+          retaking = false;
+          holder.standingBy();
+          logger.info({ role: 'standby' }, `another process holds the outbox of ${holder.scope}; waiting as hot standby`);
+        }
       } catch (error) {
         if (!failing) logger.warn({ err: error }, `cannot ask for the outbox lease of ${holder.scope}; retrying every ${pollIntervalMs} ms`);
         failing = true;
@@ -210,7 +253,12 @@ export class OutboxOwnership {
           return undefined;
         }
         const started = performance.now();
-        logger.info({ role: 'active' }, `took over the outbox of ${holder.scope} (the active process is gone); recovering`);
+        logger.info(
+          { role: 'active' },
+          retaking
+            ? `took the outbox of ${holder.scope} again after losing its lease; recovering`
+            : `took over the outbox of ${holder.scope} (the active process is gone); recovering`,
+        );
         try {
           const outbox = await this.#startOutbox();
           logger.info({ role: 'active', recoveryMs: Math.round(performance.now() - started) }, `active: the outbox of ${holder.scope} is ours`);

@@ -1,5 +1,5 @@
 import { asError, InvalidOptionError, type Lease } from '../../src/persistence/spi.js';
-import type { Connection, RowDataPacket } from 'mysql2/promise';
+import type { Connection, Pool, RowDataPacket } from 'mysql2/promise';
 import { PluginClosedError } from './errors.js';
 import type { MysqlLogger, ResolvedOptions } from './options.js';
 import { openConnection } from './pool.js';
@@ -24,6 +24,23 @@ export interface AdvisoryLeaseTimings {
 /** The lock name of a lease: hashed with the database, as named locks are server-wide. */
 export function leaseLockName(database: string, name: string): string {
   return namedLock('lease', database, name);
+}
+
+/**
+ * Which of `names` any session holds (their lock names in `database`), in one statement of
+ * `IS_USED_LOCK`, which only looks: it takes nothing, so asking never makes a free lease seem held to
+ * another asker. One column per name rather than a row per name: it needs neither JSON_TABLE nor a
+ * table value constructor, whose syntax differs between MariaDB and MySQL. (performance_schema's
+ * metadata_locks would list them on MySQL 8 but is off by default on MariaDB, and empty then.)
+ */
+export async function heldLeaseNames(pool: Pick<Pool, 'query'>, database: string, names: readonly string[]): Promise<ReadonlySet<string>> {
+  const byLock = new Map(names.map((name) => [leaseLockName(database, name), name]));
+  if (byLock.size === 0) return new Set();
+  const locks = [...byLock.keys()];
+  const sql = `select ${locks.map(() => 'is_used_lock(?) is not null').join(', ')}`;
+  const [rows] = await pool.query<RowDataPacket[][]>({ sql, values: locks, rowsAsArray: true });
+  const answers = rows[0] ?? [];
+  return new Set(locks.flatMap((lock, index) => (Number(answers[index]) === 1 ? [byLock.get(lock)!] : [])));
 }
 
 /**

@@ -10,7 +10,7 @@ import {
   type WriteOutcome,
   type ReplayedEvent,
 } from '../../src/persistence/spi.js';
-import { AdvisoryLeases } from './advisory-leases.js';
+import { AdvisoryLeases, heldLeaseNames } from './advisory-leases.js';
 import { PluginClosedError } from './errors.js';
 import { classifyMysqlError, writeProbeSql } from './failure-reasons.js';
 import { MysqlOffsetStore } from './offset-store.js';
@@ -104,6 +104,13 @@ export class MysqlJournal extends MysqlPlugin implements AsyncWriteJournal, Quer
     if (this.closed) return Promise.reject(new PluginClosedError('mysqlJournal'));
     this.#leases ??= new AdvisoryLeases(this.options);
     return this.#leases.acquire(name);
+  }
+
+  /** Which of `names` any session holds as a lease in this database now, from IS_USED_LOCK (nothing is locked to ask). */
+  async heldLeases(names: readonly string[]): Promise<ReadonlySet<string>> {
+    // No migration wait: named locks live in the server, not in the database's tables.
+    this.assertOpen();
+    return heldLeaseNames(this.pool, this.database, names);
   }
 
   /** Projection offsets in this database (offset-store.ts). */

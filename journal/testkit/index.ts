@@ -4,6 +4,7 @@
  * fault-injecting `TestJournal` for testing your own persistent actors (Akka's Persistence.TestKit).
  */
 export { journalSpec, type JournalSpecOptions } from './journal-spec.js';
+export { leaseSpec, type LeaseSpecOptions, type LeasingJournal } from './lease-spec.js';
 export { offsetStoreSpec } from './offset-store-spec.js';
 export { readJournalSpec, type ReadJournalSpecOptions } from './read-journal-spec.js';
 export { snapshotStoreSpec, type SnapshotStoreSpecOptions } from './snapshot-store-spec.js';

@@ -42,7 +42,7 @@ function fakeOutbox(): FakeOutbox {
   return outbox;
 }
 
-function setup(grants: (() => Lease | undefined) | undefined, onStart: () => void = () => {}) {
+function setup(grants: (() => Lease | undefined | Promise<Lease | undefined>) | undefined, onStart: () => void = () => {}) {
   const holder = new OutboxHolder('schema test');
   const messages: string[] = [];
   const logger = pino({ level: 'info' }, { write: (line: string) => messages.push((JSON.parse(line) as { msg: string }).msg) });
@@ -123,6 +123,69 @@ describe('OutboxOwnership', () => {
     expect(leases[1]!.released).toBe(false); // the journal's close releases it, after the last write
   });
 
+  it('a lease lost while active: until it is taken again the answers and the log say so, not that another process holds it', async () => {
+    const leases: FakeLease[] = [];
+    let gate: { open: () => void; opened: Promise<void> } | undefined;
+    let asked = 0;
+    const { holder, messages, outboxes, ownership, until } = setup(async () => {
+      asked++;
+      await gate?.opened;
+      const lease = new FakeLease('outbox:outbox');
+      leases.push(lease);
+      return lease;
+    });
+    expect(await ownership.start()).toBe('active');
+    await until('active', () => holder.role === 'active');
+
+    // The retake waits at the gate: that is the window a client can meet.
+    let open!: () => void;
+    gate = { open: () => open(), opened: new Promise<void>((resolve) => (open = resolve)) };
+    leases[0]!.lose();
+    await until('asking for the lease again', () => outboxes[0]!.stopped && asked === 2);
+    expect(holder.phase).toBe('standby');
+    expect(() => holder.get()).toThrow(
+      expect.objectContaining({
+        status: 503,
+        code: 'standby',
+        headers: { 'Retry-After': '1' },
+        message: 'the outbox lease of schema test was lost; this process is taking it again: retry shortly (should another process take it first, send there)',
+      }),
+    );
+    expect(holder.standbyReason).toBe('the outbox lease of schema test was lost; this process is taking it again');
+
+    gate.open();
+    await until('active again', () => holder.role === 'active');
+    expect(holder.get()).toBe(outboxes[1]);
+    expect(messages).toEqual([
+      'lost the outbox lease of schema test; stepping down: no more accepting or sending here',
+      'took the outbox of schema test again after losing its lease; recovering',
+      'active: the outbox of schema test is ours',
+    ]);
+    await ownership.close();
+  });
+
+  it('a lease lost while active and taken by another process first: a plain standby from then on', async () => {
+    let free = true;
+    const leases: FakeLease[] = [];
+    const { holder, messages, ownership, until } = setup(() => {
+      if (!free) return undefined;
+      const lease = new FakeLease('outbox:outbox');
+      leases.push(lease);
+      return lease;
+    });
+    expect(await ownership.start()).toBe('active');
+    free = false;
+    leases[0]!.lose();
+    await until('a standby', () => messages.includes('another process holds the outbox of schema test; waiting as hot standby'));
+    expect(holder.standbyReason).toBe('another process holds the outbox of schema test');
+    expect(() => holder.get()).toThrow(expect.objectContaining({ code: 'standby', message: expect.stringContaining('this process is a hot standby') }));
+    free = true;
+    await until('took over', () => holder.role === 'active');
+    expect(messages).toContain('took over the outbox of schema test (the active process is gone); recovering');
+    expect(messages.some((m) => m.includes('again after losing its lease'))).toBe(false);
+    await ownership.close();
+  });
+
   it('fails start when the store cannot be asked at first; later failures only delay the takeover, with one warning', async () => {
     const failing = setup(() => {
       throw new Error('connection refused');
@@ -164,7 +227,9 @@ describe('OutboxOwnership', () => {
     await until('active on the second lease', () => holder.role === 'active');
     expect(holder.get()).toBe(outboxes[1]);
     expect(messages).toContain('lost the outbox lease of schema test while the outbox recovered; stepping down');
-    expect(messages.filter((m) => m.endsWith('waiting as hot standby'))).toHaveLength(1);
+    // Its own lease lost, not taken by anyone: it took the outbox again without calling itself a standby of another.
+    expect(messages.filter((m) => m.endsWith('waiting as hot standby'))).toHaveLength(0);
+    expect(messages).toContain('took the outbox of schema test again after losing its lease; recovering');
     await ownership.close();
   });
 

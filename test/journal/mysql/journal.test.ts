@@ -119,4 +119,30 @@ describe.runIf(db)('MySQL leases (GET_LOCK)', () => {
       await Promise.all([a.close(), b.close()]);
     }
   });
+
+  it('heldLeases asks the server for the lock names in this database: any session holding one counts, names up to 1000 characters fit', async () => {
+    const long = 'x'.repeat(1000);
+    const [a, elsewhere] = [mysqlJournal({ connectionString: db!.connectionString }), mysqlJournal({ connectionString: await db!.newDatabase('mysql_journal_b') })];
+    const raw = await db!.admin.getConnection();
+    try {
+      const lease = await elsewhere.acquireLease(long);
+      expect(lease?.held).toBe(true);
+      // The same name in another database is another lock (named locks are server-wide, so hashed with the database).
+      expect((await a.heldLeases([long, 'by-hand'])).size).toBe(0);
+      expect([...(await elsewhere.heldLeases([long, 'by-hand']))]).toEqual([long]);
+      expect(leaseLockName(db!.database, long).length).toBeLessThanOrEqual(64);
+      // A session that is no journal's, holding the lease's lock name, holds the lease as far as anyone can tell.
+      const [locked] = await raw.query<RowDataPacket[]>('select get_lock(?, 0) as locked', [leaseLockName(db!.database, 'by-hand')]);
+      expect(locked[0]!.locked).toBe(1);
+      expect([...(await a.heldLeases([long, 'by-hand']))]).toEqual(['by-hand']);
+      expect(await a.acquireLease('by-hand')).toBeUndefined();
+      await raw.query('select release_all_locks()');
+      expect((await a.heldLeases(['by-hand'])).size).toBe(0);
+      await a.close();
+      await expect(a.heldLeases(['by-hand'])).rejects.toMatchObject({ code: 'ERR_PLUGIN_CLOSED' });
+    } finally {
+      raw.release();
+      await Promise.all([a.close(), elsewhere.close()]);
+    }
+  });
 });
