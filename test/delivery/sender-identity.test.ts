@@ -8,7 +8,7 @@
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import { DeliveryTransports, Outbox, type OutboundDelivery } from '../../src/index.js';
-import { SENDER_IDENTITY_STREAM_PREFIX } from '../../delivery/sender-identity.js';
+import { SENDER_IDENTITY_STREAM_PREFIX, SenderIdentity } from '../../delivery/sender-identity.js';
 import { TestProbe } from '../../journal/testkit/index.js';
 import { FakeTransport, isConfirmed, observedJournal, observedStores, settleMicrotasks, Systems, type ObservedStores } from './support/delivery-fixtures.js';
 import { eventually } from '../support/eventually.js';
@@ -181,5 +181,27 @@ describe('upgrading a store whose deliveries were sent before sender identities'
       'the untokened confirmation of a new delivery rejected',
     );
     expect((await second.outbox.inFlight()).map((delivery) => delivery.deliveryId)).toEqual([2, 3]);
+  });
+});
+
+describe('tokens', () => {
+  const secret = Buffer.alloc(32, 7);
+  const identity = () => new SenderIdentity('outbox', [{ storeId: 'store-a', fromSequenceNr: 1 }], secret);
+
+  it('are 128 bits (22 base64url characters), the same for a delivery whatever order ids are asked in', () => {
+    const ascending = identity();
+    const first = Array.from({ length: 200 }, (_, i) => ascending.tokenFor('outbox@store-a', i + 1));
+    const scattered = identity();
+    const again = [150, 3, 64, 65, 2 ** 40, 63, 1].map((id) => scattered.tokenFor('outbox@store-a', id));
+    expect(again).toEqual([first[149], first[2], first[63], first[64], ascending.tokenFor('outbox@store-a', 2 ** 40), first[62], first[0]]);
+    for (const token of first) expect(token).toMatch(/^[A-Za-z0-9_-]{22}$/);
+    expect(new Set(first).size).toBe(200);
+  });
+
+  it('differ between sender ids and between secrets', () => {
+    const a = identity();
+    const other = new SenderIdentity('outbox', [{ storeId: 'store-a', fromSequenceNr: 1 }], Buffer.alloc(32, 8));
+    expect(a.tokenFor('outbox@store-b', 5)).not.toBe(a.tokenFor('outbox@store-a', 5));
+    expect(other.tokenFor('outbox@store-a', 5)).not.toBe(a.tokenFor('outbox@store-a', 5));
   });
 });
