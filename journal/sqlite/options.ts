@@ -19,10 +19,16 @@ export interface SqliteDatabaseOptions {
 
 export interface SqliteJournalOptions extends SqliteDatabaseOptions {
   /**
-   * Upper bound on events in one group-commit transaction (default 128). better-sqlite3 runs on the
-   * event loop, so this bounds how long one commit keeps it busy.
+   * Upper bound on events in one group-commit transaction (default 1000). better-sqlite3 runs on the
+   * event loop, so this bounds how long one commit keeps it busy; `transactionBudgetMs` usually decides first.
    */
   maxEventsPerTransaction?: number;
+  /**
+   * How long one write transaction (its inserts and COMMIT) is meant to keep the event loop busy, in ms
+   * (default 6). Transactions take as many waiting events as fit at the cost measured so far; a COMMIT
+   * slower than this (a slow disk) is paid whatever the size, and the inserts then get half of it.
+   */
+  transactionBudgetMs?: number;
   /** Events read per query during replay; the event loop gets a turn between pages (default 500). */
   replayPageSize?: number;
   /**

@@ -20,6 +20,12 @@ import { checkInteger, checkReadOnly, type ResolvedDatabaseOptions, type SqliteJ
 import { acquireDatabase, type DatabaseLease } from './shared-database.js';
 import { SqliteOffsetStore } from './sqlite-offset-store.js';
 import { SqliteQueries } from './sqlite-queries.js';
+import { TransactionSizer } from './transaction-sizer.js';
+
+/** The hard cap on a transaction's events; the time budget below usually decides first. */
+const DEFAULT_MAX_EVENTS_PER_TRANSACTION = 1000;
+/** A write transaction's inserts and COMMIT are meant to block the event loop about this long at most. */
+const DEFAULT_TRANSACTION_BUDGET_MS = 6;
 
 const NO_TAGS: readonly string[] = Object.freeze([]);
 /** Streams whose highest sequence number is remembered; beyond that the oldest entries are dropped. */
@@ -73,6 +79,9 @@ export class SqliteJournal implements AsyncWriteJournal, QueryableJournal, Offse
   readonly #offsets = new SqliteOffsetStore(() => this.#open().db);
   readonly #replayPageSize: number;
   readonly #batcher: WriteBatcher;
+  readonly #sizer: TransactionSizer;
+  /** performance.now() when the current write transaction's inserts were done (its COMMIT follows). */
+  #insertsDone = 0;
   readonly #highest = new Map<string, number>();
   #lease: DatabaseLease | undefined;
   #statements: Statements | undefined;
@@ -81,14 +90,16 @@ export class SqliteJournal implements AsyncWriteJournal, QueryableJournal, Offse
 
   constructor(options: SqliteJournalOptions) {
     this.#options = validateDatabaseOptions('sqliteJournal', options);
-    const maxEvents = checkInteger('sqliteJournal', 'maxEventsPerTransaction', options.maxEventsPerTransaction ?? 128, 1);
+    const maxEvents = checkInteger('sqliteJournal', 'maxEventsPerTransaction', options.maxEventsPerTransaction ?? DEFAULT_MAX_EVENTS_PER_TRANSACTION, 1);
+    const budgetMs = checkInteger('sqliteJournal', 'transactionBudgetMs', options.transactionBudgetMs ?? DEFAULT_TRANSACTION_BUDGET_MS, 1);
+    this.#sizer = new TransactionSizer(budgetMs, maxEvents);
     this.#replayPageSize = checkInteger('sqliteJournal', 'replayPageSize', options.replayPageSize ?? 500, 1);
     this.#readOnly = checkReadOnly('sqliteJournal', this.#options.path, options.readOnly);
     const pollIntervalMs = checkInteger('sqliteJournal', 'pollIntervalMs', options.pollIntervalMs ?? 500, 1);
     this.#queries = new SqliteQueries(() => this.#open().db, pollIntervalMs);
     // better-sqlite3 commits synchronously, so nothing can queue while a flush runs: the batcher waits one
     // event-loop turn before each transaction instead (the first included), and concurrent writers share it.
-    this.#batcher = new WriteBatcher(async (writes) => this.#flush(writes), { maxEventsPerFlush: maxEvents, gatherOneTurn: true });
+    this.#batcher = new WriteBatcher(async (writes) => this.#flush(writes), { maxEventsPerFlush: () => this.#sizer.nextSize, gatherOneTurn: true });
   }
 
   /** The resolved database path (after start). */
@@ -137,7 +148,12 @@ export class SqliteJournal implements AsyncWriteJournal, QueryableJournal, Offse
     this.#open();
     const outcomes: WriteOutcome[] = new Array<WriteOutcome>(writes.length);
     const touched = new Map<string, number>();
+    const started = performance.now();
     this.#writeTransaction!(writes, outcomes, touched);
+    const committed = performance.now();
+    let events = 0;
+    for (const write of writes) events += write.events.length;
+    this.#sizer.record(events, this.#insertsDone - started, committed - this.#insertsDone);
     this.#lease!.afterCommit();
     // Only now, after COMMIT: a rolled-back transaction must not advance the cache.
     for (const [persistenceId, highest] of touched) this.#remember(persistenceId, highest);
@@ -171,6 +187,7 @@ export class SqliteJournal implements AsyncWriteJournal, QueryableJournal, Offse
       if (write.events.length > 0) touched.set(write.persistenceId, highest + write.events.length);
       outcomes[i] = WRITE_OK;
     }
+    this.#insertsDone = performance.now();
   }
 
   async replayMessages(persistenceId: string, fromSequenceNr: number, toSequenceNr: number, max: number, onMessage: ReplayedEvent): Promise<void> {

@@ -2,8 +2,11 @@ import type { WriteOutcome } from './journal.js';
 import type { AtomicWrite } from './persistent-repr.js';
 
 export interface WriteBatcherOptions {
-  /** Upper bound on events in one flush, so one transaction never grows without limit. */
-  maxEventsPerFlush?: number;
+  /**
+   * Upper bound on events in one flush, so one transaction never grows without limit; a function is
+   * asked before each flush (a store that sizes its transactions by their measured cost).
+   */
+  maxEventsPerFlush?: number | (() => number);
   /**
    * Wait one `setImmediate` turn before taking each batch, the first one included (default false: the
    * first write leaves at once). For synchronous stores (better-sqlite3): their flush is over before any
@@ -31,7 +34,7 @@ interface PendingCall {
  */
 export class WriteBatcher {
   readonly #flush: (writes: readonly AtomicWrite[]) => Promise<readonly WriteOutcome[]>;
-  readonly #maxEvents: number;
+  readonly #maxEvents: number | (() => number);
   readonly #gatherOneTurn: boolean;
   #queue: PendingCall[] = [];
   #flushing = false;
@@ -91,10 +94,11 @@ export class WriteBatcher {
   }
 
   #takeBatch(): PendingCall[] {
+    const maxEvents = typeof this.#maxEvents === 'number' ? this.#maxEvents : this.#maxEvents();
     let events = 0;
     let count = 0;
     for (const call of this.#queue) {
-      if (count > 0 && events + call.eventCount > this.#maxEvents) break;
+      if (count > 0 && events + call.eventCount > maxEvents) break;
       events += call.eventCount;
       count++;
     }

@@ -42,7 +42,7 @@ it('commits at most maxEventsPerTransaction events and replays at most one page 
 });
 
 it('a journal without the bounds (one transaction for whatever is queued, one page for the whole replay) fails the same checks', { timeout: 60_000 }, async () => {
-  const journal = sqliteJournal({ path: join(dir, 'unbounded.db'), maxEventsPerTransaction: 1_000_000, replayPageSize: 1_000_000 });
+  const journal = sqliteJournal({ path: join(dir, 'unbounded.db'), maxEventsPerTransaction: 1_000_000, transactionBudgetMs: 1_000_000, replayPageSize: 1_000_000 });
   await journal.start();
   try {
     await writeLongStream(journal);

@@ -19,6 +19,7 @@ describe('sqliteJournal', () => {
     expect(() => sqliteJournal({ path: '' })).toThrow(/option "path"/);
     expect(() => sqliteJournal({ path: 'x.db', synchronous: 'OFF' as 'FULL' })).toThrow(/option "synchronous"/);
     expect(() => sqliteJournal({ path: 'x.db', maxEventsPerTransaction: 0 })).toThrow(/option "maxEventsPerTransaction"/);
+    expect(() => sqliteJournal({ path: 'x.db', transactionBudgetMs: 0 })).toThrow(/option "transactionBudgetMs"/);
     expect(() => sqliteJournal({ path: 'x.db', replayPageSize: 1.5 })).toThrow(/option "replayPageSize"/);
     expect(() => sqliteJournal({ path: 'x.db', lockTimeoutMs: -1 })).toThrow(/option "lockTimeoutMs"/);
     expect(() => sqliteSnapshotStore({ path: 'x.db', logger: {} as never })).toThrow(/option "logger"/);
