@@ -190,7 +190,7 @@ export const SETTINGS = [
     'heapGrowingPercent',
     20,
     integer(0, 1000),
-    "V8 collects once the heap grew this much past what is alive (0: V8's own policy); keeps RSS near the payloads held (service/heap-policy.ts)",
+    "once the heap holds more than 64 MiB, V8 collects when it grew this much past what is alive (0: V8's own policy throughout); keeps RSS near the payloads held (service/heap-policy.ts)",
   ),
 ] as const;
 
