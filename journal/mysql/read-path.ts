@@ -158,6 +158,11 @@ async function pages(
       const result = onMessage(event);
       if (result !== undefined) await result;
     }
+    // The page's array outlives this iteration (the async function keeps it while awaiting the next
+    // page), and the young-generation GC would copy its 5000 rows again during every scavenge while
+    // the next page is parsed: emptied, only what the consumer kept stays alive. Measured: 1.2–1.5 µs
+    // of node CPU per replayed event down to 0.8–0.95 (bench/README.md, 2026-12-04).
+    rows.length = 0;
     if (lastSeq > highest) highest = lastSeq;
     remaining = left;
   }
