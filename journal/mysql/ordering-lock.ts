@@ -80,7 +80,14 @@ export class OrderingLock {
     this.#busy = true;
     if (this.#held) return this.#next;
     // One round trip: the read is harmless when the lock was not granted (its answer is then unused).
-    const [results] = await this.#connection.query<RowDataPacket[][]>(this.#nextSql, [this.#name, ORDERING_LOCK_WAIT_S]);
+    let results: RowDataPacket[][];
+    try {
+      [results] = await this.#connection.query<RowDataPacket[][]>(this.#nextSql, [this.#name, ORDERING_LOCK_WAIT_S]);
+    } catch (error) {
+      // The lock may have been granted before the read failed: only a new session is sure to hold nothing.
+      this.#onBroken(error);
+      throw error;
+    }
     if (Number(results[0]?.[0]?.locked) !== 1) throw new OrderingLockTimeoutError(this.#database, ORDERING_LOCK_WAIT_S);
     this.#held = true;
     this.#heldSince = performance.now();
