@@ -12,6 +12,7 @@ import { orderingLockName } from '../../../journal/mysql/ordering-lock.js';
 import { type EventEnvelope, ReadJournal } from '../../../src/index.js';
 import { eventualValue, waitUntil } from '../../support/eventually.js';
 import { mysqlResource } from '../../support/services.js';
+import { startWriter } from '../../crash/fixtures/writer-run.js';
 import { endTransaction, openTransactionWithRow, pid, write } from './helpers.js';
 
 const db = await mysqlResource('mysql_ordering');
@@ -206,5 +207,51 @@ describe.runIf(db)('MySQL global ordering', () => {
     expect(failures.length).toBeLessThanOrEqual(1);
     const [rows] = await db!.admin.query<RowDataPacket[]>('select count(*) as n, max(sequence_nr) as top from journal where persistence_id = ?', [id]);
     expect(Number(rows[0]!.n)).toBe(Number(rows[0]!.top));
+  });
+  it('a second process writing at the same time: a live reader yields every tagged event of both exactly once, in offset order', { timeout: 60_000 }, async () => {
+    // The crash tests' writer process tags every seventh event 'seventh' (test/crash/fixtures/journal-writer.ts).
+    const tag = 'seventh';
+    const reader = mysqlJournal({ connectionString: db!.connectionString });
+    await reader.start();
+    const seen: EventEnvelope[] = [];
+    const stop = new AbortController();
+    const following = (async () => {
+      for await (const envelope of new ReadJournal(reader.queries(), () => [null], { pageSize: 37 }).eventsByTag(tag, 0, { signal: stop.signal })) seen.push(envelope);
+    })().catch((error: unknown) => {
+      if (!stop.signal.aborted) throw error;
+    });
+    const child = startWriter('test/crash/fixtures/mysql-writer.ts', [db!.connectionString, '8']);
+    try {
+      await child.when(() => child.ackCount > 100);
+      const ids = Array.from({ length: 10 }, (_, i) => pid(`parent-${i}`));
+      await Promise.all(
+        ids.map(async (id) => {
+          for (let nr = 1; nr <= 30; nr++) expect((await journal.writeMessages([write(id, nr, nr, { tags: [tag] })]))[0]!.status).toBe('ok');
+        }),
+      );
+      expect(child.ackCount).toBeGreaterThan(100);
+    } finally {
+      child.child.kill('SIGKILL');
+      await child.exited;
+    }
+    expect(child.failures).toEqual([]);
+    const [rows] = await db!.admin.query<RowDataPacket[]>('select count(*) as n from event_tags where tag = ?', [tag]);
+    const stored = Number(rows[0]!.n);
+    try {
+      await waitUntil('the live reader caught up', () => seen.length >= stored, 30_000, 20);
+      // A moment more: a duplicate would arrive now.
+      await new Promise((resolve) => setTimeout(resolve, 600));
+    } finally {
+      stop.abort();
+      await following;
+      await reader.close();
+    }
+    expect(seen.length).toBe(stored);
+    expect(new Set(seen.map((e) => `${e.persistenceId}/${e.sequenceNr}`)).size).toBe(stored);
+    // Both processes' events (the child's streams are crash-0 ... crash-7).
+    expect(seen.filter((e) => e.persistenceId.startsWith('parent-')).length).toBe(300);
+    expect(seen.some((e) => e.persistenceId.startsWith('crash-'))).toBe(true);
+    const offsets = seen.map((e) => e.offset);
+    expect(offsets).toEqual([...offsets].sort((x, y) => x - y));
   });
 });
