@@ -5,7 +5,10 @@
  * path is replaced) or MariaDB/MySQL on 127.0.0.1:3306 as root without a password.
  *
  * Sizes: STEADFAST_BENCH_MYSQL_EVENTS_PER_WRITER (default 30, x 1000 writers per round),
- * STEADFAST_BENCH_MYSQL_SEQUENTIAL (default 300 writes per round).
+ * STEADFAST_BENCH_MYSQL_SEQUENTIAL (default 2000 writes per round: with 300, a round lasted ~0.1 s on a
+ * fast disk and the JIT's warm-up cost the journal ~0.15 of its ratio, bench/README.md 2026-12-02).
+ * Each figure lists node's CPU per event of every round next to the rates (process.cpuUsage: the
+ * whole process, so the raw batched rounds include building their rows).
  */
 import { randomBytes } from 'node:crypto';
 import mysql, { type Pool, type RowDataPacket } from 'mysql2/promise';
@@ -18,7 +21,7 @@ const SERVER = process.env.MYSQL_URL ?? 'mysql://root@127.0.0.1:3306';
 const WRITERS = 1000;
 const EVENTS_PER_WRITER = Number(process.env.STEADFAST_BENCH_MYSQL_EVENTS_PER_WRITER ?? 30);
 const RAW_BATCH = 1000;
-const SEQUENTIAL_WRITES = Number(process.env.STEADFAST_BENCH_MYSQL_SEQUENTIAL ?? 300);
+const SEQUENTIAL_WRITES = Number(process.env.STEADFAST_BENCH_MYSQL_SEQUENTIAL ?? 2000);
 const REPLAY_EVENTS = 100_000;
 const PAGE = 5000;
 const ROUNDS = 3;
@@ -139,16 +142,30 @@ async function rawReplayRate(pool: Pool, id: string): Promise<number> {
 interface Rounds {
   readonly journal: number[];
   readonly raw: number[];
+  /** node CPU per event (µs) of each round. */
+  readonly journalCpu: number[];
+  readonly rawCpu: number[];
 }
 
-/** One unmeasured round of each, then ROUNDS alternating rounds (raw first). */
-async function alternate(raw: (round: number) => Promise<number>, journal: (round: number) => Promise<number>): Promise<Rounds> {
+async function withCpu(events: number, work: () => Promise<number>): Promise<[rate: number, cpuUs: number]> {
+  const before = process.cpuUsage();
+  const rate = await work();
+  const used = process.cpuUsage(before);
+  return [rate, Math.round(((used.user + used.system) / events) * 100) / 100];
+}
+
+/** One unmeasured round of each, then ROUNDS alternating rounds (raw first); `events` per measured round. */
+async function alternate(events: number, raw: (round: number) => Promise<number>, journal: (round: number) => Promise<number>): Promise<Rounds> {
   await raw(-1);
   await journal(-1);
-  const result: Rounds = { journal: [], raw: [] };
+  const result: Rounds = { journal: [], raw: [], journalCpu: [], rawCpu: [] };
   for (let round = 0; round < ROUNDS; round++) {
-    result.raw.push(await raw(round));
-    result.journal.push(await journal(round));
+    const [rawRate, rawCpu] = await withCpu(events, () => raw(round));
+    result.raw.push(rawRate);
+    result.rawCpu.push(rawCpu);
+    const [journalRate, journalCpu] = await withCpu(events, () => journal(round));
+    result.journal.push(journalRate);
+    result.journalCpu.push(journalCpu);
   }
   return result;
 }
@@ -160,7 +177,9 @@ function figure(name: string, rounds: Rounds, target: number): BenchResult {
   const value = median(rounds.journal);
   const baseline = median(rounds.raw);
   return {
-    name: `${name} (rounds journal/raw: ${rounds.journal.map((rate, i) => `${rate}/${rounds.raw[i]}`).join(', ')}; ratios ${ratios.join(', ')})`,
+    name:
+      `${name} (rounds journal/raw: ${rounds.journal.map((rate, i) => `${rate}/${rounds.raw[i]}`).join(', ')}; ratios ${ratios.join(', ')}; ` +
+      `node CPU µs/event journal/raw: ${rounds.journalCpu.map((cpu, i) => `${cpu}/${rounds.rawCpu[i]}`).join(', ')})`,
     value,
     unit: 'events/s',
     baseline,
@@ -182,12 +201,14 @@ async function run(): Promise<readonly BenchResult[]> {
     await admin.query('create table raw_events like journal');
 
     const concurrent = await alternate(
+      WRITERS * EVENTS_PER_WRITER,
       (round) => rawBatched(admin, writerRows(`raw-${round}`, WRITERS, round < 0 ? 5 : EVENTS_PER_WRITER)),
       (round) => concurrentWriters(journal, `actor-${round}`, WRITERS, round < 0 ? 5 : EVENTS_PER_WRITER),
     );
     const sequential = await alternate(
-      (round) => sequentialRaw(admin, `raw-single-${round}`, round < 0 ? 50 : SEQUENTIAL_WRITES),
-      (round) => sequentialJournal(journal, `seq-${round}`, round < 0 ? 50 : SEQUENTIAL_WRITES),
+      SEQUENTIAL_WRITES,
+      (round) => sequentialRaw(admin, `raw-single-${round}`, round < 0 ? 300 : SEQUENTIAL_WRITES),
+      (round) => sequentialJournal(journal, `seq-${round}`, round < 0 ? 300 : SEQUENTIAL_WRITES),
     );
 
     for (let from = 1; from <= REPLAY_EVENTS; from += PAGE) {
@@ -196,6 +217,7 @@ async function run(): Promise<readonly BenchResult[]> {
       await journal.writeMessages([{ persistenceId: 'replay', events }]);
     }
     const replay = await alternate(
+      REPLAY_EVENTS,
       () => rawReplayRate(admin, 'replay'),
       () => replayRate(journal, 'replay'),
     );

@@ -15,6 +15,19 @@ export class SchemaBehindError extends SteadfastError {
   }
 }
 
+/**
+ * A write or deletion waited longer than its limit for the database's ordering lock (ordering-lock.ts),
+ * which another session held all that time: nothing of it was stored or deleted.
+ */
+export class OrderingLockTimeoutError extends SteadfastError {
+  constructor(
+    readonly database: string,
+    readonly waitedSeconds: number,
+  ) {
+    super('ERR_ORDERING_LOCK_TIMEOUT', `another session held the ordering lock of database "${database}" for ${waitedSeconds}s; nothing was written`);
+  }
+}
+
 // The same classes as the PostgreSQL plugin's (that module loads no driver): one code, one class,
 // whichever journal raised it.
 export { PluginClosedError, UnsafeIntegerError } from '../postgres/errors.js';

@@ -83,7 +83,7 @@ export class MysqlJournal extends MysqlPlugin implements AsyncWriteJournal, Quer
 
   async deleteMessagesTo(persistenceId: string, toSequenceNr: number): Promise<void> {
     await this.ready();
-    await deleteTo(this.pool, this.#reads, persistenceId, toSequenceNr);
+    await deleteTo(this.pool, this.#reads, this.database, persistenceId, toSequenceNr);
   }
 
   classifyError(error: unknown): StoreFailureReason | undefined {

@@ -29,7 +29,7 @@ export const MIGRATIONS: readonly Migration[] = [
     version: 1,
     name: 'journal',
     statements: (d) => [
-      // ordering has no default and no AUTO_INCREMENT: it comes from journal_sequence (write-path.ts).
+      // ordering has no default and no AUTO_INCREMENT: the ordering lock's holder draws it (ordering-lock.ts).
       `create table if not exists ${d}.journal (
         ordering bigint not null,
         persistence_id varbinary(512) not null,
@@ -45,8 +45,8 @@ export const MIGRATIONS: readonly Migration[] = [
         unique key journal_ordering_uq (ordering),
         constraint journal_sequence_nr_positive check (sequence_nr > 0)
       ) engine = InnoDB`,
-      // One row: the last ordering handed out. Writers update it in their transaction, so its row lock
-      // serializes them from drawing orderings to commit, and ordering follows commit order (README).
+      // One row: the ordering floor, raised by deletions (first written as the counter every flush
+      // updated; now writers only read it when they take the ordering lock, README "Global ordering").
       `create table if not exists ${d}.journal_sequence (
         id tinyint not null primary key,
         last_ordering bigint not null

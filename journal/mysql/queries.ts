@@ -3,11 +3,11 @@
  * `ordering` order, the ids by a loose index scan, and a wake-up after this process's own writes;
  * polling finds other processes' writes (MySQL has no LISTEN/NOTIFY).
  *
- * Ordering never skips, without a read horizon: orderings are drawn from the one-row counter
- * `journal_sequence` inside the writing transaction, whose row lock is held until commit, so a writer
- * draws orderings only after every earlier drawer committed (or rolled back, which returns its
- * orderings to the counter). A statement that sees ordering n therefore also sees every ordering below
- * it: each autocommit SELECT reads one consistent snapshot. See README, "Global ordering".
+ * Ordering never skips, without a read horizon: orderings are drawn by the holder of the database's
+ * ordering lock (ordering-lock.ts), which lets it go only after its commits, so a writer draws
+ * orderings only after every earlier drawer committed (or rolled back, handing nothing out). A
+ * statement that sees ordering n therefore also sees every ordering below it: each autocommit SELECT
+ * reads one consistent snapshot. See README, "Global ordering".
  */
 import type { JournalQueries, OrderedRepr } from '../../src/persistence/spi.js';
 import type { Pool, RowDataPacket } from 'mysql2/promise';

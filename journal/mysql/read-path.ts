@@ -1,6 +1,6 @@
 import type { PersistentRepr, ReplayedEvent } from '../../src/persistence/spi.js';
 import type { Pool, RowDataPacket } from 'mysql2/promise';
-import { inTransaction } from './pool.js';
+import { inTransactionUnderOrderingLock, raiseFloorSql } from './ordering-lock.js';
 import { payloadOf, tagsOf, toSafeNumber } from './row-codec.js';
 
 /** Rows per round trip of a replay: large enough to amortize the trip, small enough to bound memory. */
@@ -11,6 +11,7 @@ export interface ReadStatements {
   readonly replayWithHighest: string;
   readonly highest: string;
   readonly remember: string;
+  readonly raiseFloor: string;
   readonly deleteTags: string;
   readonly deleteEvents: string;
 }
@@ -49,6 +50,7 @@ export function readStatements(d: string): ReadStatements {
       insert into ${d}.journal_metadata (persistence_id, highest_sequence_nr)
       select ?, max(sequence_nr) from ${d}.journal where persistence_id = ? and sequence_nr <= ? having count(*) > 0
       on duplicate key update highest_sequence_nr = greatest(highest_sequence_nr, values(highest_sequence_nr))`,
+    raiseFloor: raiseFloorSql(d),
     deleteTags: `
       delete t from ${d}.event_tags t join ${d}.journal j on t.ordering = j.ordering
       where j.persistence_id = ? and j.sequence_nr <= ? and j.tags is not null`,
@@ -156,6 +158,11 @@ async function pages(
       const result = onMessage(event);
       if (result !== undefined) await result;
     }
+    // The page's array outlives this iteration (the async function keeps it while awaiting the next
+    // page), and the young-generation GC would copy its 5000 rows again during every scavenge while
+    // the next page is parsed: emptied, only what the consumer kept stays alive. Measured: 1.2–1.5 µs
+    // of node CPU per replayed event down to 0.8–0.95 (bench/README.md, 2026-12-04).
+    rows.length = 0;
     if (lastSeq > highest) highest = lastSeq;
     remaining = left;
   }
@@ -167,8 +174,13 @@ export async function readHighest(pool: Pool, statements: ReadStatements, persis
   return toSafeNumber((rows as unknown as [unknown][])[0]?.[0] ?? 0, 'highest sequence_nr');
 }
 
-export function deleteTo(pool: Pool, statements: ReadStatements, persistenceId: string, toSequenceNr: number): Promise<void> {
-  return inTransaction(pool, async (connection) => {
+/**
+ * Under the ordering lock, so that no write is in flight: the floor first takes the highest ordering,
+ * which may be among the rows deleted (ordering-lock.ts).
+ */
+export function deleteTo(pool: Pool, statements: ReadStatements, database: string, persistenceId: string, toSequenceNr: number): Promise<void> {
+  return inTransactionUnderOrderingLock(pool, database, async (connection) => {
+    await connection.query(statements.raiseFloor);
     await connection.query(statements.remember, [persistenceId, persistenceId, toSequenceNr]);
     await connection.query(statements.deleteTags, [persistenceId, toSequenceNr]);
     await connection.query(statements.deleteEvents, [persistenceId, toSequenceNr]);

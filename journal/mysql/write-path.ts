@@ -3,12 +3,11 @@ import type { Connection } from 'mysql2/promise';
 import { errnoOf, isContentError } from './pool.js';
 import type { MysqlLogger } from './options.js';
 import { bufferOf, tagsColumn } from './row-codec.js';
+import type { OrderingLock } from './ordering-lock.js';
 import type { WriterConnection } from './writer-connection.js';
 
 const ER_DUP_ENTRY = 1062;
 const COLUMNS = '(ordering, persistence_id, sequence_nr, writer_uuid, timestamp_ms, serializer_id, manifest, payload_json, payload_bytes, tags)';
-// The ordering of row i of n, relative to the last ordering the counter update drew for the batch.
-const ROW = (back: number): string => `(last_insert_id() - ${back}, ?, ?, ?, ?, ?, ?, ?, ?, ?)`;
 
 /** Column limits of the schema (migrations.ts), checked here so that no server setting can cut a value. */
 const MAX_ID_BYTES = 512;
@@ -36,29 +35,26 @@ function invalidReason(write: AtomicWrite): string | undefined {
   return undefined;
 }
 
-/** One multi-statement text and its values: draw the orderings, insert the rows and their tags. */
+/** The rows of a flush (and their tags) with their orderings, as SQL and values. */
 interface Statement {
   sql: string;
   values: unknown[];
+  /** Orderings the statement hands out: `first` up to `first + count - 1`. */
+  count: number;
+  /** Two INSERTs (journal and event_tags), which need a transaction around them; else one autocommit INSERT. */
+  tagged: boolean;
 }
 
-/**
- * The counter row update draws `n` orderings and holds the row's lock until commit, so no other writer
- * (in this process or another) draws orderings before this transaction is visible: ordering is commit
- * order (README, "Global ordering").
- */
-function insertStatement(sequence: string, journal: string, tagsTable: string, writes: readonly AtomicWrite[]): Statement {
-  let n = 0;
-  for (const write of writes) n += write.events.length;
+/** Orderings are drawn by the ordering lock's holder (ordering-lock.ts) and written as plain numbers. */
+function insertStatement(journal: string, tagsTable: string, writes: readonly AtomicWrite[], first: number): Statement {
   const rows: string[] = [];
   const values: unknown[] = [];
   const tagRows: string[] = [];
   const tagValues: unknown[] = [];
-  let i = 0;
+  let ordering = first;
   for (const write of writes) {
     for (const event of write.events) {
-      const back = n - 1 - i;
-      rows.push(ROW(back));
+      rows.push(`(${ordering}, ?, ?, ?, ?, ?, ?, ?, ?, ?)`);
       const text = typeof event.payload === 'string';
       values.push(
         event.persistenceId,
@@ -72,37 +68,36 @@ function insertStatement(sequence: string, journal: string, tagsTable: string, w
         tagsColumn(event.tags),
       );
       for (const tag of new Set(event.tags)) {
-        tagRows.push(`(?, last_insert_id() - ${back})`);
+        tagRows.push(`(?, ${ordering})`);
         tagValues.push(tag);
       }
-      i++;
+      ordering++;
     }
   }
-  let sql = `update ${sequence} set last_ordering = last_insert_id(last_ordering + ${n}) where id = 1;
-insert into ${journal} ${COLUMNS} values ${rows.join(',')}`;
+  let sql = `insert into ${journal} ${COLUMNS} values ${rows.join(',')}`;
   if (tagRows.length > 0) {
     sql += `;\ninsert into ${tagsTable} (tag, ordering) values ${tagRows.join(',')}`;
     values.push(...tagValues);
   }
-  return { sql, values };
+  return { sql, values, count: ordering - first, tagged: tagRows.length > 0 };
 }
 
 export interface WriteTables {
-  readonly sequence: string;
   readonly journal: string;
   readonly tags: string;
 }
 
 export function writeTables(database: string): WriteTables {
-  return { sequence: `${database}.journal_sequence`, journal: `${database}.journal`, tags: `${database}.event_tags` };
+  return { journal: `${database}.journal`, tags: `${database}.event_tags` };
 }
 
 /**
- * Stores a group-commit batch. Happy path: one round trip holding the whole transaction. If the server
- * refuses the content of some write (a sequence conflict, a value a column refuses), the batch is
- * rolled back and redone write by write under savepoints in one transaction, so only the offending
- * writes fail. Connection and server errors reject the whole call: nothing of it was committed, or (when
- * the connection broke during COMMIT) the outcome is unknown; a retry then meets the primary key.
+ * Stores a group-commit batch. Happy path: one round trip (a single INSERT when no event has tags),
+ * under the ordering lock. If the server refuses the content of some write (a sequence conflict, a
+ * value a column refuses), the batch is rolled back and redone write by write under savepoints in one
+ * transaction, so only the offending writes fail. Connection and server errors reject the whole call:
+ * nothing of it was committed, or (when the connection broke during COMMIT) the outcome is unknown; a
+ * retry then meets the primary key.
  */
 export async function storeBatch(writer: WriterConnection, tables: WriteTables, writes: readonly AtomicWrite[], logger: MysqlLogger): Promise<WriteOutcome[]> {
   const outcomes: WriteOutcome[] = new Array<WriteOutcome>(writes.length).fill(WRITE_OK);
@@ -120,52 +115,72 @@ export async function storeBatch(writer: WriterConnection, tables: WriteTables, 
     batch.push(write);
   }
   if (stored.length === 0) return outcomes;
-  const statement = insertStatement(tables.sequence, tables.journal, tables.tags, batch);
   try {
-    await writer.use((connection) => inTransaction(connection, statement), isContentError);
+    await writer.use((connection, lock) => storeOnce(connection, lock, tables, batch), isContentError);
     return outcomes;
   } catch (error) {
     if (!isContentError(error)) throw error;
     logger.debug({ err: error, writes: stored.length }, 'steadfast/mysql: batch refused, isolating its writes');
   }
   await writer.use(
-    (connection) => storeIsolated(connection, tables, writes, stored, outcomes),
+    (connection, lock) => storeIsolated(connection, lock, tables, writes, stored, outcomes),
     () => false,
   );
   return outcomes;
 }
 
-async function inTransaction(connection: Connection, statement: Statement): Promise<void> {
+async function storeOnce(connection: Connection, lock: OrderingLock, tables: WriteTables, batch: readonly AtomicWrite[]): Promise<void> {
+  const first = await lock.hold();
+  let statement: Statement | undefined;
+  let release = '';
   try {
-    await connection.query(`start transaction;\n${statement.sql};\ncommit`, statement.values);
+    statement = insertStatement(tables.journal, tables.tags, batch, first);
+    release = lock.releaseAfter();
+    // A lone INSERT commits by itself (autocommit), before the release that may follow it.
+    const sql = statement.tagged ? `start transaction;\n${statement.sql};\ncommit${release}` : `${statement.sql}${release}`;
+    await connection.query(sql, statement.values);
   } catch (error) {
-    // A failed statement leaves the transaction open on the server (with the counter row locked).
+    lock.failed();
+    // A failed statement leaves a transaction open on the server (a lone INSERT rolls back by itself).
     // If the connection is gone the rollback fails too; the caller retires the connection then.
-    await connection.query('rollback').catch(() => {});
+    if (statement?.tagged !== false) await connection.query('rollback').catch(() => {});
     throw error;
   }
+  lock.committed(statement.count, release !== '');
 }
 
-async function storeIsolated(connection: Connection, tables: WriteTables, writes: readonly AtomicWrite[], indexes: readonly number[], outcomes: WriteOutcome[]): Promise<void> {
-  await connection.query('start transaction');
+async function storeIsolated(
+  connection: Connection,
+  lock: OrderingLock,
+  tables: WriteTables,
+  writes: readonly AtomicWrite[],
+  indexes: readonly number[],
+  outcomes: WriteOutcome[],
+): Promise<void> {
+  const first = await lock.hold();
+  let drawn = 0;
   try {
+    await connection.query('start transaction');
     for (const i of indexes) {
       const write = writes[i]!;
-      const statement = insertStatement(tables.sequence, tables.journal, tables.tags, [write]);
+      const statement = insertStatement(tables.journal, tables.tags, [write], first + drawn);
       try {
         await connection.query(`savepoint steadfast_write;\n${statement.sql};\nrelease savepoint steadfast_write`, statement.values);
+        drawn += statement.count;
       } catch (error) {
         if (!isContentError(error)) throw error;
-        // Undoes the counter update too: orderings stay gapless and in commit order.
+        // The refused write's orderings go to the next one: orderings stay gapless.
         await connection.query('rollback to savepoint steadfast_write');
         outcomes[i] = outcomeFor(write, error);
       }
     }
     await connection.query('commit');
   } catch (error) {
+    lock.failed();
     await connection.query('rollback').catch(() => {});
     throw error;
   }
+  lock.committed(drawn, false);
 }
 
 function outcomeFor(write: AtomicWrite, error: unknown): WriteOutcome {
