@@ -104,17 +104,20 @@ export class ApiServer {
     this.#handling++;
     try {
       if (this.#closing) throw new ServiceUnavailableError('shutting_down', 'the service is shutting down; retry against another instance or after it restarted');
-      const url = new URL(request.url ?? '/', 'http://localhost');
-      this.#options.authorize?.(request, request.method ?? 'GET', url.pathname);
-      const { route, params } = this.#match(request.method ?? 'GET', url.pathname);
+      const { pathname, query } = target(request.url ?? '/');
+      this.#options.authorize?.(request, request.method ?? 'GET', pathname);
+      const { route, params } = this.#match(request.method ?? 'GET', pathname);
       routeName = `${route.method} ${route.path}`;
       const body = await this.#readBody(request, route);
       const result = await route.handle({
         params,
         body,
         headers: request.headers,
-        headersDistinct: request.headersDistinct,
-        query: url.searchParams,
+        // Node builds the distinct headers anew from the raw ones on first use: only routes that need them pay.
+        get headersDistinct() {
+          return request.headersDistinct;
+        },
+        query,
         remoteAddress: request.socket.remoteAddress,
       });
       this.#respond(request, response, routeName, result);
@@ -272,6 +275,19 @@ function parseJson(text: string, maxDepth: number): unknown {
     );
   }
   return value;
+}
+
+/** Letters, digits, '-', '_' and single slashes: what URL would hand back unchanged. */
+const PLAIN_PATH = /^\/[A-Za-z0-9_/-]*$/;
+
+/**
+ * The request target's path and query. A plain path (what the API's clients send on the hot route) is
+ * taken as it is; anything else goes through URL, which also normalises dot segments and encodings.
+ */
+function target(raw: string): { pathname: string; query: URLSearchParams } {
+  if (PLAIN_PATH.test(raw) && !raw.includes('//')) return { pathname: raw, query: new URLSearchParams() };
+  const url = new URL(raw, 'http://localhost');
+  return { pathname: url.pathname, query: url.searchParams };
 }
 
 function split(path: string): string[] {

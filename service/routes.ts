@@ -148,8 +148,9 @@ export function apiRoutes(deps: RouteDependencies): Route[] {
 
 async function submit(
   { outbox: holder, metrics, checkDestination, checkExchange, explainFailure, guardSubmission }: RouteDependencies,
-  { body, headersDistinct }: RequestContext,
+  context: RequestContext,
 ): Promise<RouteResult> {
+  const { body, headers } = context;
   if (body === null || typeof body !== 'object' || Array.isArray(body)) {
     throw new BadRequestError('invalid_request', 'the body must be a JSON object like {"destination": {...}, "payload": ..., "idempotencyKey": "..."}');
   }
@@ -166,7 +167,8 @@ async function submit(
   }
   checkDestination?.(destination as TransportDestination);
   if (!('payload' in fields)) throw new BadRequestError('invalid_request', 'payload is required (any JSON value)');
-  const idempotencyKey = idempotencyKeyOf(fields.idempotencyKey, headersDistinct['idempotency-key']);
+  // headersDistinct (built on first use) only when the header is there: it tells repeated ones apart.
+  const idempotencyKey = idempotencyKeyOf(fields.idempotencyKey, headers['idempotency-key'] === undefined ? undefined : context.headersDistinct['idempotency-key']);
   // Refused at once (503 standby, recovering, journal_unavailable) when this node cannot accept now.
   holder.forWriting();
   const { transport, exchange } = destination as TransportDestination;
@@ -177,7 +179,7 @@ async function submit(
   let accepted: Awaited<ReturnType<typeof outbox.send>>;
   try {
     // A malformed traceparent is ignored (W3C Trace Context), never a reason to refuse the message.
-    const trace = traceCarrierOfHeaders(headersDistinct.traceparent, headersDistinct.tracestate);
+    const trace = headers.traceparent === undefined ? undefined : traceCarrierOfHeaders(context.headersDistinct.traceparent, context.headersDistinct.tracestate);
     const sent = outbox.send(destination as RegisteredDestination, fields.payload as JsonValue, { idempotencyKey, trace });
     accepted = await (guardSubmission ? guardSubmission(sent) : sent);
   } catch (error) {
