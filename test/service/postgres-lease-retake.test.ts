@@ -7,8 +7,7 @@
  * refuses every new session (superusers' too) while the existing ones go on: the node cannot open its
  * new lease session until the test allows connections again.
  */
-import { randomBytes } from 'node:crypto';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { waitUntil } from '../support/eventually.js';
 import { postgresResource } from '../support/services.js';
 import { flakyEndpoint, type FlakyEndpoint } from './support/flaky-endpoint.js';
@@ -16,31 +15,22 @@ import { call } from './support/requests.js';
 import { getJson, ServiceProcess, tempDataDir, type RunningServiceProcess } from './support/service-process.js';
 
 const server = await postgresResource('lease_retake');
-const database = `sf_lease_retake_${process.pid}_${randomBytes(3).toString('hex')}`;
+const own = await server?.newDatabase('lease_retake');
+const database = own?.name ?? '';
 const data = tempDataDir('pg-lease-retake');
 const LEASES = 'steadfast-service-leases';
 let service: RunningServiceProcess | undefined;
 let endpoint: FlakyEndpoint | undefined;
 
-beforeAll(async () => {
-  if (!server) return;
-  await server.admin.query(`create database "${database}"`);
-});
-
 afterAll(async () => {
   await service?.stop('SIGKILL');
   await endpoint?.close();
-  if (server) {
-    await server.admin.query(`drop database if exists "${database}" with (force)`);
-    await server.cleanup();
-  }
+  await server?.cleanup();
   data.remove();
 });
 
 function databaseUrl(): string {
-  const url = new URL(server!.connectionString);
-  url.pathname = `/${database}`;
-  return url.toString();
+  return own!.connectionString;
 }
 
 describe.runIf(server)('service: the active node loses its own outbox lease', () => {
@@ -52,11 +42,7 @@ describe.runIf(server)('service: the active node loses its own outbox lease', ()
 
     await server!.admin.query(`alter database "${database}" allow_connections false`);
     try {
-      // Looked up first, ended by pid after: with `pg_terminate_backend(pid)` in the same WHERE, the planner
-      // may call it on every backend of the server before the name and database filters (it did).
-      const sessions = await server!.admin.query<{ pid: number }>('select pid from pg_stat_activity where datname = $1 and application_name = $2', [database, LEASES]);
-      expect(sessions.rows).toHaveLength(1);
-      await server!.admin.query('select pg_terminate_backend(pid) from unnest($1::int[]) as pid', [sessions.rows.map((row) => row.pid)]);
+      expect(await server!.endSessions(database, [LEASES])).toHaveLength(1);
       await service.waitFor((line) => line.msg === 'lost the outbox lease of schema steadfast; stepping down: no more accepting or sending here', 10_000);
       await service.waitFor((line) => line.msg.startsWith('cannot ask for the outbox lease of schema steadfast'), 10_000);
 

@@ -15,9 +15,8 @@
  * lease session was first named apart, a wait for a step-down that no longer came ran into vitest's
  * "Test timed out in 30000ms" (both 30 s), which read like a service that never answered.
  */
-import { randomBytes } from 'node:crypto';
 import pg from 'pg';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { waitUntil } from '../support/eventually.js';
 import { postgresResource } from '../support/services.js';
 import { flakyEndpoint, type FlakyEndpoint } from './support/flaky-endpoint.js';
@@ -25,7 +24,8 @@ import { call, type Answer } from './support/requests.js';
 import { getJson, ServiceProcess, tempDataDir, type RunningServiceProcess } from './support/service-process.js';
 
 const server = await postgresResource('read_only');
-const database = `sf_read_only_${process.pid}_${randomBytes(3).toString('hex')}`;
+const own = await server?.newDatabase('read_only');
+const database = own?.name ?? '';
 const data = tempDataDir('pg-read-only');
 let service: RunningServiceProcess | undefined;
 let endpoint: FlakyEndpoint;
@@ -33,9 +33,7 @@ const POOL = 'steadfast-service';
 const LEASES = 'steadfast-service-leases';
 
 function databaseUrl(): string {
-  const url = new URL(server!.connectionString);
-  url.pathname = `/${database}`;
-  return url.toString();
+  return own!.connectionString;
 }
 
 /**
@@ -46,17 +44,7 @@ function databaseUrl(): string {
 async function endServiceSessions(names: readonly string[], { writerHeld }: { writerHeld: boolean }): Promise<void> {
   const writerFailures = (): number => service!.lines.filter((line) => line.msg.startsWith('steadfast/postgres: the writer connection failed')).length;
   const before = writerFailures();
-  // Two steps: a pg_terminate_backend in the WHERE clause may be evaluated before the other conditions
-  // (the planner orders them), ending every session on the server.
-  const found = await server!.admin.query<{ pid: number }>(`select pid from pg_stat_activity where datname = $1 and application_name = any($2::text[])`, [database, names]);
-  const pids = found.rows.map((row) => row.pid);
-  await server!.admin.query('select pg_terminate_backend(pid) from unnest($1::int[]) as t(pid)', [pids]);
-  await waitUntil(
-    'the ended sessions are gone',
-    async () => (await server!.admin.query('select 1 from pg_stat_activity where pid = any($1::int[])', [pids])).rowCount === 0,
-    5000,
-    20,
-  );
+  await server!.endSessions(database, names);
   // The writer holds its connection between flushes: a submission sent before the service saw it end would meet a dead socket (`unreachable`).
   if (writerHeld) await waitUntil("the service saw its writer's session end", () => writerFailures() > before, 5000, 10);
 }
@@ -67,18 +55,10 @@ async function leaseSession(): Promise<number | undefined> {
   return result.rows[0]?.pid;
 }
 
-beforeAll(async () => {
-  if (!server) return;
-  await server.admin.query(`create database "${database}"`);
-});
-
 afterAll(async () => {
   await service?.stop('SIGKILL');
   await endpoint?.close();
-  if (server) {
-    await server.admin.query(`drop database if exists "${database}" with (force)`);
-    await server.cleanup();
-  }
+  await server?.cleanup();
   data.remove();
 });
 

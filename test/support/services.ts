@@ -19,6 +19,7 @@ import { existsSync } from 'node:fs';
 import pg from 'pg';
 import amqp from 'amqplib';
 import mysql from 'mysql2/promise';
+import { waitUntil } from './eventually.js';
 
 export const DEFAULT_PG_URL = 'postgres://postgres@127.0.0.1:5432/test';
 export const DEFAULT_AMQP_URL = 'amqp://guest:guest@127.0.0.1:5672';
@@ -35,6 +36,16 @@ export interface PostgresResource {
   readonly admin: pg.Pool;
   /** Creates one more fresh schema (dropped by cleanup too). */
   newSchema(label?: string): Promise<string>;
+  /**
+   * Creates a database of the test's own (dropped by cleanup, its sessions ended), for faults that are
+   * set per database (`ALTER DATABASE ... allow_connections`, `default_transaction_read_only`).
+   */
+  newDatabase(label?: string): Promise<{ readonly name: string; readonly connectionString: string }>;
+  /**
+   * Ends the sessions of `database` whose application_name is one of `applicationNames`, and resolves
+   * once they are gone; the pids of the ended sessions.
+   */
+  endSessions(database: string, applicationNames: readonly string[]): Promise<number[]>;
   cleanup(): Promise<void>;
 }
 
@@ -138,14 +149,37 @@ export async function postgresResource(label: string): Promise<PostgresResource 
     return schema;
   };
   const schema = await newSchema(label);
+  const databases: string[] = [];
+  const newDatabase = async (extra = label): Promise<{ name: string; connectionString: string }> => {
+    const name = uniqueLabel(extra);
+    await admin.query(`create database "${name}"`);
+    databases.push(name);
+    const url = new URL(connectionString);
+    url.pathname = `/${name}`;
+    return { name, connectionString: url.toString() };
+  };
+  const endSessions = async (database: string, applicationNames: readonly string[]): Promise<number[]> => {
+    // Two steps, never pg_terminate_backend in the WHERE clause: the planner may call it before the other
+    // conditions, on every backend of the server (it did once).
+    const found = await admin.query<{ pid: number }>('select pid from pg_stat_activity where datname = $1 and application_name = any($2::text[])', [database, applicationNames]);
+    const pids = found.rows.map((row) => row.pid);
+    await admin.query('select pg_terminate_backend(pid) from unnest($1::int[]) as t(pid)', [pids]);
+    await waitUntil('the ended sessions are gone', async () => (await admin.query('select 1 from pg_stat_activity where pid = any($1::int[])', [pids])).rowCount === 0, 5000, 20);
+    return pids;
+  };
   return {
     connectionString,
     schema,
     admin,
     newSchema,
+    newDatabase,
+    endSessions,
     async cleanup() {
       for (const name of schemas) {
         await admin.query(`drop schema if exists "${name}" cascade`).catch(() => {});
+      }
+      for (const name of databases) {
+        await admin.query(`drop database if exists "${name}" with (force)`).catch(() => {});
       }
       await admin.end().catch(() => {});
     },
