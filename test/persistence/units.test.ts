@@ -22,6 +22,31 @@ describe('assertJsonRoundTrips', () => {
     // The same object twice (not a cycle) and undefined fields are fine.
     const shared = { x: 1 };
     expect(check({ a: shared, b: shared, c: undefined, d: null, e: 'text', f: true })).toBe('ok');
+    expect(check([Symbol('s')])).toMatch(/^\$\[0\] is a symbol, which cannot be persisted/);
+    expect(check([undefined])).toMatch(/^\$\[0\] is undefined/);
+  });
+
+  it('a check that failed half-way leaves nothing behind for the next one, and a check inside a check is its own', () => {
+    const shared = { x: 1 };
+    // Fails deep inside `shared`'s sibling, with `shared`'s parents on the walk's stack.
+    expect(() => assertJsonRoundTrips({ a: { shared, bad: () => 1 } })).toThrow(/\$\.a\.bad is a function/);
+    // Were the stack left filled, these objects would be taken for their own ancestors (a cycle).
+    expect(() => assertJsonRoundTrips({ again: shared })).not.toThrow();
+    // A getter that checks another value while the outer walk is under way: the objects on the outer
+    // walk's stack are no ancestors of the inner value's.
+    let checkedInside = false;
+    const nested = {
+      get inner(): unknown {
+        if (!checkedInside) {
+          checkedInside = true;
+          assertJsonRoundTrips({ parent });
+        }
+        return shared;
+      },
+    };
+    const parent = { nested };
+    expect(() => assertJsonRoundTrips({ parent })).not.toThrow();
+    expect(checkedInside).toBe(true);
   });
 });
 
