@@ -11,6 +11,14 @@ export function quoteElement(value: string): string {
 }
 
 export function textArray(values: readonly (string | null)[]): string {
+  // The usual batch (no NULL, nothing to escape: ids, uuids, manifests) as one join: one flat string
+  // instead of a rope of two pieces per element.
+  let plain = true;
+  for (let i = 0; i < values.length && plain; i++) {
+    const value = values[i];
+    plain = typeof value === 'string' && !NEEDS_ESCAPE.test(value);
+  }
+  if (plain) return values.length === 0 ? '{}' : `{"${values.join('","')}"}`;
   let out = '{';
   for (let i = 0; i < values.length; i++) {
     if (i > 0) out += ',';
