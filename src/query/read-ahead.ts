@@ -14,6 +14,7 @@
  * query itself holds and its read in flight.
  */
 import type { EventEnvelope } from './event-envelope.js';
+import { PagedIterator } from './paged-iterator.js';
 
 export class ReadAhead {
   #buffer: EventEnvelope[] = [];
@@ -83,6 +84,9 @@ export class ReadAhead {
         const next = await this.iterator.next();
         if (next.done === true || this.#closed) return;
         this.#buffer.push(next.value);
+        // The rest of the page in hand without a promise per event, where the query is the read
+        // journal's own iterator.
+        if (this.iterator instanceof PagedIterator) this.iterator.takeInHand(this.#buffer, this.#head + this.limit + 1);
         // The consumer is woken an event-loop turn later: the rest of the page, already read, is pulled
         // in microtasks before it, so that the batch holds the whole page.
         if (this.#arrived !== undefined && !this.#wakeScheduled) {
