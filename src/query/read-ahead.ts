@@ -56,9 +56,11 @@ export class ReadAhead {
       this.#buffer = [];
       this.#head = 0;
     }
+    // The pump goes on an event-loop turn later: the handler's first statement for this batch is sent
+    // before the pump decodes the rest of the page in hand and sends the next read.
     const room = this.#room;
     this.#room = undefined;
-    room?.();
+    if (room !== undefined) setImmediate(room);
     return batch;
   }
 
