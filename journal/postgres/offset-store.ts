@@ -50,11 +50,14 @@ export class PostgresOffsetStore implements OffsetStore {
    * one round trip, as a simple query of two statements (values inlined: the name escaped as a literal,
    * the offset a checked integer). Where the upsert fails the commit does not run, and the caller rolls
    * back. A projection's transaction is begin, handler, this: one round trip fewer than with a separate
-   * upsert and commit, per batch.
+   * upsert and commit, per batch. With `beginNext` the next transaction begins in the same round trip
+   * (`begin` runs only if the commit did).
    */
-  async commitWithOffset(client: pg.ClientBase, projection: string, offset: number): Promise<void> {
+  async commitWithOffset(client: pg.ClientBase, projection: string, offset: number, beginNext = false): Promise<void> {
     check(projection, offset);
-    await client.query(`${upsert(this.#schema, client.escapeLiteral(projection), String(offset))}; commit`);
+    // `commit and chain` would keep the isolation level the caller may have set for this transaction
+    // alone; a plain `begin` starts the next one as any other.
+    await client.query(`${upsert(this.#schema, client.escapeLiteral(projection), String(offset))}; commit${beginNext ? '; begin' : ''}`);
   }
 
   async resetOffset(projection: string): Promise<void> {

@@ -27,8 +27,20 @@ function identity(value: string): string {
   return value;
 }
 
+/**
+ * The last tag array parsed, by its text: the rows of a page by tag (and of one stream) mostly carry
+ * the same tags, and parsing a text array per row was a tenth of a by-tag projection's own CPU.
+ * Frozen, as it is shared between the rows.
+ */
+let lastTagsText = '{}';
+let lastTags: readonly string[] = EMPTY;
+
 function parseTags(value: string): readonly string[] {
-  return value === '{}' ? EMPTY : parseTextArray(value);
+  if (value === lastTagsText) return lastTags;
+  const tags = value === '{}' ? EMPTY : Object.freeze(parseTextArray(value));
+  lastTagsText = value;
+  lastTags = tags;
+  return tags;
 }
 
 /** int8 text to a JS number, refusing values that a number cannot hold exactly. */

@@ -35,6 +35,8 @@ export class PagedIterator implements AsyncIterableIterator<EventEnvelope> {
   /** `return()` was called, the pages ended, or a read or decode failed: later pulls are done. */
   #closed = false;
   #fetching: Promise<IteratorResult<EventEnvelope>> | undefined;
+  /** A decode failure met by `takeInHand`, for the next `next()` to report. */
+  #failure: { readonly error: unknown } | undefined;
 
   constructor(
     private readonly pages: AsyncGenerator<readonly OrderedRepr[], void, undefined>,
@@ -57,6 +59,27 @@ export class PagedIterator implements AsyncIterableIterator<EventEnvelope> {
     return this.#pull();
   }
 
+  /**
+   * Appends the events of the page in hand to `into` until it holds `max`, without a promise per event
+   * (a projection's read-ahead takes its events this way). Appends none while a page is read, and stops
+   * at the page's end: `next()` reads on. A decode failure stops it; the next `next()` reports it, after
+   * the events before it.
+   */
+  takeInHand(into: EventEnvelope[], max: number): void {
+    if (this.#fetching !== undefined || this.#closed || this.#failure !== undefined) return;
+    while (into.length < max) {
+      let value: EventEnvelope | undefined;
+      try {
+        value = this.#take();
+      } catch (error) {
+        this.#failure = { error };
+        return;
+      }
+      if (value === undefined) return;
+      into.push(value);
+    }
+  }
+
   async return(): Promise<IteratorResult<EventEnvelope>> {
     this.#close();
     // Runs the query's `finally` (after a page read in flight, as an async generator would).
@@ -68,6 +91,7 @@ export class PagedIterator implements AsyncIterableIterator<EventEnvelope> {
   #pull(): Promise<IteratorResult<EventEnvelope>> {
     let value: EventEnvelope | undefined;
     try {
+      if (this.#failure !== undefined) throw this.#failure.error;
       value = this.#take();
     } catch (error) {
       this.#close();

@@ -13,6 +13,7 @@ import { Persistence } from '../persistence/persistence.js';
 import type { EventEnvelope } from './event-envelope.js';
 import { claimProjectionName, registerProjection } from './projection-registry.js';
 import { QueriesNotSupportedError } from './query-errors.js';
+import { ReadAhead } from './read-ahead.js';
 import type { QueryOptions, ReadJournal } from './read-journal.js';
 import { readJournalOf } from './read-journal-of.js';
 
@@ -90,23 +91,35 @@ export function startProjection<Event = unknown>(system: ActorSystem, options: P
 export function startAtomicProjection(
   system: ActorSystem,
   options: ProjectionBaseOptions & { readonly batchSize?: number },
-  handling: (journal: AsyncWriteJournal) => AtomicBatchHandler,
+  handling: (journal: AsyncWriteJournal) => AtomicBatchHandler | AtomicBatchSession,
 ): ProjectionHandle {
   const base = resolve({ ...options, handleBatch: () => {} });
-  const atomic = handling(Persistence.get(system).journal);
+  const handled = handling(Persistence.get(system).journal);
+  const session = typeof handled === 'function' ? undefined : handled;
+  const atomic = typeof handled === 'function' ? handled : handled.handle;
   return run(system, {
     ...base,
     batchSize: options.batchSize === undefined ? 1 : base.batchSize,
     storesOffset: true,
-    handle: (batch) => atomic(batch, batch[batch.length - 1]!.offset),
+    handle: (batch, following) => atomic(batch, batch[batch.length - 1]!.offset, following),
+    endRun: session === undefined ? undefined : () => session.end(),
   });
 }
 
 /**
  * Handles a batch and stores `offset` (its last envelope's) in one step, e.g. in one database
  * transaction (`postgresProjection`): the read model and the offset then change together or not at all.
+ * `following()` says whether the next batch is already read, so that a store may prepare for it in the
+ * same round trip (PostgreSQL begins the next transaction with this one's commit).
  */
-export type AtomicBatchHandler = (batch: readonly EventEnvelope[], offset: number) => Promise<void>;
+export type AtomicBatchHandler = (batch: readonly EventEnvelope[], offset: number, following: () => boolean) => Promise<void>;
+
+/** A handler that keeps something between batches (a connection): `end()` frees it when a run ends. */
+export interface AtomicBatchSession {
+  readonly handle: AtomicBatchHandler;
+  /** Called once per run, after its last batch (stop, lost lease, failure); must not throw. */
+  end(): Promise<void>;
+}
 
 function run(system: ActorSystem, settings: Settings): ProjectionHandle {
   const persistence = Persistence.get(system);
@@ -123,9 +136,11 @@ function run(system: ActorSystem, settings: Settings): ProjectionHandle {
 interface Settings {
   readonly name: string;
   readonly query: ProjectionBaseOptions['query'];
-  readonly handle: (envelopes: readonly EventEnvelope[]) => void | Promise<void>;
+  readonly handle: (envelopes: readonly EventEnvelope[], following: () => boolean) => void | Promise<void>;
   /** `handle` stores the offset itself (atomically with its effect). */
   readonly storesOffset: boolean;
+  /** Frees what `handle` kept between the batches of a run (`AtomicBatchSession.end`). */
+  readonly endRun?: () => Promise<void>;
   readonly batchSize: number;
   readonly maxRetries: number;
   readonly minBackoffMs: number;
@@ -249,33 +264,15 @@ class RunningProjection implements ProjectionHandle {
     const endReading = () => reading.abort(signal.reason);
     signal.addEventListener('abort', endReading, { once: true });
     const iterator = this.settings.query(this.readJournal, this.#offset, { signal: reading.signal })[Symbol.asyncIterator]();
-    let pending: Promise<IteratorResult<EventEnvelope>> | undefined;
+    // The query is read ahead of the handler (read-ahead.ts): while a batch is handled, the next one is
+    // decoded and the read after it is in flight.
+    const ahead = new ReadAhead(iterator, this.settings.batchSize);
+    const following = () => ahead.buffered > 0;
     try {
       for (;;) {
-        const first = await (pending ?? iterator.next());
-        pending = undefined;
-        if (first.done) return;
-        const batch = [first.value];
-        // More events join the batch only if they are already read: a batch never waits for the next one.
-        // One event-loop turn for the whole batch, not a timer per event: what the query has in hand (a
-        // page) comes within it.
-        let turn: Promise<undefined> | undefined;
-        while (batch.length < this.settings.batchSize) {
-          pending = iterator.next();
-          turn ??= nextTurn();
-          const next = await Promise.race([pending, turn]);
-          if (next === undefined) break;
-          pending = undefined;
-          if (next.done) break;
-          batch.push(next.value);
-        }
-        // The next page is read while this batch is handled (still one page ahead at most): a full batch
-        // would otherwise wait for the read, then the read for the batch.
-        if (pending === undefined) {
-          pending = iterator.next();
-          pending.catch(() => {});
-        }
-        await this.#handle(batch, signal);
+        const batch = await ahead.take(this.settings.batchSize);
+        if (batch === undefined) return;
+        await this.#handle(batch, signal, following);
         if (signal.aborted) return;
       }
     } catch (error) {
@@ -283,18 +280,20 @@ class RunningProjection implements ProjectionHandle {
       throw error;
     } finally {
       signal.removeEventListener('abort', endReading);
+      ahead.close();
       reading.abort();
-      await pending?.catch(() => undefined);
+      await ahead.pumped;
       await iterator.return?.().catch(() => undefined);
+      await this.settings.endRun?.();
     }
   }
 
-  async #handle(batch: readonly EventEnvelope[], signal: AbortSignal): Promise<void> {
+  async #handle(batch: readonly EventEnvelope[], signal: AbortSignal, following: () => boolean): Promise<void> {
     let delay = this.settings.minBackoffMs;
     let handled = false;
     for (let attempt = 0; ; attempt++) {
       try {
-        await this.settings.handle(batch);
+        await this.settings.handle(batch, following);
         handled = true;
         break;
       } catch (error) {
@@ -322,10 +321,6 @@ class RunningProjection implements ProjectionHandle {
     if (!handled || !this.settings.storesOffset) await this.store.saveOffset(this.settings.name, offset);
     this.#offset = offset;
   }
-}
-
-function nextTurn(): Promise<undefined> {
-  return new Promise((resolve) => setImmediate(() => resolve(undefined)));
 }
 
 function sleep(ms: number, signal: AbortSignal): Promise<void> {

@@ -5,7 +5,7 @@
  * and records the event; a reset offset rebuilds from the start; one name runs once per system.
  */
 import { describe, expect, it } from 'vitest';
-import { type ActorRef, type EventEnvelope, PersistentActor, ProjectionFailedError, type readJournalOf, startProjection, Tagged } from '../../src/index.js';
+import { type ActorRef, type EventAdapter, type EventEnvelope, PersistentActor, ProjectionFailedError, type readJournalOf, startProjection, Tagged } from '../../src/index.js';
 import { memoryPlugins, testSystem } from '../persistence/support/harness.js';
 
 type Command = { amount: number };
@@ -170,6 +170,32 @@ describe('startProjection', () => {
     await system.terminate();
     await second.done;
     expect(second.state).toBe('stopped');
+  });
+
+  it('reads ahead of the handler, yet hands it every event before one that cannot be read, then stops at that one', async () => {
+    // The adapter fails on the 7th event: the read-ahead decodes it while earlier batches are handled.
+    const unreadable: EventAdapter = {
+      fromJournal: (event) => {
+        if ((event as { amount: number }).amount === 7) throw new Error('cannot upcast');
+        return event;
+      },
+    };
+    const { system } = testSystem({ persistence: { eventAdapters: [unreadable] } });
+    const account = system.actorOf(() => new Account('acct-unreadable'));
+    await deposit(account, ...Array.from({ length: 12 }, (_, i) => i + 1));
+    const seen: number[] = [];
+    const projection = startProjection(system, {
+      name: 'unreadable',
+      query: byTag,
+      batchSize: 4,
+      handleBatch: async (envelopes) => {
+        await new Promise((resolve) => setTimeout(resolve, 5));
+        seen.push(...envelopes.map(amountOf));
+      },
+    });
+    await expect(projection.done).rejects.toThrow(/cannot upcast/);
+    expect(seen).toEqual([1, 2, 3, 4, 5, 6]);
+    expect(projection.state).toBe('stopped');
   });
 
   it('refuses options that cannot work', () => {

@@ -76,6 +76,40 @@ describe.runIf(pgr)('postgresProjection', () => {
     expect(again.state).toBe('stopped');
   });
 
+  it('begins the next batch with the commit of the one before when it is already read, each batch its own transaction, none left open once caught up or stopped', async () => {
+    const schema = await pgr!.newSchema('proj_chain');
+    const writer = system('proj-chain', schema);
+    const account = writer.actorOf(() => new LedgerAccount('acc-3'));
+    await deposit(account, ...Array.from({ length: 30 }, (_, i) => i + 1));
+    const transactions: string[] = [];
+    const batches: number[] = [];
+    const projection = postgresProjection(writer, {
+      name: 'chained',
+      query: byTag,
+      batchSize: 4,
+      handleBatch: async (envelopes, client) => {
+        batches.push(envelopes.length);
+        transactions.push((await client.query<{ id: string }>('select txid_current()::text as id')).rows[0]!.id);
+      },
+    });
+    const openTransactions = async () =>
+      Number(
+        (await pgr!.admin.query(`select count(*) as n from pg_stat_activity where application_name = $1 and state like 'idle in transaction%'`, [appName('proj-chain')])).rows[0].n,
+      );
+    await expect.poll(() => batches.reduce((a, b) => a + b, 0), { timeout: 15_000 }).toBe(30);
+    expect(new Set(transactions).size).toBe(transactions.length);
+    expect(Math.max(...batches)).toBeLessThanOrEqual(4);
+    // Caught up, the query waits live: the last batch committed without beginning another.
+    await expect.poll(() => projection.offset, { timeout: 15_000 }).toBeGreaterThan(0);
+    await expect.poll(openTransactions, { timeout: 5_000 }).toBe(0);
+    await deposit(account, 31, 32, 33, 34, 35);
+    await expect.poll(() => batches.reduce((a, b) => a + b, 0), { timeout: 15_000 }).toBe(35);
+    await projection.stop();
+    expect(await openTransactions()).toBe(0);
+    const stored = await pgr!.admin.query(`select offset_value from "${schema}".projection_offsets where projection = 'chained'`);
+    expect(Number(stored.rows[0].offset_value)).toBe(projection.offset);
+  });
+
   it('runs in one process at a time: a second system on the same schema waits for the lease and takes over', async () => {
     const schema = await pgr!.newSchema('proj_lease');
     const first = system('proj-lease-1', schema);
