@@ -15,6 +15,7 @@
  */
 import type { Connection, Pool, PoolConnection, RowDataPacket } from 'mysql2/promise';
 import { OrderingLockTimeoutError } from './errors.js';
+import { transactionOn } from './pool.js';
 import { namedLock } from './sql-names.js';
 import { toSafeNumber } from './row-codec.js';
 
@@ -152,15 +153,9 @@ export async function inTransactionUnderOrderingLock<T>(pool: Pool, database: st
     broken = false;
     if (Number(rows[0]?.locked) !== 1) throw new OrderingLockTimeoutError(database, ORDERING_LOCK_WAIT_S);
     try {
-      await connection.query('start transaction');
-      const result = await work(connection);
-      await connection.query('commit');
-      return result;
-    } catch (error) {
-      await connection.query('rollback').catch(() => {
+      return await transactionOn(connection, work, () => {
         broken = true;
       });
-      throw error;
     } finally {
       await connection.query('do release_lock(?)', [name]).catch(() => {
         broken = true;

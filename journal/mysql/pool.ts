@@ -99,6 +99,22 @@ export function isContentError(error: unknown): boolean {
 }
 
 /**
+ * `work` in a transaction on `connection`: committed when it resolves, rolled back when it throws;
+ * `onRollbackFailed` runs when the rollback fails too (the connection must not be used again).
+ */
+export async function transactionOn<T>(connection: PoolConnection, work: (connection: PoolConnection) => Promise<T>, onRollbackFailed: () => void): Promise<T> {
+  try {
+    await connection.query('start transaction');
+    const result = await work(connection);
+    await connection.query('commit');
+    return result;
+  } catch (error) {
+    await connection.query('rollback').catch(onRollbackFailed);
+    throw error;
+  }
+}
+
+/**
  * Runs `work` in a transaction on a pool connection: committed when it resolves, rolled back when it
  * throws. A connection whose rollback fails too is destroyed, not handed back to the pool.
  */
@@ -106,15 +122,9 @@ export async function inTransaction<T>(pool: Pool, work: (connection: PoolConnec
   const connection = await pool.getConnection();
   let broken = false;
   try {
-    await connection.query('start transaction');
-    const result = await work(connection);
-    await connection.query('commit');
-    return result;
-  } catch (error) {
-    await connection.query('rollback').catch(() => {
+    return await transactionOn(connection, work, () => {
       broken = true;
     });
-    throw error;
   } finally {
     if (broken) connection.destroy();
     else connection.release();
