@@ -8,6 +8,18 @@ export interface PoolHandle {
 }
 
 /**
+ * Settings of the sessions of a pool the plugin creates. Every statement of the plugins reads by a
+ * key (a stream's (persistence_id, sequence_nr) range in order, an ordering or tag range, one row by
+ * id), so an ordered index scan is the plan they are written for. When the planner underestimates a
+ * stream (a table not analyzed yet, or a large stream among many small ones, below the most-common
+ * values of the statistics) it picks a bitmap scan and a top-N sort instead, which reads every row of
+ * the stream from the page's start for every page: a recovery of 100 000 events read 100 000 rows for
+ * its first page, 120 ms instead of 6 (bench/README.md, 2026-12-04). Without bitmap scans that plan is
+ * not on offer. A pool passed in (`pool`) keeps its own settings: see README.
+ */
+const SESSION_OPTIONS = '-c enable_bitmapscan=off';
+
+/**
  * Creates (or adopts) the pool. An idle client whose server connection dies emits 'error' on the pool;
  * without a listener that would crash the process, so it is logged and the pool replaces the client.
  * Several plugins may share one pool: each adds its own listener at most once per pool.
@@ -25,6 +37,7 @@ export function openPool(options: ResolvedOptions): PoolHandle {
       connectionTimeoutMillis: 10_000,
       idleTimeoutMillis: 30_000,
       keepAlive: true,
+      options: SESSION_OPTIONS,
     });
   if (!listening.has(pool)) {
     listening.add(pool);
