@@ -150,7 +150,7 @@ export class ApiServer {
     if (allowed.length > 0) throw new MethodNotAllowedError(method, pathname, allowed);
     throw new NotFoundError(
       'not_found',
-      `no route ${method} ${pathname}; the API has POST /messages, GET /deliveries[/:id], DELETE /deliveries/:id, GET /dead-letters, POST /dead-letters[/:id]/redrive, GET /healthz, GET /metrics, POST|DELETE /session, GET / (the dashboard), GET /events`,
+      `no route ${method} ${pathname}; the API has POST /messages, GET /deliveries[/:id], DELETE /deliveries/:id, GET /dead-letters, DELETE /dead-letters/:id, POST /dead-letters[/:id]/redrive, GET /healthz, GET /metrics, POST|DELETE /session, GET / (the dashboard), GET /events`,
     );
   }
 

@@ -79,7 +79,11 @@ export function apiRoutes(deps: RouteDependencies): Route[] {
         const status = await queried(outbox.get().cancel(id));
         if (status.status === 'unknown') throw new NotFoundError('delivery_not_found', `no delivery ${id}`);
         if (status.status !== 'cancelled') {
-          throw new ConflictError('delivery_not_in_flight', `delivery ${id} is ${status.status}, not in flight: there is nothing to cancel (GET /deliveries/${id} tells more)`);
+          const deadLetter = status.status === 'dead-lettered' ? `; DELETE /dead-letters/${id} cancels a dead letter` : '';
+          throw new ConflictError(
+            'delivery_not_in_flight',
+            `delivery ${id} is ${status.status}, not in flight: there is nothing to cancel (GET /deliveries/${id} tells more)${deadLetter}`,
+          );
         }
         return ok(shown(describeStatus(status)));
       },
@@ -111,6 +115,17 @@ export function apiRoutes(deps: RouteDependencies): Route[] {
         const id = parseDeliveryId(params.id);
         const redriven = await outbox.get().redrive(id).catch(refusedRedrive);
         return ok({ redriven });
+      },
+    },
+    {
+      method: 'DELETE',
+      path: '/dead-letters/:id',
+      body: 'none',
+      handle: async ({ params }) => {
+        const id = parseDeliveryId(params.id);
+        const status = await queried(outbox.get().cancelDeadLetter(id));
+        if (status.status !== 'cancelled') throw new NotFoundError('not_dead_lettered', `delivery ${id} is ${statusText(status)}, not a dead letter: there is nothing to cancel`);
+        return ok(shown(describeStatus(status)));
       },
     },
     {
@@ -255,6 +270,13 @@ function pageOptions(query: URLSearchParams): { after: number; limit: number } {
 
 function describeStatus(status: DeliveryStatus): Record<string, unknown> {
   return status.status === 'cancelled' ? { ...status, cancelledAt: new Date(status.cancelledAt).toISOString() } : { ...status };
+}
+
+/** A status in a sentence: `redriven (sent again as delivery 7)`, `unknown (this outbox never handed it out)`. */
+function statusText(status: DeliveryStatus): string {
+  if (status.status === 'redriven') return `redriven (sent again as delivery ${status.redrivenAs})`;
+  if (status.status === 'unknown') return 'unknown (this outbox never handed it out)';
+  return status.status;
 }
 
 function describeInFlight(delivery: InFlightDelivery): Record<string, unknown> {

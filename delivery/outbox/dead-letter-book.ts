@@ -3,6 +3,7 @@
  * and redrive) and what became of former ones (redriven under a new id, or dropped past
  * `maxDeadLetters`): without that record a redriven or dropped id would look confirmed, since it left
  * the unconfirmed set too. Both are bounded by `max`; ids whose record was pushed out are "forgotten".
+ * A cancelled dead letter leaves the book; its record is CancelledDeliveries'.
  */
 import type { DeadLetteredDelivery, DeliveryStatus, FormerDeadLetter, OutboxSnapshot } from './outbox-protocol.js';
 
@@ -46,7 +47,10 @@ export class DeadLetterBook {
     return dropped;
   }
 
-  /** Takes `deliveryId` out for a redrive; `redriven(...)` records the new id once it is delivered again. */
+  /**
+   * Takes `deliveryId` out, for a redrive (`redriven(...)` records the new id once it is delivered again)
+   * or a cancellation (CancelledDeliveries keeps that record).
+   */
   take(deliveryId: number): DeadLetteredDelivery | undefined {
     const dead = this.#deadLetters.get(deliveryId);
     if (dead) this.#deadLetters.delete(deliveryId);

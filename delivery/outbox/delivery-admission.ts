@@ -26,6 +26,8 @@ export class DeliveryAdmission {
   #bytes = 0;
   /** Dead letters in a `redriven` event still being persisted: a second redrive must not take them again. */
   readonly #redrives = new Set<number>();
+  /** Dead letters whose `dead-letter-cancelled` event is being persisted: a redrive now would find nothing to send. */
+  readonly #cancels = new Set<number>();
 
   constructor(
     private readonly actor: AdmittingActor,
@@ -60,9 +62,21 @@ export class DeliveryAdmission {
     return bytes;
   }
 
-  /** Of these dead letters, the ones a redrive may take (not already in one being persisted). */
+  /** Of these dead letters, the ones a redrive may take (not already in one being persisted, nor being cancelled). */
   redrivable(deliveryIds: readonly number[]): number[] {
-    return deliveryIds.filter((id) => this.records.deadLetters.has(id) && !this.#redrives.has(id));
+    return deliveryIds.filter((id) => this.records.deadLetters.has(id) && !this.#redrives.has(id) && !this.#cancels.has(id));
+  }
+
+  /**
+   * A dead letter's cancellation is being persisted; `cancelWritten` when it is stored or refused. (A
+   * cancellation asked while a redrive of it is being persisted is written after it, and loses.)
+   */
+  cancelling(deliveryId: number): void {
+    this.#cancels.add(deliveryId);
+  }
+
+  cancelWritten(deliveryId: number): void {
+    this.#cancels.delete(deliveryId);
   }
 
   /** Lets the redrive of all of `deliveryIds` in and returns their bytes, or answers `sender` and returns undefined. */

@@ -221,7 +221,9 @@ export class OutboxActor extends AtLeastOnceDeliveryActor<OutboxCommand, OutboxE
         // attempts start over. Logged above, so an operator can see why it never became a dead letter.
         break;
       case 'cancelled':
-        // Not cancelled: it stays in flight, and the operator hears why.
+      case 'dead-letter-cancelled':
+        // Not cancelled: it stays in flight (or a dead letter), and the operator hears why.
+        if (event.type === 'dead-letter-cancelled') this.#admission.cancelWritten(event.deliveryId);
         this.sender.tell(new StatusFailure(cause));
         break;
     }
@@ -274,10 +276,26 @@ export class OutboxActor extends AtLeastOnceDeliveryActor<OutboxCommand, OutboxE
   /** Answers the delivery's status afterwards: `cancelled`, or what it was instead (confirmed, dead-lettered, unknown, ...). */
   #cancel(command: OutboxCancel): void {
     const { deliveryId } = command;
+    if (command.of === 'dead-letter') return this.#cancelDeadLetter(deliveryId);
     const inFlight = this.unconfirmedDelivery(deliveryId);
     if (!inFlight) return this.sender.tell(this.#queries.status(deliveryId));
     // Attempts are not persisted (a replay starts them over): the event keeps what the operator saw.
     void this.persistAsync({ type: 'cancelled', deliveryId, attempts: inFlight.attempt, at: Date.now() }, (event) => {
+      this.#apply(event);
+      this.sender.tell(this.#queries.status(deliveryId));
+    });
+  }
+
+  /**
+   * Removes a dead letter for good. Against a redrive of it the event written first wins (live and on
+   * replay alike): a redrive being written makes this one a no-op that answers `redriven`, and while
+   * this one is being written a redrive is refused (admission).
+   */
+  #cancelDeadLetter(deliveryId: number): void {
+    if (!this.#records.deadLetters.has(deliveryId)) return this.sender.tell(this.#queries.status(deliveryId));
+    this.#admission.cancelling(deliveryId);
+    void this.persistAsync({ type: 'dead-letter-cancelled', deliveryId, at: Date.now() }, (event) => {
+      this.#admission.cancelWritten(deliveryId);
       this.#apply(event);
       this.sender.tell(this.#queries.status(deliveryId));
     });
@@ -356,8 +374,20 @@ export class OutboxActor extends AtLeastOnceDeliveryActor<OutboxCommand, OutboxE
           records.cancelled.add({ deliveryId: event.deliveryId, attempts: event.attempts, cancelledAt: event.at });
           this.#settled(event.deliveryId);
           if (!this.isRecovering) {
-            this.#notify.cancelled(event.deliveryId);
+            this.#notify.cancelled(event.deliveryId, 'in-flight');
             this.log.info({ deliveryId: event.deliveryId, attempts: event.attempts }, `delivery ${event.deliveryId} cancelled`);
+          }
+        }
+        break;
+      }
+      case 'dead-letter-cancelled': {
+        // Redriven or dropped before the cancellation was written: then it was not cancelled.
+        const dead = records.deadLetters.take(event.deliveryId);
+        if (dead) {
+          records.cancelled.add({ deliveryId: event.deliveryId, attempts: dead.attempts, cancelledAt: event.at });
+          if (!this.isRecovering) {
+            this.#notify.cancelled(event.deliveryId, 'dead-letter');
+            this.log.info({ deliveryId: event.deliveryId, attempts: dead.attempts }, `dead letter ${event.deliveryId} cancelled: it is not sent again`);
           }
         }
         break;

@@ -20,8 +20,11 @@ export interface OutboxObserver {
   deadLettered?(deliveryId: number, reason: string): void;
   /** A dead letter was sent again under a new delivery id (persisted). */
   redriven?(deadLetterId: number, newDeliveryId: number): void;
-  /** Cancelled by `cancel(id)` (persisted). */
-  cancelled?(deliveryId: number): void;
+  /**
+   * Cancelled (persisted): `from` is `in-flight` for `cancel(id)`, `dead-letter` for
+   * `cancelDeadLetter(id)` (it left the dead letters without being sent again).
+   */
+  cancelled?(deliveryId: number, from: 'in-flight' | 'dead-letter'): void;
   /** The outbox recovered (at start, and after each restart by its supervisor) in `durationMs`. */
   recovered?(durationMs: number, inFlight: number): void;
 }
@@ -33,7 +36,7 @@ const ignore = (): void => {};
 
 export function notifierOf(observer: OutboxObserver | undefined, onError: (error: unknown, callback: string) => void): OutboxNotifier {
   // Fixed parameters per callback (one or two): no arguments array per call on the hot path.
-  const one = <K extends 'accepted' | 'cancelled'>(name: K): OutboxNotifier[K] => {
+  const one = <K extends 'accepted'>(name: K): OutboxNotifier[K] => {
     const callback = observer?.[name];
     if (observer === undefined || callback === undefined) return ignore;
     return (deliveryId: number) => {
@@ -44,7 +47,7 @@ export function notifierOf(observer: OutboxObserver | undefined, onError: (error
       }
     };
   };
-  const two = <K extends Exclude<keyof OutboxObserver, 'accepted' | 'cancelled'>>(name: K): OutboxNotifier[K] => {
+  const two = <K extends Exclude<keyof OutboxObserver, 'accepted'>>(name: K): OutboxNotifier[K] => {
     const callback = observer?.[name] as ((this: OutboxObserver, first: unknown, second: unknown) => void) | undefined;
     if (observer === undefined || callback === undefined) return ignore;
     return ((first: unknown, second: unknown) => {
@@ -61,7 +64,7 @@ export function notifierOf(observer: OutboxObserver | undefined, onError: (error
     attemptFailed: two('attemptFailed'),
     deadLettered: two('deadLettered'),
     redriven: two('redriven'),
-    cancelled: one('cancelled'),
+    cancelled: two('cancelled'),
     recovered: two('recovered'),
   };
 }

@@ -16,9 +16,16 @@ export class OutboxSend {
   ) {}
 }
 
-/** Cancels an in-flight delivery: it is forgotten (never sent again) and its status says `cancelled`. */
+/**
+ * Cancels a delivery: it is forgotten (never sent again) and its status says `cancelled`. `of` says
+ * what it must be for that: in flight (`Outbox.cancel`) or a dead letter (`Outbox.cancelDeadLetter`);
+ * anything else is left alone and its status answered.
+ */
 export class OutboxCancel {
-  constructor(readonly deliveryId: number) {}
+  constructor(
+    readonly deliveryId: number,
+    readonly of: 'in-flight' | 'dead-letter' = 'in-flight',
+  ) {}
 }
 
 /** A page of in-flight deliveries or dead letters, by delivery id: those after `after`, at most `limit`. */
@@ -91,9 +98,10 @@ export type FormerDeadLetter =
   | { readonly deliveryId: number; readonly outcome: 'dropped'; readonly reason: string; readonly attempts: number; readonly destination: PlainDestination };
 
 /**
- * What became of a delivery id. `confirmed`: the destination confirmed it. `forgotten`: it is done
- * (confirmed, or dead-lettered and then redriven or dropped), but which is no longer remembered: the
- * outbox keeps `maxDeadLetters` former dead letters. `unknown`: this outbox never handed out the id.
+ * What became of a delivery id. `confirmed`: the destination confirmed it. `cancelled`: an operator
+ * cancelled it, in flight or as a dead letter. `forgotten`: it is done (confirmed, cancelled, or
+ * dead-lettered and then redriven or dropped), but which is no longer remembered: the outbox keeps
+ * `maxDeadLetters` former dead letters and cancelled deliveries. `unknown`: this outbox never handed out the id.
  */
 export type DeliveryStatus =
   | { readonly status: 'in-flight'; readonly deliveryId: number; readonly attempts: number; readonly lastError: string | undefined; readonly destination: PlainDestination }
@@ -103,7 +111,7 @@ export type DeliveryStatus =
   | ({ readonly status: 'cancelled' } & CancelledDelivery)
   | { readonly status: 'confirmed' | 'forgotten' | 'unknown'; readonly deliveryId: number };
 
-/** A delivery an operator cancelled while it was in flight: it is never sent again. */
+/** A delivery an operator cancelled while it was in flight, or as a dead letter: it is never sent again. */
 export interface CancelledDelivery {
   readonly deliveryId: number;
   readonly attempts: number;
@@ -131,6 +139,12 @@ export type OutboxEvent =
   | { readonly type: 'redriven'; readonly deliveryIds: readonly number[] }
   /** An operator cancelled the delivery: it is forgotten like a confirmed one, and never sent again. */
   | { readonly type: 'cancelled'; readonly deliveryId: number; readonly attempts: number; readonly at: number }
+  /**
+   * An operator cancelled (discarded) the dead letter: it leaves the dead letters for good and cannot be
+   * redriven. Its own type, not `cancelled`: an in-flight cancel that lost to the dead-lettering is
+   * written after it, and must stay a no-op on replay.
+   */
+  | { readonly type: 'dead-letter-cancelled'; readonly deliveryId: number; readonly at: number }
   /** Deliveries a redelivery pass sent again, as [deliveryId, attempt]: attempt counts survive a restart. */
   | { readonly type: 'attempted'; readonly attempts: readonly (readonly [number, number])[] };
 

@@ -147,11 +147,22 @@ export class Outbox {
   /**
    * Cancels an in-flight delivery: persisted, it is never sent again (a send already on its way is not
    * recalled). Resolves with its status afterwards: `cancelled` (now or before), or what it is instead
-   * (`confirmed`, `dead-lettered`, ..., `unknown`): then nothing was changed.
+   * (`confirmed`, `dead-lettered`, ..., `unknown`): then nothing was changed. A dead letter is not
+   * cancelled by it (`cancelDeadLetter` is), so a cancel that loses the race to the dead-lettering
+   * leaves the dead letter for the operator to look at.
    */
   cancel(deliveryId: number): Promise<DeliveryStatus> {
-    if (!Number.isSafeInteger(deliveryId)) throw new InvalidOptionError(`a delivery id is an integer, got ${JSON.stringify(deliveryId)}`);
-    return this.ref.ask<DeliveryStatus>(new OutboxCancel(deliveryId), this.#askTimeoutMs);
+    return this.ref.ask<DeliveryStatus>(new OutboxCancel(checkedId(deliveryId)), this.#askTimeoutMs);
+  }
+
+  /**
+   * Cancels (discards) a dead letter: persisted, it leaves the dead letters for good and is never sent
+   * again nor redriven. Resolves like `cancel`: `cancelled` (now or before), or what it is instead
+   * (`in-flight`, `redriven`, `dropped`, `confirmed`, ..., `unknown`): then nothing was changed. Against
+   * a `redrive` of the same dead letter, the one the outbox takes first wins.
+   */
+  cancelDeadLetter(deliveryId: number): Promise<DeliveryStatus> {
+    return this.ref.ask<DeliveryStatus>(new OutboxCancel(checkedId(deliveryId), 'dead-letter'), this.#askTimeoutMs);
   }
 
   inFlight(): Promise<InFlightDelivery[]> {
@@ -178,6 +189,11 @@ export class Outbox {
   stop(): Promise<void> {
     return this.#system.stop(this.ref);
   }
+}
+
+function checkedId(deliveryId: number): number {
+  if (!Number.isSafeInteger(deliveryId)) throw new InvalidOptionError(`a delivery id is an integer, got ${JSON.stringify(deliveryId)}`);
+  return deliveryId;
 }
 
 function whereOf<T>({ where }: ListOptions<T>): ((item: never) => boolean) | undefined {

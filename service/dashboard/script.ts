@@ -2,8 +2,9 @@
  * The dashboard's script (plain ES2020 for the browser, no framework). It reads the API with the
  * session cookie, writes only through textContent (destinations and errors are not markup), and follows
  * `GET /events`: each snapshot updates health, figures and the chart, and when the outbox's figures
- * moved the visible pages are read again. Mutations (redrive, cancel, sign-in) are same-origin fetches,
- * which the cookie guard of auth.ts accepts. No backticks in here: this is a template literal.
+ * moved the visible pages are read again. Mutations (redrive, cancel of a delivery or a dead letter,
+ * sign-in) are same-origin fetches, which the cookie guard of auth.ts accepts. No backticks in here:
+ * this is a template literal.
  */
 export const DASHBOARD_JS = `'use strict';
 (function () {
@@ -228,6 +229,10 @@ export const DASHBOARD_JS = `'use strict';
             return api('GET', '/deliveries/' + dead.deliveryId);
           }).then(function (status) {
             notice('Dead letter ' + dead.deliveryId + ' sent again' + (status.redrivenAs ? ' as delivery ' + status.redrivenAs : '') + '.');
+          });
+        }), button('Cancel', 'cancel dead letter ' + dead.deliveryId, function () {
+          return api('DELETE', '/dead-letters/' + dead.deliveryId).then(function () {
+            notice('Dead letter ' + dead.deliveryId + ' cancelled: it is not sent again.');
           });
         })]);
         [el('td', { 'data-label': 'id' }, [idButton(dead.deliveryId)]), cell('destination', destinationText(dead.destination)), cell('attempts', dead.attempts, 'num'),

@@ -127,7 +127,7 @@ describe('Outbox observer', () => {
     await logs.waitFor((line) => line.level === 30 && line.msg === 'redrove 1 dead letter(s)');
 
     expect(await outbox.cancel(newId)).toMatchObject({ status: 'cancelled' });
-    expect((await recorder.next('cancelled')).args).toEqual([newId]);
+    expect((await recorder.next('cancelled')).args).toEqual([newId, 'in-flight']);
     // One debug line per state change of the first delivery, and no info line per message.
     const about = (id: number) => logs.lines.filter((line) => line.deliveryId === id);
     expect(about(deliveryId).map((line) => [line.level, line.msg])).toEqual([
@@ -135,6 +135,17 @@ describe('Outbox observer', () => {
       [40, `delivery ${deliveryId} dead-lettered after 1 attempts: no confirmation after 1 attempts`],
     ]);
     expect(about(newId).map((line) => [line.level, line.msg])).toEqual([[30, `delivery ${newId} cancelled`]]);
+
+    // A dead letter cancelled: the same callback, saying where from, and one info line.
+    const other = await outbox.send(orders, { n: 2 });
+    expect((await recorder.next('deadLettered')).args[0]).toBe(other.deliveryId);
+    expect(await outbox.cancelDeadLetter(other.deliveryId)).toMatchObject({ status: 'cancelled' });
+    expect((await recorder.next('cancelled')).args).toEqual([other.deliveryId, 'dead-letter']);
+    expect(
+      about(other.deliveryId)
+        .filter((line) => line.level === 30)
+        .map((line) => line.msg),
+    ).toEqual([`dead letter ${other.deliveryId} cancelled: it is not sent again`]);
   });
 
   it('refuses an observer that is not an object', () => {

@@ -32,9 +32,11 @@ const PROTECTED: [string, string, unknown?][] = [
   ['POST', '/messages', undefined],
   ['GET', '/deliveries'],
   ['GET', '/deliveries/1'],
+  ['DELETE', '/deliveries/1'],
   ['GET', '/dead-letters'],
   ['POST', '/dead-letters/redrive'],
   ['POST', '/dead-letters/1/redrive'],
+  ['DELETE', '/dead-letters/1'],
   ['GET', '/metrics'],
   ['GET', '/nope'],
 ];
@@ -71,6 +73,7 @@ describe('API_TOKEN', () => {
       ['GET', `/deliveries/${String(accepted.json.deliveryId)}`, 200],
       ['GET', '/metrics', 200],
       ['POST', '/dead-letters/redrive', 200],
+      ['DELETE', '/dead-letters/1', 404],
       ['GET', '/nope', 404],
     ] as const) {
       expect({ path, status: (await call(service.baseUrl, method, path, { headers: { authorization: `bearer ${TOKEN}` }, from: '127.0.0.3' })).status }).toEqual({ path, status });

@@ -1,7 +1,7 @@
 /**
  * The dashboard in a real browser (headless Chromium through playwright-core) against the service
  * started in this process: it loads without console errors, follows a submitted message from in
- * flight to confirmed, filters, shows a dead letter and redrives it by a click, and fits 390 px.
+ * flight to confirmed, filters, shows a dead letter and redrives or cancels it by a click, and fits 390 px.
  */
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -175,6 +175,29 @@ describe('dead letters on the dashboard', () => {
     await page.locator('#dead-letters td', { hasText: 'No dead letters.' }).waitFor();
     await page.locator('[data-figure="confirmed"] dd', { hasText: '1' }).waitFor();
     expect((await call(node.baseUrl, 'GET', `/deliveries/${id}`)).json).toMatchObject({ status: 'redriven', redrivenAs });
+    expect(watched.errors).toEqual([]);
+    await watched.close();
+  });
+
+  it('cancels a dead letter by a click: it leaves the list and its status says cancelled; the row fits 390 px', async () => {
+    const watched = await openDashboard(node, 390);
+    const { page } = watched;
+    endpoint.set('dead-cancel', 'refuse');
+    const id = await submit(node, { mode: 'dead-cancel' });
+    const dead = row(page, 'dead-letters', id);
+    await dead.waitFor();
+    const cancel = dead.getByRole('button', { name: `cancel dead letter ${id}` });
+    await expect(cancel.textContent()).resolves.toBe('Cancel');
+    await expect(dead.getByRole('button', { name: `redrive dead letter ${id}` }).isVisible()).resolves.toBe(true);
+    const overflow = await page.evaluate<number>('document.documentElement.scrollWidth - document.documentElement.clientWidth');
+    expect(overflow, '390 px').toBeLessThanOrEqual(0);
+
+    await cancel.click();
+    await page.locator('#notice', { hasText: `Dead letter ${id} cancelled: it is not sent again.` }).waitFor();
+    await dead.waitFor({ state: 'detached' });
+    await page.locator('#dead-letters td', { hasText: 'No dead letters.' }).waitFor();
+    expect((await call(node.baseUrl, 'GET', `/deliveries/${id}`)).json).toMatchObject({ status: 'cancelled', deliveryId: id, attempts: 1 });
+    expect((await call(node.baseUrl, 'GET', '/dead-letters')).json.count).toBe(0);
     expect(watched.errors).toEqual([]);
     await watched.close();
   });

@@ -86,6 +86,8 @@ describe.runIf(pg)('service: one active writer per outbox, hot standby', () => {
       ['GET', '/dead-letters'],
       ['POST', '/dead-letters/redrive'],
       ['POST', '/dead-letters/1/redrive'],
+      ['DELETE', '/deliveries/1'],
+      ['DELETE', '/dead-letters/1'],
     ] as const) {
       const response = await fetch(`${standby.baseUrl}${path}`, { method });
       expect(response.status, `${method} ${path}`).toBe(503);
