@@ -3,7 +3,7 @@ import { RecoveryCompleted, SnapshotOffer } from '../../src/persistence/protocol
 import { Persistence } from '../../src/persistence/persistence.js';
 import type { PersistenceReply } from '../../src/persistence/persistent-actor.js';
 import { SnapshotPolicy } from '../../src/persistence/snapshot-policy.js';
-import { AtLeastOnceDeliveryActor, type AtLeastOnceDeliveryOptions, type DeliverOptions } from '../at-least-once-delivery-actor.js';
+import { AtLeastOnceDeliveryActor, type DeliverOptions } from '../at-least-once-delivery-actor.js';
 import { DeliveryNotDeadLetteredError } from '../errors.js';
 import { DeliveryAttemptsExhausted, DeliveryConfirmed, UnconfirmedWarning, type DeliveryNotice } from '../messages.js';
 import { ConfirmationBatch } from './confirmation-batch.js';
@@ -13,7 +13,8 @@ import { OutboxQueries } from './outbox-queries.js';
 import { OutboxRecords } from './outbox-records.js';
 import { SnapshotPayloadReader, snapshotDeliveries } from './outbox-snapshot-deliveries.js';
 import { jsonByteLength } from '../json-byte-length.js';
-import { notifierOf, type OutboxNotifier, type OutboxObserver } from './outbox-observer.js';
+import { DEFAULT_MAX_UNCONFIRMED_BYTES, type OutboxActorOptions } from './outbox-actor-options.js';
+import { notifierOf, type OutboxNotifier } from './outbox-observer.js';
 import {
   OutboxCancel,
   OutboxDeliveryStatus,
@@ -34,36 +35,6 @@ function traceOf(event: Extract<OutboxEvent, { type: 'accepted' }>): DeliverOpti
   return event.trace === undefined ? UNTRACED : { trace: event.trace };
 }
 
-/** Default of `maxUnconfirmedBytes`: 256 MiB. */
-export const DEFAULT_MAX_UNCONFIRMED_BYTES = 256 * 1024 * 1024;
-
-export interface OutboxActorOptions extends AtLeastOnceDeliveryOptions {
-  persistenceId: string;
-  /** Take a snapshot after this many events. Default 1000. */
-  snapshotEvery?: number;
-  /** Snapshots kept; older ones are deleted once a newer one is saved. Default 2. */
-  keepSnapshots?: number;
-  /**
-   * Delete the events no kept snapshot needs (those below the oldest kept snapshot and below the
-   * `accepted` event of the oldest unconfirmed delivery it references). Default true (false before 0.2.0).
-   */
-  deleteEventsOnSnapshot?: boolean;
-  /**
-   * Serialized payload bytes of unconfirmed deliveries held at most; a send past it is refused with
-   * MaxUnconfirmedBytesExceededError (a MaxUnconfirmedMessagesExceededError). Default 256 MiB.
-   */
-  maxUnconfirmedBytes?: number;
-  /** Idempotency keys remembered (oldest forgotten first). Default 100 000. */
-  maxIdempotencyKeys?: number;
-  /**
-   * Dead-lettered deliveries kept for inspection and redrive, and as many former dead letters
-   * (redriven or dropped), and as many cancelled deliveries, remembered for `status`. Default 10 000.
-   */
-  maxDeadLetters?: number;
-  /** Callbacks for metrics and logs (outbox-observer.ts): what this process accepts, confirms, fails, dead-letters. */
-  observer?: OutboxObserver;
-}
-
 /** What `Outbox` (and only it) sends to its actor; confirmations and notices arrive as DeliveryNotice. */
 export type OutboxCommand = OutboxSend | OutboxQuery | OutboxDeliveryStatus | OutboxRedrive | OutboxCancel | OutboxListPage;
 
@@ -76,6 +47,8 @@ export type OutboxCommand = OutboxSend | OutboxQuery | OutboxDeliveryStatus | Ou
  * remembers is in OutboxRecords, what is let in before persisting in DeliveryAdmission, the answers
  * in OutboxQueries, the batching of confirmations in ConfirmationBatch.
  */
+export type { OutboxActorOptions } from './outbox-actor-options.js';
+
 export class OutboxActor extends AtLeastOnceDeliveryActor<OutboxCommand, OutboxEvent> {
   readonly persistenceId: string;
   readonly #snapshots: SnapshotPolicy;
