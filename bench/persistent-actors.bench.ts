@@ -203,10 +203,13 @@ async function recovery(label: string, journal: AsyncWriteJournal): Promise<read
     const raws: number[] = [];
     const parsed: number[] = [];
     const actors: number[] = [];
+    // Each pass starts from a collected heap: otherwise the third pays for the garbage of the first two.
     for (let round = 0; round < ROUNDS; round++) {
       globalThis.gc?.();
       raws.push(await replay(false));
+      globalThis.gc?.();
       parsed.push(await replay(true));
+      globalThis.gc?.();
       actors.push(await recover());
     }
     const ratios = actors.map((rate, i) => round2(rate / raws[i]!));
