@@ -7,7 +7,9 @@
  * - with all three up, shares are balanced within ±1 partition.
  * It prints the failover time (kill -> first message applied in a moved partition), p50 and p99.
  *
- * CI: 4 000 commands, 10 kills (~40 s). STEADFAST_SOAK=1: 20 000 commands, 50 kills.
+ * 20 000 commands, paced so that the stream outlasts the kills; kill k waits for k/(kills+1) of them to
+ * be applied, so the kills fall among the applies. CI: 10 kills, 2 s apart at least (~?? s).
+ * STEADFAST_SOAK=1: 50 kills, 3 s apart at least (~?? s).
  */
 import { mkdtempSync, rmSync, symlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -21,9 +23,9 @@ import { waitUntil } from '../support/eventually.js';
 import type { EntitiesFixtureConfig } from './fixtures/entities-server.js';
 
 const soak = process.env.STEADFAST_SOAK === '1';
-const TOTAL = soak ? 20_000 : 4000;
+const TOTAL = 20_000;
 const KILLS = soak ? 50 : 10;
-const KILL_EVERY_MS = soak ? 3000 : 1000;
+const KILL_EVERY_MS = soak ? 3000 : 2000;
 /** About how long a restarted server takes to be ready here; only paces the stream. */
 const BOOT_MS = 1500;
 const ENTITIES = 1000;
@@ -66,6 +68,7 @@ function ownedBy(process: FixtureProcess): number[] {
 
 describe.runIf(pg && amqp)('amqpEntities under SIGKILL', () => {
   it(`applies ${TOTAL} commands to ${ENTITIES} entities exactly once through ${KILLS} kills of serving processes`, { timeout: soak ? 1_800_000 : 180_000 }, async () => {
+    const testStarted = Date.now();
     const typeName = `${amqp!.prefix}crash`;
     for (let p = 0; p < PARTITIONS; p++) {
       amqp!.name(`crash.entities.${p}`);
@@ -96,21 +99,30 @@ describe.runIf(pg && amqp)('amqpEntities under SIGKILL', () => {
       sender = new FixtureProcess(fixture, { ...base, serve: false, total: TOTAL, entities: ENTITIES, ratePerSecond, window: 64 } satisfies EntitiesFixtureConfig, 'sender');
       await sender.waitFor(/^ready$/, 60_000);
 
-      const kills: { at: number; partitions: number[] }[] = [];
+      const countApplied = async () =>
+        Number((await pg!.admin.query<{ n: string }>(`select count(*) as n from "${pg!.schema}".journal where persistence_id like 'account-%'`)).rows[0]!.n);
+      const kills: { at: number; partitions: number[]; applied: number }[] = [];
       for (let k = 0; k < KILLS; k++) {
         // Every server up again (the one restarted last included), then a few seconds of serving:
         // a kill then always leaves two servers to take over, and the failover measured is theirs,
         // not the time a process needs to boot on a busy machine.
         await Promise.all(servers.map((server) => server.waitFor(/^ready$/, 60_000)));
         await new Promise((resolve) => setTimeout(resolve, KILL_EVERY_MS));
+        // Spread over the stream: kill k once k/(KILLS+1) of the commands are applied, so the kills
+        // fall among applies from the first to the last instead of bunching at the start.
+        const due = Math.floor((k * TOTAL) / (KILLS + 1));
+        await waitUntil(`${due} commands applied before kill ${k + 1}`, async () => (await countApplied()) >= due, 120_000, 200);
         const slot = Math.floor(Math.random() * SERVERS);
         const victim = servers[slot]!;
         const partitions = ownedBy(victim);
+        const applied = await countApplied();
         const at = Date.now();
         await victim.kill();
-        kills.push({ at, partitions });
+        kills.push({ at, partitions, applied });
         servers[slot] = spawnServer(slot);
       }
+      // Every kill came while commands were still being applied (the stream outlasts the kills).
+      expect(kills.at(-1)!.applied).toBeLessThan(TOTAL);
 
       const done = await sender.waitFor(/^done (\d+)$/, soak ? 600_000 : 120_000);
       expect(sender.lines.filter((line) => line.startsWith('failed'))).toEqual([]);
@@ -118,8 +130,6 @@ describe.runIf(pg && amqp)('amqpEntities under SIGKILL', () => {
       await Promise.all(servers.map((server) => server.waitFor(/^ready$/, 60_000)));
       await waitUntil('the three servers share the partitions within ±1 again', balanced, 30_000);
 
-      const countApplied = async () =>
-        Number((await pg!.admin.query<{ n: string }>(`select count(*) as n from "${pg!.schema}".journal where persistence_id like 'account-%'`)).rows[0]!.n);
       await waitUntil(`all ${TOTAL} commands applied`, async () => (await countApplied()) >= TOTAL, soak ? 300_000 : 60_000, 200);
       await Promise.all(servers.map((server) => server.stop()));
 
@@ -165,7 +175,8 @@ describe.runIf(pg && amqp)('amqpEntities under SIGKILL', () => {
       const p99 = percentile(failovers, 0.99);
       console.log(
         `amqpEntities crash: ${TOTAL} commands, ${ENTITIES} entities, ${KILLS} kills: lost ${lost}, applied twice ${twice}, interleaved writers ${interleaved}; ` +
-          `failover (kill -> first message handled in a moved partition) over ${failovers.length} partitions: p50 ${p50} ms, p99 ${p99} ms, max ${failovers.at(-1)} ms`,
+          `failover (kill -> first message handled in a moved partition) over ${failovers.length} partitions: p50 ${p50} ms, p99 ${p99} ms, max ${failovers.at(-1)} ms; ` +
+          `commands applied at each kill: ${kills.map((kill) => kill.applied).join(', ')}; ${Math.round((Date.now() - testStarted) / 1000)} s`,
       );
       expect(lost).toBe(0);
       expect(twice).toBe(0);
