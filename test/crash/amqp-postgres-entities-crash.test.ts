@@ -26,8 +26,6 @@ const soak = process.env.STEADFAST_SOAK === '1';
 const TOTAL = 20_000;
 const KILLS = soak ? 50 : 10;
 const KILL_EVERY_MS = soak ? 3000 : 2000;
-/** About how long a restarted server takes to be ready here; only paces the stream. */
-const BOOT_MS = 1500;
 const ENTITIES = 1000;
 const PARTITIONS = 32;
 const SERVERS = 3;
@@ -79,9 +77,16 @@ describe.runIf(pg && amqp)('amqpEntities under SIGKILL', () => {
     const serverConfig: EntitiesFixtureConfig = { ...base, serve: true };
     const everyone: FixtureProcess[] = [];
     let generation = 0;
+    /** Spawn to `ready` of each server, in ms (the first three booted side by side). */
+    const boots: number[] = [];
     const spawnServer = (slot: number) => {
       const server = new FixtureProcess(fixture, serverConfig, `server ${slot} #${++generation}`);
       everyone.push(server);
+      const spawned = Date.now();
+      void server.waitFor(/^ready$/, 120_000).then(
+        () => boots.push(Date.now() - spawned),
+        () => {},
+      );
       return server;
     };
     const servers = Array.from({ length: SERVERS }, (_, slot) => spawnServer(slot));
@@ -94,10 +99,15 @@ describe.runIf(pg && amqp)('amqpEntities under SIGKILL', () => {
       };
       await waitUntil('the three servers share the partitions within ±1', balanced, 30_000);
 
-      // The stream is paced to last as long as the kills.
-      const ratePerSecond = Math.ceil(TOTAL / ((KILLS * (KILL_EVERY_MS + BOOT_MS)) / 1000));
+      // The stream is paced to outlast the kills by half a kill cycle: planned here from the first
+      // boots, then re-planned after every kill from the cycles so far (a restart under the stream's
+      // load can take several times as long as one on an idle machine).
+      const plannedCycleMs = KILL_EVERY_MS + Math.max(...boots);
+      const ratePerSecond = Math.ceil(TOTAL / (((KILLS + 0.5) * plannedCycleMs) / 1000));
       sender = new FixtureProcess(fixture, { ...base, serve: false, total: TOTAL, entities: ENTITIES, ratePerSecond, window: 64 } satisfies EntitiesFixtureConfig, 'sender');
       await sender.waitFor(/^ready$/, 60_000);
+      const streamStarted = Date.now();
+      const rates = [ratePerSecond];
 
       const countApplied = async () =>
         Number((await pg!.admin.query<{ n: string }>(`select count(*) as n from "${pg!.schema}".journal where persistence_id like 'account-%'`)).rows[0]!.n);
@@ -108,10 +118,6 @@ describe.runIf(pg && amqp)('amqpEntities under SIGKILL', () => {
         // not the time a process needs to boot on a busy machine.
         await Promise.all(servers.map((server) => server.waitFor(/^ready$/, 60_000)));
         await new Promise((resolve) => setTimeout(resolve, KILL_EVERY_MS));
-        // Spread over the stream: kill k once k/(KILLS+1) of the commands are applied, so the kills
-        // fall among applies from the first to the last instead of bunching at the start.
-        const due = Math.floor((k * TOTAL) / (KILLS + 1));
-        await waitUntil(`${due} commands applied before kill ${k + 1}`, async () => (await countApplied()) >= due, 120_000, 200);
         const slot = Math.floor(Math.random() * SERVERS);
         const victim = servers[slot]!;
         const partitions = ownedBy(victim);
@@ -120,9 +126,16 @@ describe.runIf(pg && amqp)('amqpEntities under SIGKILL', () => {
         await victim.kill();
         kills.push({ at, partitions, applied });
         servers[slot] = spawnServer(slot);
+        const killsLeft = KILLS - k - 1;
+        if (killsLeft > 0) {
+          // Never below the plan: the first cycle has no boot to wait for, and a burst would load the boots.
+          const cycleMs = Math.max(plannedCycleMs, (Date.now() - streamStarted) / (k + 1));
+          const unsent = TOTAL - Number(sender.last(/^progress (\d+)$/)?.[1] ?? 0);
+          const rate = Math.max(10, Math.ceil(unsent / (((killsLeft + 0.5) * cycleMs) / 1000)));
+          sender.writeLine(`rate ${rate}`);
+          rates.push(rate);
+        }
       }
-      // Every kill came while commands were still being applied (the stream outlasts the kills).
-      expect(kills.at(-1)!.applied).toBeLessThan(TOTAL);
 
       const done = await sender.waitFor(/^done (\d+)$/, soak ? 600_000 : 120_000);
       expect(sender.lines.filter((line) => line.startsWith('failed'))).toEqual([]);
@@ -176,8 +189,10 @@ describe.runIf(pg && amqp)('amqpEntities under SIGKILL', () => {
       console.log(
         `amqpEntities crash: ${TOTAL} commands, ${ENTITIES} entities, ${KILLS} kills: lost ${lost}, applied twice ${twice}, interleaved writers ${interleaved}; ` +
           `failover (kill -> first message handled in a moved partition) over ${failovers.length} partitions: p50 ${p50} ms, p99 ${p99} ms, max ${failovers.at(-1)} ms; ` +
-          `commands applied at each kill: ${kills.map((kill) => kill.applied).join(', ')}; ${Math.round((Date.now() - testStarted) / 1000)} s`,
+          `commands applied at each kill (s since the first): ${kills.map((kill) => `${kill.applied} (${((kill.at - kills[0]!.at) / 1000).toFixed(1)})`).join(', ')}; sender's rates ${rates.join(', ')}/s; boots ${boots.join(', ')} ms; ${Math.round((Date.now() - testStarted) / 1000)} s`,
       );
+      // Every kill came while commands were still being applied (the stream outlasts the kills).
+      expect(kills.at(-1)!.applied).toBeLessThan(TOTAL);
       expect(lost).toBe(0);
       expect(twice).toBe(0);
       expect(interleaved).toBe(0);
