@@ -7,9 +7,11 @@
  * - with all three up, shares are balanced within ±1 partition.
  * It prints the failover time (kill -> first message applied in a moved partition), p50 and p99.
  *
- * 20 000 commands, paced so that the stream outlasts the kills; kill k waits for k/(kills+1) of them to
- * be applied, so the kills fall among the applies. CI: 10 kills, 2 s apart at least (~?? s).
- * STEADFAST_SOAK=1: 50 kills, 3 s apart at least (~?? s).
+ * 20 000 commands in both variants. A kill waits for all three servers to be ready and then KILL_EVERY_MS;
+ * the sender's pace is re-planned after every kill (a `rate` line on its stdin) so that the stream
+ * outlasts the kills by about half a cycle, and the test checks that the last kill came while commands
+ * were still being applied. CI: 10 kills, 2 s of serving before each (52-61 s here, 2026-12-04).
+ * STEADFAST_SOAK=1: 50 kills, 3 s before each (219 s).
  */
 import { mkdtempSync, rmSync, symlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
