@@ -5,6 +5,11 @@
  * such cold ids against the journal's own snapshot load + replay of the same streams; tells to hot
  * (active) entities against bare tells to plain actors, in the same run.
  * STEADFAST_BENCH_IDS and STEADFAST_BENCH_CAP scale it (defaults 1 000 000 and 100 000).
+ *
+ * Bounded, not growing with the ids touched: every STEADFAST_BENCH_CHECKPOINT ids (default 200 000) the
+ * touch phase pauses for a forced GC and reports heap used and RSS (printed as it goes, and as results);
+ * past the cap, with the same number alive, heap after GC must stay flat. Heap per active entity is the
+ * heap after GC with the cap alive against the same heap once the region stopped all of them, at the end.
  */
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -35,6 +40,7 @@ import { elapsedMsSince, median, percentile, perSecond, type Benchmark, type Ben
 const IDS = Number(process.env.STEADFAST_BENCH_IDS ?? 1_000_000);
 const CAP = Number(process.env.STEADFAST_BENCH_CAP ?? 100_000);
 const WINDOW = 1000;
+const CHECKPOINT = Number(process.env.STEADFAST_BENCH_CHECKPOINT ?? 200_000);
 const SAMPLE = Math.min(10_000, Math.max(1, IDS - CAP));
 /** Sample ids hold a snapshot at PREPARED_SNAPSHOT events and PREPARED_TAIL events after it (the issue: "a snapshot plus at most 100 events"). */
 const PREPARED_SNAPSHOT = 100;
@@ -131,8 +137,21 @@ async function windowed(count: number, ask: (i: number) => Promise<unknown>): Pr
 }
 
 function heapAfterGc(): number {
+  // Twice: the first collection's finalisation can free more for the second (weak refs, ephemerons).
+  globalThis.gc?.();
   globalThis.gc?.();
   return process.memoryUsage().heapUsed;
+}
+
+interface Checkpoint {
+  readonly ids: number;
+  readonly alive: number;
+  readonly heapMiB: number;
+  readonly rssMiB: number;
+}
+
+function mib(bytes: number): number {
+  return Math.round((bytes / MiB) * 10) / 10;
 }
 
 interface Stores {
@@ -173,9 +192,23 @@ async function run(stores: Stores): Promise<readonly BenchResult[]> {
     // The sample: ids with a snapshot and PREPARED_TAIL events after it, displaced by the touches below.
     await windowed(SAMPLE, (i) => region.ask(`s${i}`, Prepare.instance, 120_000));
     const heapBefore = heapAfterGc();
-    const touchRate = await windowed(IDS, (i) => region.ask(`d${i}`, Touch.instance, 120_000));
+    // The touches, CHECKPOINT ids at a time; the rate counts only the touching, not the pauses for GC.
+    const checkpoints: Checkpoint[] = [];
+    let touchMs = 0;
+    for (let from = 0; from < IDS; from += CHECKPOINT) {
+      const count = Math.min(CHECKPOINT, IDS - from);
+      const started = process.hrtime.bigint();
+      await windowed(count, (i) => region.ask(`d${from + i}`, Touch.instance, 120_000));
+      touchMs += elapsedMsSince(started);
+      const heap = heapAfterGc();
+      const checkpoint = { ids: from + count, alive: (await region.stats()).alive, heapMiB: mib(heap), rssMiB: mib(process.memoryUsage().rss) };
+      checkpoints.push(checkpoint);
+      console.error(`entities, ${label}: ${checkpoint.ids} ids touched, ${checkpoint.alive} alive: heap after GC ${checkpoint.heapMiB} MiB, RSS ${checkpoint.rssMiB} MiB`);
+    }
+    const touchRate = perSecond(IDS, touchMs);
     const { alive } = await region.stats();
-    const heapPerActive = (heapAfterGc() - heapBefore) / alive;
+    // As on 2026-12-02: against the heap with the SAMPLE prepared ids alive, so it leaves those out.
+    const heapPerActiveSinceSample = (heapAfterGc() - heapBefore) / alive;
 
     // Cold: each read recovers a snapshot and PREPARED_TAIL events; first one at a time, for latency.
     const half = Math.floor(SAMPLE / 2);
@@ -213,15 +246,33 @@ async function run(stores: Stores): Promise<readonly BenchResult[]> {
       );
     }
     const hotRatios = hotRates.map((rate, i) => Math.round((rate / plainRates[i]!) * 100) / 100);
+
+    // What the alive entities themselves hold: the heap with the cap alive against none alive.
+    const aliveAtEnd = (await region.stats()).alive;
+    const heapFull = heapAfterGc();
+    await region.stopEntities(() => true, 600_000);
+    const heapEmpty = heapAfterGc();
+    const heapPerActive = (heapFull - heapEmpty) / aliveAtEnd;
+    const checkpointResults: BenchResult[] = checkpoints.map((checkpoint) => ({
+      name: `entities, ${label}: heap used after GC at ${checkpoint.ids} ids touched (${checkpoint.alive} alive; RSS then ${checkpoint.rssMiB} MiB)`,
+      value: checkpoint.heapMiB,
+      unit: 'MiB',
+    }));
     return [
       { name: `entities, ${label}: ${IDS} ids touched once (one event each) under maxActiveEntities ${CAP}`, value: touchRate, unit: 'messages/s' },
       { name: `entities, ${label}: peak RSS over the run (${alive} alive at the end)`, value: Math.round(peakRss / MiB), unit: 'MiB' },
+      ...checkpointResults,
       {
-        name: `entities, ${label}: heap per active entity (an idle PersistentActor, its cell and the region entry)`,
+        name: `entities, ${label}: heap per active entity (an idle PersistentActor, its cell and the region entry; ${aliveAtEnd} alive against none, ${mib(heapFull)} -> ${mib(heapEmpty)} MiB)`,
         value: Math.round(heapPerActive),
         unit: 'bytes',
         target: '<= 2048',
         meetsTarget: heapPerActive <= 2048,
+      },
+      {
+        name: `entities, ${label}: heap per active entity the 2026-12-02 way (after the touches against before them, ${SAMPLE} prepared ids alive before)`,
+        value: Math.round(heapPerActiveSinceSample),
+        unit: 'bytes',
       },
       {
         name: `entities, ${label}: activation latency of a cold id (snapshot + ${PREPARED_TAIL} events), p50 (${half} ids, one at a time)`,

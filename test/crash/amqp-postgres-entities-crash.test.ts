@@ -7,7 +7,11 @@
  * - with all three up, shares are balanced within ±1 partition.
  * It prints the failover time (kill -> first message applied in a moved partition), p50 and p99.
  *
- * CI: 4 000 commands, 10 kills (~40 s). STEADFAST_SOAK=1: 20 000 commands, 50 kills.
+ * 20 000 commands in both variants. A kill waits for all three servers to be ready and then KILL_EVERY_MS;
+ * the sender's pace is re-planned after every kill (a `rate` line on its stdin) so that the stream
+ * outlasts the kills by about half a cycle, and the test checks that the last kill came while commands
+ * were still being applied. CI: 10 kills, 2 s of serving before each (52-61 s here, 2026-12-04).
+ * STEADFAST_SOAK=1: 50 kills, 3 s before each (219 s).
  */
 import { mkdtempSync, rmSync, symlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -21,11 +25,9 @@ import { waitUntil } from '../support/eventually.js';
 import type { EntitiesFixtureConfig } from './fixtures/entities-server.js';
 
 const soak = process.env.STEADFAST_SOAK === '1';
-const TOTAL = soak ? 20_000 : 4000;
+const TOTAL = 20_000;
 const KILLS = soak ? 50 : 10;
-const KILL_EVERY_MS = soak ? 3000 : 1000;
-/** About how long a restarted server takes to be ready here; only paces the stream. */
-const BOOT_MS = 1500;
+const KILL_EVERY_MS = soak ? 3000 : 2000;
 const ENTITIES = 1000;
 const PARTITIONS = 32;
 const SERVERS = 3;
@@ -66,6 +68,7 @@ function ownedBy(process: FixtureProcess): number[] {
 
 describe.runIf(pg && amqp)('amqpEntities under SIGKILL', () => {
   it(`applies ${TOTAL} commands to ${ENTITIES} entities exactly once through ${KILLS} kills of serving processes`, { timeout: soak ? 1_800_000 : 180_000 }, async () => {
+    const testStarted = Date.now();
     const typeName = `${amqp!.prefix}crash`;
     for (let p = 0; p < PARTITIONS; p++) {
       amqp!.name(`crash.entities.${p}`);
@@ -76,9 +79,16 @@ describe.runIf(pg && amqp)('amqpEntities under SIGKILL', () => {
     const serverConfig: EntitiesFixtureConfig = { ...base, serve: true };
     const everyone: FixtureProcess[] = [];
     let generation = 0;
+    /** Spawn to `ready` of each server, in ms (the first three booted side by side). */
+    const boots: number[] = [];
     const spawnServer = (slot: number) => {
       const server = new FixtureProcess(fixture, serverConfig, `server ${slot} #${++generation}`);
       everyone.push(server);
+      const spawned = Date.now();
+      void server.waitFor(/^ready$/, 120_000).then(
+        () => boots.push(Date.now() - spawned),
+        () => {},
+      );
       return server;
     };
     const servers = Array.from({ length: SERVERS }, (_, slot) => spawnServer(slot));
@@ -91,12 +101,19 @@ describe.runIf(pg && amqp)('amqpEntities under SIGKILL', () => {
       };
       await waitUntil('the three servers share the partitions within ±1', balanced, 30_000);
 
-      // The stream is paced to last as long as the kills.
-      const ratePerSecond = Math.ceil(TOTAL / ((KILLS * (KILL_EVERY_MS + BOOT_MS)) / 1000));
+      // The stream is paced to outlast the kills by half a kill cycle: planned here from the first
+      // boots, then re-planned after every kill from the cycles so far (a restart under the stream's
+      // load can take several times as long as one on an idle machine).
+      const plannedCycleMs = KILL_EVERY_MS + Math.max(...boots);
+      const ratePerSecond = Math.ceil(TOTAL / (((KILLS + 0.5) * plannedCycleMs) / 1000));
       sender = new FixtureProcess(fixture, { ...base, serve: false, total: TOTAL, entities: ENTITIES, ratePerSecond, window: 64 } satisfies EntitiesFixtureConfig, 'sender');
       await sender.waitFor(/^ready$/, 60_000);
+      const streamStarted = Date.now();
+      const rates = [ratePerSecond];
 
-      const kills: { at: number; partitions: number[] }[] = [];
+      const countApplied = async () =>
+        Number((await pg!.admin.query<{ n: string }>(`select count(*) as n from "${pg!.schema}".journal where persistence_id like 'account-%'`)).rows[0]!.n);
+      const kills: { at: number; partitions: number[]; applied: number }[] = [];
       for (let k = 0; k < KILLS; k++) {
         // Every server up again (the one restarted last included), then a few seconds of serving:
         // a kill then always leaves two servers to take over, and the failover measured is theirs,
@@ -106,10 +123,20 @@ describe.runIf(pg && amqp)('amqpEntities under SIGKILL', () => {
         const slot = Math.floor(Math.random() * SERVERS);
         const victim = servers[slot]!;
         const partitions = ownedBy(victim);
+        const applied = await countApplied();
         const at = Date.now();
         await victim.kill();
-        kills.push({ at, partitions });
+        kills.push({ at, partitions, applied });
         servers[slot] = spawnServer(slot);
+        const killsLeft = KILLS - k - 1;
+        if (killsLeft > 0) {
+          // Never below the plan: the first cycle has no boot to wait for, and a burst would load the boots.
+          const cycleMs = Math.max(plannedCycleMs, (Date.now() - streamStarted) / (k + 1));
+          const unsent = TOTAL - Number(sender.last(/^progress (\d+)$/)?.[1] ?? 0);
+          const rate = Math.max(10, Math.ceil(unsent / (((killsLeft + 0.5) * cycleMs) / 1000)));
+          sender.writeLine(`rate ${rate}`);
+          rates.push(rate);
+        }
       }
 
       const done = await sender.waitFor(/^done (\d+)$/, soak ? 600_000 : 120_000);
@@ -118,8 +145,6 @@ describe.runIf(pg && amqp)('amqpEntities under SIGKILL', () => {
       await Promise.all(servers.map((server) => server.waitFor(/^ready$/, 60_000)));
       await waitUntil('the three servers share the partitions within ±1 again', balanced, 30_000);
 
-      const countApplied = async () =>
-        Number((await pg!.admin.query<{ n: string }>(`select count(*) as n from "${pg!.schema}".journal where persistence_id like 'account-%'`)).rows[0]!.n);
       await waitUntil(`all ${TOTAL} commands applied`, async () => (await countApplied()) >= TOTAL, soak ? 300_000 : 60_000, 200);
       await Promise.all(servers.map((server) => server.stop()));
 
@@ -165,8 +190,11 @@ describe.runIf(pg && amqp)('amqpEntities under SIGKILL', () => {
       const p99 = percentile(failovers, 0.99);
       console.log(
         `amqpEntities crash: ${TOTAL} commands, ${ENTITIES} entities, ${KILLS} kills: lost ${lost}, applied twice ${twice}, interleaved writers ${interleaved}; ` +
-          `failover (kill -> first message handled in a moved partition) over ${failovers.length} partitions: p50 ${p50} ms, p99 ${p99} ms, max ${failovers.at(-1)} ms`,
+          `failover (kill -> first message handled in a moved partition) over ${failovers.length} partitions: p50 ${p50} ms, p99 ${p99} ms, max ${failovers.at(-1)} ms; ` +
+          `commands applied at each kill (s since the first): ${kills.map((kill) => `${kill.applied} (${((kill.at - kills[0]!.at) / 1000).toFixed(1)})`).join(', ')}; sender's rates ${rates.join(', ')}/s; boots ${boots.join(', ')} ms; ${Math.round((Date.now() - testStarted) / 1000)} s`,
       );
+      // Every kill came while commands were still being applied (the stream outlasts the kills).
+      expect(kills.at(-1)!.applied).toBeLessThan(TOTAL);
       expect(lost).toBe(0);
       expect(twice).toBe(0);
       expect(interleaved).toBe(0);

@@ -19,7 +19,9 @@ export class FixtureProcess {
     readonly label: string,
     onLine?: (line: string) => void,
   ) {
-    this.process = spawn(process.execPath, ['--import', 'tsx', fixture, JSON.stringify(argument)], { stdio: ['ignore', 'pipe', 'inherit'] });
+    // stdin is a pipe for fixtures that take commands while they run (`writeLine`); the others never read it.
+    this.process = spawn(process.execPath, ['--import', 'tsx', fixture, JSON.stringify(argument)], { stdio: ['pipe', 'pipe', 'inherit'] });
+    this.process.stdin!.on('error', () => {}); // a write racing the child's exit
     this.exited = new Promise((resolve) =>
       this.process.once('exit', (code, signal) => {
         this.hasExited = true;
@@ -67,6 +69,11 @@ export class FixtureProcess {
       this.waiters.add(check);
       check();
     });
+  }
+
+  /** Sends one line to the child's stdin (ignored once it exited). */
+  writeLine(line: string): void {
+    if (!this.hasExited) this.process.stdin!.write(`${line}\n`);
   }
 
   /** SIGKILL, and wait until it is gone. */
