@@ -60,6 +60,8 @@ export interface ApiServerOptions {
 export class ApiServer {
   readonly #server: Server;
   readonly #routes: readonly CompiledRoute[];
+  /** Routes without parameters by "METHOD /path" (they win over a parametrised one): the hot route skips the segment walk. */
+  readonly #staticRoutes: ReadonlyMap<string, { readonly route: CompiledRoute; readonly params: Readonly<Record<string, string>> }>;
   readonly #options: ApiServerOptions;
   #closing = false;
   #handling = 0;
@@ -67,6 +69,7 @@ export class ApiServer {
 
   constructor(routes: readonly Route[], options: ApiServerOptions) {
     this.#routes = routes.map((route) => ({ ...route, segments: split(route.path) }));
+    this.#staticRoutes = new Map(this.#routes.filter((route) => !route.path.includes(':')).map((route) => [`${route.method} ${route.path}`, { route, params: NO_PARAMS }]));
     this.#options = options;
     this.#server = createServer((request, response) => void this.#handle(request, response));
     // A slow client must not hold a connection (and a shutdown) forever.
@@ -104,9 +107,12 @@ export class ApiServer {
     this.#handling++;
     try {
       if (this.#closing) throw new ServiceUnavailableError('shutting_down', 'the service is shutting down; retry against another instance or after it restarted');
-      const { pathname, query } = target(request.url ?? '/');
-      this.#options.authorize?.(request, request.method ?? 'GET', pathname);
-      const { route, params } = this.#match(request.method ?? 'GET', pathname);
+      const url = request.url ?? '/';
+      const plain = isPlainPath(url);
+      const pathname = plain ? url : new URL(url, 'http://localhost').pathname;
+      const method = request.method ?? 'GET';
+      this.#options.authorize?.(request, method, pathname);
+      const { route, params } = this.#staticRoutes.get(`${method} ${pathname}`) ?? this.#match(method, pathname);
       routeName = `${route.method} ${route.path}`;
       const body = await this.#readBody(request, route);
       const result = await route.handle({
@@ -117,7 +123,10 @@ export class ApiServer {
         get headersDistinct() {
           return request.headersDistinct;
         },
-        query,
+        // Built on first use: the hot route takes no query.
+        get query() {
+          return plain ? new URLSearchParams() : new URL(url, 'http://localhost').searchParams;
+        },
         remoteAddress: request.socket.remoteAddress,
       });
       this.#respond(request, response, routeName, result);
@@ -138,7 +147,7 @@ export class ApiServer {
     }
   }
 
-  #match(method: string, pathname: string): { route: CompiledRoute; params: Record<string, string> } {
+  #match(method: string, pathname: string): { readonly route: CompiledRoute; readonly params: Readonly<Record<string, string>> } {
     const segments = split(pathname);
     const allowed: string[] = [];
     for (const route of this.#routes) {
@@ -240,13 +249,16 @@ export class ApiServer {
     request.resume();
   }
 
-  #respond(request: IncomingMessage, response: ServerResponse, route: string, result: RouteResult, extraHeaders: Readonly<Record<string, string>> = {}): void {
+  #respond(request: IncomingMessage, response: ServerResponse, route: string, result: RouteResult, extraHeaders: Readonly<Record<string, string>> = NO_HEADERS): void {
     this.#options.onResponse?.(route, result.status);
     if (response.headersSent || response.destroyed) return;
     // A stream stays open past close()'s drain; closeAllConnections() ends it with the server.
     if ('open' in result) return result.open(response);
     const [payload, contentType] = 'json' in result ? [JSON.stringify(result.json), 'application/json; charset=utf-8'] : [result.text, result.contentType];
-    const headers: Record<string, string | number> = { ...extraHeaders, ...result.headers, 'Content-Type': contentType, 'Content-Length': Buffer.byteLength(payload) };
+    const headers: Record<string, string | number> =
+      result.headers === undefined && extraHeaders === NO_HEADERS
+        ? { 'Content-Type': contentType, 'Content-Length': Buffer.byteLength(payload) }
+        : { ...extraHeaders, ...result.headers, 'Content-Type': contentType, 'Content-Length': Buffer.byteLength(payload) };
     // While closing, or when the body was not read to its end, the connection is not reused.
     if (this.#closing || !request.complete) headers.Connection = 'close';
     response.writeHead(result.status, headers);
@@ -277,17 +289,18 @@ function parseJson(text: string, maxDepth: number): unknown {
   return value;
 }
 
+const NO_PARAMS: Readonly<Record<string, string>> = Object.freeze({});
+const NO_HEADERS: Readonly<Record<string, string>> = Object.freeze({});
+
 /** Letters, digits, '-', '_' and single slashes: what URL would hand back unchanged. */
 const PLAIN_PATH = /^\/[A-Za-z0-9_/-]*$/;
 
 /**
- * The request target's path and query. A plain path (what the API's clients send on the hot route) is
- * taken as it is; anything else goes through URL, which also normalises dot segments and encodings.
+ * Whether the request target is a plain path (what the API's clients send on the hot route), taken as
+ * it is; anything else goes through URL, which also normalises dot segments and encodings.
  */
-function target(raw: string): { pathname: string; query: URLSearchParams } {
-  if (PLAIN_PATH.test(raw) && !raw.includes('//')) return { pathname: raw, query: new URLSearchParams() };
-  const url = new URL(raw, 'http://localhost');
-  return { pathname: url.pathname, query: url.searchParams };
+function isPlainPath(raw: string): boolean {
+  return PLAIN_PATH.test(raw) && !raw.includes('//');
 }
 
 function split(path: string): string[] {
@@ -316,6 +329,7 @@ function decodeSegment(segment: string): string {
 
 function isJson(contentType: string | undefined): boolean {
   if (contentType === undefined) return false;
+  if (contentType === 'application/json') return true;
   const mediaType = contentType.split(';')[0]!.trim().toLowerCase();
   return mediaType === 'application/json' || (mediaType.startsWith('application/') && mediaType.endsWith('+json'));
 }
