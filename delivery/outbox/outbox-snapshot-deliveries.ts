@@ -40,7 +40,7 @@ export function snapshotDeliveries(
   every: number,
   journalIsVolatile: boolean,
 ): SnapshotDeliveries {
-  const inline = (entry: Entry): OutboxSnapshotDelivery => ({ ...withoutMessage(entry), message: payloadOf(entry.message) });
+  const inline = (entry: Entry): OutboxSnapshotDelivery => laidOut(entry, payloadOf(entry.message), undefined);
   // A journal that forgets at exit (the in-memory one, beside a file snapshot store) cannot be referenced.
   if (journalIsVolatile) {
     return { delivery: { currentDeliveryId: current.currentDeliveryId, unconfirmedDeliveries: current.unconfirmedDeliveries.map(inline) }, needsFrom: sequenceNr + 1 };
@@ -58,23 +58,28 @@ export function snapshotDeliveries(
     }
     inlining = false;
     needsFrom = Math.min(needsFrom, payloadAt);
-    return { ...withoutMessage(entry), payloadAt };
+    return laidOut(entry, undefined, payloadAt);
   });
   return { delivery: { currentDeliveryId: current.currentDeliveryId, unconfirmedDeliveries }, needsFrom };
 }
 
 type Entry = AtLeastOnceDeliverySnapshot['unconfirmedDeliveries'][number];
 
-function withoutMessage(entry: Entry): Omit<Entry, 'message'> {
+/**
+ * The entry as the outbox's snapshot holds it: with its payload (`message`) or where to find it
+ * (`payloadAt`). One object per delivery, fields added in one order: a large backlog is walked at
+ * every snapshot.
+ */
+function laidOut(entry: Entry, message: JsonValue | undefined, payloadAt: number | undefined): OutboxSnapshotDelivery {
   const { deliveryId, destination, senderId, createdAtSequenceNr, attempt, trace } = entry;
-  return {
-    deliveryId,
-    destination,
-    ...(senderId !== undefined ? { senderId } : {}),
-    ...(createdAtSequenceNr !== undefined ? { createdAtSequenceNr } : {}),
-    ...(attempt !== undefined ? { attempt } : {}),
-    ...(trace !== undefined ? { trace } : {}),
-  };
+  const out: { -readonly [K in keyof OutboxSnapshotDelivery]: OutboxSnapshotDelivery[K] } = { deliveryId, destination };
+  if (senderId !== undefined) out.senderId = senderId;
+  if (createdAtSequenceNr !== undefined) out.createdAtSequenceNr = createdAtSequenceNr;
+  if (attempt !== undefined) out.attempt = attempt;
+  if (trace !== undefined) out.trace = trace;
+  if (payloadAt !== undefined) out.payloadAt = payloadAt;
+  else out.message = message as JsonValue;
+  return out as OutboxSnapshotDelivery;
 }
 
 function payloadAtOf(payloads: UnconfirmedPayloads, deliveryId: number, sequenceNr: number): number | undefined {

@@ -20,17 +20,37 @@ describe('SnapshotPolicy', () => {
     expect(policy.takeIfDue()).toBe(true); // 5 events since: due again at once
   });
 
-  it('with more than 4 N entries to hold, waits for half as many events as the snapshot holds', () => {
+  it('with more entries than N to hold, waits for about as many events as the snapshot holds entries', () => {
     const policy = new SnapshotPolicy({ every: 3 });
+    // The first of an incarnation: after half as many events as it would hold.
     for (let i = 0; i < 3; i++) policy.applied();
     expect(policy.takeIfDue(40)).toBe(false); // 3 events, but the snapshot would hold 40 entries
     for (let i = 0; i < 16; i++) policy.applied();
     expect(policy.takeIfDue(40)).toBe(false);
     policy.applied();
     expect(policy.takeIfDue(40)).toBe(true); // 20 events since the last one
-    policy.succeeded(10);
+    policy.succeeded(20);
+    // A steady backlog: one entry walked per event.
+    for (let i = 0; i < 39; i++) policy.applied();
+    expect(policy.takeIfDue(40)).toBe(false);
+    policy.applied();
+    expect(policy.takeIfDue(40)).toBe(true); // 40 events for 40 entries
+    policy.succeeded(60);
+    // A shrinking one: due once the smaller snapshot is.
+    for (let i = 0; i < 11; i++) policy.applied();
+    expect(policy.takeIfDue(12)).toBe(false);
+    policy.applied();
+    expect(policy.takeIfDue(12)).toBe(true);
+    policy.succeeded(72);
+    // A growing one (nothing confirmed): each time it has doubled, never stuck behind its own growth.
+    for (let i = 0; i < 11; i++) policy.applied();
+    expect(policy.takeIfDue(23)).toBe(false);
+    policy.applied();
+    expect(policy.takeIfDue(24)).toBe(true);
+    policy.succeeded(84);
+    // At most N entries: every N events as before.
     for (let i = 0; i < 3; i++) policy.applied();
-    expect(policy.takeIfDue(12)).toBe(true); // at most 4 N entries: every N events as before
+    expect(policy.takeIfDue(2)).toBe(true);
   });
 
   it('keeps the newest `keep` snapshots (the recovered one counts) and deletes events only when asked', () => {
