@@ -3,58 +3,67 @@ import type { Actor, ActorFactory, MessageOf } from './actor.js';
 import type { ActorContext, Behavior } from './actor-context.js';
 import type { ActorRef, InternalActorRef } from './actor-ref.js';
 import type { ActorSystem } from './actor-system.js';
+import { ChildContainer, childPath } from './children.js';
 import { constructWith } from './construction.js';
+import { unwatch, wantsTerminated, watch, type WatchingCell } from './death-watch.js';
 import type { Runnable } from './dispatcher.js';
 import { ActorNameTakenError, InvalidOptionError, StashOverflowError } from './errors.js';
+import { fail, reportFailure } from './fault-handling.js';
+import { isThenable, start } from './lifecycle.js';
 import { LocalActorRef } from './local-actor-ref.js';
 import { Mailbox, type Envelope } from './mailbox.js';
 import { PoisonPill, Terminated } from './messages.js';
-import { generatedName, validateActorName } from './names.js';
-import { decideForChild } from './supervisor.js';
+import { stopSelf, terminate } from './termination.js';
 import { ActorTimers, TimerFired } from './timers.js';
 
-type CellState = 'starting' | 'running' | 'suspended' | 'stopping' | 'stopped';
+/** Starting, running, suspended (failed, its parent deciding), stopping, stopped. */
+export type CellState = 'starting' | 'running' | 'suspended' | 'stopping' | 'stopped';
 
 /**
- * Terminated notices that were let through once (their watch consumed). One that was stashed and comes
- * back by unstash has no watch left to consume, yet it is wanted; weak, so notices are not kept alive.
- */
-const acceptedTerminations = new WeakSet<Terminated>();
-
-function isThenable(value: unknown): value is PromiseLike<unknown> {
-  return value !== undefined && value !== null && typeof (value as PromiseLike<unknown>).then === 'function';
-}
-
-/**
- * The runtime side of one actor: its mailbox, its place in the tree, its lifecycle and supervision.
- * The cell (and its ref) outlive restarts; only the Actor instance is replaced.
+ * The runtime side of one actor: what its context offers, and its mailbox and message loop. The cell
+ * (and its ref) outlive restarts; only the Actor instance is replaced. Its lifecycle hooks run in
+ * lifecycle.ts, failures are handled in fault-handling.ts, stopping is in termination.ts; children and
+ * death watch keep their books in children.ts and death-watch.ts.
  *
  * Invariants: at most one message is being handled at a time (`busy` covers async receives and async
  * lifecycle hooks); a stopped cell never handles a message again (they go to dead letters).
  */
-export class ActorCell implements ActorContext, Runnable {
+export class ActorCell implements ActorContext, Runnable, WatchingCell {
   scheduled = false;
   readonly self: InternalActorRef;
   actor!: Actor;
   readonly restartTimestamps: number[] = [];
 
-  #state: CellState = 'starting';
-  #busy = false;
-  #stopRequested = false;
-  #deferredFailure: { error: unknown } | undefined;
+  // The lifecycle state machine, shared with lifecycle.ts, fault-handling.ts and termination.ts, which
+  // run the hooks, failures and stops. Plain fields rather than accessors: the message loop reads and
+  // writes them for every message. Nothing outside those files and this one touches them.
+
+  /** Where the actor is in its life. @internal */
+  state: CellState = 'starting';
+  /** A message or a lifecycle hook is being handled: the mailbox waits. @internal */
+  busy = false;
+  /** Stop once the message being handled settled (PoisonPill, stopSelf). @internal */
+  stopRequested = false;
+  /** A failure reported while busy; it takes effect once the message or hook settled. @internal */
+  deferredFailure: { error: unknown } | undefined;
+  /** What stopSelf returns; made by the first stop. @internal termination.ts */
+  terminated: Promise<void> | undefined;
+  /** @internal termination.ts */
+  resolveTerminated: (() => void) | undefined;
+  /** Made with the first child. @internal */
+  childContainer: ChildContainer | undefined;
+  /** @internal death-watch.ts */
+  watchers: Set<WatchingCell> | undefined;
+  /** @internal death-watch.ts */
+  watching: Set<ActorRef> | undefined;
+
   readonly #mailbox = new Mailbox();
   #currentSender: ActorRef | undefined;
   #currentMessage: unknown;
-  #children: Map<string, ActorCell> | undefined;
-  #childCounter = 0;
-  #watchers: Set<ActorCell> | undefined;
-  #watching: Set<ActorRef> | undefined;
   #timers: ActorTimers | undefined;
   #stash: Envelope[] | undefined;
   #behaviors: Behavior[] | undefined;
   #log: Logger | undefined;
-  #terminated: Promise<void> | undefined;
-  #resolveTerminated: (() => void) | undefined;
 
   constructor(
     readonly system: ActorSystem,
@@ -77,7 +86,7 @@ export class ActorCell implements ActorContext, Runnable {
   }
 
   get children(): Iterable<ActorRef> {
-    return this.#children ? [...this.#children.values()].map((cell) => cell.self) : [];
+    return this.childContainer?.refs ?? [];
   }
 
   get log(): Logger {
@@ -100,11 +109,11 @@ export class ActorCell implements ActorContext, Runnable {
   }
 
   get isTerminated(): boolean {
-    return this.#state === 'stopped';
+    return this.state === 'stopped';
   }
 
   get isStopping(): boolean {
-    return this.#state === 'stopping' || this.#state === 'stopped' || this.#stopRequested;
+    return this.state === 'stopping' || this.state === 'stopped' || this.stopRequested;
   }
 
   /** The message being handled (persistence stashes it internally). @internal */
@@ -126,32 +135,25 @@ export class ActorCell implements ActorContext, Runnable {
     if (this.isStopping) {
       throw new ActorNameTakenError(`${this.path}/${name ?? '?'} (its parent is stopping)`);
     }
-    let childName: string;
-    if (name === undefined) {
-      do childName = generatedName(this.#childCounter++);
-      while (this.#children?.has(childName));
-    } else {
-      validateActorName(name);
-      childName = name;
-    }
-    this.#children ??= new Map();
-    const childPath = this.path.endsWith('/') ? this.path + childName : `${this.path}/${childName}`;
-    if (this.#children.has(childName)) throw new ActorNameTakenError(childPath);
-    const cell = new ActorCell(this.system, this, childName, childPath, factory);
+    this.childContainer ??= new ChildContainer();
+    const childName = this.childContainer.nameFor(name);
+    const path = childPath(this.path, childName);
+    if (this.childContainer.get(childName)) throw new ActorNameTakenError(path);
+    const cell = new ActorCell(this.system, this, childName, path, factory);
     cell.actor = constructWith(cell, factory);
     // May throw (e.g. a persistenceId already in use): the caller gets the error, no child is made.
     cell.actor.afterConstruct();
-    this.#children.set(childName, cell);
+    this.childContainer.add(cell);
     this.system.dispatcher.schedule(cell);
     return cell.self;
   }
 
   child(name: string): ActorRef | undefined {
-    return this.#children?.get(name)?.self;
+    return this.childContainer?.get(name)?.self;
   }
 
   childCell(name: string): ActorCell | undefined {
-    return this.#children?.get(name);
+    return this.childContainer?.get(name);
   }
 
   stop(ref: ActorRef): Promise<void> {
@@ -164,21 +166,12 @@ export class ActorCell implements ActorContext, Runnable {
   }
 
   watch<R extends ActorRef>(ref: R): R {
-    if ((ref as ActorRef) === this.self) return ref;
-    this.#watching ??= new Set();
-    this.#watching.add(ref);
-    const target = ref instanceof LocalActorRef ? ref.cell : undefined;
-    if (!target || target.isTerminated) this.deliver(new Terminated(ref), undefined);
-    else {
-      target.#watchers ??= new Set();
-      target.#watchers.add(this);
-    }
+    watch(this, ref);
     return ref;
   }
 
   unwatch(ref: ActorRef): void {
-    this.#watching?.delete(ref);
-    if (ref instanceof LocalActorRef) ref.cell.#watchers?.delete(this);
+    unwatch(this, ref);
   }
 
   stash(): void {
@@ -212,34 +205,44 @@ export class ActorCell implements ActorContext, Runnable {
     this.#behaviors?.pop();
   }
 
+  /** Stops after the message being handled; resolves once stopped (children first). */
+  stopSelf(): Promise<void> {
+    return stopSelf(this);
+  }
+
+  /**
+   * A failure of this actor detected outside `receive` (e.g. in a persist handler that ran when the
+   * journal answered). If a message is being handled, the failure takes effect once it settled.
+   * @internal
+   */
+  reportFailure(error: unknown): void {
+    reportFailure(this, error);
+  }
+
   // --- delivery and processing ----------------------------------------------------------------
 
   deliver(message: unknown, sender: ActorRef | undefined): void {
-    if (this.#state === 'stopped') {
+    if (this.state === 'stopped') {
       this.system.publishDeadLetter(message, sender, this.path, 'recipient stopped');
       return;
     }
     this.#mailbox.enqueue(message, sender);
-    if (!this.#busy && this.#state !== 'suspended') this.system.dispatcher.schedule(this);
+    if (!this.busy && this.state !== 'suspended') this.system.dispatcher.schedule(this);
   }
 
   /** Puts envelopes in front of the mailbox (unstash). @internal */
   prepend(envelopes: readonly Envelope[]): void {
     this.#mailbox.prepend(envelopes);
-    if (!this.#busy && this.#state === 'running') this.system.dispatcher.schedule(this);
+    if (!this.busy && this.state === 'running') this.system.dispatcher.schedule(this);
   }
 
   run(limit: number): void {
-    if (this.#busy) return;
-    if (this.#state === 'starting') {
-      this.#runHook(
-        () => this.actor.aroundPreStart(),
-        () => this.#becomeRunning(),
-        'preStart',
-      );
+    if (this.busy) return;
+    if (this.state === 'starting') {
+      start(this);
       return;
     }
-    if (this.#state !== 'running') return;
+    if (this.state !== 'running') return;
     const mailbox = this.#mailbox;
     for (let handled = 0; handled < limit && !mailbox.isEmpty; handled++) {
       const message = mailbox.peekMessage();
@@ -247,27 +250,27 @@ export class ActorCell implements ActorContext, Runnable {
       mailbox.dequeue();
       this.#currentMessage = message;
       let result: void | Promise<void>;
-      this.#busy = true;
+      this.busy = true;
       try {
         result = this.#invoke(message);
       } catch (error) {
-        this.#busy = false;
-        this.#fail(error, message);
+        this.busy = false;
+        fail(this, error, message);
         return;
       }
       if (isThenable(result)) {
         result.then(
-          () => this.#afterMessage(),
+          () => this.afterMessage(),
           (error: unknown) => {
-            this.#busy = false;
-            this.#fail(error, message);
+            this.busy = false;
+            fail(this, error, message);
           },
         );
         return;
       }
-      this.#busy = false;
-      if (this.#stopRequested || this.#deferredFailure) {
-        this.#afterMessage();
+      this.busy = false;
+      if (this.stopRequested || this.deferredFailure) {
+        this.afterMessage();
         return;
       }
     }
@@ -292,227 +295,50 @@ export class ActorCell implements ActorContext, Runnable {
       return this.actor.aroundReceive(accepted.message);
     }
     if (message === PoisonPill.instance) {
-      this.#stopRequested = true;
+      this.stopRequested = true;
       return;
     }
-    if (message instanceof Terminated) {
-      // After unwatch (or for a ref never watched) the notification is not wanted.
-      if (this.#watching?.delete(message.actor)) acceptedTerminations.add(message);
-      else if (!acceptedTerminations.has(message)) return;
-    }
+    if (message instanceof Terminated && !wantsTerminated(this, message)) return;
     return this.actor.aroundReceive(message);
   }
 
-  #afterMessage(): void {
-    this.#busy = false;
-    const deferred = this.#deferredFailure;
+  /**
+   * A message, a lifecycle hook or a suspension is over: a failure or stop that waited for it takes
+   * effect now, else the mailbox goes on. @internal
+   */
+  afterMessage(): void {
+    this.busy = false;
+    const deferred = this.deferredFailure;
     if (deferred) {
-      this.#deferredFailure = undefined;
-      this.#fail(deferred.error, this.#currentMessage);
+      this.deferredFailure = undefined;
+      fail(this, deferred.error, this.#currentMessage);
       return;
     }
     this.#forgetCurrentMessage();
-    if (this.#stopRequested) {
-      void this.#doStop();
+    if (this.stopRequested) {
+      void terminate(this);
       return;
     }
-    if (this.#state === 'running' && !this.#mailbox.isEmpty) this.system.dispatcher.schedule(this);
+    if (this.state === 'running' && !this.#mailbox.isEmpty) this.system.dispatcher.schedule(this);
   }
 
-  #becomeRunning(): void {
-    if (this.#state === 'starting' || this.#state === 'suspended') this.#state = 'running';
-    this.#afterMessage();
-  }
+  // --- for fault-handling.ts and termination.ts: what they need of the cell's private data ------
 
-  /** Runs a possibly-async lifecycle step while holding the mailbox; a failure counts as the actor's. */
-  #runHook(step: () => void | Promise<void>, then: () => void, hookName: string): void {
-    this.#busy = true;
-    let result: void | Promise<void>;
-    try {
-      result = step();
-    } catch (error) {
-      this.#busy = false;
-      this.#failInLifecycle(error, hookName);
-      return;
-    }
-    if (isThenable(result)) {
-      result.then(
-        () => {
-          this.#busy = false;
-          then();
-        },
-        (error: unknown) => {
-          this.#busy = false;
-          this.#failInLifecycle(error, hookName);
-        },
-      );
-    } else {
-      this.#busy = false;
-      then();
-    }
-  }
-
-  #failInLifecycle(error: unknown, hookName: string): void {
-    // As in Akka, an actor that cannot start (or restart) is stopped rather than restarted in a loop.
-    this.log.error({ err: error }, `${hookName} failed; stopping ${this.path}`);
-    void this.#doStop();
-  }
-
-  // --- supervision ----------------------------------------------------------------------------
-
-  /**
-   * A failure of this actor detected outside `receive` (e.g. in a persist handler that ran when the
-   * journal answered). If a message is being handled, the failure takes effect once it settled.
-   * @internal
-   */
-  reportFailure(error: unknown): void {
-    if (this.#busy) {
-      this.#deferredFailure ??= { error };
-      return;
-    }
-    this.#fail(error, this.#currentMessage);
-  }
-
-  /** The actor failed handling `message`: suspend and let the parent decide. @internal */
-  #fail(error: unknown, message: unknown): void {
-    this.#deferredFailure = undefined;
-    if (this.#state === 'stopping' || this.#state === 'stopped') return;
-    if (this.#state === 'suspended') return;
-    this.#state = 'suspended';
-    this.log.error({ err: error, messageType: describeMessage(message) }, 'actor failed while handling a message; the message is dropped');
-    if (this.#stopRequested) {
-      void this.#doStop();
-      return;
-    }
-    const parent = this.parentCell;
-    if (!parent) {
-      void this.#doStop();
-      return;
-    }
-    parent.handleChildFailure(this, error, message);
-  }
-
-  /** @internal */
-  handleChildFailure(child: ActorCell, error: unknown, message: unknown): void {
-    const directive = decideForChild(this, child, error);
-    switch (directive) {
-      case 'resume':
-        child.resume();
-        return;
-      case 'restart':
-        child.restart(error, message);
-        return;
-      case 'stop':
-        void child.stopSelf();
-        return;
-      case 'escalate':
-        if (!this.parentCell) {
-          this.log.error({ err: error }, `failure of ${child.path} escalated to the top; stopping it`);
-          void child.stopSelf();
-          return;
-        }
-        // This actor may be inside an async receive (or preStart): like reportFailure, fail it once that
-        // settled, or a restart would run a second handler next to the pending one.
-        if (this.#busy && (this.#state === 'running' || this.#state === 'starting')) {
-          this.#deferredFailure ??= { error };
-          return;
-        }
-        this.#fail(error, undefined);
-        return;
-    }
-  }
-
-  resume(): void {
-    if (this.#state !== 'suspended') return;
-    this.#state = 'running';
-    for (const child of this.#children?.values() ?? []) child.resume();
-    this.#afterMessage();
-  }
-
-  restart(reason: unknown, message: unknown): void {
-    if (this.#state !== 'suspended') return;
+  /** Cancels the timers, without making a scheduler for an actor that never used one. @internal */
+  cancelTimers(): void {
     this.#timers?.cancelAll();
-    const failed = this.actor;
-    this.#runHook(
-      () => failed.aroundPreRestart(reason, message),
-      () => {
-        this.unstashAll();
-        this.#behaviors = undefined;
-        try {
-          this.actor = constructWith(this, this.factory);
-          this.actor.afterConstruct();
-        } catch (error) {
-          this.#failInLifecycle(error, 'actor factory (restart)');
-          return;
-        }
-        this.#runHook(
-          () => this.actor.aroundPostRestart(reason),
-          () => this.#becomeRunning(),
-          'postRestart',
-        );
-      },
-      'preRestart',
-    );
   }
 
-  // --- stopping -------------------------------------------------------------------------------
-
-  /** Stops after the message being handled; resolves once stopped (children first). */
-  stopSelf(): Promise<void> {
-    this.#terminated ??= new Promise<void>((resolve) => {
-      this.#resolveTerminated = resolve;
-    });
-    if (this.#state === 'stopped' || this.#state === 'stopping') return this.#terminated;
-    this.#stopRequested = true;
-    if (!this.#busy) void this.#doStop();
-    return this.#terminated;
+  /** A restart undoes `become`. @internal */
+  unbecomeAll(): void {
+    this.#behaviors = undefined;
   }
 
-  async #doStop(): Promise<void> {
-    if (this.#state === 'stopping' || this.#state === 'stopped') return;
-    this.#terminated ??= new Promise<void>((resolve) => {
-      this.#resolveTerminated = resolve;
-    });
-    const wasStarted = this.#state !== 'starting';
-    this.#state = 'stopping';
-    this.#busy = true;
-    this.#timers?.cancelAll();
-    const children = [...(this.#children?.values() ?? [])];
-    await Promise.all(children.map((child) => child.stopSelf()));
-    if (wasStarted) {
-      try {
-        await this.actor.aroundPostStop();
-      } catch (error) {
-        this.log.error({ err: error }, 'postStop failed');
-      }
-    }
-    this.#state = 'stopped';
-    for (const envelope of this.#mailbox.drain()) {
-      this.#dropToDeadLetters(envelope);
-    }
-    for (const envelope of this.#stash ?? []) this.#dropToDeadLetters(envelope);
+  /** Empties the mailbox and the stash of a stopped actor, returning what they held (mailbox first). @internal */
+  takeLeftovers(): Envelope[] {
+    const leftovers = this.#mailbox.drain();
+    for (const envelope of this.#stash ?? []) leftovers.push(envelope);
     this.#stash = undefined;
-    const parent = this.parentCell;
-    if (parent && parent.#children?.get(this.name) === this) parent.#children.delete(this.name);
-    for (const watcher of this.#watchers ?? []) watcher.deliver(new Terminated(this.self), undefined);
-    this.#watchers = undefined;
-    for (const watched of this.#watching ?? []) {
-      if (watched instanceof LocalActorRef) watched.cell.#watchers?.delete(this);
-    }
-    this.#watching = undefined;
-    this.#resolveTerminated?.();
+    return leftovers;
   }
-
-  #dropToDeadLetters(envelope: Envelope): void {
-    // Runtime notices are not lost user messages: a stopping parent is bound to get its children's
-    // Terminated, and reporting those would bury real dead letters in shutdown noise.
-    if (envelope.message instanceof TimerFired || envelope.message === PoisonPill.instance || envelope.message instanceof Terminated) return;
-    this.system.publishDeadLetter(envelope.message, envelope.sender, this.path, 'recipient stopped');
-  }
-}
-
-export function describeMessage(message: unknown): string {
-  if (message === null || message === undefined) return String(message);
-  if (typeof message === 'object') return (message as object).constructor?.name ?? 'Object';
-  return typeof message;
 }

@@ -1,7 +1,6 @@
 import type { Logger } from 'pino';
 import type { ActorRef, InternalActorRef } from './actor-ref.js';
-import { describeMessage } from './actor-cell.js';
-import { DeadLetter } from './messages.js';
+import { DeadLetter, describeMessage } from './messages.js';
 import { SteadfastError } from './errors.js';
 
 export type DeadLetterListener = (deadLetter: DeadLetter) => void;

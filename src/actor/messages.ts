@@ -26,3 +26,10 @@ export class DeadLetter {
     readonly reason: string,
   ) {}
 }
+
+/** A message's class name (or type) for log lines: enough to tell what it was without logging its contents. */
+export function describeMessage(message: unknown): string {
+  if (message === null || message === undefined) return String(message);
+  if (typeof message === 'object') return (message as object).constructor?.name ?? 'Object';
+  return typeof message;
+}
