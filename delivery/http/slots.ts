@@ -23,12 +23,20 @@ export class Slots {
     return this.#waiters.size;
   }
 
+  /**
+   * A release function when a slot is free now, else undefined (`acquire` then waits in line). Never
+   * ahead of a waiter: a released slot goes straight to the first one, so none is free while any waits.
+   */
+  tryAcquire(): (() => void) | undefined {
+    if (this.#active >= this.capacity) return undefined;
+    this.#active++;
+    return this.#releaser();
+  }
+
   /** Resolves with a release function once a slot is free; rejects with `onTimeout()` after `timeoutMs`. */
   acquire(timeoutMs: number, onTimeout: () => Error): Promise<() => void> {
-    if (this.#active < this.capacity) {
-      this.#active++;
-      return Promise.resolve(this.#releaser());
-    }
+    const free = this.tryAcquire();
+    if (free !== undefined) return Promise.resolve(free);
     return new Promise((resolve, reject) => {
       const ticket = this.#waiters.push({
         grant: () => {

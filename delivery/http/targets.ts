@@ -50,11 +50,29 @@ function keyOf(destination: TransportDestination<string>): string | undefined {
   return JSON.stringify([url, method, headers]);
 }
 
+/** Whether the destination is `{ transport: 'http', url }` and nothing else (most are). */
+function isUrlOnly(destination: TransportDestination<string>): destination is TransportDestination<string> & { readonly url: string } {
+  if (destination.transport !== 'http' || typeof (destination as { url?: unknown }).url !== 'string') return false;
+  for (const field in destination) if (field !== 'transport' && field !== 'url') return false;
+  return true;
+}
+
 export class HttpTargets {
   readonly #targets = new Map<string, HttpTarget>();
+  /** Destinations of a URL alone, by that URL: no key to build for them (three lookups per delivery). */
+  readonly #byUrl = new Map<string, HttpTarget>();
 
   /** Throws InvalidOptionError / DestinationNotAllowedError as resolveHttpDestination does. */
   resolve(destination: TransportDestination<string>): HttpTarget {
+    if (isUrlOnly(destination)) {
+      let target = this.#byUrl.get(destination.url);
+      if (target === undefined) {
+        target = toTarget(resolveHttpDestination(destination));
+        if (this.#byUrl.size >= MAX_TARGETS) this.#byUrl.clear();
+        this.#byUrl.set(destination.url, target);
+      }
+      return target;
+    }
     const key = keyOf(destination);
     if (key === undefined) return toTarget(resolveHttpDestination(destination));
     let target = this.#targets.get(key);

@@ -6,11 +6,12 @@
  * here: the journal is the buffer, and a send never outlives `timeoutMs`.
  */
 import type { Logger } from 'pino';
-import { Agent, type Dispatcher } from 'undici';
+import { Agent } from 'undici';
 import type { DeliveryTransport, OutboundDelivery, TransportContext, TransportDestination } from '../transport.js';
 import { HttpDestinationPolicy } from './allowed-hosts.js';
-import { DestinationNotAllowedError, HttpNetworkError, HttpStatusError, HttpTimeoutError, HttpTransportClosedError } from './errors.js';
+import { HttpStatusError, HttpTimeoutError, HttpTransportClosedError } from './errors.js';
 import { resolveHttpTransportOptions, type HttpTransportOptions, type ResolvedHttpTransportOptions } from './options.js';
+import { DeliveryRequest } from './delivery-request.js';
 import { Slots } from './slots.js';
 import { type HttpTarget, HttpTargets } from './targets.js';
 
@@ -27,11 +28,13 @@ export class HttpTransport implements DeliveryTransport {
   readonly name = 'http';
   readonly #options: ResolvedHttpTransportOptions;
   readonly #slots: Slots;
-  /** Aborts each running request (close). */
-  readonly #requests = new Set<(error: Error) => void>();
+  /** The running requests (close aborts them). */
+  readonly #requests = new Set<DeliveryRequest>();
   readonly #agent: Agent;
   readonly #policy: HttpDestinationPolicy;
   readonly #targets = new HttpTargets();
+  /** Targets the policy allowed: it never changes, so each is checked once (refusals are checked again). */
+  readonly #allowed = new WeakSet<HttpTarget>();
   #context: TransportContext | undefined;
   #logger: Logger | undefined;
   #closed = false;
@@ -56,7 +59,13 @@ export class HttpTransport implements DeliveryTransport {
 
   /** Throws InvalidOptionError for a malformed destination, DestinationNotAllowedError for a refused one (allowedHosts). */
   validateDestination(destination: TransportDestination<string>): void {
-    this.#policy.checkUrl(this.#targets.resolve(destination).url);
+    this.#check(this.#targets.resolve(destination));
+  }
+
+  #check(target: HttpTarget): void {
+    if (this.#allowed.has(target)) return;
+    this.#policy.checkUrl(target.url);
+    this.#allowed.add(target);
   }
 
   async start(context: TransportContext): Promise<void> {
@@ -70,9 +79,10 @@ export class HttpTransport implements DeliveryTransport {
     if (!context) throw new HttpTransportClosedError();
     const target = this.#targets.resolve(destination);
     // Again at send time: a delivery accepted before the policy changed is not sent where it now may not go.
-    this.#policy.checkUrl(target.url);
+    this.#check(target);
     const started = performance.now();
-    const release = await this.#slots.acquire(this.#options.timeoutMs, () => new HttpTimeoutError(target.label, this.#options.timeoutMs));
+    // A free slot is taken at once; only a send that waits in line pays for a promise and a timer.
+    const release = this.#slots.tryAcquire() ?? (await this.#slots.acquire(this.#options.timeoutMs, () => new HttpTimeoutError(target.label, this.#options.timeoutMs)));
     let status: number;
     try {
       if (this.#closed) throw new HttpTransportClosedError();
@@ -89,7 +99,7 @@ export class HttpTransport implements DeliveryTransport {
     if (this.#closed) return;
     this.#closed = true;
     this.#slots.failAll(new HttpTransportClosedError());
-    for (const abort of this.#requests) abort(new HttpTransportClosedError());
+    for (const request of this.#requests) request.abort(new HttpTransportClosedError());
     await this.#agent.destroy();
   }
 
@@ -118,47 +128,9 @@ export class HttpTransport implements DeliveryTransport {
       if (trace.tracestate !== undefined) headers.push(HEADER_TRACESTATE, trace.tracestate);
     }
     return new Promise<number>((resolve, reject) => {
-      let settled = false;
-      let status = 0;
-      // undici hands out the request's controller once it is on a connection; until then an abort waits.
-      let controller: Dispatcher.DispatchController | undefined;
-      let aborted: Error | undefined;
-      const abort = (error: Error): void => {
-        aborted ??= error;
-        controller?.abort(error);
-        settle({ error });
-      };
-      const settle = (outcome: { status: number } | { error: Error }): void => {
-        if (settled) return;
-        settled = true;
-        clearTimeout(timer);
-        this.#requests.delete(abort);
-        if ('status' in outcome) {
-          resolve(outcome.status);
-          return;
-        }
-        this.#logger?.debug({ err: outcome.error.message, deliveryId: delivery.deliveryId }, 'http delivery attempt failed');
-        reject(outcome.error);
-      };
-      const timer = setTimeout(() => abort(new HttpTimeoutError(target.label, this.#options.timeoutMs)), timeoutMs);
-      this.#requests.add(abort);
-      const known = (error: Error): boolean => error instanceof HttpTimeoutError || error instanceof HttpTransportClosedError || error instanceof DestinationNotAllowedError;
-      this.#agent.dispatch(
-        { origin: target.origin, path: target.path, method: target.method, headers, body },
-        {
-          onRequestStart: (started) => {
-            controller = started;
-            if (aborted) started.abort(aborted);
-          },
-          onResponseStart: (_controller, statusCode) => {
-            status = statusCode;
-          },
-          // The body is not used; it is read to the end so that the connection is reused.
-          onResponseData: () => {},
-          onResponseEnd: () => settle({ status }),
-          onResponseError: (_controller, error) => settle({ error: known(error) ? error : new HttpNetworkError(target.label, error) }),
-        },
-      );
+      const request = new DeliveryRequest(target.label, delivery.deliveryId, this.#requests, this.#logger, this.#options.timeoutMs, resolve, reject);
+      request.arm(timeoutMs);
+      this.#agent.dispatch({ origin: target.origin, path: target.path, method: target.method, headers, body }, request);
     });
   }
 }
