@@ -10,22 +10,14 @@ import { pino } from 'pino';
 import { ActorSystem } from '../src/index.js';
 import { postgresJournal, postgresSnapshotStore } from '../journal/postgres/index.js';
 import { amqpEntityConsumer } from '../delivery/amqp/index.js';
-import { AMQP_URL, BenchAccount, PG_URL, PREFETCH } from './amqp-parts.js';
+import { AMQP_URL, BenchAccount, consumeRaw, PG_URL, PREFETCH } from './amqp-parts.js';
 
 const [mode, queue, schema] = process.argv.slice(2) as ['raw' | 'steadfast', string, string];
 const silent = pino({ level: 'silent' });
 
 async function raw(): Promise<() => Promise<void>> {
   const connection = await amqp.connect(AMQP_URL, { noDelay: true });
-  const receive = await connection.createConfirmChannel();
-  await receive.assertQueue(queue, { durable: true });
-  await receive.prefetch(PREFETCH);
-  await receive.consume(queue, (message) => {
-    if (!message) return;
-    receive.ack(message);
-    const id = message.properties.messageId as string;
-    receive.sendToQueue(message.properties.replyTo as string, Buffer.from(JSON.stringify({ id })), { persistent: true, correlationId: id }, () => {});
-  });
+  await consumeRaw(await connection.createConfirmChannel(), queue);
   return async () => {
     await connection.close();
   };

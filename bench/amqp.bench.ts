@@ -15,7 +15,7 @@ import { postgresJournal, postgresSnapshotStore } from '../journal/postgres/inde
 import { AmqpTransport, amqpConsumer, amqpEntityConsumer, amqpTransport } from '../delivery/amqp/index.js';
 import { type ChildProcess, fork } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import { AMQP_URL as url, BenchAccount, PG_URL as pgUrl, PREFETCH } from './amqp-parts.js';
+import { AMQP_URL as url, BenchAccount, consumeRaw, PG_URL as pgUrl, PREFETCH } from './amqp-parts.js';
 import { describeCpu, measureCpu } from './cpu-split.js';
 import { elapsedMsSince, median, perSecond, type Benchmark, type BenchResult } from './harness.js';
 
@@ -96,15 +96,7 @@ async function receiverProcess(mode: 'raw' | 'steadfast', queue: string, schema:
 async function rawReceiver(queue: string, place: ReceiverPlace): Promise<Receiver> {
   if (place === 'process') return receiverProcess('raw', queue, '');
   const connection = await amqp.connect(url, { noDelay: true });
-  const receive = await connection.createConfirmChannel();
-  await receive.assertQueue(queue, { durable: true });
-  await receive.prefetch(PREFETCH);
-  await receive.consume(queue, (message) => {
-    if (!message) return;
-    receive.ack(message);
-    const id = message.properties.messageId as string;
-    receive.sendToQueue(message.properties.replyTo as string, Buffer.from(JSON.stringify({ id })), { persistent: true, correlationId: id }, () => {});
-  });
+  await consumeRaw(await connection.createConfirmChannel(), queue);
   return {
     close: async () => {
       await connection.close().catch(() => {});
