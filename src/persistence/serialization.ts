@@ -53,7 +53,7 @@ export function typeNameOf(value: unknown): string {
  */
 export function assertJsonRoundTrips(value: unknown, path = '$'): void {
   // The ancestors' stack is reused from call to call (taken, so a nested call gets a fresh one).
-  const ancestors = spareAncestors ?? [];
+  const ancestors = spareAncestors ?? new Ancestors();
   spareAncestors = undefined;
   try {
     checkValue(value, ancestors);
@@ -62,12 +62,41 @@ export function assertJsonRoundTrips(value: unknown, path = '$'): void {
     const at = path + error.keys.reverse().join('');
     throw new SerializationError(error.describe(at));
   } finally {
-    ancestors.length = 0;
+    ancestors.clear();
     spareAncestors = ancestors;
   }
 }
 
-let spareAncestors: object[] | undefined = [];
+/**
+ * The objects on the path from the root to the value being checked, for the cycle check. A stack
+ * with its own depth rather than push and pop on an array: V8 trims an array's backing store when
+ * pop leaves it mostly empty, so every walk that went one level deep allocated a new one (~470 B of
+ * garbage per persisted event in the RabbitMQ end-to-end profile).
+ */
+class Ancestors {
+  readonly #items: (object | undefined)[] = [];
+  #depth = 0;
+
+  includes(value: object): boolean {
+    for (let i = 0; i < this.#depth; i++) if (this.#items[i] === value) return true;
+    return false;
+  }
+
+  push(value: object): void {
+    this.#items[this.#depth++] = value;
+  }
+
+  pop(): void {
+    // Not kept alive by the stack once walked.
+    this.#items[--this.#depth] = undefined;
+  }
+
+  clear(): void {
+    while (this.#depth > 0) this.pop();
+  }
+}
+
+let spareAncestors: Ancestors | undefined = new Ancestors();
 
 /**
  * A problem found deep in a value; each level on the way out adds its key. The message is made from
@@ -93,7 +122,7 @@ const NOT_PERSISTABLE = (path: string, detail: string): string => `${path} is a 
 const CYCLE = (path: string): string => `${path} refers back to one of its parents (a cycle)`;
 const NOT_PLAIN = (path: string, detail: string): string => `${path} is an instance of ${detail}; events and snapshots must be plain data (or register a serializer for ${detail})`;
 
-function checkValue(value: unknown, ancestors: object[]): void {
+function checkValue(value: unknown, ancestors: Ancestors): void {
   switch (typeof value) {
     case 'string':
     case 'boolean':
