@@ -41,7 +41,7 @@ export class HttpTransport implements DeliveryTransport {
 
   constructor(options: HttpTransportOptions = {}) {
     this.#options = resolveHttpTransportOptions(options);
-    this.#slots = new Slots(this.#options.maxConcurrency);
+    this.#slots = new Slots(this.#options.maxConcurrency, this.#options.timeoutMs);
     this.#policy = new HttpDestinationPolicy(this.#options.allowedHosts);
     // Every connection's name resolution is checked, so DNS cannot lead to a refused address.
     const lookup = this.#policy.lookup(this.#options.lookup);
@@ -82,7 +82,7 @@ export class HttpTransport implements DeliveryTransport {
     this.#check(target);
     const started = performance.now();
     // A free slot is taken at once; only a send that waits in line pays for a promise and a timer.
-    const release = this.#slots.tryAcquire() ?? (await this.#slots.acquire(this.#options.timeoutMs, () => new HttpTimeoutError(target.label, this.#options.timeoutMs)));
+    const release = this.#slots.tryAcquire() ?? (await this.#slots.acquire(() => new HttpTimeoutError(target.label, this.#options.timeoutMs)));
     let status: number;
     try {
       if (this.#closed) throw new HttpTransportClosedError();

@@ -29,6 +29,15 @@ export class Fifo<T> {
     return this.#base + this.#items.length - 1;
   }
 
+  /** The oldest entry, left in place; undefined when none waits. */
+  peek(): T | undefined {
+    for (let i = this.#head; i < this.#items.length; i++) {
+      const item = this.#items[i]!;
+      if (item !== REMOVED) return item;
+    }
+    return undefined;
+  }
+
   /** The oldest entry, taken out; undefined when none waits. */
   shift(): T | undefined {
     while (this.#head < this.#items.length) {
