@@ -132,9 +132,9 @@ async function recoveryFromSnapshot(): Promise<BenchResult> {
   const second = ActorSystem.create('bench-outbox-2', { journal, snapshotStore, logger: silent });
   try {
     second.actorOf(() => new Silent(), 'receiver');
-    // From a collected heap, as a restarted process starts: otherwise the timed recovery pays, or not,
-    // for the first system's garbage depending on where V8's next collection falls (2026-12-07: 187-231
-    // against 250-270 ms between two commits whose snapshot was byte for byte the same).
+    // From a collected heap, as a restarted process starts: the first system's garbage is not this
+    // recovery's to collect. (It still runs in the process that wrote the snapshot, which a restart does
+    // not: see bench/README.md, 2026-12-08, for what that does to the snapshot's JSON.parse.)
     globalThis.gc?.();
     const start = process.hrtime.bigint();
     const recovered = Outbox.start(second, options);

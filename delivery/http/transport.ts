@@ -81,7 +81,7 @@ export class HttpTransport implements DeliveryTransport {
     // Again at send time: a delivery accepted before the policy changed is not sent where it now may not go.
     this.#check(target);
     const started = performance.now();
-    // A free slot is taken at once; only a send that waits in line pays for a promise and a timer.
+    // A free slot is taken at once; only a send that waits in line pays for a promise (the line shares one timer).
     const release = this.#slots.tryAcquire() ?? (await this.#slots.acquire(() => new HttpTimeoutError(target.label, this.#options.timeoutMs)));
     let status: number;
     try {
